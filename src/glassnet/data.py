@@ -1,0 +1,127 @@
+"""Datasets, the seed experiment's split, input checks and feature scaling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from glassnet.errors import DataError
+
+# The seed experiment's split (DESIGN.md): test first, then validation out of the rest.
+SEED_TEST_SIZE, SEED_TEST_STATE = 0.33, 111
+SEED_VALIDATION_SIZE, SEED_VALIDATION_STATE = 0.40, 123
+
+
+@dataclass
+class Dataset:
+    """Features ``x`` (n_samples, n_features) and targets ``y``, with optional image shape."""
+
+    x: np.ndarray
+    y: np.ndarray
+    name: str = "data"
+    image_shape: tuple[int, int] | None = None
+    feature_names: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+@dataclass
+class Splits:
+    train: Dataset
+    validation: Dataset
+    test: Dataset
+
+    def sizes(self) -> dict[str, int]:
+        return {"train": len(self.train), "validation": len(self.validation), "test": len(self.test)}
+
+
+def load_digits() -> Dataset:
+    """scikit-learn's bundled 8x8 digits: 1797 images, 64 pixels valued 0..16, 10 classes."""
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    bunch = sklearn_digits()
+    return Dataset(bunch.data, bunch.target, name="digits", image_shape=(8, 8))
+
+
+def seed_split(data: Dataset) -> Splits:
+    """The tutorial's split: 33% test (random_state=111), then 40% of the rest as validation
+    (random_state=123). On digits this gives 721 train, 482 validation and 594 test samples."""
+    from sklearn.model_selection import train_test_split
+
+    x_rest, x_test, y_rest, y_test = train_test_split(
+        data.x, data.y, test_size=SEED_TEST_SIZE, random_state=SEED_TEST_STATE
+    )
+    x_train, x_valid, y_train, y_valid = train_test_split(
+        x_rest, y_rest, test_size=SEED_VALIDATION_SIZE, random_state=SEED_VALIDATION_STATE
+    )
+
+    def part(x: np.ndarray, y: np.ndarray, suffix: str) -> Dataset:
+        return Dataset(x, y, f"{data.name}:{suffix}", data.image_shape, data.feature_names)
+
+    return Splits(part(x_train, y_train, "train"), part(x_valid, y_valid, "validation"),
+                  part(x_test, y_test, "test"))
+
+
+def check_features(x: Any, *, n_features: int | None = None, what: str = "X") -> np.ndarray:
+    """``x`` as a 2-D float array, or a DataError saying what is wrong with it."""
+    try:
+        array = np.asarray(x)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{what} is not an array of numbers: {exc}") from None
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        try:
+            array = array.astype(np.float64)
+        except (TypeError, ValueError):
+            raise DataError(f"{what} contains non-numeric values; convert or drop them") from None
+    if np.iscomplexobj(array):
+        raise DataError(f"{what} contains complex numbers; glassnet needs real features")
+    if array.ndim != 2:
+        raise DataError(
+            f"{what} must be 2-D (n_samples, n_features), got {array.ndim}-D with shape "
+            f"{array.shape}; reshape it, e.g. X.reshape(len(X), -1)"
+        )
+    if array.shape[0] == 0:
+        raise DataError(f"{what} is empty: it has no samples")
+    if array.shape[1] == 0:
+        raise DataError(f"{what} has no features (shape {array.shape})")
+    array = array.astype(np.float64, copy=False) if array.dtype.kind in "biu" else array
+    if not np.all(np.isfinite(array)):
+        bad = int(np.sum(~np.isfinite(array)))
+        raise DataError(f"{what} contains {bad} NaN or infinite value(s); impute or drop them")
+    if n_features is not None and array.shape[1] != n_features:
+        raise DataError(
+            f"{what} has {array.shape[1]} features but the model expects {n_features}"
+        )
+    return array
+
+
+@dataclass
+class Scaler:
+    """Affine feature scaling ``(x - offset) / scale``, fitted on training data only.
+
+    ``kind="standard"``: zero mean, unit variance; ``kind="minmax"``: range [0, 1].
+    Constant features keep scale 1 so they map to 0 instead of dividing by zero.
+    """
+
+    kind: str
+    offset: np.ndarray
+    scale: np.ndarray
+
+    KINDS = ("standard", "minmax")
+
+    @classmethod
+    def fit(cls, kind: str, x: np.ndarray) -> Scaler:
+        if kind == "standard":
+            offset, scale = x.mean(axis=0), x.std(axis=0)
+        elif kind == "minmax":
+            offset, scale = x.min(axis=0), x.max(axis=0) - x.min(axis=0)
+        else:
+            raise DataError(f"unknown scaling {kind!r}; choose one of {list(cls.KINDS)}")
+        scale = np.where(scale > 0, scale, 1.0)
+        return cls(kind, offset.astype(np.float64), scale.astype(np.float64))
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        return (x - self.offset) / self.scale

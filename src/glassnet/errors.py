@@ -1,0 +1,21 @@
+"""The errors a user can cause; the CLI prints their message on one line and exits 2."""
+
+
+class GlassnetError(Exception):
+    """Base class of every error glassnet raises on purpose."""
+
+
+class ConfigError(GlassnetError, ValueError):
+    """A setting is invalid (unknown name, negative rate, bad layer size, ...)."""
+
+
+class DataError(GlassnetError, ValueError):
+    """Input data is unusable (NaN, wrong shape, missing column, ...)."""
+
+
+class ModelFileError(GlassnetError, ValueError):
+    """A model file is missing, corrupted, tampered with or does not match its config."""
+
+
+class DivergenceError(GlassnetError, FloatingPointError):
+    """The training loss became NaN or infinite."""
