@@ -1,0 +1,155 @@
+"""The ``glassnet`` command: run presets and list them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from glassnet import __version__
+from glassnet.errors import GlassnetError
+
+EXAMPLES = """examples:
+  glassnet run                      the seed experiment (the tutorial, reproduced)
+  glassnet run --seed 3 --out runs/seed3
+  glassnet presets                  list the built-in presets
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except GlassnetError as exc:
+        print(f"glassnet: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("glassnet: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="glassnet",
+        description="Neural networks in plain NumPy: run experiments, sweeps and reports.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"glassnet {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="run a preset experiment (default: the seed experiment)",
+        description="Run a preset: sweep on validation, retrain the best, test once, write a run folder.",
+        epilog="example:\n  glassnet run --preset seed --seed 0 --out runs/first",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("--preset", default="seed", help="preset name or TOML file (default: seed)")
+    run.add_argument("--seed", type=int, default=0, help="seed of the run's one random generator")
+    run.add_argument("--out", type=Path, help="run folder (default: runs/<timestamp>)")
+    run.add_argument("--jobs", type=int, default=-1, help="processes for the sweep (-1: all cores)")
+    run.add_argument("--quiet", action="store_true", help="no progress bars or table")
+    run.set_defaults(handler=cmd_run)
+
+    presets = commands.add_parser("presets", help="list the built-in presets")
+    presets.set_defaults(handler=cmd_presets)
+    return parser
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from glassnet import presets
+    from glassnet.experiment import run_experiment, write_run
+
+    preset = presets.load(args.preset)
+    out = args.out or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+    console = Console(stderr=True, quiet=args.quiet)
+    n_trials = max(1, len(preset.grid()))
+    with _progress(console) as progress:
+        sweep_task = progress.add_task(f"sweep ({n_trials} trainings)", total=n_trials)
+        final_task = progress.add_task("final training", total=preset.train.epochs, start=False)
+
+        def on_epoch(epoch: int, epochs: int) -> None:
+            if epoch == 1:
+                progress.start_task(final_task)
+            progress.update(final_task, completed=epoch)
+
+        result = run_experiment(
+            preset,
+            seed=args.seed,
+            n_jobs=args.jobs,
+            on_trial=lambda _: progress.advance(sweep_task),
+            on_epoch=on_epoch,
+        )
+    write_run(result, out)
+    if not args.quiet:
+        console = Console()
+        console.print(results_table(result))
+        console.print(results_summary(result))
+    return 0
+
+
+def _progress(console):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=True,
+    )
+
+
+def results_table(result):
+    from rich.table import Table
+
+    table = Table(title=f"glassnet run --preset {result.preset.name} --seed {result.seed}")
+    keys = list(result.preset.sweep)
+    for key in keys:
+        table.add_column(key, justify="right")
+    table.add_column("validation accuracy", justify="right")
+    for record in (trial.record() for trial in result.trials):
+        chosen = all(record[k] == result.best_params.get(k) for k in keys)
+        cells = [f"{record[k]:.4g}" if isinstance(record[k], float) else str(record[k]) for k in keys]
+        style = "bold green" if chosen else None
+        table.add_row(*cells, f"{record['validation_accuracy']:.4f}", style=style)
+    return table
+
+
+def results_summary(result) -> str:
+    """The headline numbers and where they were written, as a few lines of text."""
+    params = ", ".join(
+        f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
+        for k, v in result.best_params.items()
+    )
+    folder = Path(result.outputs["metrics"]).parent
+    return (
+        f"chosen: {params or 'the preset settings'}\n"
+        f"final model: validation accuracy [bold]{result.validation_accuracy:.4f}[/], "
+        f"test accuracy [bold]{result.test_accuracy:.4f}[/]  ({result.seconds:.1f} s)\n"
+        f"written to {folder}/: metrics.json, sweep.png, losses.png, model.npz"
+    )
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from glassnet import presets
+
+    table = Table(title="glassnet presets")
+    table.add_column("name")
+    table.add_column("description")
+    for name in presets.names():
+        table.add_row(name, presets.load(name).description)
+    Console().print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Named experiments, stored as data: one TOML file per preset in ``glassnet/presets/``."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from glassnet.errors import ConfigError
+from glassnet.train import TrainConfig
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+PRESET_KEYS = {"description", "data", "split", "scaling", "select", "train", "sweep"}
+
+
+@dataclass
+class Preset:
+    """An experiment: data, split, scaling, base TrainConfig and the grid swept over it."""
+
+    name: str
+    description: str
+    train: TrainConfig
+    sweep: dict[str, list[Any]] = field(default_factory=dict)
+    data: str = "digits"
+    split: str = "seed"
+    scaling: str = "none"
+    select: str = "validation_accuracy"
+
+    def grid(self) -> list[dict[str, Any]]:
+        """Every combination of the swept values, in file order (first key varies slowest)."""
+        keys = list(self.sweep)
+        return [dict(zip(keys, values)) for values in itertools.product(*self.sweep.values())]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "description": self.description, "data": self.data,
+            "split": self.split, "scaling": self.scaling, "select": self.select,
+            "train": self.train.to_dict(), "sweep": self.sweep,
+        }
+
+
+def _expand(name: str, spec: Any) -> list[Any]:
+    """A swept value list: literal ``[...]``, or ``{logspace = [a, b, n]}`` / ``{linspace = ...}``."""
+    if isinstance(spec, list):
+        return spec
+    if isinstance(spec, dict) and len(spec) == 1:
+        (kind, args), = spec.items()
+        if kind in ("logspace", "linspace") and isinstance(args, list) and len(args) == 3:
+            return [float(v) for v in getattr(np, kind)(args[0], args[1], int(args[2]))]
+    raise ConfigError(
+        f"sweep values for {name!r} must be a list or {{logspace = [start, stop, num]}}"
+    )
+
+
+def from_dict(name: str, data: dict[str, Any]) -> Preset:
+    """Build a Preset from parsed TOML, refusing unknown keys."""
+    unknown = sorted(set(data) - PRESET_KEYS)
+    if unknown:
+        raise ConfigError(f"preset {name!r}: unknown key(s) {unknown}; known: {sorted(PRESET_KEYS)}")
+    train = TrainConfig.from_dict(dict(data.get("train", {})))
+    sweep = {key: _expand(key, spec) for key, spec in data.get("sweep", {}).items()}
+    known = set(train.to_dict())
+    bad = sorted(set(sweep) - known)
+    if bad:
+        raise ConfigError(f"preset {name!r} sweeps unknown setting(s) {bad}; known: {sorted(known)}")
+    if data.get("scaling", "none") not in ("none", "standard", "minmax"):
+        raise ConfigError(f"preset {name!r}: scaling must be 'none', 'standard' or 'minmax'")
+    return Preset(
+        name=name,
+        description=data.get("description", ""),
+        train=train,
+        sweep=sweep,
+        data=data.get("data", "digits"),
+        split=data.get("split", "seed"),
+        scaling=data.get("scaling", "none"),
+        select=data.get("select", "validation_accuracy"),
+    )
+
+
+def names() -> list[str]:
+    """The built-in presets' names."""
+    folder = resources.files("glassnet") / "presets"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load(name_or_path: str) -> Preset:
+    """A built-in preset by name, or a preset TOML file by path."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" and path.is_file():
+        text, name = path.read_text(), path.stem
+    elif name_or_path in names():
+        text = (resources.files("glassnet") / "presets" / f"{name_or_path}.toml").read_text()
+        name = name_or_path
+    else:
+        raise ConfigError(f"unknown preset {name_or_path!r}; available: {', '.join(names())}")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"preset {name!r} is not valid TOML: {exc}") from None
+    return from_dict(name, data)
