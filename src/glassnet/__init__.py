@@ -10,11 +10,11 @@ from glassnet.layers import (
 from glassnet.losses import MeanSquaredError, SoftmaxCrossEntropy, softmax
 from glassnet.model import Model
 from glassnet.optim import SGD, Adam
-from glassnet.train import History, StopTraining, TrainConfig, evaluate, fit, train
+from glassnet.train import History, StopTraining, TrainConfig, evaluate, fit, fit_from_config
 
 __all__ = [
     "Adam", "ConfigError", "DataError", "DivergenceError", "Dropout", "GlassnetError", "History",
     "Identity", "LeakyReLU", "Linear", "MeanSquaredError", "Model", "ModelFileError", "Param",
     "ReLU", "SGD", "Sequential", "Sigmoid", "SoftmaxCrossEntropy", "StopTraining", "Tanh",
-    "TrainConfig", "__version__", "evaluate", "fit", "gradcheck", "mlp", "softmax", "train",
+    "TrainConfig", "__version__", "evaluate", "fit", "gradcheck", "fit_from_config", "mlp", "softmax",
 ]

@@ -18,7 +18,7 @@ from glassnet.errors import ConfigError
 from glassnet.model import Model
 from glassnet.presets import Preset
 from glassnet.sweep import Trial, TrialResult, run_trials
-from glassnet.train import History, train
+from glassnet.train import History, fit_from_config
 
 EpochCallback = Callable[[int, int], None]
 
@@ -107,7 +107,7 @@ def run_experiment(
     if on_epoch is not None:
         callbacks.append(lambda epoch, history, network: on_epoch(epoch + 1, final_config.epochs))
     with threadpool_limits(limits=1, user_api="blas"):
-        network, history = train(
+        network, history = fit_from_config(
             final_config, train_xy, valid_xy, n_outputs=len(classes), rng=streams[-1],
             callbacks=callbacks,
         )

@@ -15,7 +15,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
-from glassnet.train import History, TrainConfig, train
+from glassnet.train import History, TrainConfig, fit_from_config
 
 
 @dataclass
@@ -64,7 +64,7 @@ def run_trial(
     """Train one trial with one BLAS thread: small matrices run faster single-threaded and
     the cores are better spent on other trials."""
     with threadpool_limits(limits=1, user_api="blas"):
-        model, history = train(trial.config, train_data, validation, n_outputs=n_outputs, rng=trial.rng)
+        model, history = fit_from_config(trial.config, train_data, validation, n_outputs=n_outputs, rng=trial.rng)
     return TrialResult(trial.index, trial.params, history, model.state_dict() if keep_state else None)
 
 

@@ -111,27 +111,23 @@ def fit(
     full_batch = batch_size is None or batch_size >= n_samples
     model.train()
     for epoch in range(len(history.train_loss), len(history.train_loss) + epochs):
-        if full_batch:
-            epoch_loss = loss_and_gradients(
-                model, loss, x, y, l2=l2, n_samples=n_samples, sample_weight=sample_weight
-            )
-            optimizer.step()
-        else:
-            epoch_loss = 0.0
-            order = rng.permutation(n_samples)  # type: ignore[union-attr]
-            for start in range(0, n_samples, batch_size):  # type: ignore[arg-type]
-                batch = order[start : start + batch_size]
-                weight = None if sample_weight is None else sample_weight[batch]
+        batches = [slice(None)] if full_batch else _batches(rng, n_samples, batch_size)  # type: ignore[arg-type]
+        epoch_loss = 0.0
+        for batch in batches:
+            weight = None if sample_weight is None else sample_weight[batch]
+            # Overflow warnings would only precede the clear DivergenceError below.
+            with np.errstate(over="ignore", invalid="ignore"):
                 batch_loss = loss_and_gradients(
-                    model, loss, x[batch], y[batch], l2=l2, n_samples=n_samples, sample_weight=weight
+                    model, loss, x[batch], y[batch], l2=l2, n_samples=n_samples,
+                    sample_weight=weight,
                 )
-                optimizer.step()
-                epoch_loss += batch_loss * len(batch) / n_samples
-        if not np.isfinite(epoch_loss):
-            raise DivergenceError(
-                f"training loss became {epoch_loss} at epoch {epoch + 1}; "
-                "try a smaller learning rate"
-            )
+            if not np.isfinite(batch_loss):
+                raise DivergenceError(
+                    f"training loss became {batch_loss} at epoch {epoch + 1}; "
+                    "try a smaller learning rate"
+                )
+            optimizer.step()
+            epoch_loss += batch_loss * (1.0 if full_batch else len(batch) / n_samples)
         history.train_loss.append(epoch_loss)
         if validation is not None:
             validation_loss, accuracy = evaluate(model, loss, *validation)
@@ -145,6 +141,12 @@ def fit(
             break
     model.eval()
     return history
+
+
+def _batches(rng: np.random.Generator, n_samples: int, batch_size: int) -> list[np.ndarray]:
+    """A fresh shuffle of the sample indices, cut into batches (the last may be smaller)."""
+    order = rng.permutation(n_samples)
+    return [order[start : start + batch_size] for start in range(0, n_samples, batch_size)]
 
 
 @dataclass
@@ -228,7 +230,7 @@ def build(
     return model, LOSSES[config.loss](), make_optimizer(config.optimizer, model.parameters(), **settings)
 
 
-def train(
+def fit_from_config(
     config: TrainConfig,
     train_data: tuple[np.ndarray, np.ndarray],
     validation: tuple[np.ndarray, np.ndarray] | None,

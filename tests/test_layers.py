@@ -1,0 +1,138 @@
+import numpy as np
+import pytest
+
+from glassnet import ConfigError, gradcheck
+from glassnet.layers import (
+    Dropout, Identity, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh, from_config, mlp,
+)
+
+LAYERS = {
+    "linear": lambda rng: Linear(5, 4, rng=rng),
+    "linear_he": lambda rng: Linear(5, 4, rng=rng, init="he"),
+    "sigmoid": lambda rng: Sigmoid(),
+    "tanh": lambda rng: Tanh(),
+    "relu": lambda rng: ReLU(),
+    "leaky_relu": lambda rng: LeakyReLU(0.1),
+    "identity": lambda rng: Identity(),
+    "sequential": lambda rng: Sequential(Linear(5, 6, rng=rng), Tanh(), Linear(6, 4, rng=rng)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_every_layer_passes_gradcheck_in_float64(name, rng):
+    layer = LAYERS[name](rng)
+    x = rng.standard_normal((7, 5))
+    result = gradcheck(layer, x)
+    assert result.max_error < 1e-6, result.errors
+
+
+@pytest.mark.parametrize("name", ["linear", "sigmoid", "tanh", "sequential"])
+def test_gradcheck_in_float32_with_scaled_tolerance(name, rng):
+    layer = LAYERS[name](rng)
+    for param in layer.parameters():
+        param.value = param.value.astype(np.float32)
+        param.grad = param.grad.astype(np.float32)
+    x = rng.standard_normal((7, 5)).astype(np.float32)
+    result = gradcheck(layer, x)
+    assert result.passed, result.errors
+    assert result.tolerance > 1e-6
+
+
+class WrongSigmoid(Sigmoid):
+    """Forgets the factor y in y * (1 - y)."""
+
+    def backward(self, grad_y, need_grad_x=True):
+        return grad_y * (1.0 - self.y)
+
+
+class WrongLinear(Linear):
+    """Drops the bias gradient's sum over the batch (uses the first row only)."""
+
+    def backward(self, grad_y, need_grad_x=True):
+        grad_x = super().backward(grad_y, need_grad_x)
+        self.bias.grad[...] = grad_y[0]
+        return grad_x
+
+
+@pytest.mark.parametrize("layer_factory", [lambda rng: WrongSigmoid(), lambda rng: WrongLinear(5, 3, rng=rng)])
+def test_gradcheck_catches_a_wrong_backward(layer_factory, rng):
+    result = gradcheck(layer_factory(rng), rng.standard_normal((6, 5)))
+    assert not result.passed
+    assert result.max_error > 1e-3
+
+
+def test_linear_forward_is_affine_and_glorot_bounded(rng):
+    layer = Linear(64, 48, rng=rng)
+    limit = np.sqrt(6 / (64 + 48))
+    assert np.abs(layer.weight.value).max() <= limit
+    assert np.abs(layer.weight.value).max() > 0.9 * limit
+    assert np.all(layer.bias.value == 0)
+    x = rng.standard_normal((3, 64))
+    layer.bias.value[:] = 0.5
+    np.testing.assert_allclose(layer.forward(x), x @ layer.weight.value + 0.5)
+
+
+def test_he_init_has_the_right_spread(rng):
+    layer = Linear(400, 300, rng=rng, init="he")
+    assert layer.weight.value.std() == pytest.approx(np.sqrt(2 / 400), rel=0.02)
+
+
+def test_activations_match_their_formulas(rng):
+    x = rng.standard_normal((4, 3)) * 3
+    np.testing.assert_allclose(Sigmoid().forward(x), 1 / (1 + np.exp(-x)))
+    np.testing.assert_allclose(Tanh().forward(x), np.tanh(x))
+    np.testing.assert_allclose(ReLU().forward(x), np.maximum(x, 0))
+    np.testing.assert_allclose(LeakyReLU(0.2).forward(x), np.where(x > 0, x, 0.2 * x))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_is_finite_for_huge_inputs(dtype):
+    y = Sigmoid().forward(np.array([[-1e4, 0.0, 1e4]], dtype=dtype))
+    assert np.all(np.isfinite(y))
+    np.testing.assert_allclose(y, [[0.0, 0.5, 1.0]])
+
+
+def test_dropout_is_identity_in_evaluation_and_scales_in_training(rng):
+    layer = Dropout(0.5, rng=rng)
+    x = np.ones((200, 50))
+    train_out = layer.forward(x)
+    assert set(np.unique(train_out)) == {0.0, 2.0}
+    assert 0.4 < np.mean(train_out == 0) < 0.6
+    layer.training = False
+    np.testing.assert_array_equal(layer.forward(x), x)
+
+
+def test_sequential_skips_the_input_gradient_when_not_needed(rng):
+    model = Sequential(Linear(3, 2, rng=rng), Sigmoid())
+    model.forward(rng.standard_normal((4, 3)))
+    assert model.backward(np.ones((4, 2)), need_grad_x=False) is None
+    assert model.backward(np.ones((4, 2))).shape == (4, 3)
+
+
+def test_mlp_shapes_depth_and_config_roundtrip(rng):
+    model = mlp([64, 48, 32, 10], activation_name="sigmoid", output_activation="sigmoid", rng=rng)
+    assert [type(layer).__name__ for layer in model.layers] == ["Linear", "Sigmoid"] * 3
+    assert model.forward(rng.standard_normal((5, 64))).shape == (5, 10)
+    deep = mlp([8, 7, 6, 5, 4, 3, 2], activation_name="relu", rng=rng)
+    assert len(deep.parameters()) == 12
+    rebuilt = from_config(deep.config())
+    rebuilt.load_state_dict(deep.state_dict())
+    x = rng.standard_normal((3, 8))
+    np.testing.assert_array_equal(rebuilt.forward(x), deep.forward(x))
+
+
+def test_load_state_dict_fails_loudly(rng):
+    model = mlp([4, 3, 2], rng=rng)
+    state = {key: value.copy() for key, value in model.state_dict().items()}
+    with pytest.raises(ConfigError, match="missing"):
+        model.load_state_dict({k: v for k, v in state.items() if k != "0.weight"})
+    with pytest.raises(ConfigError, match="unexpected"):
+        model.load_state_dict({**state, "9.weight": np.zeros(1)})
+    with pytest.raises(ConfigError, match="shape"):
+        model.load_state_dict({**state, "0.weight": np.zeros((3, 4))})
+
+
+@pytest.mark.parametrize("sizes", [[4], [4, 0, 2], [4, -3, 2]])
+def test_bad_layer_sizes_are_refused(sizes, rng):
+    with pytest.raises(ConfigError):
+        mlp(sizes, rng=rng)

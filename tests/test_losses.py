@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+from sklearn.metrics import log_loss
+
+from glassnet import MeanSquaredError, SoftmaxCrossEntropy, gradcheck, mlp
+from glassnet.losses import l2_penalty, softmax
+
+
+def test_cross_entropy_matches_scikit_learn(rng):
+    logits = rng.standard_normal((20, 4)) * 3
+    labels = rng.integers(0, 4, 20)
+    value = SoftmaxCrossEntropy().forward(logits, labels)
+    assert value == pytest.approx(log_loss(labels, softmax(logits), labels=range(4)), rel=1e-12)
+
+
+def test_cross_entropy_gradcheck(rng):
+    result = gradcheck(SoftmaxCrossEntropy(), rng.standard_normal((6, 5)), rng.integers(0, 5, 6))
+    assert result.max_error < 1e-6
+
+
+def test_weighted_cross_entropy_gradcheck_and_value(rng):
+    logits, labels = rng.standard_normal((6, 3)), rng.integers(0, 3, 6)
+    weights = rng.uniform(0.5, 2.0, 6)
+    loss = SoftmaxCrossEntropy()
+    per_sample = -np.log(softmax(logits)[np.arange(6), labels])
+    assert loss.forward(logits, labels, weights) == pytest.approx(np.mean(weights * per_sample))
+
+    class Weighted(SoftmaxCrossEntropy):
+        def forward(self, output, target, sample_weight=None):
+            return super().forward(output, target, weights)
+
+    assert gradcheck(Weighted(), logits, labels).max_error < 1e-6
+
+
+def test_mean_squared_error_value_and_gradcheck(rng):
+    output, target = rng.standard_normal((6, 2)), rng.standard_normal((6, 2))
+    assert MeanSquaredError().forward(output, target) == pytest.approx(
+        0.5 * np.mean((output - target) ** 2)
+    )
+    assert gradcheck(MeanSquaredError(), output, target).max_error < 1e-6
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_is_stable_for_huge_logits(dtype):
+    logits = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4]], dtype=dtype)
+    loss = SoftmaxCrossEntropy()
+    value = loss.forward(logits, np.array([0, 1]))
+    grad = loss.backward()
+    assert np.isfinite(value) and np.all(np.isfinite(grad))
+    assert value == pytest.approx(1e4, rel=1e-6)  # sample 0 costs 0, sample 1 costs 2e4; mean 1e4
+    np.testing.assert_allclose(grad, [[0, 0, 0], [0, -0.5, 0.5]], atol=1e-6)
+
+
+def test_l2_penalty_follows_the_scikit_learn_convention(rng):
+    model = mlp([3, 4, 2], rng=rng)
+    for p in model.parameters():
+        p.value[...] = rng.standard_normal(p.value.shape)
+        p.grad[...] = 0.0
+    weights = [p for p in model.parameters() if p.decay]
+    expected = 0.5 * 0.7 / 10 * sum(np.sum(p.value**2) for p in weights)
+    assert l2_penalty(model.parameters(), 0.7, 10) == pytest.approx(expected)
+    for p in model.parameters():
+        np.testing.assert_allclose(p.grad, 0.7 / 10 * p.value if p.decay else 0.0)

@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+
+from glassnet import SGD, Adam, ConfigError, Param
+
+
+def param(values, grad):
+    return Param(np.array(values, dtype=float), np.array(grad, dtype=float))
+
+
+def test_sgd_momentum_two_steps_by_hand():
+    p = param([1.0, 2.0], [0.5, -1.0])
+    opt = SGD([p], lr=0.1, momentum=0.9)
+    opt.step()  # v = -0.1 g = [-0.05, 0.1]
+    np.testing.assert_allclose(p.value, [0.95, 2.1])
+    opt.step()  # v = 0.9 [-0.05, 0.1] - 0.1 g = [-0.095, 0.19]
+    np.testing.assert_allclose(p.value, [0.855, 2.29])
+    np.testing.assert_allclose(opt.state[0]["velocity"], [-0.095, 0.19])
+
+
+def test_nesterov_step_by_hand():
+    p = param([1.0, 2.0], [0.5, -1.0])
+    opt = SGD([p], lr=0.1, momentum=0.9, nesterov=True)
+    opt.step()  # v = [-0.05, 0.1]; p += 0.9 v - 0.1 g = [-0.095, 0.19]
+    np.testing.assert_allclose(p.value, [0.905, 2.19])
+    opt.step()  # v = [-0.095, 0.19]; p += 0.9 v - 0.1 g = [-0.1355, 0.271]
+    np.testing.assert_allclose(p.value, [0.7695, 2.461])
+
+
+def test_adam_two_steps_by_hand():
+    p = param([1.0, 2.0], [0.5, -1.0])
+    opt = Adam([p], lr=0.1, betas=(0.9, 0.999), eps=1e-8)
+    opt.step()  # bias-corrected m = g, s = g^2: step = lr * g / (|g| + eps)
+    np.testing.assert_allclose(p.value, [1 - 0.1 * 0.5 / (0.5 + 1e-8), 2 + 0.1 * 1 / (1 + 1e-8)])
+    p.grad[...] = [1.0, 1.0]
+    opt.step()
+    m = np.array([0.9 * 0.05 + 0.1 * 1.0, 0.9 * -0.1 + 0.1 * 1.0]) / (1 - 0.9**2)
+    s = np.array([0.999 * 0.00025 + 0.001, 0.999 * 0.001 + 0.001]) / (1 - 0.999**2)
+    expected = np.array([1 - 0.1 * 0.5 / (0.5 + 1e-8), 2 + 0.1 / (1 + 1e-8)]) - 0.1 * m / (np.sqrt(s) + 1e-8)
+    np.testing.assert_allclose(p.value, expected, rtol=1e-12)
+
+
+def test_plain_gradient_descent_without_momentum():
+    p = param([1.0], [2.0])
+    SGD([p], lr=0.25).step()
+    np.testing.assert_allclose(p.value, [0.5])
+
+
+@pytest.mark.parametrize("lr", [0.0, -0.1, float("nan"), float("inf")])
+def test_bad_learning_rates_are_refused(lr):
+    with pytest.raises(ConfigError, match="learning rate"):
+        SGD([param([1.0], [1.0])], lr=lr)
+
+
+def test_state_dict_roundtrip_and_strictness():
+    p = param([1.0, 2.0], [0.5, -1.0])
+    opt = Adam([p], lr=0.1)
+    opt.step()
+    state = {k: np.copy(v) for k, v in opt.state_dict().items()}
+    other = Adam([param([1.0, 2.0], [0.0, 0.0])], lr=0.1)
+    other.load_state_dict(state)
+    assert other.steps == 1
+    np.testing.assert_array_equal(other.state[0]["m"], opt.state[0]["m"])
+    with pytest.raises(ConfigError):
+        other.load_state_dict({"steps": np.asarray(1)})

@@ -1,0 +1,97 @@
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from glassnet import SGD, DivergenceError, History, SoftmaxCrossEntropy, StopTraining, fit, mlp
+from glassnet.losses import softmax
+from glassnet.train import TrainConfig, fit_from_config
+
+
+def test_no_hidden_layers_matches_scikit_learn_logistic_regression():
+    x, y = load_iris(return_X_y=True)
+    x = StandardScaler().fit_transform(x)
+    l2 = 0.5
+    model = mlp([4, 3], rng=np.random.default_rng(0))
+    optimizer = SGD(model.parameters(), lr=0.5, momentum=0.9)
+    fit(model, SoftmaxCrossEntropy(), optimizer, (x, y), epochs=4000, l2=l2)
+    ours = softmax(model.forward(x))
+    reference = LogisticRegression(C=1 / l2, tol=1e-12, max_iter=10000).fit(x, y)
+    np.testing.assert_allclose(ours, reference.predict_proba(x), atol=1e-4)
+
+
+def small_problem(seed=0):
+    data_rng = np.random.default_rng(seed)
+    x = data_rng.standard_normal((60, 5))
+    y = (x[:, 0] + x[:, 1] > 0).astype(int) + (x[:, 2] > 1).astype(int)
+    return (x[:40], y[:40]), (x[40:], y[40:])
+
+
+@pytest.mark.parametrize("batch_size", [None, 16])
+def test_same_seed_same_history_bit_for_bit(batch_size):
+    train_data, valid = small_problem()
+    config = TrainConfig(hidden_layer_sizes=(8,), epochs=30, batch_size=batch_size, lr=0.1)
+    runs = [fit_from_config(config, train_data, valid, n_outputs=3, rng=np.random.default_rng(s))[1]
+            for s in (7, 7, 8)]
+    assert runs[0].to_dict() == runs[1].to_dict()
+    assert runs[0].train_loss != runs[2].train_loss
+
+
+def test_history_records_every_epoch_and_training_reduces_loss():
+    train_data, valid = small_problem()
+    config = TrainConfig(hidden_layer_sizes=(8,), activation="tanh", epochs=200, lr=0.1)
+    model, history = fit_from_config(config, train_data, valid, n_outputs=3, rng=np.random.default_rng(0))
+    assert len(history.train_loss) == len(history.validation_loss) == 200
+    assert len(history.validation_accuracy) == 200
+    assert history.train_loss[-1] < 0.5 * history.train_loss[0]
+    assert history.validation_accuracy[-1] > 0.7
+
+
+def test_minibatches_use_every_sample_once_per_epoch():
+    x = np.arange(10, dtype=float)[:, None]
+    seen = []
+
+    class Recorder(SoftmaxCrossEntropy):
+        def forward(self, output, target, sample_weight=None):
+            seen.extend(target.tolist())
+            return super().forward(output, target, sample_weight)
+
+    model = mlp([1, 2], rng=np.random.default_rng(0))
+    y = np.arange(10) % 2
+    fit(model, Recorder(), SGD(model.parameters(), lr=0.1), (x, y), epochs=1, batch_size=3,
+        rng=np.random.default_rng(0))
+    assert sorted(seen) == sorted(y.tolist())
+
+
+def test_callback_sees_each_epoch_and_can_stop():
+    train_data, _ = small_problem()
+    model = mlp([5, 3], rng=np.random.default_rng(0))
+    epochs = []
+
+    def stop_at_three(epoch, history, network):
+        epochs.append(epoch)
+        if epoch == 2:
+            raise StopTraining
+
+    history = fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), train_data,
+                  epochs=10, callbacks=[stop_at_three])
+    assert epochs == [0, 1, 2]
+    assert isinstance(history, History) and len(history.train_loss) == 3
+
+
+def test_divergence_stops_with_a_clear_error():
+    train_data, _ = small_problem()
+    x, y = train_data
+    model = mlp([5, 3], rng=np.random.default_rng(0))
+    with pytest.raises(DivergenceError, match="smaller learning rate"):
+        fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=1e300), (x * 1e300, y), epochs=5)
+
+
+def test_float32_trains_end_to_end_in_float32():
+    train_data, valid = small_problem()
+    config = TrainConfig(hidden_layer_sizes=(8,), epochs=50, dtype="float32", lr=0.1)
+    model, history = fit_from_config(config, train_data, valid, n_outputs=3, rng=np.random.default_rng(0))
+    assert all(p.value.dtype == np.float32 for p in model.parameters())
+    assert model.forward(train_data[0].astype(np.float32)).dtype == np.float32
+    assert history.train_loss[-1] < history.train_loss[0]
