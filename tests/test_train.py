@@ -80,6 +80,7 @@ def test_callback_sees_each_epoch_and_can_stop():
     assert isinstance(history, History) and len(history.train_loss) == 3
 
 
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
 def test_divergence_stops_with_a_clear_error():
     train_data, _ = small_problem()
     x, y = train_data
