@@ -96,7 +96,8 @@ def fit(
     ``batch_size=None`` is full-batch gradient descent; an integer gives shuffled
     minibatches drawn from ``rng`` each epoch. After every epoch the validation loss and
     accuracy are recorded (when ``validation`` is given) and each callback is called with
-    ``(epoch, history, model)``; a callback raises ``StopTraining`` to end early. A NaN
+    ``(epoch, history, model)``; a callback raises ``StopTraining`` to end early, and its
+    optional ``on_train_end(history, model)`` runs once at the end. A NaN
     or infinite loss raises ``DivergenceError``.
     """
     x, y = train
@@ -139,6 +140,10 @@ def fit(
                 callback(epoch, history, model)
         except StopTraining:
             break
+    for callback in callbacks:
+        on_train_end = getattr(callback, "on_train_end", None)
+        if on_train_end is not None:
+            on_train_end(history, model)
     model.eval()
     return history
 
