@@ -72,7 +72,7 @@ def evaluate(
     value = loss.forward(output, y)
     accuracy = None
     if isinstance(loss, SoftmaxCrossEntropy):
-        accuracy = float(np.mean(output.argmax(axis=1) == y))
+        accuracy = np.count_nonzero(output.argmax(axis=1) == y) / len(y)
     return value, accuracy
 
 
