@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0, help="seed of the run's one random generator")
     run.add_argument("--out", type=Path, help="run folder (default: runs/<timestamp>)")
     run.add_argument("--jobs", type=int, default=-1, help="processes for the sweep (-1: all cores)")
+    run.add_argument("--dtype", choices=["float32", "float64"],
+                     help="override the preset's floating-point type")
     run.add_argument("--quiet", action="store_true", help="no progress bars or table")
     run.set_defaults(handler=cmd_run)
 
@@ -69,6 +71,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from glassnet.experiment import run_experiment, write_run
 
     preset = presets.load(args.preset)
+    if args.dtype:
+        preset.train = preset.train.replace(dtype=args.dtype)
     out = args.out or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
     console = Console(stderr=True, quiet=args.quiet)
     n_trials = max(1, len(preset.grid()))

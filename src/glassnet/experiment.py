@@ -89,7 +89,7 @@ def run_experiment(
         x = part.x if scaler is None else scaler.transform(part.x)
         return x, np.searchsorted(classes, part.y)
 
-    train_xy, valid_xy, test_xy = arrays(train_set), arrays(valid_set), arrays(test_set)
+    train_xy, valid_xy = arrays(train_set), arrays(valid_set)
     grid = preset.grid() or [{}]
     # One seed feeds everything: each trial and the final retrain get their own child stream.
     streams = np.random.default_rng(seed).spawn(len(grid) + 1)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from glassnet.errors import ConfigError, DataError, DivergenceError
 from glassnet.layers import Sequential, mlp
@@ -259,9 +260,22 @@ def fit_from_config(
             np.asarray(y_valid, dtype=dtype) if config.loss == "mse" else y_valid,
         )
     model, loss, optimizer = build(config, x.shape[1], n_outputs, rng)
-    history = fit(
-        model, loss, optimizer, (x, y), validation,
-        epochs=config.epochs, batch_size=config.batch_size, l2=config.l2, rng=rng,
-        callbacks=callbacks,
-    )
+    threads = blas_threads(model, min(config.batch_size or len(x), len(x)))
+    with threadpool_limits(limits=threads, user_api="blas"):
+        history = fit(
+            model, loss, optimizer, (x, y), validation,
+            epochs=config.epochs, batch_size=config.batch_size, l2=config.l2, rng=rng,
+            callbacks=callbacks,
+        )
     return model, history
+
+
+# Below this many multiply-adds in a batch's largest product, OpenBLAS spends more waking
+# threads than it saves (BENCHMARKS.md: 721x64 @ 64x48 ran many times slower on 2 threads).
+SMALL_PRODUCT = 4_000_000
+
+
+def blas_threads(model: Sequential, batch_size: int) -> int | None:
+    """1 BLAS thread for small matrix products; None (keep the current setting) for large."""
+    largest = max((p.value.size for p in model.parameters() if p.value.ndim == 2), default=0)
+    return 1 if batch_size * largest < SMALL_PRODUCT else None
