@@ -16,10 +16,11 @@ SEED_VALIDATION_SIZE, SEED_VALIDATION_STATE = 0.40, 123
 
 @dataclass
 class Dataset:
-    """Features ``x`` (n_samples, n_features) and targets ``y``, with optional image shape."""
+    """Features ``x`` (n_samples, n_features) and targets ``y`` (None when unlabelled),
+    with optional image shape."""
 
     x: np.ndarray
-    y: np.ndarray
+    y: np.ndarray  # type: ignore[assignment]  # None for unlabelled data (prediction)
     name: str = "data"
     image_shape: tuple[int, int] | None = None
     feature_names: list[str] | None = None
@@ -35,7 +36,8 @@ class Splits:
     test: Dataset
 
     def sizes(self) -> dict[str, int]:
-        return {"train": len(self.train), "validation": len(self.validation), "test": len(self.test)}
+        parts = {"train": self.train, "validation": self.validation, "test": self.test}
+        return {name: len(part) for name, part in parts.items()}
 
 
 def load_digits() -> Dataset:
@@ -57,6 +59,43 @@ def seed_split(data: Dataset) -> Splits:
     x_train, x_valid, y_train, y_valid = train_test_split(
         x_rest, y_rest, test_size=SEED_VALIDATION_SIZE, random_state=SEED_VALIDATION_STATE
     )
+
+    def part(x: np.ndarray, y: np.ndarray, suffix: str) -> Dataset:
+        return Dataset(x, y, f"{data.name}:{suffix}", data.image_shape, data.feature_names)
+
+    return Splits(part(x_train, y_train, "train"), part(x_valid, y_valid, "validation"),
+                  part(x_test, y_test, "test"))
+
+
+def random_split(
+    data: Dataset, *, validation_fraction: float = 0.2, test_fraction: float = 0.2, seed: int = 0
+) -> Splits:
+    """Test first, then validation out of the rest, each stratified by class when every class
+    has at least two samples; ``seed`` is the split's ``random_state``."""
+    from sklearn.model_selection import train_test_split
+
+    for name, fraction in (("validation", validation_fraction), ("test", test_fraction)):
+        if not 0.0 < fraction < 1.0:
+            raise DataError(f"{name} fraction must be between 0 and 1, got {fraction}")
+    if validation_fraction + test_fraction >= 1.0:
+        raise DataError("validation and test fractions together must leave some training data")
+    _, counts = np.unique(data.y, return_counts=True)
+    if len(counts) < 2:
+        raise DataError(f"{data.name} has only one class; classification needs at least two")
+
+    def split(x, y, size, state):
+        stratify = y if counts.min() >= 2 else None
+        try:
+            return train_test_split(x, y, test_size=size, random_state=state, stratify=stratify)
+        except ValueError:  # too few samples per class to stratify this split
+            return train_test_split(x, y, test_size=size, random_state=state)
+
+    x_rest, x_test, y_rest, y_test = split(data.x, data.y, test_fraction, seed)
+    x_train, x_valid, y_train, y_valid = split(
+        x_rest, y_rest, validation_fraction / (1.0 - test_fraction), seed + 1
+    )
+    if min(len(x_train), len(x_valid), len(x_test)) == 0:
+        raise DataError(f"{data.name} has too few rows ({len(data)}) to split three ways")
 
     def part(x: np.ndarray, y: np.ndarray, suffix: str) -> Dataset:
         return Dataset(x, y, f"{data.name}:{suffix}", data.image_shape, data.feature_names)

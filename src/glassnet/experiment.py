@@ -1,4 +1,5 @@
-"""A preset run end to end: split, sweep, select on validation, retrain, test once, write outputs."""
+"""A preset run end to end: split, sweep, select on validation, retrain, test once, write
+outputs."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from threadpoolctl import threadpool_limits
 from glassnet import __version__, checkpoint
 from glassnet.data import Dataset, Scaler, Splits, load_digits, seed_split
 from glassnet.errors import ConfigError
+from glassnet.evaluation import Evaluation, evaluate_model
 from glassnet.model import Model
 from glassnet.presets import Preset
 from glassnet.sweep import Trial, TrialResult, run_trials
@@ -38,6 +40,8 @@ class ExperimentResult:
     model: Model
     seconds: float
     outputs: dict[str, str] = field(default_factory=dict)
+    evaluation: Evaluation | None = None  # the final model on the test set
+    test_set: Dataset | None = None
 
     @property
     def best_l2(self) -> float:
@@ -58,7 +62,14 @@ class ExperimentResult:
             "config": self.preset.to_dict(),
             "seconds": self.seconds,
             "outputs": self.outputs,
+            "data": self.data_info(),
+            "evaluation": None if self.evaluation is None else self.evaluation.to_dict(),
         }
+
+    def data_info(self) -> dict[str, Any]:
+        info = self.model.info
+        return {"name": info.get("data", self.preset.data), "target": info.get("target"),
+                "image_shape": info.get("image_shape"), "n_features": self.model.n_features}
 
 
 def load_splits(preset: Preset) -> Splits:
@@ -76,11 +87,16 @@ def run_experiment(
     n_jobs: int | None = -1,
     on_trial: Callable[[TrialResult], None] | None = None,
     on_epoch: EpochCallback | None = None,
+    splits: Splits | None = None,
+    info: dict[str, Any] | None = None,
 ) -> ExperimentResult:
     """Run ``preset``: each grid point is scored by validation ``select`` after its last
-    epoch; the best (first on ties) is retrained from a fresh init and tested once."""
+    epoch; the best (first on ties) is retrained from a fresh init and tested once.
+
+    ``splits`` replaces the preset's own data (the ``train`` command's user data); ``info``
+    is stored in the model file. Without a sweep the one configuration is trained once."""
     started = time.perf_counter()
-    splits = load_splits(preset)
+    splits = splits if splits is not None else load_splits(preset)
     train_set, valid_set, test_set = splits.train, splits.validation, splits.test
     classes = np.unique(train_set.y)
     scaler = None if preset.scaling == "none" else Scaler.fit(preset.scaling, train_set.x)
@@ -94,15 +110,19 @@ def run_experiment(
     # One seed feeds everything: each trial and the final retrain get their own child stream.
     streams = np.random.default_rng(seed).spawn(len(grid) + 1)
     trials = [
-        Trial(i, preset.train.replace(**params), streams[i], params) for i, params in enumerate(grid)
+        Trial(i, preset.train.replace(**params), streams[i], params)
+        for i, params in enumerate(grid)
     ]
-    results = run_trials(
-        trials, train_xy, valid_xy, n_outputs=len(classes), n_jobs=n_jobs, on_result=on_trial
-    )
-    scores = [r.history.validation_accuracy[-1] for r in results]
-    best = results[int(np.argmax(scores))]  # argmax takes the first of equal scores
+    results: list[TrialResult] = []
+    best_params: dict[str, Any] = {}
+    if preset.sweep:
+        results = run_trials(
+            trials, train_xy, valid_xy, n_outputs=len(classes), n_jobs=n_jobs, on_result=on_trial
+        )
+        scores = [r.history.validation_accuracy[-1] for r in results]
+        best_params = results[int(np.argmax(scores))].params  # argmax: first of equal scores
 
-    final_config = preset.train.replace(**best.params)
+    final_config = preset.train.replace(**best_params)
     callbacks = []
     if on_epoch is not None:
         callbacks.append(lambda epoch, history, network: on_epoch(epoch + 1, final_config.epochs))
@@ -111,35 +131,51 @@ def run_experiment(
             final_config, train_xy, valid_xy, n_outputs=len(classes), rng=streams[-1],
             callbacks=callbacks,
         )
-    info = {"preset": preset.name, "seed": seed, "train_config": final_config.to_dict()}
-    model = Model([network], task="classification", classes=classes, scaler=scaler, info=info)
+    model_info = {
+        "preset": preset.name, "seed": seed, "train_config": final_config.to_dict(),
+        "data": train_set.name.split(":")[0], "feature_names": train_set.feature_names,
+        "image_shape": None if train_set.image_shape is None else list(train_set.image_shape),
+        "scaling": preset.scaling, **(info or {}),
+    }
+    model = Model(
+        [network], task="classification", classes=classes, scaler=scaler, info=model_info
+    )
+    evaluation = evaluate_model(model, test_set)
     return ExperimentResult(
         preset=preset,
         seed=seed,
         splits=splits.sizes(),
         trials=results,
-        best_params=best.params,
+        best_params=best_params,
         validation_accuracy=float(np.mean(model.predict(valid_set.x) == valid_set.y)),
-        test_accuracy=float(np.mean(model.predict(test_set.x) == test_set.y)),
+        test_accuracy=evaluation.accuracy,
         history=history,
         model=model,
         seconds=time.perf_counter() - started,
+        evaluation=evaluation,
+        test_set=test_set,
     )
 
 
 def write_run(result: ExperimentResult, out: str | Path) -> dict[str, str]:
-    """Write metrics.json, sweep.png, losses.png and model.npz into ``out``; returns paths."""
-    from glassnet import report
+    """Write model.npz, predictions.npz, the PNG figures, metrics.json and report.html into
+    ``out``; returns their paths."""
+    from glassnet import html_report, run_folder
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    outputs = {
-        "model": str(checkpoint.save(result.model, out / "model.npz")),
-        "sweep_plot": str(report.plot_sweep(result, out / "sweep.png")),
-        "loss_plot": str(report.plot_losses(result.history, out / "losses.png")),
-    }
+    outputs = {"model": str(checkpoint.save(result.model, out / "model.npz"))}
+    if result.evaluation is not None:
+        outputs["predictions"] = str(run_folder.write_predictions(
+            out / run_folder.PREDICTIONS, result.evaluation, result.test_set
+        ))
+    metrics = result.metrics()
+    outputs.update(run_folder.draw_figures(metrics, run_folder.read_predictions(out), out))
     outputs["metrics"] = str(out / "metrics.json")
+    outputs["report"] = str(out / html_report.REPORT)
     result.outputs = outputs
-    text = json.dumps(result.metrics(), indent=2)
+    metrics["outputs"] = outputs
+    text = json.dumps(metrics, indent=2)
     checkpoint.write_atomic(out / "metrics.json", lambda handle: handle.write(text), mode="w")
+    html_report.write_report(out, figures=outputs)
     return outputs

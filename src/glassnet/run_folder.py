@@ -1,0 +1,110 @@
+"""A run folder's files: what ``write_run`` leaves behind and ``glassnet report`` reads back.
+
+    model.npz        the final model (checkpoint format)
+    metrics.json     config, sweep records, per-epoch history, test evaluation
+    predictions.npz  test-set class indices and probabilities, plus the worst-misclassified
+                     images (image data only): everything the report needs beyond metrics
+    *.png            the figures; report.html embeds them
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from glassnet import checkpoint
+from glassnet.data import Dataset
+from glassnet.errors import DataError
+from glassnet.evaluation import Evaluation
+from glassnet.train import History
+
+PREDICTIONS = "predictions.npz"
+METRICS = "metrics.json"
+GALLERY_SIZE = 18
+
+
+def write_predictions(path: Path, evaluation: Evaluation, test_set: Dataset | None) -> Path:
+    """Save the test evaluation, and the worst-misclassified raw images when rows are images."""
+    arrays = {
+        "classes": evaluation.classes,
+        "y_true": evaluation.y_true,
+        "proba": evaluation.proba,
+    }
+    if test_set is not None and test_set.image_shape is not None:
+        worst = evaluation.worst(GALLERY_SIZE)
+        arrays["gallery_index"] = worst
+        arrays["gallery_images"] = test_set.x[worst]
+        arrays["image_shape"] = np.array(test_set.image_shape)
+    checkpoint.write_atomic(path, lambda handle: np.savez(handle, **arrays))
+    return path
+
+
+def read_predictions(folder: Path) -> dict[str, np.ndarray] | None:
+    """The arrays of ``predictions.npz``, or None for an older run folder without one."""
+    path = Path(folder) / PREDICTIONS
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+    except (OSError, ValueError, EOFError) as exc:
+        raise DataError(f"{path} is not readable ({exc}); rerun the training") from None
+
+
+def read_metrics(folder: Path) -> dict[str, Any]:
+    path = Path(folder) / METRICS
+    if not path.is_file():
+        raise DataError(f"{folder} is not a run folder: it has no {METRICS}")
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path} is not valid JSON ({exc})") from None
+
+
+def evaluation_of(predictions: dict[str, np.ndarray] | None) -> Evaluation | None:
+    if predictions is None:
+        return None
+    return Evaluation(predictions["classes"], predictions["y_true"], predictions["proba"])
+
+
+def draw_figures(
+    metrics: dict[str, Any], predictions: dict[str, np.ndarray] | None, out: Path
+) -> dict[str, str]:
+    """Every figure the run's data allows, as PNG files in ``out``; returns name -> path."""
+    from glassnet import report
+
+    figures: dict[str, str] = {}
+    config = metrics.get("config", {})
+    if metrics.get("sweep"):
+        figures["sweep_plot"] = str(report.plot_sweep_records(
+            metrics["sweep"], list(config.get("sweep", {})), metrics.get("best_params", {}),
+            config.get("train", {}), config.get("name", "run"), out / "sweep.png",
+        ))
+    history = History(**metrics.get("history", {}))
+    if history.train_loss:
+        figures["loss_plot"] = str(report.plot_losses(history, out / "losses.png"))
+    if history.validation_accuracy:
+        figures["accuracy_plot"] = str(report.plot_accuracy(
+            history, metrics.get("test_accuracy"), out / "accuracy.png"
+        ))
+    evaluation = evaluation_of(predictions)
+    if evaluation is not None:
+        figures["confusion_plot"] = str(report.plot_confusion(
+            evaluation.confusion_matrix(), evaluation.classes.tolist(), out / "confusion.png"
+        ))
+    if predictions is not None and "gallery_images" in predictions and evaluation is not None:
+        index = predictions["gallery_index"]
+        classes = evaluation.classes
+        titles = [
+            f"true {classes[evaluation.y_true[i]]}, pred {classes[evaluation.y_pred[i]]}\n"
+            f"p = {evaluation.proba[i, evaluation.y_pred[i]]:.2f}"
+            for i in index
+        ]
+        shape = tuple(int(v) for v in predictions["image_shape"])
+        figures["gallery_plot"] = str(report.plot_gallery(
+            predictions["gallery_images"], titles, shape, out / "gallery.png"  # type: ignore[arg-type]
+        ))
+    return figures
