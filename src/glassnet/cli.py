@@ -1,4 +1,8 @@
-"""The ``glassnet`` command: run presets and list them."""
+"""The ``glassnet`` command: run presets, train on your data, use and inspect models, reports.
+
+Each subcommand is one parser block plus one ``cmd_*`` function; the data workflow's
+commands live in ``cli_train`` (train, report) and ``cli_model`` (evaluate, predict, summary).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,25 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from glassnet import __version__
+from glassnet import __version__, cli_model, cli_train
+from glassnet.cli_output import progress as _progress
 from glassnet.errors import GlassnetError
 
 EXAMPLES = """examples:
   glassnet run                      the seed experiment (the tutorial, reproduced)
   glassnet run --seed 3 --out runs/seed3
   glassnet presets                  list the built-in presets
+
+  your own data, start to finish:
+  glassnet train --data flowers.csv --target species --out runs/flowers
+  open runs/flowers/report.html     (a self-contained page: curves, confusion matrix, ...)
+  glassnet evaluate runs/flowers/model.npz --data more_flowers.csv
+  glassnet predict runs/flowers/model.npz --data unlabelled.csv --out predictions.csv
+  glassnet summary runs/flowers/model.npz
+  glassnet report runs/flowers      rebuild report.html and the figures
+
+every command takes --quiet, and --json for a machine-readable result on stdout;
+`glassnet COMMAND --help` lists its options.
 """
 
 
@@ -57,10 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dtype", choices=["float32", "float64"],
                      help="override the preset's floating-point type")
     run.add_argument("--quiet", action="store_true", help="no progress bars or table")
+    run.add_argument("--json", action="store_true",
+                     help="print the result as one JSON document on stdout, for scripts")
     run.set_defaults(handler=cmd_run)
 
-    presets = commands.add_parser("presets", help="list the built-in presets")
+    presets = commands.add_parser(
+        "presets", help="list the built-in presets", epilog="example:\n  glassnet presets",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     presets.set_defaults(handler=cmd_presets)
+
+    cli_train.add_train_parser(commands)
+    cli_model.add_model_parsers(commands)
     return parser
 
 
@@ -92,21 +116,21 @@ def cmd_run(args: argparse.Namespace) -> int:
             on_trial=lambda _: progress.advance(sweep_task),
             on_epoch=on_epoch,
         )
-    write_run(result, out)
-    if not args.quiet:
+    outputs = write_run(result, out)
+    if args.json:
+        import json
+
+        print(json.dumps({
+            "run_dir": str(out), "preset": preset.name, "seed": args.seed,
+            "best_params": result.best_params,
+            "validation_accuracy": result.validation_accuracy,
+            "test_accuracy": result.test_accuracy, "seconds": result.seconds, "outputs": outputs,
+        }, indent=2))
+    elif not args.quiet:
         console = Console()
         console.print(results_table(result))
         console.print(results_summary(result))
     return 0
-
-
-def _progress(console):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, transient=True,
-    )
 
 
 def results_table(result):
@@ -136,7 +160,7 @@ def results_summary(result) -> str:
         f"chosen: {params or 'the preset settings'}\n"
         f"final model: validation accuracy [bold]{result.validation_accuracy:.4f}[/], "
         f"test accuracy [bold]{result.test_accuracy:.4f}[/]  ({result.seconds:.1f} s)\n"
-        f"written to {folder}/: metrics.json, sweep.png, losses.png, model.npz"
+        f"written to {folder}/: report.html, metrics.json, model.npz, predictions.npz, figures"
     )
 
 

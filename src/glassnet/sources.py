@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from glassnet import checkpoint
 from glassnet.data import Dataset, check_features, load_digits
 from glassnet.errors import DataError
 
@@ -35,7 +37,6 @@ def load_dataset(
     need_target: bool = True,
     image_shape: tuple[int, int] | None = None,
     data_home: str | os.PathLike[str] | None = None,
-    download: bool = True,
 ) -> Dataset:
     """The data that ``source`` names: ``digits``, ``FILE.csv``, ``FILE.npz``, or an OpenML
     name (``mnist_784`` or ``openml:mnist_784``).
@@ -48,7 +49,7 @@ def load_dataset(
     if source == "digits":
         data = load_digits()
     elif source.startswith(OPENML_PREFIX):
-        data = load_openml(source[len(OPENML_PREFIX):], data_home=data_home, download=download)
+        data = load_openml(source[len(OPENML_PREFIX):], data_home=data_home)
     elif path.suffix.lower() in (".csv", ".npz") or path.is_file():
         if not path.is_file():
             raise DataError(f"data file {source!r} does not exist")
@@ -59,7 +60,7 @@ def load_dataset(
         else:
             raise DataError(f"cannot read {source!r}: use a .csv or .npz file")
     else:
-        data = load_openml(source, data_home=data_home, download=download)
+        data = load_openml(source, data_home=data_home)
     if image_shape is not None:
         if image_shape[0] * image_shape[1] != data.x.shape[1]:
             raise DataError(
@@ -170,33 +171,61 @@ def load_npz(path: Path, target: str, *, need_target: bool = True) -> Dataset:
     return Dataset(x, y, name=path.stem, image_shape=image_shape)  # type: ignore[arg-type]
 
 
-def load_openml(
-    name: str, *, data_home: str | os.PathLike[str] | None = None, download: bool = True
-) -> Dataset:
-    """An OpenML dataset by name (its active version) or numeric id, through scikit-learn's
-    ``fetch_openml``, which caches downloads under ``data_home``."""
+def load_openml(name: str, *, data_home: str | os.PathLike[str] | None = None) -> Dataset:
+    """An OpenML dataset by name (its active version) or numeric id.
+
+    The first load goes through scikit-learn's ``fetch_openml``, which downloads into (and
+    later reads from) ``data_home``; glassnet then keeps the parsed arrays in
+    ``data_home/glassnet/openml/NAME.npz`` because parsing ARFF text is slow for big sets.
+    """
+    from sklearn.datasets import get_data_home
+
+    safe_name = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+    cache = Path(get_data_home(data_home)) / "glassnet" / "openml" / f"{safe_name}.npz"
+    if cache.is_file():
+        try:
+            with np.load(cache, allow_pickle=False) as archive:
+                x, y, title = archive["x"], archive["y"], str(archive["name"])
+                feature_names = archive["feature_names"].tolist()
+        except (OSError, ValueError, KeyError, EOFError):
+            cache.unlink(missing_ok=True)  # a broken cache is rebuilt below
+        else:
+            return _openml_dataset(title, x, y, feature_names)
+    title, x, y, feature_names = _fetch_openml(name, data_home)
+    # Pixel-like data is stored as uint8: 8x smaller, and exact.
+    small = x.astype(np.uint8) if np.array_equal(x, x.astype(np.uint8)) else x
+    arrays = {"x": small, "y": y, "name": np.array(title),
+              "feature_names": np.array(feature_names)}
+    checkpoint.write_atomic(cache, lambda handle: np.savez(handle, **arrays))
+    return _openml_dataset(title, x, y, feature_names)
+
+
+def _fetch_openml(
+    name: str, data_home: str | os.PathLike[str] | None
+) -> tuple[str, np.ndarray, np.ndarray, list[str]]:
     from sklearn.datasets import fetch_openml
 
-    # parser="liac-arff" and as_frame=False: dense ARFF without needing pandas.
-    by = {"data_id": int(name)} if name.isdigit() else {"name": name}
+    by: dict[str, Any] = {"data_id": int(name)} if name.isdigit() else {"name": name}
     try:
-        bunch: Any = fetch_openml(
-            **by, as_frame=False, parser="liac-arff", data_home=data_home,
-            download_if_missing=download,
-        )
+        # parser="liac-arff" and as_frame=False: dense ARFF without needing pandas.
+        bunch: Any = fetch_openml(**by, as_frame=False, parser="liac-arff", data_home=data_home)
     except OSError as exc:
-        hint = "" if download else " (downloads are off: is it in --data-home?)"
-        raise DataError(f"could not fetch OpenML dataset {name!r}: {exc}{hint}") from None
+        raise DataError(f"could not download OpenML dataset {name!r} ({exc}); check the "
+                        "network, or --data-home if you have a cached copy") from None
     except ValueError as exc:
         raise DataError(f"OpenML has no usable dataset {name!r}: {exc}") from None
-    x = bunch.data
-    if hasattr(x, "toarray"):
-        x = x.toarray()
+    x = bunch.data.toarray() if hasattr(bunch.data, "toarray") else bunch.data
     x = check_features(x, what=f"OpenML dataset {name!r}")
     if bunch.target is None or np.ndim(bunch.target) != 1:
         raise DataError(f"OpenML dataset {name!r} has no single target column to classify")
     y = parse_labels([str(label) for label in bunch.target])
-    dataset_name = str(bunch.details.get("name", name)) if hasattr(bunch, "details") else name
-    shape = KNOWN_IMAGE_SHAPES.get(dataset_name.lower())
-    return Dataset(x, y, name=dataset_name, image_shape=shape,
-                   feature_names=[str(f) for f in bunch.feature_names])
+    title = str(bunch.details.get("name", name))
+    return title, x, y, [str(f) for f in bunch.feature_names]
+
+
+def _openml_dataset(
+    title: str, x: np.ndarray, y: np.ndarray, feature_names: list[str] | None
+) -> Dataset:
+    shape = KNOWN_IMAGE_SHAPES.get(title.lower())
+    return Dataset(x.astype(np.float64), y, name=title, image_shape=shape,
+                   feature_names=feature_names)
