@@ -23,7 +23,8 @@ def write_openml_cache(data_home: Path, name: str, x: np.ndarray, y: np.ndarray)
     lines = [f"@RELATION {name}", ""]
     lines += [f"@ATTRIBUTE {feature} NUMERIC" for feature in features]
     lines += ["@ATTRIBUTE class {" + ",".join(classes) + "}", "", "@DATA"]
-    lines += [",".join([*(f"{v:g}" for v in row), str(label)]) for row, label in zip(x, y)]
+    for row, label in zip(x, y, strict=True):
+        lines.append(",".join([*(f"{v:g}" for v in row), str(label)]))
     arff = ("\n".join(lines) + "\n").encode()
     url = f"https://www.openml.org/data/v1/download/{FILE_ID}/{name}.arff"
     description = {"data_set_description": {

@@ -68,7 +68,9 @@ def add_model_parsers(commands: Any) -> None:
     summary.set_defaults(handler=cmd_summary)
 
 
-def load_model_data(args: argparse.Namespace, out: Output, *, need_target: bool) -> tuple[Model, Dataset]:
+def load_model_data(
+    args: argparse.Namespace, out: Output, *, need_target: bool
+) -> tuple[Model, Dataset]:
     """The model file and the data to apply it to, columns matched by the model's memory."""
     from glassnet import checkpoint
     from glassnet.errors import DataError
@@ -205,5 +207,6 @@ def cmd_summary(args: argparse.Namespace) -> int:
     out.print(key_value_table("model", list(about.items())))
     config = info.get("train_config")
     if config:
-        out.print(key_value_table("training config", [(k, format_value(v)) for k, v in config.items()]))
+        rows = [(key, format_value(value)) for key, value in config.items()]
+        out.print(key_value_table("training config", rows))
     return 0

@@ -54,7 +54,8 @@ def image_shape(text: str) -> tuple[int, int]:
     try:
         height, width = (int(part) for part in text.lower().split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"image shape must look like 28x28, got {text!r}") from None
+        message = f"image shape must look like 28x28, got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
     if height < 1 or width < 1:
         raise argparse.ArgumentTypeError(f"image sides must be positive, got {text!r}")
     return height, width
@@ -78,7 +79,8 @@ def batch_size(text: str) -> int | str:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"batch size is an integer or 'full', got {text!r}") from None
+        message = f"batch size is an integer or 'full', got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"batch size must be positive, got {value}")
     return value
@@ -116,7 +118,8 @@ def add_train_parser(commands: Any) -> None:
     model.add_argument("--nesterov", action="store_true", default=None,
                        help="Nesterov momentum for SGD")
     model.add_argument("--l2", type=float,
-                       help=f"L2 strength, scikit-learn's alpha convention (default: {DEFAULTS.l2})")
+                       help=f"L2 strength, scikit-learn's alpha convention "
+                            f"(default: {DEFAULTS.l2})")
     model.add_argument("--epochs", type=int, help=f"(default: {DEFAULTS.epochs})")
     model.add_argument("--batch-size", type=batch_size, metavar="N|full",
                        help="minibatch size, or full (default: full batch)")
