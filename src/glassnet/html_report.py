@@ -32,7 +32,13 @@ table { border-collapse: collapse; font-size: 14px; margin: 6px 0; }
 th, td { padding: 4px 12px; border-bottom: 1px solid #e3e6eb; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 tr.chosen td { background: #e6f4ea; font-weight: 600; }
-img { max-width: 100%; height: auto; } .figures { display: flex; flex-wrap: wrap; gap: 12px; }
+img { max-width: 100%; height: auto; }
+.figures { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
+.figures img { width: 430px; } .figures img.wide { width: 100%; }
+.settings { display: grid; grid-template-columns: repeat(3, 1fr); gap: 6px 18px; }
+.settings div { display: flex; justify-content: space-between; gap: 8px;
+                border-bottom: 1px solid #e3e6eb; padding: 2px 0; font-size: 14px; }
+.settings span { color: #667085; }
 .muted { color: #667085; } code { background: #f0f1f3; padding: 1px 4px; border-radius: 3px; }
 """
 
@@ -110,22 +116,23 @@ def _table(header: list[str], rows: list[list[Any]], chosen: set[int] = frozense
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _image(path: str, alt: str) -> str:
+def _image(path: str, alt: str, wide: bool = False) -> str:
     encoded = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    return f"<img alt='{_e(alt)}' src='data:image/png;base64,{encoded}'>"
+    style = " class=wide" if wide else ""
+    return f"<img{style} alt='{_e(alt)}' src='data:image/png;base64,{encoded}'>"
 
 
-def _figures(figures: dict[str, str], *names: str) -> str:
-    images = [_image(figures[n], n.replace("_", " ")) for n in names if n in figures]
-    return f"<div class=figures>{''.join(images)}</div>" if images else ""
+def _figures(figures: dict[str, str], *names: str, wide: bool = False, extra: str = "") -> str:
+    images = [_image(figures[n], n.replace("_", " "), wide) for n in names if n in figures]
+    return f"<div class=figures>{''.join(images)}{extra}</div>" if images or extra else ""
 
 
 def _summary(metrics: dict[str, Any]) -> str:
     data = metrics.get("data") or {}
     numbers = [
-        ("test accuracy", metrics.get("test_accuracy")),
-        ("validation accuracy", metrics.get("validation_accuracy")),
-        ("training time", f"{metrics.get('seconds', 0):.1f} s"),
+        ("test accuracy", _accuracy(metrics.get("test_accuracy"))),
+        ("validation accuracy", _accuracy(metrics.get("validation_accuracy"))),
+        ("run time", f"{metrics.get('seconds', 0):.1f} s"),
     ]
     cards = "".join(
         f"<div class=number>{_e(label)}<b>{_e(_format(value))}</b></div>"
@@ -144,15 +151,21 @@ def _summary(metrics: dict[str, Any]) -> str:
     )
 
 
+def _accuracy(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, (int, float)) else "n/a"
+
+
 def _config(metrics: dict[str, Any]) -> str:
     config = metrics.get("config", {})
     train = dict(config.get("train", {}))
     train.update(metrics.get("best_params") or {})
-    rows = [[key, value] for key, value in train.items()]
-    rows += [[key, config[key]] for key in ("scaling", "split", "select") if key in config]
-    rows += [[f"sweep over {key}", values] for key, values in config.get("sweep", {}).items()]
-    table = _table(["setting", "value"], rows)
-    return _section("config", "Configuration (of the final model)", table)
+    rows = [(key, value) for key, value in train.items()]
+    rows += [(key, config[key]) for key in ("scaling", "split", "select") if key in config]
+    rows += [(f"sweep over {key}", values) for key, values in config.get("sweep", {}).items()]
+    cells = "".join(f"<div><span>{_e(key)}</span><b>{_e(_format(value))}</b></div>"
+                    for key, value in rows)
+    return _section("config", "Configuration (of the final model)",
+                    f"<div class=settings>{cells}</div>")
 
 
 def _sweep(metrics: dict[str, Any], figures: dict[str, str]) -> str:
@@ -165,7 +178,7 @@ def _sweep(metrics: dict[str, Any], figures: dict[str, str]) -> str:
     columns = ["trial", *keys, "validation_accuracy", "validation_loss", "train_loss"]
     rows = [[r.get(c) for c in columns] for r in records]
     chosen = {i for i, r in enumerate(records) if all(r.get(k) == best.get(k) for k in keys)}
-    body = _figures(figures, "sweep_plot") + _table(columns, rows, chosen)
+    body = _figures(figures, "sweep_plot", extra=_table(columns, rows, chosen))
     return _section("sweep", "Sweep", body)
 
 
@@ -173,8 +186,8 @@ def _per_class(evaluation: Any) -> str:
     if evaluation is None:
         return _section("per-class", "Per-class metrics (test set)",
                         "<p class=muted>No test predictions in this run folder.</p>")
-    rows = [[r["class"], r["precision"], r["recall"], r["f1"], r["support"]]
-            for r in evaluation.per_class()]
+    rows = [[r["class"], f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}",
+             r["support"]] for r in evaluation.per_class()]
     return _section("per-class", "Per-class metrics (test set)",
                     f"<p>accuracy {evaluation.accuracy:.4f} on {len(evaluation.y_true)} test "
                     "samples</p>" + _table(["class", "precision", "recall", "F1", "support"], rows))
@@ -186,7 +199,7 @@ def _gallery(evaluation: Any, figures: dict[str, str]) -> str:
     else:
         body = ("<p class=muted>The misclassified test images the model was most sure about; "
                 "each title gives the true and predicted class and the predicted probability."
-                "</p>" + _figures(figures, "gallery_plot"))
+                "</p>" + _figures(figures, "gallery_plot", wide=True))
     return _section("gallery", "Worst-misclassified test images", body)
 
 
