@@ -117,7 +117,8 @@ def test_report_rebuilds_the_page_from_the_folder(blobs_run, capsys):
 def test_config_file_with_a_sweep_and_flags_on_top(tmp_path, capsys):
     data = write_blobs(tmp_path / "blobs.csv")
     config = tmp_path / "run.toml"
-    config.write_text(f'data = "{data}"\ntarget = "colour"\ntest_fraction = 0.3\n'
+    assert data.name == "blobs.csv"  # found beside the config file, not in the working dir
+    config.write_text('data = "blobs.csv"\ntarget = "colour"\ntest_fraction = 0.3\n'
                       '[train]\nhidden_layer_sizes = [4]\nepochs = 5\n'
                       '[sweep]\nl2 = [0.001, 100.0]\n')
     result = run_json(capsys, ["train", "--config", str(config), "--epochs", "30", "--quiet",

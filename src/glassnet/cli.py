@@ -133,10 +133,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def results_table(result):
+def results_table(result, title: str | None = None):
     from rich.table import Table
 
-    table = Table(title=f"glassnet run --preset {result.preset.name} --seed {result.seed}")
+    title = title or f"glassnet run --preset {result.preset.name} --seed {result.seed}"
+    table = Table(title=title)
     keys = list(result.preset.sweep)
     for key in keys:
         table.add_column(key, justify="right")

@@ -185,6 +185,11 @@ def train_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
     preset.setdefault("description", "glassnet train")
     if args.data is not None:
         preset["data"] = args.data
+    elif args.config and "data" in preset:
+        # A data file named in a config file is found beside that file.
+        beside = Path(args.config).parent / preset["data"]
+        if not Path(preset["data"]).is_absolute() and beside.is_file():
+            preset["data"] = str(beside)
     if "data" not in preset:
         raise ConfigError("say which data to train on: --data FILE.csv|FILE.npz|digits|NAME")
     preset["split"] = preset.get("split", "random")
@@ -250,7 +255,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if result.trials:
         from glassnet.cli import results_table
 
-        out.print(results_table(result))
+        out.print(results_table(result, title=f"sweep (seed {result.seed})"))
     out.print(key_value_table(f"glassnet train: {preset.data}", [
         ("split (train/validation/test)", "/".join(str(n) for n in result.splits.values())),
         ("classes", len(result.model.classes)),  # type: ignore[arg-type]
