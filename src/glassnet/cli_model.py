@@ -24,7 +24,7 @@ def add_model_parsers(commands: Any) -> None:
     evaluate = commands.add_parser(
         "evaluate",
         help="accuracy, per-class precision/recall/F1 and confusion matrix of a model on data",
-        description="Score a trained model on labelled data: accuracy, per-class precision, "
+        description="Score a trained model on labelled data: accuracy, per-class precision,\n"
                     "recall, F1 and support, and the confusion matrix.",
         epilog="examples:\n  glassnet evaluate runs/iris/model.npz --data new_flowers.csv\n"
                "  glassnet evaluate runs/iris/model.npz --data new.csv --target species --json",
@@ -39,8 +39,8 @@ def add_model_parsers(commands: Any) -> None:
     predict = commands.add_parser(
         "predict",
         help="predict the class (and probabilities) of each row of a data file",
-        description="Predict each row of a data file with a trained model; writes CSV (row, "
-                    "prediction[, probability of each class]) to --out or stdout.",
+        description="Predict each row of a data file with a trained model; writes CSV\n"
+                    "(row, prediction[, probability of each class]) to --out or stdout.",
         epilog="examples:\n  glassnet predict runs/iris/model.npz --data unlabelled.csv\n"
                "  glassnet predict runs/iris/model.npz --data unlabelled.csv --proba "
                "--out predictions.csv",
@@ -58,7 +58,7 @@ def add_model_parsers(commands: Any) -> None:
     summary = commands.add_parser(
         "summary",
         help="a model's layers (output shape, parameter count) and training config",
-        description="Show a model file's architecture as a table (layer, output shape, "
+        description="Show a model file's architecture as a table (layer, output shape,\n"
                     "parameter count) and the configuration it was trained with.",
         epilog="example:\n  glassnet summary runs/iris/model.npz",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -84,7 +84,7 @@ def load_model_data(
     with out.status(f"loading {args.data} ..."):
         data = load_dataset(
             args.data, target, features=features, need_target=need_target,
-            image_shape=args.image_shape, data_home=args.data_home,
+            data_home=args.data_home,
         )
     return model, data
 

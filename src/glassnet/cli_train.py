@@ -38,14 +38,18 @@ TRAIN_EXAMPLES = """examples:
 then open RUN_DIR/report.html in a browser."""
 
 
-def add_data_flags(parser: argparse.ArgumentParser, *, target_help: str) -> None:
+def add_data_flags(
+    parser: argparse.ArgumentParser, *, target_help: str, images: bool = False
+) -> None:
     data = parser.add_argument_group("data")
     data.add_argument("--data", metavar="SOURCE",
                       help="FILE.csv, FILE.npz, 'digits', or an OpenML name such as mnist_784 "
                            "(or openml:NAME / openml:ID)")
     data.add_argument("--target", metavar="COLUMN", help=target_help)
-    data.add_argument("--image-shape", metavar="HxW", type=image_shape,
-                      help="rows are images of this shape (e.g. 28x28): adds a gallery to reports")
+    if images:
+        data.add_argument("--image-shape", metavar="HxW", type=image_shape,
+                          help="rows are images of this shape (e.g. 28x28): the report shows "
+                               "a gallery of misclassified test images")
     data.add_argument("--data-home", metavar="DIR",
                       help="where OpenML downloads are cached (default: scikit-learn's data home)")
 
@@ -90,15 +94,16 @@ def add_train_parser(commands: Any) -> None:
     train = commands.add_parser(
         "train",
         help="train a classifier on your own data (CSV, NPZ, digits, OpenML)",
-        description="Train a classifier on your data: split it into train, validation and test "
-                    "sets, train (or sweep, from a config file), test once, and write a run "
+        description="Train a classifier on your data: split it into train, validation and test\n"
+                    "sets, train (or sweep, from a config file), test once, and write a run\n"
                     "folder with model.npz, metrics.json, figures and report.html.",
         epilog=TRAIN_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     train.add_argument("--config", metavar="FILE.toml",
                        help="a preset TOML file ([train], optional [sweep], data, target, ...)")
-    add_data_flags(train, target_help="the label column (CSV) or array (NPZ, default: y)")
+    add_data_flags(train, target_help="the label column (CSV) or array (NPZ, default: y)",
+                   images=True)
     model = train.add_argument_group("network and training (defaults: glassnet's TrainConfig)")
     model.add_argument("--hidden", type=hidden_sizes, metavar="SIZES",
                        help=f"hidden layer sizes, e.g. 64,32, or none "
@@ -143,7 +148,7 @@ def add_train_parser(commands: Any) -> None:
     report = commands.add_parser(
         "report",
         help="rebuild a run folder's report.html and figures",
-        description="Redraw the figures of a run folder and write its self-contained "
+        description="Redraw the figures of a run folder and write its self-contained\n"
                     "report.html (from metrics.json and predictions.npz; no data needed).",
         epilog="example:\n  glassnet report runs/iris",
         formatter_class=argparse.RawDescriptionHelpFormatter,
