@@ -99,11 +99,16 @@ def test_image_free_data_has_no_gallery_section(tmp_path):
     assert "gallery" not in sections and sections == [s for s in SECTIONS if s != "gallery"]
 
 
-def test_glassnet_run_writes_the_report_too(tmp_path):
+def test_glassnet_run_writes_the_report_too(tmp_path, capsys):
+    import json
+
     preset = tmp_path / "tiny.toml"
     preset.write_text('[train]\nhidden_layer_sizes = [8]\nepochs = 5\n[sweep]\nl2 = [0.1, 1.0]\n')
     out = tmp_path / "run"
-    assert main(["run", "--preset", str(preset), "--jobs", "1", "--quiet", "--out", str(out)]) == 0
+    assert main(["run", "--preset", str(preset), "--jobs", "1", "--json", "--out", str(out)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["outputs"]["report"] == str(out / "report.html")
+    assert result["best_params"]["l2"] in (0.1, 1.0)
     assert parse(out / "report.html").sections == list(SECTIONS)
 
 

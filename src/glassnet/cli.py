@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         help="run a preset experiment (default: the seed experiment)",
-        description="Run a preset: sweep on validation, retrain the best, test once, write a run folder.",
+        description="Run a preset: sweep on validation, retrain the best, test once, write a run\n"
+                    "folder (model.npz, metrics.json, figures, report.html).",
         epilog="example:\n  glassnet run --preset seed --seed 0 --out runs/first",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -144,7 +145,8 @@ def results_table(result, title: str | None = None):
     table.add_column("validation accuracy", justify="right")
     for record in (trial.record() for trial in result.trials):
         chosen = all(record[k] == result.best_params.get(k) for k in keys)
-        cells = [f"{record[k]:.4g}" if isinstance(record[k], float) else str(record[k]) for k in keys]
+        cells = [f"{record[k]:.4g}" if isinstance(record[k], float) else str(record[k])
+                 for k in keys]
         style = "bold green" if chosen else None
         table.add_row(*cells, f"{record['validation_accuracy']:.4f}", style=style)
     return table

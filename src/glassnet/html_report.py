@@ -79,7 +79,7 @@ def render(
     if has_images:
         sections.append(_gallery(evaluation, figures))
     sections.append(_files(folder))
-    title = f"glassnet report: {metrics.get('config', {}).get('name', 'run')}"
+    title = f"glassnet report: {_run_name(metrics)}"
     return (
         "<!doctype html>\n<html lang=en><head><meta charset=utf-8>"
         "<meta name=viewport content='width=device-width, initial-scale=1'>"
@@ -143,8 +143,8 @@ def _summary(metrics: dict[str, Any]) -> str:
     chosen = metrics.get("best_params") or {}
     chosen_text = ", ".join(f"{k} = {_format(v)}" for k, v in chosen.items()) or "no sweep"
     return (
-        f"<section id=summary><h1>glassnet run: {_e(metrics.get('config', {}).get('name', ''))}"
-        f"</h1><p class=muted>data <code>{_e(data.get('name', '?'))}</code>"
+        f"<section id=summary><h1>{_e(_run_name(metrics))}</h1>"
+        f"<p class=muted>data <code>{_e(data.get('name', '?'))}</code>"
         f"{' target <code>' + _e(data['target']) + '</code>' if data.get('target') else ''}; "
         f"seed {_e(metrics.get('seed'))}; split {_e(split)}; chosen: {_e(chosen_text)}</p>"
         f"<div class=headline>{cards}</div></section>"
@@ -153,6 +153,15 @@ def _summary(metrics: dict[str, Any]) -> str:
 
 def _accuracy(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, (int, float)) else "n/a"
+
+
+def _run_name(metrics: dict[str, Any]) -> str:
+    """``glassnet run: seed`` for a preset, ``glassnet train: flowers`` for user data."""
+    name = metrics.get("config", {}).get("name", "run")
+    data = (metrics.get("data") or {}).get("name")
+    if name == "train" and data:
+        return f"glassnet train: {data}"
+    return f"glassnet run: {name}"
 
 
 def _config(metrics: dict[str, Any]) -> str:
