@@ -3,6 +3,7 @@ test writes, then evaluate, predict, summary and report; OpenML on an offline fi
 
 import csv
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -157,6 +158,23 @@ def test_user_errors_are_one_line_on_stderr_and_exit_2(tmp_path, capsys, argv, m
     assert main([names.get(arg, arg) for arg in argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_an_unwritable_output_path_is_one_line_and_exit_2(blobs_run, tmp_path, capsys):
+    data, out = blobs_run
+    folder = tmp_path / "a_folder"
+    folder.mkdir()
+    argv = ["predict", str(out / "model.npz"), "--data", str(data), "--out", str(folder)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "is a folder; name a file" in err and err.count("\n") == 1
+    copy = shutil.copytree(out, tmp_path / "copy")
+    (copy / "report.html").unlink()
+    (copy / "report.html").mkdir()  # os.replace cannot put a file over a folder
+    assert main(["report", str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("glassnet: error: ") and err.count("\n") == 1
+    assert err.rstrip().endswith("report.html")
 
 
 @pytest.mark.parametrize("command", [[], ["train"], ["evaluate"], ["predict"], ["summary"],

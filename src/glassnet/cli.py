@@ -44,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     except GlassnetError as exc:
         print(f"glassnet: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a path the user gave cannot be read or written
+        # On a rename the second name is the user's path, the first a temporary file.
+        path = exc.filename2 or exc.filename or ""
+        print(f"glassnet: error: {exc.strerror or exc}: {path}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("glassnet: interrupted", file=sys.stderr)
         return 130

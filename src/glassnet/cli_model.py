@@ -17,6 +17,7 @@ import numpy as np
 from glassnet.cli_output import Output, add_output_flags, format_value, key_value_table
 from glassnet.cli_train import add_data_flags
 from glassnet.data import Dataset
+from glassnet.errors import DataError
 from glassnet.model import Model
 
 
@@ -73,7 +74,6 @@ def load_model_data(
 ) -> tuple[Model, Dataset]:
     """The model file and the data to apply it to, columns matched by the model's memory."""
     from glassnet import checkpoint
-    from glassnet.errors import DataError
     from glassnet.sources import load_dataset
 
     model = checkpoint.load(args.model)
@@ -123,6 +123,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from glassnet.checkpoint import write_atomic
 
     out = Output(args)
+    if args.out is not None and args.out.is_dir():
+        raise DataError(
+            f"--out {args.out} is a folder; name a file, e.g. {args.out}/predictions.csv"
+        )
     model, data = load_model_data(args, out, need_target=False)
     with out.status("predicting ..."):
         proba = model.predict_proba(data.x)
