@@ -150,11 +150,14 @@ def test_openml_dataset_by_name_on_an_offline_fixture(tmp_path, capsys):
     (["evaluate", "{missing}", "--data", "{bad}"], "does not exist"),
     (["report", "{missing}"], "does not exist"),
     (["train", "--config", "{missing}"], "does not exist"),
+    (["train", "--config", "{toml}"], "unknown key(s) ['seed']; known: ['data', 'description'"),
 ])
 def test_user_errors_are_one_line_on_stderr_and_exit_2(tmp_path, capsys, argv, message):
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b,y\n1,2,0\n3,x,1\n")
-    names = {"{bad}": str(bad), "{missing}": str(tmp_path / "missing.npz")}
+    toml = tmp_path / "run.toml"
+    toml.write_text("seed = 3\n")
+    names = {"{bad}": str(bad), "{missing}": str(tmp_path / "missing.npz"), "{toml}": str(toml)}
     assert main([names.get(arg, arg) for arg in argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err

@@ -178,7 +178,13 @@ def read_config_file(path: str) -> dict[str, Any]:
 
 def train_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     """(preset dict for ``presets.from_dict``, run settings), flags over file over defaults."""
+    from glassnet.presets import PRESET_KEYS
+
     file = read_config_file(args.config) if args.config else {}
+    unknown = sorted(set(file) - PRESET_KEYS - RUN_KEYS)
+    if unknown:
+        raise ConfigError(f"config file {args.config!r}: unknown key(s) {unknown}; known: "
+                          f"{sorted(PRESET_KEYS | RUN_KEYS)}")
     run = {key: file.pop(key) for key in list(file) if key in RUN_KEYS}
     preset = dict(file)
     train = dict(preset.get("train", {}))
