@@ -16,3 +16,142 @@ FAST = dict(hidden_layer_sizes=(16,), max_epochs=40, learning_rate=0.02, random_
 @parametrize_with_checks([GlassNetClassifier(**FAST), GlassNetRegressor(**FAST)])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from glassnet.data import load_digits, seed_split
+
+    return seed_split(load_digits())
+
+
+def test_classifier_is_the_library_fit(digits):
+    """Same config and seed: the estimator's weights equal fit_from_config's, bit for bit."""
+    from glassnet.train import TrainConfig, fit_from_config
+
+    x, y = digits.train.x[:200], digits.train.y[:200]
+    config = TrainConfig(hidden_layer_sizes=(12,), activation="sigmoid", lr=0.2, epochs=15)
+    network, history = fit_from_config(config, (x, y), None, n_outputs=10,
+                                       rng=np.random.default_rng(7))
+    estimator = GlassNetClassifier((12,), "sigmoid", solver="sgd", learning_rate=0.2, l2=0.0,
+                                   batch_size=None, max_epochs=15, random_state=7).fit(x, y)
+    for key, value in network.state_dict().items():
+        np.testing.assert_array_equal(estimator.network_.state_dict()[key], value)
+    assert estimator.loss_curve_ == history.train_loss
+    assert estimator.n_iter_ == 15
+
+
+def test_pipeline_and_grid_search(digits):
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    pipeline = make_pipeline(
+        StandardScaler(),
+        GlassNetClassifier((32,), max_epochs=30, learning_rate=0.01, random_state=0),
+    )
+    search = GridSearchCV(pipeline, {"glassnetclassifier__l2": [1e-4, 1.0]}, cv=2, n_jobs=1)
+    search.fit(digits.train.x, digits.train.y)
+    assert search.best_params_["glassnetclassifier__l2"] in (1e-4, 1.0)
+    assert search.score(digits.test.x, digits.test.y) > 0.9
+    assert search.best_estimator_[-1].predict_proba(digits.test.x[:3]).shape == (3, 10)
+
+
+def test_validation_curves_and_early_stopping_restore_the_best_epoch(digits):
+    x, y = digits.train.x / 16, digits.train.y
+    validation = (digits.validation.x / 16, digits.validation.y)
+    model = GlassNetClassifier((32,), learning_rate=0.05, max_epochs=60, early_stopping=True,
+                               patience=3, random_state=0)
+    model.fit(x, y, validation_data=validation)
+    assert len(model.loss_curve_) == len(model.validation_loss_curve_) == model.n_iter_
+    assert len(model.validation_scores_) == model.n_iter_
+    assert model.n_iter_ < 60  # stopped early
+    best = model.best_epoch_
+    assert best == int(np.argmin(model.validation_loss_curve_))
+    # The restored weights are the best epoch's: their validation accuracy is that epoch's.
+    assert model.score(*validation) == pytest.approx(model.validation_scores_[best])
+
+
+def test_early_stopping_holds_out_validation_fraction():
+    from sklearn.datasets import make_classification
+
+    x, y = make_classification(200, 10, random_state=0)
+    model = GlassNetClassifier((8,), max_epochs=20, early_stopping=True, validation_fraction=0.25,
+                               random_state=0).fit(x, y)
+    assert len(model.validation_loss_curve_) == model.n_iter_
+    assert model.best_epoch_ is not None
+    again = GlassNetClassifier(**model.get_params()).fit(x, y)
+    assert again.validation_loss_curve_ == model.validation_loss_curve_  # one seeded stream
+
+
+def test_regressor_validation_scores_are_r2():
+    from sklearn.datasets import make_regression
+    from sklearn.metrics import r2_score
+
+    x, y = make_regression(300, 5, noise=1.0, random_state=0)
+    y = y / y.std()
+    model = GlassNetRegressor((16,), learning_rate=0.01, max_epochs=50, random_state=0)
+    model.fit(x[:200], y[:200], validation_data=(x[200:], y[200:]))
+    assert model.validation_scores_[-1] == pytest.approx(r2_score(y[200:], model.predict(x[200:])))
+    assert model.score(x[200:], y[200:]) > 0.9
+
+
+def test_warm_start_and_partial_fit_continue_training():
+    from sklearn.datasets import make_classification
+
+    x, y = make_classification(120, 6, random_state=1)
+    once = GlassNetClassifier((8,), max_epochs=10, batch_size=None, random_state=0).fit(x, y)
+    twice = GlassNetClassifier((8,), max_epochs=5, batch_size=None, warm_start=True,
+                               random_state=0)
+    twice.fit(x, y).fit(x, y)
+    assert twice.n_iter_ == 10
+    np.testing.assert_allclose(twice.loss_curve_, once.loss_curve_, rtol=1e-12)
+    stepped = GlassNetClassifier((8,), batch_size=None, random_state=0)
+    for _ in range(10):
+        stepped.partial_fit(x, y, classes=[0, 1])
+    np.testing.assert_allclose(stepped.loss_curve_, once.loss_curve_, rtol=1e-12)
+
+
+def test_class_weight_shifts_predictions_like_sample_weight():
+    from sklearn.datasets import make_classification
+
+    x, y = make_classification(200, 4, n_informative=2, random_state=3, class_sep=0.3)
+    settings = dict(hidden_layer_sizes=(8,), max_epochs=30, batch_size=None, random_state=0)
+    by_class = GlassNetClassifier(class_weight={0: 5.0, 1: 1.0}, **settings).fit(x, y)
+    by_sample = GlassNetClassifier(**settings).fit(x, y, sample_weight=np.where(y == 0, 5.0, 1.0))
+    np.testing.assert_allclose(by_class.predict_proba(x), by_sample.predict_proba(x))
+    plain = GlassNetClassifier(**settings).fit(x, y)
+    assert np.mean(by_class.predict(x) == 0) > np.mean(plain.predict(x) == 0)
+    balanced = GlassNetClassifier(class_weight="balanced", **settings).fit(x[:150], y[:150])
+    assert balanced.n_iter_ == 30
+
+
+def test_user_errors_are_glassnet_errors():
+    from glassnet.errors import ConfigError, DataError, GlassnetError
+    from glassnet.estimator import NotFittedError
+
+    x, y = np.ones((4, 2)), np.array([0, 1, 0, 1])
+    with pytest.raises(NotFittedError, match="not fitted"):
+        GlassNetClassifier().predict(x)
+    with pytest.raises(ConfigError, match="learning rate"):
+        GlassNetClassifier(learning_rate=-1).fit(x, y)
+    with pytest.raises(ConfigError, match="unknown optimizer"):
+        GlassNetClassifier(solver="lbfgs").fit(x, y)
+    with pytest.raises(DataError, match="NaN"):
+        GlassNetClassifier().fit(np.full((4, 2), np.nan), y)
+    with pytest.raises(DataError, match="Unknown label type"):
+        GlassNetClassifier().fit(x, [0.5, 1.5, 2.5, 3.5])
+    model = GlassNetClassifier(max_epochs=1).fit(x, y)
+    with pytest.raises(DataError, match="not among the classes"):
+        model.fit(x, y, validation_data=(x, [0, 1, 2, 1]))
+    with pytest.raises(GlassnetError, match="3 features"):
+        model.predict(np.ones((2, 3)))
+
+
+def test_to_model_saves_without_pickle(tmp_path):
+    from glassnet import checkpoint
+
+    x, y = np.random.default_rng(0).normal(size=(40, 3)), np.repeat(["a", "b"], 20)
+    model = GlassNetClassifier((4,), max_epochs=5, random_state=0).fit(x, y)
+    loaded = checkpoint.load(checkpoint.save(model.to_model(), tmp_path / "m.npz"))
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))

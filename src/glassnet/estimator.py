@@ -104,7 +104,9 @@ class _GlassNet(BaseEstimator):
         """The ``TrainConfig`` these parameters describe (validated there, in one place)."""
         if isinstance(self.batch_size, str):
             if self.batch_size != "auto":
-                raise ConfigError(f"batch_size must be 'auto', None or an integer, got {self.batch_size!r}")
+                raise ConfigError(
+                    f"batch_size must be 'auto', None or an integer, got {self.batch_size!r}"
+                )
             batch_size: int | None = min(200, n_samples)  # scikit-learn's "auto"
         else:
             batch_size = self.batch_size
@@ -219,7 +221,7 @@ class _GlassNet(BaseEstimator):
         return self
 
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> _GlassNet:
-        """One epoch over ``(X, y)``, starting from the current weights (a fresh net the first time)."""
+        """One epoch over ``(X, y)`` from the current weights (a fresh net the first time)."""
         fresh = not hasattr(self, "network_")
         return self._train(X, y, sample_weight, None, fresh=fresh, epochs=1, **kwargs)
 
@@ -236,16 +238,18 @@ class _GlassNet(BaseEstimator):
             raise ConfigError(f"validation_fraction must be in (0, 1), got {fraction}")
         seed = int(self._rng.integers(np.iinfo(np.int32).max))
         stratify = y if self._loss_name == "cross_entropy" else None
+        arrays = [x, y] if weight is None else [x, y, weight]
         try:
-            x_train, x_valid, y_train, y_valid, w_train, _ = train_test_split(
-                x, y, weight, test_size=fraction, random_state=seed, stratify=stratify
+            parts = train_test_split(
+                *arrays, test_size=fraction, random_state=seed, stratify=stratify
             )
         except ValueError as exc:
             raise DataError(
                 f"cannot hold out validation_fraction={fraction} for early stopping ({exc}); "
                 "pass validation_data=(X_val, y_val) or use more samples"
             ) from None
-        return x_train, y_train, w_train, (x_valid, y_valid)
+        x_train, x_valid, y_train, y_valid = parts[:4]
+        return x_train, y_train, None if weight is None else parts[4], (x_valid, y_valid)
 
     # -- input checks -------------------------------------------------------------------
 
@@ -288,7 +292,9 @@ class _GlassNet(BaseEstimator):
 
     def _check_weight(self, sample_weight, x, y) -> np.ndarray | None:
         try:
-            weight = _check_sample_weight(sample_weight, x, dtype=np.float64, ensure_non_negative=True)
+            weight = _check_sample_weight(
+                sample_weight, x, dtype=np.float64, ensure_non_negative=True
+            )
         except ValueError as exc:
             raise DataError(str(exc)) from None
         weight = weight * self._class_weights(y)
@@ -312,12 +318,6 @@ class _GlassNet(BaseEstimator):
         task = "classification" if self._loss_name == "cross_entropy" else "regression"
         return Model([self.network_], task=task, classes=getattr(self, "classes_", None),
                      info={"estimator": type(self).__name__})
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # Dropout and minibatch shuffles draw from random_state: with a fixed seed every
-        # method is deterministic, so no tag needs to say otherwise.
-        return tags
 
 
 def _weighted_l2(l2: float, weight: np.ndarray | None) -> tuple[float, np.ndarray | None]:
@@ -383,7 +383,7 @@ class GlassNetClassifier(ClassifierMixin, _GlassNet):
     def partial_fit(
         self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None
     ) -> GlassNetClassifier:
-        """One epoch over ``(X, y)``; the first call needs ``classes`` (every label there will be)."""
+        """One epoch over ``(X, y)``; the first call needs ``classes``, every label to expect."""
         fresh = not hasattr(self, "network_")
         if fresh and classes is None:
             raise ConfigError("the first partial_fit call needs classes=[every label]")
@@ -418,8 +418,10 @@ class GlassNetClassifier(ClassifierMixin, _GlassNet):
         present = np.unique(y)
         labels = self.classes_[present]
         try:
-            if isinstance(self.class_weight, str) or isinstance(self.class_weight, dict):
-                weights = compute_class_weight(self.class_weight, classes=labels, y=self.classes_[y])
+            if isinstance(self.class_weight, (str, dict)):
+                weights = compute_class_weight(
+                    self.class_weight, classes=labels, y=self.classes_[y]
+                )
             else:
                 raise ConfigError("class_weight must be a dict, 'balanced' or None")
         except ValueError as exc:
