@@ -1,0 +1,206 @@
+"""Run a sweep plan on local processes or on Dask; write each trial's record as it finishes,
+then a summary (mean and spread over seeds per configuration) as a table and a plot.
+
+Outputs in the sweep folder: ``trials.jsonl`` (one JSON record per trial, appended and
+flushed as each trial finishes), ``summary.md`` and ``sweep.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from glassnet.sweep import TrialResult, run_trials
+from glassnet.sweep_plan import SweepPlan, load_arrays
+
+
+@dataclass
+class SweepResult:
+    """The records of every trial (in trial order) and the per-configuration summary."""
+
+    plan: SweepPlan
+    records: list[dict[str, Any]]
+    summary: list[dict[str, Any]]
+    seconds: float
+    where: str
+
+
+class RecordWriter:
+    """Appends one JSON line per trial and flushes it to disk before the next one."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.handle.write(json.dumps(record, default=_plain) + "\n")
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def _plain(value: Any) -> Any:
+    """JSON for the numpy scalars and tuples a record may hold."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def record_of(result: TrialResult) -> dict[str, Any]:
+    """A trial's JSON-ready record: its index, settings, seed and final metrics."""
+    return json.loads(json.dumps(result.record(), default=_plain))
+
+
+def run_sweep(
+    plan: SweepPlan,
+    *,
+    out: str | Path | None = None,
+    n_jobs: int | None = -1,
+    client: Any = None,
+    on_record: Callable[[dict[str, Any]], None] | None = None,
+    timeout: float | None = None,
+) -> SweepResult:
+    """Run every trial of ``plan`` (on ``client``'s Dask workers when given, else on
+    ``n_jobs`` local processes) and write the outputs into ``out`` when given."""
+    started = time.perf_counter()
+    train_data, validation, n_outputs = load_arrays(plan.preset)
+    trials = plan.trials()
+    writer = RecordWriter(Path(out) / "trials.jsonl") if out is not None else None
+
+    def on_result(result: TrialResult) -> None:
+        record = record_of(result)
+        if writer is not None:
+            writer.write(record)
+        if on_record is not None:
+            on_record(record)
+
+    try:
+        if client is not None:
+            from glassnet.sweep_dask import run_trials_on_dask
+
+            results = run_trials_on_dask(client, trials, train_data, validation,
+                                         n_outputs=n_outputs, on_result=on_result, timeout=timeout)
+            where = f"Dask at {client.scheduler.address}"
+        else:
+            results = run_trials(trials, train_data, validation, n_outputs=n_outputs,
+                                 n_jobs=n_jobs, on_result=on_result)
+            where = "local processes"
+    finally:
+        if writer is not None:
+            writer.close()
+    records = [record_of(result) for result in results]
+    result = SweepResult(plan, records, summarize(records, plan.keys), 0.0, where)
+    result.seconds = time.perf_counter() - started
+    if out is not None:
+        write_summary(result, Path(out))
+    return result
+
+
+def summarize(records: list[dict[str, Any]], keys: list[str]) -> list[dict[str, Any]]:
+    """Per configuration (the swept settings): number of seeds and mean / std of each
+    metric over them; best mean validation accuracy first (first configuration on ties)."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        groups.setdefault(json.dumps([record[key] for key in keys]), []).append(record)
+    rows = []
+    for members in groups.values():
+        row: dict[str, Any] = {key: members[0][key] for key in keys}
+        row["n_seeds"] = len(members)
+        for metric in ("validation_accuracy", "validation_loss", "train_loss"):
+            values = [m[metric] for m in members if metric in m]
+            if values:
+                row[f"{metric}_mean"] = float(np.mean(values))
+                row[f"{metric}_std"] = float(np.std(values))
+        rows.append(row)
+    metric = "validation_accuracy_mean"
+    if rows and metric in rows[0]:
+        rows.sort(key=lambda row: -row[metric])  # sort is stable: ties keep grid order
+    return rows
+
+
+def summary_markdown(result: SweepResult) -> str:
+    """The summary as a Markdown table, best configuration first."""
+    keys = result.plan.keys
+    header = [*keys, "seeds", "validation accuracy", "validation loss"]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for row in result.summary:
+        cells = [_cell(row[key]) for key in keys] + [str(row["n_seeds"])]
+        for metric in ("validation_accuracy", "validation_loss"):
+            mean, std = row.get(f"{metric}_mean"), row.get(f"{metric}_std")
+            cells.append("" if mean is None else f"{mean:.4f} ± {std:.4f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def write_summary(result: SweepResult, out: Path) -> None:
+    """``summary.md`` (the table and how the sweep ran) and ``sweep.png``."""
+    from glassnet.checkpoint import write_atomic
+
+    plan = result.plan
+    text = (
+        f"# sweep {plan.preset.name}\n\n{len(result.records)} trials "
+        f"({plan.search} search, seeds {plan.seeds}) on {result.where}, "
+        f"{result.seconds:.1f} s\n\n" + summary_markdown(result)
+    )
+    write_atomic(out / "summary.md", lambda handle: handle.write(text), mode="w")
+    plot_summary(result, out / "sweep.png")
+
+
+def plot_summary(result: SweepResult, path: Path) -> Path:
+    """Mean validation accuracy (bars: std over seeds) against the first swept setting;
+    one line per combination of the other swept settings."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; never needs a display
+    import matplotlib.pyplot as plt
+
+    from glassnet.checkpoint import write_atomic
+
+    keys = result.plan.keys
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    rows = [row for row in result.summary if "validation_accuracy_mean" in row]
+    x_key = keys[0] if keys else None
+    numeric = x_key is not None and all(isinstance(r[x_key], (int, float)) for r in rows)
+    lines: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        label = ", ".join(f"{key}={_cell(row[key])}" for key in keys[1:])
+        lines.setdefault(label, []).append(row)
+    for label, members in lines.items():
+        if numeric:
+            members = sorted(members, key=lambda r: r[x_key])
+            xs: list[Any] = [r[x_key] for r in members]
+        else:
+            xs = [_cell(r[x_key]) if x_key else "base" for r in members]
+        ax.errorbar(xs, [r["validation_accuracy_mean"] for r in members],
+                    yerr=[r["validation_accuracy_std"] for r in members],
+                    fmt="o-" if numeric else "o", capsize=3, label=label or None)
+    if numeric and rows:
+        values = [r[x_key] for r in rows]
+        if min(values) > 0 and max(values) / min(values) > 20:
+            ax.set_xscale("log")
+    ax.set_xlabel(x_key or "configuration")
+    ax.set_ylabel(f"validation accuracy (mean ± std, {len(result.plan.seeds)} seed(s))")
+    ax.set_title(f"sweep {result.plan.preset.name}: {len(result.records)} trials")
+    ax.grid(True, alpha=0.3)
+    if len(lines) > 1:
+        ax.legend(fontsize="small")
+    fig.tight_layout()
+    write_atomic(path, lambda handle: fig.savefig(handle, format="png"))
+    plt.close(fig)
+    return path
