@@ -1,0 +1,47 @@
+"""`glassnet sweep` end to end on tiny trainings."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from glassnet.cli import main
+
+
+def test_sweep_writes_records_summary_and_plot(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    code = main(["sweep", "--set", "epochs=5", "--set", "hidden_layer_sizes=[8]",
+                 "--grid", "l2=0.1,1", "--seeds", "0,1", "--jobs", "1", "--out", str(out),
+                 "--quiet"])
+    assert code == 0
+    records = [json.loads(line) for line in (out / "trials.jsonl").open()]
+    assert [(r["l2"], r["seed"]) for r in records] == [(0.1, 0), (0.1, 1), (1, 0), (1, 1)]
+    assert all(0.0 <= r["validation_accuracy"] <= 1.0 for r in records)
+    summary = (out / "summary.md").read_text()
+    assert "| l2 | seeds | validation accuracy |" in summary
+    assert (out / "sweep.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_sweep_from_a_toml_file_with_random_search(tmp_path):
+    path = tmp_path / "search.toml"
+    path.write_text(
+        'search = "random"\nn_iter = 3\nseeds = [0]\n'
+        "[train]\nepochs = 3\nhidden_layer_sizes = [8]\n"
+        "[sweep]\nlr = { loguniform = [0.01, 0.5] }\nactivation = ['relu', 'tanh']\n"
+    )
+    assert main(["sweep", str(path), "--jobs", "1", "--out", str(tmp_path / "o"), "--quiet"]) == 0
+    assert len((tmp_path / "o" / "trials.jsonl").read_text().splitlines()) == 3
+
+
+def test_bad_sweep_settings_print_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["sweep", "--grid", "nosuch=1,2", "--out", str(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("glassnet: error:") and "nosuch" in err and "\n" not in err
+
+
+def test_cluster_flag_without_dask_says_how_to_install(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # makes the import fail
+    code = main(["sweep", "--set", "epochs=2", "--cluster", "local", "--out", str(tmp_path)])
+    assert code == 2
+    assert "pip install glassnet[dask]" in capsys.readouterr().err
+    assert not (tmp_path / "trials.jsonl").exists()
