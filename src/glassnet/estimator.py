@@ -18,6 +18,7 @@ from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
+from threadpoolctl import threadpool_limits
 
 from glassnet.callbacks import EarlyStopping
 from glassnet.errors import ConfigError, DataError, GlassnetError
@@ -25,7 +26,7 @@ from glassnet.layers import Sequential
 from glassnet.losses import softmax
 from glassnet.model import Model
 from glassnet.optim import Optimizer
-from glassnet.train import History, TrainConfig, build, fit
+from glassnet.train import History, TrainConfig, blas_threads, build, fit
 
 
 class NotFittedError(GlassnetError, SklearnNotFittedError):
@@ -203,7 +204,9 @@ class _GlassNet(BaseEstimator):
             raise ConfigError("early_stopping needs validation data")
         network: Sequential = self.network_
         optimizer: Optimizer = self.optimizer_
-        with np.errstate(over="ignore", under="ignore"):
+        # Small products run faster on one BLAS thread (BENCHMARKS.md); large ones keep all.
+        threads = blas_threads(network, min(config.batch_size or len(x), len(x)))
+        with np.errstate(over="ignore", under="ignore"), threadpool_limits(threads, "blas"):
             fit(
                 network, self._loss, optimizer, (x, y), validation,
                 epochs=config.epochs if epochs is None else epochs,
