@@ -172,7 +172,8 @@ def plan_from_flags(
         data["search"], data["n_iter"] = "random", n_random
     if search_seed is not None:
         data["search_seed"] = search_seed
-    return plan_from_dict(data, name=Path(path).stem if path is not None else "sweep")
+    name = Path(path).stem if path is not None else f"{Path(str(data.get('base', 'seed'))).stem}"
+    return plan_from_dict(data, name=name)
 
 
 def _read_toml(path: str | Path) -> dict[str, Any]:
