@@ -83,9 +83,11 @@ def test_estimator_grid_search_on_joblib_dask_backend(client):
     x = x[:300] / 16
     y = y[:300]
     grid = {"l2": [1e-4, 1e-2], "learning_rate": [0.01, 0.02]}
-    search = GridSearchCV(GlassNetClassifier((16,), max_epochs=15, random_state=0), grid, cv=2)
-    with joblib.parallel_backend("dask"):
+    search = GridSearchCV(GlassNetClassifier((16,), max_epochs=15, random_state=0), grid, cv=2,
+                          n_jobs=-1)
+    with distributed.get_task_stream(client) as tasks, joblib.parallel_backend("dask"):
         search.fit(x, y)
+    assert len(tasks.data) >= 8  # the 4 x 2 fits ran as tasks on the Dask workers
     local = GridSearchCV(GlassNetClassifier((16,), max_epochs=15, random_state=0), grid, cv=2,
                          n_jobs=1).fit(x, y)
     np.testing.assert_array_equal(search.cv_results_["mean_test_score"],
