@@ -223,10 +223,10 @@ class _GlassNet(BaseEstimator):
             self.best_epoch_ = None
         return self
 
-    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> _GlassNet:
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> _GlassNet:
         """One epoch over ``(X, y)`` from the current weights (a fresh net the first time)."""
         fresh = not hasattr(self, "network_")
-        return self._train(X, y, sample_weight, None, fresh=fresh, epochs=1, **kwargs)
+        return self._train(X, y, sample_weight, None, fresh=fresh, epochs=1)
 
     def _record_score(self, validation: tuple[np.ndarray, np.ndarray]):
         def record(epoch: int, history: History, model: Sequential) -> None:
