@@ -92,3 +92,14 @@ def test_estimator_grid_search_on_joblib_dask_backend(client):
                          n_jobs=1).fit(x, y)
     np.testing.assert_array_equal(search.cv_results_["mean_test_score"],
                                   local.cv_results_["mean_test_score"])
+
+
+def test_cli_sweep_on_a_scheduler_address(client, tmp_path):
+    from glassnet.cli import main
+
+    args = ["sweep", "--set", "epochs=5", "--grid", "l2=0.1,1", "--seeds", "0,1", "--quiet"]
+    assert main([*args, "--scheduler", client.scheduler.address, "--out", str(tmp_path / "d")]) == 0
+    assert main([*args, "--jobs", "1", "--out", str(tmp_path / "l")]) == 0
+    lines = {name: sorted((tmp_path / name / "trials.jsonl").read_text().splitlines())
+             for name in ("d", "l")}
+    assert len(lines["d"]) == 4 and lines["d"] == lines["l"]
