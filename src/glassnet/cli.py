@@ -203,14 +203,15 @@ def add_sweep_parser(commands) -> None:
         "sweep",
         help="run a grid or random search over training settings x seeds",
         description=(
-            "Train every configuration of a grid (or random search) under each seed, on all "
-            "local cores or on Dask workers; write trials.jsonl (one record per trial, as "
-            "each finishes), summary.md and sweep.png."
+            "Train every configuration of a grid (or random search) under each seed, on all\n"
+            "local cores or on Dask workers; write trials.jsonl (one record per trial, as\n"
+            "each finishes), summary.md and sweep.png. --grid and a file's [sweep] table\n"
+            "replace the base preset's own sweep."
         ),
         epilog=SWEEP_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sweep.add_argument("file", nargs="?", type=Path, help="sweep TOML file (see docs)")
+    sweep.add_argument("file", nargs="?", type=Path, help="sweep TOML file (README: Sweeps)")
     sweep.add_argument("--preset", help="base preset name or file (default: seed, or the file's)")
     sweep.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                        help="change a training setting, e.g. --set epochs=200")
