@@ -39,7 +39,15 @@ class InputTypeError(DataError, TypeError):
 
 
 class _GlassNet(BaseEstimator):
-    """What the classifier and the regressor share: parameters, training and state."""
+    """What the classifier and the regressor share: parameters, training and state.
+
+    The parameters map one to one onto ``TrainConfig`` (``solver`` -> ``optimizer``,
+    ``learning_rate`` -> ``lr``, ``max_epochs`` -> ``epochs``); ``batch_size="auto"`` is
+    min(200, n_samples) and None is full batch. ``early_stopping`` monitors the validation
+    loss (``validation_data`` given to ``fit``, else a held-out ``validation_fraction``)
+    and stops after ``patience`` epochs without an improvement of ``min_delta``.
+    ``warm_start`` keeps the network, optimizer state and random stream of the last fit.
+    """
 
     _loss_name = "cross_entropy"
 
