@@ -45,3 +45,13 @@ def test_cluster_flag_without_dask_says_how_to_install(tmp_path, capsys, monkeyp
     assert code == 2
     assert "pip install glassnet[dask]" in capsys.readouterr().err
     assert not (tmp_path / "trials.jsonl").exists()
+
+
+def test_sweep_json_result_on_stdout(tmp_path, capsys):
+    code = main(["sweep", "--set", "epochs=2", "--set", "hidden_layer_sizes=[4]", "--grid",
+                 "l2=0.1,1", "--jobs", "1", "--out", str(tmp_path), "--json"])
+    assert code == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["trials"] == 2 and document["where"] == "local processes"
+    assert [row["l2"] for row in document["summary"]] in ([0.1, 1], [1, 0.1])
+    assert [r["trial"] for r in document["records"]] == [0, 1]

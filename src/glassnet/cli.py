@@ -11,9 +11,9 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from glassnet import __version__, cli_model, cli_train
+from glassnet import __version__, cli_model, cli_sweep, cli_train
 from glassnet.cli_output import progress as _progress
-from glassnet.errors import ConfigError, GlassnetError
+from glassnet.errors import GlassnetError
 
 EXAMPLES = """examples:
   glassnet run                      the seed experiment (the tutorial, reproduced)
@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_train.add_train_parser(commands)
     cli_model.add_model_parsers(commands)
-    add_sweep_parser(commands)
+    cli_sweep.add_sweep_parser(commands)
     return parser
 
 
@@ -186,87 +186,6 @@ def cmd_presets(args: argparse.Namespace) -> int:
     for name in presets.names():
         table.add_row(name, presets.load(name).description)
     Console().print(table)
-    return 0
-
-
-SWEEP_EXAMPLES = """examples:
-  glassnet sweep --preset seed --seeds 0,1              the preset's l2 grid x 2 seeds
-  glassnet sweep --set epochs=200 --grid l2="logspace(-2,2,10)" --grid lr=0.1,0.2
-  glassnet sweep --grid l2="loguniform(0.01,10)" --random 20 --seeds 0-2
-  glassnet sweep sweep.toml --cluster local --workers 4  on a local Dask cluster
-  glassnet sweep sweep.toml --scheduler tcp://10.0.0.5:8786
-"""
-
-
-def add_sweep_parser(commands) -> None:
-    sweep = commands.add_parser(
-        "sweep",
-        help="run a grid or random search over training settings x seeds",
-        description=(
-            "Train every configuration of a grid (or random search) under each seed, on all\n"
-            "local cores or on Dask workers; write trials.jsonl (one record per trial, as\n"
-            "each finishes), summary.md and sweep.png. --grid and a file's [sweep] table\n"
-            "replace the base preset's own sweep."
-        ),
-        epilog=SWEEP_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    sweep.add_argument("file", nargs="?", type=Path, help="sweep TOML file (README: Sweeps)")
-    sweep.add_argument("--preset", help="base preset name or file (default: seed, or the file's)")
-    sweep.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
-                       help="change a training setting, e.g. --set epochs=200")
-    sweep.add_argument("--grid", action="append", default=[], metavar="KEY=VALUES",
-                       help="sweep a setting: l2=0.1,1,10 | l2='logspace(-2,2,10)' | "
-                            "lr='loguniform(0.01,1)' (random search)")
-    sweep.add_argument("--seeds", help="seeds: 0,1,2 or 0-4 (default: 0)")
-    sweep.add_argument("--random", type=int, metavar="N", help="random search: N configurations")
-    sweep.add_argument("--search-seed", type=int, help="seed of the random search's draws")
-    sweep.add_argument("--out", type=Path, help="sweep folder (default: runs/sweep-<timestamp>)")
-    sweep.add_argument("--jobs", type=int, default=-1, help="local processes (-1: all cores)")
-    where = sweep.add_mutually_exclusive_group()
-    where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                       help="run the trials on the Dask cluster of this scheduler")
-    where.add_argument("--cluster", choices=["local"],
-                       help="start a dask.distributed LocalCluster and run the trials there")
-    sweep.add_argument("--workers", type=int, help="LocalCluster worker processes (default: cores)")
-    sweep.add_argument("--quiet", action="store_true", help="no progress bar or table")
-    sweep.set_defaults(handler=cmd_sweep)
-
-
-def cmd_sweep(args: argparse.Namespace) -> int:
-    from contextlib import nullcontext
-
-    from rich.console import Console
-
-    from glassnet.sweep_plan import plan_from_flags
-    from glassnet.sweep_run import run_sweep, summary_markdown
-
-    plan = plan_from_flags(
-        args.file, base=args.preset, settings=args.settings, grid=args.grid, seeds=args.seeds,
-        n_random=args.random, search_seed=args.search_seed,
-    )
-    if args.workers is not None and args.cluster is None:
-        raise ConfigError("--workers sets the size of --cluster local")
-    distributed = args.scheduler is not None or args.cluster is not None
-    if distributed:
-        from glassnet.sweep_dask import dask_client, require_distributed
-
-        require_distributed()  # before any work: says how to install Dask if it is missing
-        where = dask_client(args.scheduler, local_workers=args.workers)
-    else:
-        where = nullcontext(None)
-    out = args.out or Path("runs") / datetime.now().strftime("sweep-%Y%m%d-%H%M%S")
-    console = Console(stderr=True, quiet=args.quiet)
-    n_trials = len(plan.settings()) * len(plan.seeds)
-    with where as client, _progress(console) as progress:
-        task = progress.add_task(f"sweep ({n_trials} trainings)", total=n_trials)
-        result = run_sweep(plan, out=out, n_jobs=args.jobs, client=client,
-                           on_record=lambda _: progress.advance(task))
-    if not args.quiet:
-        Console().print(summary_markdown(result), markup=False)
-        Console().print(f"{len(result.records)} trials on {result.where} in "
-                        f"{result.seconds:.1f} s; written to {out}/: trials.jsonl, "
-                        "summary.md, sweep.png", markup=False)
     return 0
 
 
