@@ -16,6 +16,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
+from sklearn.utils import check_X_y
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
 from threadpoolctl import threadpool_limits
@@ -269,8 +270,6 @@ class _GlassNet(BaseEstimator):
         try:
             if what == "X":
                 return validate_data(self, X, y, reset=reset, multi_output=multi, y_numeric=multi)
-            from sklearn.utils import check_X_y
-
             x, y = check_X_y(X, y, multi_output=multi, y_numeric=multi)
             if x.shape[1] != self.n_features_in_:
                 raise ValueError(
