@@ -106,6 +106,11 @@ def test_warm_start_and_partial_fit_continue_training():
     twice.fit(x, y).fit(x, y)
     assert twice.n_iter_ == 10
     np.testing.assert_allclose(twice.loss_curve_, once.loss_curve_, rtol=1e-12)
+    slower = GlassNetClassifier((8,), max_epochs=5, batch_size=None, warm_start=True,
+                                random_state=0).fit(x, y)
+    slower.set_params(learning_rate=slower.learning_rate / 100).fit(x, y)
+    assert slower.optimizer_.lr == pytest.approx(1e-5)
+    assert slower.loss_curve_[:5] == twice.loss_curve_[:5]
     stepped = GlassNetClassifier((8,), batch_size=None, random_state=0)
     for _ in range(10):
         stepped.partial_fit(x, y, classes=[0, 1])

@@ -47,7 +47,8 @@ class _GlassNet(BaseEstimator):
     min(200, n_samples) and None is full batch. ``early_stopping`` monitors the validation
     loss (``validation_data`` given to ``fit``, else a held-out ``validation_fraction``)
     and stops after ``patience`` epochs without an improvement of ``min_delta``.
-    ``warm_start`` keeps the network, optimizer state and random stream of the last fit.
+    ``warm_start`` keeps the network, optimizer state and random stream of the last fit
+    (and takes a new ``learning_rate``).
     """
 
     _loss_name = "cross_entropy"
@@ -201,6 +202,10 @@ class _GlassNet(BaseEstimator):
             )
             self._history = History()
             self._validation_scores: list[float] = []
+        else:
+            # Continuing keeps the optimizer's state but takes a learning rate set since,
+            # so warm_start can follow a hand-made schedule.
+            self.optimizer_.lr = float(config.lr)
         l2, weight = _weighted_l2(config.l2, weight)
         callbacks: list[Any] = []
         stopper = None
