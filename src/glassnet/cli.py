@@ -18,6 +18,7 @@ from glassnet.errors import GlassnetError
 EXAMPLES = """examples:
   glassnet run                      the seed experiment (the tutorial, reproduced)
   glassnet run --seed 3 --out runs/seed3
+  glassnet run --preset best        the best recipe: augmentation, ensemble, refit on train+valid
   glassnet presets                  list the built-in presets
   glassnet sweep --grid l2="logspace(-2,2,10)" --seeds 0,1 --out runs/sweep
 
@@ -79,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=int, default=-1, help="processes for the sweep (-1: all cores)")
     run.add_argument("--dtype", choices=["float32", "float64"],
                      help="override the preset's floating-point type")
+    run.add_argument(
+        "--refit", choices=["train", "train+valid"],
+        help="train the final model(s) on train only, or on train+valid (default: the preset's)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bars or table")
     run.add_argument("--json", action="store_true",
                      help="print the result as one JSON document on stdout, for scripts")
@@ -110,7 +115,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     n_trials = max(1, len(preset.grid()))
     with _progress(console) as progress:
         sweep_task = progress.add_task(f"sweep ({n_trials} trainings)", total=n_trials)
-        final_task = progress.add_task("final training", total=preset.train.epochs, start=False)
+        # One final network is followed epoch by epoch; an ensemble member by member.
+        single = preset.ensemble == 1
+        final_task = progress.add_task(
+            "final training" if single else f"final training ({preset.ensemble} networks)",
+            total=preset.train.epochs if single else preset.ensemble, start=not single,
+        )
 
         def on_epoch(epoch: int, epochs: int) -> None:
             if epoch == 1:
@@ -121,8 +131,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             preset,
             seed=args.seed,
             n_jobs=args.jobs,
+            refit=args.refit,
             on_trial=lambda _: progress.advance(sweep_task),
             on_epoch=on_epoch,
+            on_member=None if single else lambda _: progress.advance(final_task),
         )
     outputs = write_run(result, out)
     if args.json:
@@ -132,6 +144,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             "run_dir": str(out), "preset": preset.name, "seed": args.seed,
             "best_params": result.best_params,
             "validation_accuracy": result.validation_accuracy,
+            "selection_accuracy": result.selection_accuracy, "refit": result.refit,
+            "ensemble": len(result.model.networks),
             "test_accuracy": result.test_accuracy, "seconds": result.seconds, "outputs": outputs,
         }, indent=2))
     elif not args.quiet:
@@ -166,12 +180,25 @@ def results_summary(result) -> str:
         for k, v in result.best_params.items()
     )
     folder = Path(result.outputs["metrics"]).parent
+    members = len(result.model.networks)
+    trained_on = "train+valid" if result.refit == "train+valid" else "train"
+    validation = f"validation accuracy [bold]{validation_value(result)}[/]"
     return (
         f"chosen: {params or 'the preset settings'}\n"
-        f"final model: validation accuracy [bold]{result.validation_accuracy:.4f}[/], "
+        f"final model ({members} network(s), trained on {trained_on}): {validation}, "
         f"test accuracy [bold]{result.test_accuracy:.4f}[/]  ({result.seconds:.1f} s)\n"
         f"written to {folder}/: report.html, metrics.json, model.npz, predictions.npz, figures"
     )
+
+
+def validation_value(result) -> str:
+    """The final model's validation accuracy, or, when it trained on validation (a refit),
+    the chosen setting's held-out accuracy from the sweep."""
+    if result.validation_accuracy is not None:
+        return f"{result.validation_accuracy:.4f}"
+    if result.selection_accuracy is not None:
+        return f"{result.selection_accuracy:.4f} (when chosen, before the refit)"
+    return "n/a (refit on train+valid)"
 
 
 def cmd_presets(args: argparse.Namespace) -> int:

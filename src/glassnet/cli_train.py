@@ -217,6 +217,7 @@ def train_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
 def cmd_train(args: argparse.Namespace) -> int:
     from glassnet import presets
     from glassnet.data import random_split, seed_split
+    from glassnet.cli import validation_value
     from glassnet.experiment import run_experiment, write_run
     from glassnet.sources import load_dataset
 
@@ -272,7 +273,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         ("classes", len(result.model.classes)),  # type: ignore[arg-type]
         ("chosen", ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
                              for k, v in result.best_params.items()) or "no sweep"),
-        ("validation accuracy", f"{result.validation_accuracy:.4f}"),
+        ("validation accuracy", validation_value(result)),
         ("test accuracy", f"{result.test_accuracy:.4f}"),
         ("time", f"{result.seconds:.1f} s"),
         ("report", outputs["report"]),

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from glassnet.data import Scaler
 from glassnet.errors import ConfigError
 from glassnet.train import TrainConfig
 
@@ -19,12 +20,20 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-PRESET_KEYS = {"description", "data", "split", "scaling", "select", "train", "sweep"}
+PRESET_KEYS = {
+    "description", "data", "split", "scaling", "select", "train", "sweep", "ensemble", "refit",
+}
+# What the final model is trained on once the sweep has chosen its settings.
+REFITS = ("train", "train+valid")
 
 
 @dataclass
 class Preset:
-    """An experiment: data, split, scaling, base TrainConfig and the grid swept over it."""
+    """An experiment: data, split, scaling, base TrainConfig and the grid swept over it.
+
+    ``ensemble`` networks (different seeds) are trained with the chosen settings and their
+    probabilities averaged; ``refit="train+valid"`` trains them on train and validation.
+    """
 
     name: str
     description: str
@@ -34,6 +43,8 @@ class Preset:
     split: str = "seed"
     scaling: str = "none"
     select: str = "validation_accuracy"
+    ensemble: int = 1
+    refit: str = "train"
 
     def grid(self) -> list[dict[str, Any]]:
         """Every combination of the swept values, in file order (first key varies slowest)."""
@@ -44,6 +55,7 @@ class Preset:
         return {
             "name": self.name, "description": self.description, "data": self.data,
             "split": self.split, "scaling": self.scaling, "select": self.select,
+            "ensemble": self.ensemble, "refit": self.refit,
             "train": self.train.to_dict(), "sweep": self.sweep,
         }
 
@@ -72,8 +84,13 @@ def from_dict(name: str, data: dict[str, Any]) -> Preset:
     bad = sorted(set(sweep) - known)
     if bad:
         raise ConfigError(f"preset {name!r} sweeps unknown setting(s) {bad}; known: {sorted(known)}")
-    if data.get("scaling", "none") not in ("none", "standard", "minmax"):
-        raise ConfigError(f"preset {name!r}: scaling must be 'none', 'standard' or 'minmax'")
+    scalings = ("none", *Scaler.KINDS)
+    if data.get("scaling", "none") not in scalings:
+        raise ConfigError(f"preset {name!r}: scaling must be one of {list(scalings)}")
+    ensemble = data.get("ensemble", 1)
+    if not isinstance(ensemble, int) or isinstance(ensemble, bool) or ensemble < 1:
+        raise ConfigError(f"preset {name!r}: ensemble must be a positive integer, got {ensemble!r}")
+    check_refit(data.get("refit", "train"))
     return Preset(
         name=name,
         description=data.get("description", ""),
@@ -83,7 +100,15 @@ def from_dict(name: str, data: dict[str, Any]) -> Preset:
         split=data.get("split", "seed"),
         scaling=data.get("scaling", "none"),
         select=data.get("select", "validation_accuracy"),
+        ensemble=ensemble,
+        refit=data.get("refit", "train"),
     )
+
+
+def check_refit(refit: str) -> str:
+    if refit not in REFITS:
+        raise ConfigError(f"refit must be one of {list(REFITS)}, got {refit!r}")
+    return refit
 
 
 def names() -> list[str]:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from glassnet.data import Scaler
 from glassnet.errors import ConfigError, DataError, DivergenceError
 from glassnet.layers import Sequential, mlp
 from glassnet.losses import Loss, MeanSquaredError, SoftmaxCrossEntropy, l2_penalty
@@ -32,12 +33,15 @@ class History:
     train_loss: list[float] = field(default_factory=list)
     validation_loss: list[float] = field(default_factory=list)
     validation_accuracy: list[float] = field(default_factory=list)
+    # The epoch (0-based) whose weights the model ended with, when early stopping restored them.
+    best_epoch: int | None = None
 
-    def to_dict(self) -> dict[str, list[float]]:
+    def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
 Callback = Callable[[int, History, Sequential], None]
+Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
 
 def loss_and_gradients(
@@ -91,6 +95,7 @@ def fit(
     sample_weight: np.ndarray | None = None,
     callbacks: Sequence[Callback] = (),
     history: History | None = None,
+    augment: Augment | None = None,
 ) -> History:
     """Train ``model`` for ``epochs`` passes over ``train`` and return its History.
 
@@ -98,8 +103,9 @@ def fit(
     minibatches drawn from ``rng`` each epoch. After every epoch the validation loss and
     accuracy are recorded (when ``validation`` is given) and each callback is called with
     ``(epoch, history, model)``; a callback raises ``StopTraining`` to end early, and its
-    optional ``on_train_end(history, model)`` runs once at the end. A NaN
-    or infinite loss raises ``DivergenceError``.
+    optional ``on_train_end(history, model)`` runs once at the end. ``augment(x_batch, rng)``,
+    when given, replaces each batch's inputs by a randomly altered copy (labels unchanged).
+    A NaN or infinite loss raises ``DivergenceError``.
     """
     x, y = train
     n_samples = len(x)
@@ -109,6 +115,8 @@ def fit(
         raise ConfigError(f"batch_size must be a positive integer or None, got {batch_size}")
     if batch_size is not None and batch_size < n_samples and rng is None:
         raise ConfigError("minibatch training shuffles: pass rng=numpy.random.default_rng(seed)")
+    if augment is not None and rng is None:
+        raise ConfigError("augmentation is random: pass rng=numpy.random.default_rng(seed)")
     history = history if history is not None else History()
     full_batch = batch_size is None or batch_size >= n_samples
     model.train()
@@ -117,10 +125,11 @@ def fit(
         epoch_loss = 0.0
         for batch in batches:
             weight = None if sample_weight is None else sample_weight[batch]
+            x_batch = x[batch] if augment is None else augment(x[batch], rng)  # type: ignore[arg-type]
             # Overflow warnings would only precede the clear DivergenceError below.
             with np.errstate(over="ignore", invalid="ignore"):
                 batch_loss = loss_and_gradients(
-                    model, loss, x[batch], y[batch], l2=l2, n_samples=n_samples,
+                    model, loss, x_batch, y[batch], l2=l2, n_samples=n_samples,
                     sample_weight=weight,
                 )
             if not np.isfinite(batch_loss):
@@ -174,6 +183,21 @@ class TrainConfig:
     epochs: int = 1000
     batch_size: int | None = None
     dtype: str = "float64"
+    # Learning-rate schedule (glassnet.schedules): "constant", "step" (x lr_decay every
+    # lr_step epochs), "cosine" (to lr_min at the last epoch) or "plateau" (x lr_decay after
+    # lr_patience epochs without a lower validation loss).
+    lr_schedule: str = "constant"
+    lr_step: int = 100
+    lr_decay: float = 0.1
+    lr_patience: int = 10
+    lr_min: float = 0.0
+    # Stop after this many epochs without a lower validation loss and restore the best
+    # epoch's weights; None trains all epochs.
+    early_stopping_patience: int | None = None
+    # Image augmentation (glassnet.augment), fresh each batch: shift by up to augment_shift
+    # pixels, rotate by up to augment_degrees.
+    augment_shift: int = 0
+    augment_degrees: float = 0.0
 
     def __post_init__(self) -> None:
         self.hidden_layer_sizes = tuple(int(size) for size in self.hidden_layer_sizes)
@@ -192,6 +216,17 @@ class TrainConfig:
             raise ConfigError(f"batch_size must be a positive integer or None, got {self.batch_size}")
         if not np.isfinite(self.lr) or self.lr <= 0:
             raise ConfigError(f"learning rate must be a positive number, got {self.lr}")
+        if self.lr_schedule not in SCHEDULES:
+            raise ConfigError(
+                f"unknown lr_schedule {self.lr_schedule!r}; choose one of {list(SCHEDULES)}"
+            )
+        patience = self.early_stopping_patience
+        if patience is not None and (int(patience) != patience or patience < 1):
+            raise ConfigError(f"early_stopping_patience must be a positive integer, got {patience}")
+
+    @property
+    def augments(self) -> bool:
+        return self.augment_shift > 0 or self.augment_degrees > 0
 
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
@@ -213,6 +248,7 @@ class TrainConfig:
 
 
 LOSSES: dict[str, type[Loss]] = {"cross_entropy": SoftmaxCrossEntropy, "mse": MeanSquaredError}
+SCHEDULES = ("constant", "step", "cosine", "plateau")
 
 
 def build(
@@ -244,8 +280,14 @@ def fit_from_config(
     n_outputs: int,
     rng: np.random.Generator,
     callbacks: Sequence[Callback] = (),
+    image_shape: tuple[int, int] | None = None,
+    scaler: Scaler | None = None,
 ) -> tuple[Sequential, History]:
-    """Build a fresh model from ``config`` and ``rng`` and fit it; returns (model, history)."""
+    """Build a fresh model from ``config`` and ``rng`` and fit it; returns (model, history).
+
+    ``config`` also chooses the learning-rate schedule, early stopping and augmentation;
+    augmentation needs the inputs' ``image_shape`` and the ``scaler`` they went through.
+    """
     dtype = np.dtype(config.dtype)
     x, y = train_data
     if len(x) == 0:
@@ -260,13 +302,18 @@ def fit_from_config(
             np.asarray(y_valid, dtype=dtype) if config.loss == "mse" else y_valid,
         )
     model, loss, optimizer = build(config, x.shape[1], n_outputs, rng)
+    stopper = _early_stopping(config, validation)
     threads = blas_threads(model, min(config.batch_size or len(x), len(x)))
     with threadpool_limits(limits=threads, user_api="blas"):
         history = fit(
             model, loss, optimizer, (x, y), validation,
             epochs=config.epochs, batch_size=config.batch_size, l2=config.l2, rng=rng,
-            callbacks=callbacks,
+            callbacks=[*_schedule(config, optimizer, validation), *filter(None, [stopper]),
+                       *callbacks],
+            augment=_augment(config, image_shape, scaler),
         )
+    if stopper is not None and stopper.best_state is not None:
+        history.best_epoch = stopper.best_epoch
     return model, history
 
 
@@ -279,3 +326,43 @@ def blas_threads(model: Sequential, batch_size: int) -> int | None:
     """1 BLAS thread for small matrix products; None (keep the current setting) for large."""
     largest = max((p.value.size for p in model.parameters() if p.value.ndim == 2), default=0)
     return 1 if batch_size * largest < SMALL_PRODUCT else None
+
+
+# Imported inside the helpers: callbacks, schedules and augment build on this module.
+def _schedule(
+    config: TrainConfig, optimizer: Optimizer, validation: object | None
+) -> list[Callback]:
+    from glassnet import schedules
+
+    if config.lr_schedule == "step":
+        return [schedules.StepDecay(optimizer, config.lr_step, config.lr_decay)]
+    if config.lr_schedule == "cosine":
+        return [schedules.CosineDecay(optimizer, config.epochs, config.lr_min)]
+    if config.lr_schedule == "plateau":
+        # Without validation data (a refit on train+valid) the training loss is watched.
+        monitor = "validation_loss" if validation is not None else "train_loss"
+        return [schedules.ReduceOnPlateau(optimizer, config.lr_patience, config.lr_decay,
+                                          monitor=monitor, min_lr=config.lr_min)]
+    return []
+
+
+def _early_stopping(config: TrainConfig, validation: object | None) -> Any:
+    from glassnet.callbacks import EarlyStopping
+
+    if config.early_stopping_patience is None:
+        return None
+    if validation is None:
+        raise ConfigError("early stopping needs validation data; set epochs instead when refitting")
+    return EarlyStopping(config.early_stopping_patience)
+
+
+def _augment(
+    config: TrainConfig, image_shape: tuple[int, int] | None, scaler: Scaler | None
+) -> Augment | None:
+    from glassnet.augment import ImageAugment
+
+    if not config.augments:
+        return None
+    if image_shape is None:
+        raise ConfigError("augment_shift / augment_degrees need image data (a known image shape)")
+    return ImageAugment(image_shape, config.augment_shift, config.augment_degrees, scaler)
