@@ -64,3 +64,87 @@ def test_unknown_preset_is_one_line_and_exit_2(capsys):
     assert main(["run", "--preset", "nope"]) == 2
     err = capsys.readouterr().err
     assert "unknown preset 'nope'" in err and err.count("\n") == 1
+
+
+def tiny_preset(**top):
+    """A few-second preset on the digits: two l2 values, a small ReLU net, a handful of epochs."""
+    return presets.from_dict("tiny", {
+        "scaling": "global",
+        "train": {"hidden_layer_sizes": [16], "activation": "relu", "optimizer": "adam",
+                  "lr": 0.01, "epochs": 4, "batch_size": 64},
+        "sweep": {"l2": [1e-4, 1e-2]},
+        **top,
+    })
+
+
+def test_refit_trains_the_chosen_setting_on_train_and_validation(monkeypatch):
+    from glassnet import experiment
+
+    sizes = []
+    real_run_trials = experiment.run_trials
+
+    def spy(trials, train_data, validation, **kwargs):
+        n_valid = None if validation is None else len(validation[0])
+        sizes.append((len(trials), len(train_data[0]), n_valid))
+        return real_run_trials(trials, train_data, validation, **kwargs)
+
+    monkeypatch.setattr(experiment, "run_trials", spy)
+    splits = seed_split(load_digits())
+    result = experiment.run_experiment(tiny_preset(refit="train+valid"), seed=0, n_jobs=1)
+    # the sweep chose on train vs validation; the final network trained on both, watched nothing
+    assert sizes == [(2, 721, 482), (1, 721 + 482, None)]
+    both = np.vstack([splits.train.x, splits.validation.x])
+    np.testing.assert_allclose(result.model.scaler.offset, both.mean())
+    assert result.validation_accuracy is None and result.refit == "train+valid"
+    assert result.selection_accuracy == max(t.score for t in result.trials)
+
+    sizes.clear()
+    result = experiment.run_experiment(tiny_preset(refit="train+valid"), seed=0, n_jobs=1,
+                                       refit="train")
+    assert sizes == [(2, 721, 482), (1, 721, 482)]
+    np.testing.assert_allclose(result.model.scaler.offset, splits.train.x.mean())
+
+
+def test_ensemble_members_differ_and_are_saved_as_one_model(tmp_path):
+    from glassnet.experiment import run_experiment, write_run
+
+    result = run_experiment(tiny_preset(ensemble=3), seed=1, n_jobs=1)
+    networks = result.model.networks
+    assert len(networks) == 3 and len(result.member_histories) == 3
+    first, second = (net.state_dict()["0.weight"] for net in networks[:2])
+    assert not np.array_equal(first, second)
+    write_run(result, tmp_path)
+    loaded = checkpoint.load(tmp_path / "model.npz")
+    assert len(loaded.networks) == 3
+    test = seed_split(load_digits()).test
+    np.testing.assert_allclose(loaded.predict_proba(test.x), result.model.predict_proba(test.x))
+    assert np.mean(loaded.predict(test.x) == test.y) == result.test_accuracy
+
+
+def test_early_stopping_in_a_preset_scores_the_restored_epoch_and_refits_that_long():
+    from glassnet.experiment import run_experiment
+
+    preset = tiny_preset(refit="train+valid")
+    preset.train = preset.train.replace(epochs=30, lr=0.05, early_stopping_patience=2)
+    result = run_experiment(preset, seed=0, n_jobs=1)
+    for trial in result.trials:
+        history = trial.history
+        assert history.best_epoch == int(np.argmin(history.validation_loss))
+        assert trial.score == history.validation_accuracy[history.best_epoch]
+    chosen = next(t for t in result.trials if t.params == result.best_params)
+    assert len(result.history.train_loss) == chosen.history.best_epoch + 1
+
+
+def test_refit_flag_on_the_command_line(tmp_path):
+    preset_file = tmp_path / "tiny.toml"
+    preset_file.write_text(
+        'scaling = "global"\nensemble = 2\n[train]\nhidden_layer_sizes = [8]\nactivation = "relu"\n'
+        'optimizer = "adam"\nlr = 0.01\nepochs = 2\nbatch_size = 128\n'
+    )
+    out = tmp_path / "run"
+    assert main(["run", "--preset", str(preset_file), "--refit", "train+valid", "--out", str(out),
+                 "--quiet", "--jobs", "1"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (metrics["refit"], metrics["ensemble"], metrics["validation_accuracy"]) == (
+        "train+valid", 2, None)
+    assert len(checkpoint.load(out / "model.npz").networks) == 2
