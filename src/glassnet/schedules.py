@@ -16,7 +16,7 @@ from glassnet.train import History
 
 
 class StepDecay:
-    """``lr(e) = base_lr * gamma ** (e // step_size)``: times ``gamma`` each ``step_size`` epochs."""
+    """``lr(e) = base_lr * gamma ** (e // step_size)``: times ``gamma`` per ``step_size`` epochs."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         if int(step_size) != step_size or step_size < 1:
