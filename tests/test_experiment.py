@@ -81,18 +81,20 @@ def test_refit_trains_the_chosen_setting_on_train_and_validation(monkeypatch):
     from glassnet import experiment
 
     sizes = []
-    real_run_trials = experiment.run_trials
 
-    def spy(trials, train_data, validation, **kwargs):
-        n_valid = None if validation is None else len(validation[0])
-        sizes.append((len(trials), len(train_data[0]), n_valid))
-        return real_run_trials(trials, train_data, validation, **kwargs)
+    def spy_on(function):
+        def spy(trials, train_data, validation, **kwargs):
+            n_valid = None if validation is None else len(validation[0])
+            sizes.append((function.__name__, len(trials), len(train_data[0]), n_valid))
+            return function(trials, train_data, validation, **kwargs)
+        return spy
 
-    monkeypatch.setattr(experiment, "run_trials", spy)
+    monkeypatch.setattr(experiment, "run_trials", spy_on(experiment.run_trials))
+    monkeypatch.setattr(experiment, "train_members", spy_on(experiment.train_members))
     splits = seed_split(load_digits())
     result = experiment.run_experiment(tiny_preset(refit="train+valid"), seed=0, n_jobs=1)
     # the sweep chose on train vs validation; the final network trained on both, watched nothing
-    assert sizes == [(2, 721, 482), (1, 721 + 482, None)]
+    assert sizes == [("run_trials", 2, 721, 482), ("train_members", 1, 721 + 482, None)]
     both = np.vstack([splits.train.x, splits.validation.x])
     np.testing.assert_allclose(result.model.scaler.offset, both.mean())
     assert result.validation_accuracy is None and result.refit == "train+valid"
@@ -101,7 +103,7 @@ def test_refit_trains_the_chosen_setting_on_train_and_validation(monkeypatch):
     sizes.clear()
     result = experiment.run_experiment(tiny_preset(refit="train+valid"), seed=0, n_jobs=1,
                                        refit="train")
-    assert sizes == [(2, 721, 482), (1, 721, 482)]
+    assert sizes == [("run_trials", 2, 721, 482), ("train_members", 1, 721, 482)]
     np.testing.assert_allclose(result.model.scaler.offset, splits.train.x.mean())
 
 

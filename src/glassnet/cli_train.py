@@ -216,8 +216,8 @@ def train_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from glassnet import presets
-    from glassnet.data import random_split, seed_split
     from glassnet.cli import validation_value
+    from glassnet.data import random_split, seed_split
     from glassnet.experiment import run_experiment, write_run
     from glassnet.sources import load_dataset
 

@@ -49,7 +49,8 @@ class Preset:
     def grid(self) -> list[dict[str, Any]]:
         """Every combination of the swept values, in file order (first key varies slowest)."""
         keys = list(self.sweep)
-        return [dict(zip(keys, values)) for values in itertools.product(*self.sweep.values())]
+        combinations = itertools.product(*self.sweep.values())
+        return [dict(zip(keys, values, strict=True)) for values in combinations]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,7 +62,7 @@ class Preset:
 
 
 def _expand(name: str, spec: Any) -> list[Any]:
-    """A swept value list: literal ``[...]``, or ``{logspace = [a, b, n]}`` / ``{linspace = ...}``."""
+    """A swept value list: literal ``[...]``, ``{logspace = [a, b, n]}`` or ``{linspace = ...}``."""
     if isinstance(spec, list):
         return spec
     if isinstance(spec, dict) and len(spec) == 1:
@@ -77,13 +78,17 @@ def from_dict(name: str, data: dict[str, Any]) -> Preset:
     """Build a Preset from parsed TOML, refusing unknown keys."""
     unknown = sorted(set(data) - PRESET_KEYS)
     if unknown:
-        raise ConfigError(f"preset {name!r}: unknown key(s) {unknown}; known: {sorted(PRESET_KEYS)}")
+        raise ConfigError(
+            f"preset {name!r}: unknown key(s) {unknown}; known: {sorted(PRESET_KEYS)}"
+        )
     train = TrainConfig.from_dict(dict(data.get("train", {})))
     sweep = {key: _expand(key, spec) for key, spec in data.get("sweep", {}).items()}
     known = set(train.to_dict())
     bad = sorted(set(sweep) - known)
     if bad:
-        raise ConfigError(f"preset {name!r} sweeps unknown setting(s) {bad}; known: {sorted(known)}")
+        raise ConfigError(
+            f"preset {name!r} sweeps unknown setting(s) {bad}; known: {sorted(known)}"
+        )
     scalings = ("none", *Scaler.KINDS)
     if data.get("scaling", "none") not in scalings:
         raise ConfigError(f"preset {name!r}: scaling must be one of {list(scalings)}")

@@ -79,7 +79,8 @@ def run_trial(
             trial.config, train_data, validation, n_outputs=n_outputs, rng=trial.rng,
             image_shape=image_shape, scaler=scaler,
         )
-    return TrialResult(trial.index, trial.params, history, model.state_dict() if keep_state else None)
+    state = model.state_dict() if keep_state else None
+    return TrialResult(trial.index, trial.params, history, state)
 
 
 def run_trials(

@@ -212,8 +212,9 @@ class TrainConfig:
             raise ConfigError(f"l2 must be a non-negative number, got {self.l2}")
         if int(self.epochs) != self.epochs or self.epochs < 1:
             raise ConfigError(f"epochs must be a positive integer, got {self.epochs}")
-        if self.batch_size is not None and (int(self.batch_size) != self.batch_size or self.batch_size < 1):
-            raise ConfigError(f"batch_size must be a positive integer or None, got {self.batch_size}")
+        batch_size = self.batch_size
+        if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
+            raise ConfigError(f"batch_size must be a positive integer or None, got {batch_size}")
         if not np.isfinite(self.lr) or self.lr <= 0:
             raise ConfigError(f"learning rate must be a positive number, got {self.lr}")
         if self.lr_schedule not in SCHEDULES:
@@ -269,7 +270,8 @@ def build(
         settings.update(momentum=config.momentum, nesterov=config.nesterov)
     elif config.optimizer == "adam":
         settings.update(betas=config.betas)
-    return model, LOSSES[config.loss](), make_optimizer(config.optimizer, model.parameters(), **settings)
+    optimizer = make_optimizer(config.optimizer, model.parameters(), **settings)
+    return model, LOSSES[config.loss](), optimizer
 
 
 def fit_from_config(
