@@ -224,6 +224,13 @@ class TrainConfig:
         patience = self.early_stopping_patience
         if patience is not None and (int(patience) != patience or patience < 1):
             raise ConfigError(f"early_stopping_patience must be a positive integer, got {patience}")
+        # Build the schedule and augmenter once now, so bad settings fail when the preset is
+        # read rather than inside a sweep's worker process; their classes hold the rules.
+        from glassnet.augment import ImageAugment
+        from glassnet.optim import SGD
+
+        _schedule(self, SGD([], lr=self.lr), validation=True)
+        ImageAugment((1, 1), self.augment_shift, self.augment_degrees)
 
     @property
     def augments(self) -> bool:
@@ -310,8 +317,9 @@ def fit_from_config(
         history = fit(
             model, loss, optimizer, (x, y), validation,
             epochs=config.epochs, batch_size=config.batch_size, l2=config.l2, rng=rng,
-            callbacks=[*_schedule(config, optimizer, validation), *filter(None, [stopper]),
-                       *callbacks],
+            # The stopper goes last: callbacks before it still see the epoch it stops at.
+            callbacks=[*_schedule(config, optimizer, validation), *callbacks,
+                       *filter(None, [stopper])],
             augment=_augment(config, image_shape, scaler),
         )
     if stopper is not None and stopper.best_state is not None:
