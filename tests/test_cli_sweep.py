@@ -55,3 +55,15 @@ def test_sweep_json_result_on_stdout(tmp_path, capsys):
     assert document["trials"] == 2 and document["where"] == "local processes"
     assert [row["l2"] for row in document["summary"]] in ([0.1, 1], [1, 0.1])
     assert [r["trial"] for r in document["records"]] == [0, 1]
+
+
+def test_sweep_of_an_augmenting_preset_gets_the_image_shape(tmp_path):
+    out = tmp_path / "best"
+    code = main(["sweep", "--preset", "best", "--set", "epochs=1", "--set",
+                 "hidden_layer_sizes=[8]", "--grid", "augment_shift=0,1", "--seeds", "0",
+                 "--jobs", "1", "--out", str(out), "--quiet"])
+    assert code == 0
+    records = [json.loads(line) for line in (out / "trials.jsonl").open()]
+    assert [r["augment_shift"] for r in records] == [0, 1]
+    # the same seed and settings but for the shifts: the augmented trial trained differently
+    assert records[0]["train_loss"] != records[1]["train_loss"]

@@ -74,11 +74,13 @@ def run_trials_on_dask(
     on_result: Callable[[TrialResult], None] | None = None,
     retries: int = 2,
     timeout: float | None = None,
+    inputs: dict[str, Any] | None = None,
 ) -> list[TrialResult]:
     """Every trial as one Dask task; ``on_result`` sees each result once, as it finishes.
 
     The data go to every worker once (``scatter``); ``retries`` re-runs a trial whose task
     raised, and Dask itself re-runs trials lost with a worker. Results in trial order.
+    ``inputs`` (``image_shape``, ``scaler``) go to ``run_trial`` for augmentation.
     """
     distributed = require_distributed()
     train_future, valid_future = client.scatter([train_data, validation], broadcast=True)
@@ -86,7 +88,7 @@ def run_trials_on_dask(
     token = uuid.uuid4().hex[:8]
     futures = [
         client.submit(
-            run_trial, trial, train_future, valid_future, n_outputs,
+            run_trial, trial, train_future, valid_future, n_outputs, **(inputs or {}),
             key=f"glassnet-trial-{trial.index}-{token}", pure=False, retries=retries,
         )
         for trial in trials

@@ -211,18 +211,27 @@ def load_arrays(
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], int]:
     """The preset's training and validation arrays (scaled, labels as class indices) and
     the number of classes; the test split is never touched by a sweep."""
-    from glassnet.data import Scaler
-    from glassnet.experiment import load_splits
+    train, validation, n_outputs, _ = load_inputs(preset)
+    return train, validation, n_outputs
+
+
+def load_inputs(
+    preset: Preset,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], int, dict[str, Any]]:
+    """``load_arrays`` plus what augmentation needs to know about the inputs, as keyword
+    arguments of ``run_trial``: the images' ``image_shape`` and the ``scaler`` applied."""
+    from glassnet.experiment import fit_scaler, load_splits
 
     splits = load_splits(preset)
     classes = np.unique(splits.train.y)
-    scaler = None if preset.scaling == "none" else Scaler.fit(preset.scaling, splits.train.x)
+    scaler = fit_scaler(preset, splits.train)
 
     def arrays(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return (x if scaler is None else scaler.transform(x)), np.searchsorted(classes, y)
 
     return (arrays(splits.train.x, splits.train.y),
-            arrays(splits.validation.x, splits.validation.y), len(classes))
+            arrays(splits.validation.x, splits.validation.y), len(classes),
+            {"image_shape": splits.train.image_shape, "scaler": scaler})
 
 
 def _known_settings(preset: Preset, changes: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from glassnet.sweep import TrialResult, run_trials
-from glassnet.sweep_plan import SweepPlan, load_arrays
+from glassnet.sweep_plan import SweepPlan, load_inputs
 
 
 @dataclass
@@ -75,7 +75,7 @@ def run_sweep(
     """Run every trial of ``plan`` (on ``client``'s Dask workers when given, else on
     ``n_jobs`` local processes) and write the outputs into ``out`` when given."""
     started = time.perf_counter()
-    train_data, validation, n_outputs = load_arrays(plan.preset)
+    train_data, validation, n_outputs, inputs = load_inputs(plan.preset)
     trials = plan.trials()
     writer = RecordWriter(Path(out) / "trials.jsonl") if out is not None else None
 
@@ -91,11 +91,12 @@ def run_sweep(
             from glassnet.sweep_dask import run_trials_on_dask
 
             results = run_trials_on_dask(client, trials, train_data, validation,
-                                         n_outputs=n_outputs, on_result=on_result, timeout=timeout)
+                                         n_outputs=n_outputs, on_result=on_result, timeout=timeout,
+                                         inputs=inputs)
             where = f"Dask at {client.scheduler.address}"
         else:
             results = run_trials(trials, train_data, validation, n_outputs=n_outputs,
-                                 n_jobs=n_jobs, on_result=on_result)
+                                 n_jobs=n_jobs, on_result=on_result, **inputs)
             where = "local processes"
     finally:
         if writer is not None:
