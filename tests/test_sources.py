@@ -40,6 +40,15 @@ def test_csv_problems_name_the_line_and_column(tmp_path, text, message):
         load_dataset(write_csv(tmp_path / "d.csv", text), "y")
 
 
+def test_csv_empty_label_is_refused_naming_the_line(tmp_path):
+    source = write_csv(tmp_path / "d.csv", "a,y\n1,cat\n2, \n3,dog\n")
+    with pytest.raises(DataError, match=r"column 'y', line 3: the label is empty"):
+        load_dataset(source, "y")
+    # Predicting ignores a label column that was left empty.
+    empty = write_csv(tmp_path / "e.csv", "a,y\n1,\n2,\n")
+    assert load_dataset(empty, "y", need_target=False).y is None
+
+
 def test_csv_missing_target_column_lists_the_columns(tmp_path):
     source = write_csv(tmp_path / "d.csv", "a,b\n1,2\n")
     with pytest.raises(DataError, match="no column 'species'; columns: a, b"):
@@ -67,6 +76,22 @@ def test_npz_with_pickled_objects_is_refused(tmp_path):
     path = tmp_path / "evil.npz"
     np.savez(path, x=np.array([{"a": 1}], dtype=object), y=np.array([0]))
     with pytest.raises(DataError, match="not a readable .npz"):
+        load_dataset(str(path))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "npy"])
+def test_corrupt_npz_is_a_data_error_naming_the_file(tmp_path, damage):
+    path = tmp_path / "d.npz"
+    if damage == "garbage":
+        path.write_bytes(b"PK\x03\x04" + b"\x00" * 40)  # a zip header and nothing valid
+    elif damage == "truncated":
+        np.savez_compressed(path, x=np.random.default_rng(0).normal(size=(200, 8)),
+                            y=np.zeros(200))
+        path.write_bytes(path.read_bytes()[:-300])
+    else:
+        with open(path, "wb") as handle:
+            np.save(handle, np.zeros((3, 2)))  # a single .npy array under an .npz name
+    with pytest.raises(DataError, match=r"d\.npz is not a readable \.npz file"):
         load_dataset(str(path))
 
 

@@ -44,17 +44,17 @@ def write_predictions(path: Path, evaluation: Evaluation, test_set: Dataset | No
 
 def read_predictions(folder: Path) -> dict[str, np.ndarray] | None:
     """The arrays of ``predictions.npz``, or None for an older run folder without one."""
+    from glassnet.sources import read_npz
+
     path = Path(folder) / PREDICTIONS
     if not path.is_file():
         return None
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {name: archive[name] for name in archive.files}
-    except (OSError, ValueError, EOFError) as exc:
-        raise DataError(f"{path} is not readable ({exc}); rerun the training") from None
+    return read_npz(path, hint=f"rerun the training, or delete it and run glassnet report "
+                               f"again for a report from {METRICS} alone")
 
 
 def read_metrics(folder: Path) -> dict[str, Any]:
+    """The parsed ``metrics.json`` of a run folder; DataError if it is missing or not JSON."""
     path = Path(folder) / METRICS
     if not path.is_file():
         raise DataError(f"{folder} is not a run folder: it has no {METRICS}")
@@ -65,8 +65,13 @@ def read_metrics(folder: Path) -> dict[str, Any]:
 
 
 def evaluation_of(predictions: dict[str, np.ndarray] | None) -> Evaluation | None:
+    """The test-set ``Evaluation`` stored in ``predictions.npz`` (None when there is none)."""
     if predictions is None:
         return None
+    missing = [name for name in ("classes", "y_true", "proba") if name not in predictions]
+    if missing:
+        raise DataError(f"{PREDICTIONS} lacks the array(s) {missing} (it has "
+                        f"{sorted(predictions)}); delete it and rerun the training")
     return Evaluation(predictions["classes"], predictions["y_true"], predictions["proba"])
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import os
 import re
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +75,15 @@ def load_dataset(
     return data
 
 
-def parse_labels(cells: list[str]) -> np.ndarray:
-    """Class labels from text: integers when every cell is one, else numbers, else strings."""
+def parse_labels(cells: list[str], *, where: str = "labels", first_line: int = 1) -> np.ndarray:
+    """Class labels from text: integers when every cell is one, else numbers, else strings.
+
+    An empty cell is refused (it is a missing label, not a class named ""); the error names
+    ``where`` and the line, counting the first cell as ``first_line``."""
+    for line, cell in enumerate(cells, start=first_line):
+        if not cell.strip():
+            raise DataError(f"{where}, line {line}: the label is empty; fill it in or drop "
+                            "the row")
     for kind in (int, float):
         try:
             return np.array([kind(cell) for cell in cells])
@@ -125,7 +134,11 @@ def load_csv(
         x = np.array(cells, dtype=np.float64)
     except ValueError:
         _raise_first_bad_cell(path, cells, names)
-    y = parse_labels([row[header.index(target)] for row in body]) if has_target else None  # type: ignore[arg-type]
+    y = None
+    if has_target:
+        labels = [row[header.index(target)] for row in body]  # type: ignore[arg-type]
+        if need_target or any(cell.strip() for cell in labels):
+            y = parse_labels(labels, where=f"{path}, column {target!r}", first_line=2)
     x = check_features(x, what=f"{path}")
     return Dataset(x, y, name=path.stem, feature_names=names)  # type: ignore[arg-type]
 
@@ -149,11 +162,7 @@ def _raise_first_bad_cell(path: Path, cells: list[list[str]], names: list[str]) 
 def load_npz(path: Path, target: str, *, need_target: bool = True) -> Dataset:
     """An ``.npz`` with features in ``x`` (or ``X``; images ``(n, h, w)`` are flattened) and
     labels in the array named ``target``. Pickled object arrays are refused."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except (OSError, ValueError, EOFError) as exc:
-        raise DataError(f"{path} is not a readable .npz file of numeric arrays ({exc})") from None
+    arrays = read_npz(path, hint="save the data again with numpy.savez (numeric arrays only)")
     feature_key = next((key for key in ("x", "X") if key in arrays), None)
     if feature_key is None:
         raise DataError(f"{path} needs a features array named 'x'; it has {sorted(arrays)}")
@@ -171,6 +180,23 @@ def load_npz(path: Path, target: str, *, need_target: bool = True) -> Dataset:
     return Dataset(x, y, name=path.stem, image_shape=image_shape)  # type: ignore[arg-type]
 
 
+def read_npz(path: Path, *, hint: str) -> dict[str, np.ndarray]:
+    """Every array of the ``.npz`` file at ``path``, read without pickle.
+
+    A truncated or corrupt archive, a plain ``.npy`` file or a pickled object array raises
+    ``DataError`` naming ``path``, what went wrong and ``hint`` (how to fix it)."""
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded as archive:
+                return {name: archive[name] for name in archive.files}
+        problem = "it holds a single array, not an .npz archive of named arrays"
+    # np.load and the lazy per-array reads surface a damaged file in any of these ways.
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+        problem = f"{type(exc).__name__}: {exc}"
+    raise DataError(f"{path} is not a readable .npz file ({problem}); {hint}")
+
+
 def load_openml(name: str, *, data_home: str | os.PathLike[str] | None = None) -> Dataset:
     """An OpenML dataset by name (its active version) or numeric id.
 
@@ -184,10 +210,10 @@ def load_openml(name: str, *, data_home: str | os.PathLike[str] | None = None) -
     cache = Path(get_data_home(data_home)) / "glassnet" / "openml" / f"{safe_name}.npz"
     if cache.is_file():
         try:
-            with np.load(cache, allow_pickle=False) as archive:
-                x, y, title = archive["x"], archive["y"], str(archive["name"])
-                feature_names = archive["feature_names"].tolist()
-        except (OSError, ValueError, KeyError, EOFError):
+            arrays = read_npz(cache, hint="it is rebuilt")
+            x, y, title = arrays["x"], arrays["y"], str(arrays["name"])
+            feature_names = arrays["feature_names"].tolist()
+        except (DataError, KeyError):
             cache.unlink(missing_ok=True)  # a broken cache is rebuilt below
         else:
             return _openml_dataset(title, x, y, feature_names)
