@@ -42,7 +42,8 @@ def test_classifier_is_the_library_fit(digits):
 
 
 def test_pipeline_and_grid_search(digits):
-    from sklearn.model_selection import GridSearchCV
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV, cross_val_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
@@ -52,7 +53,15 @@ def test_pipeline_and_grid_search(digits):
     )
     search = GridSearchCV(pipeline, {"glassnetclassifier__l2": [1e-4, 1.0]}, cv=2, n_jobs=1)
     search.fit(digits.train.x, digits.train.y)
-    assert search.best_params_["glassnetclassifier__l2"] in (1e-4, 1.0)
+    # The search picks the l2 whose 2-fold cross-validated accuracy, computed here on
+    # its own, is higher.
+    scores = [
+        cross_val_score(clone(pipeline).set_params(glassnetclassifier__l2=l2),
+                        digits.train.x, digits.train.y, cv=2).mean()
+        for l2 in (1e-4, 1.0)
+    ]
+    assert scores[0] != scores[1]
+    assert search.best_params_["glassnetclassifier__l2"] == (1e-4, 1.0)[int(np.argmax(scores))]
     assert search.score(digits.test.x, digits.test.y) > 0.9
     assert search.best_estimator_[-1].predict_proba(digits.test.x[:3]).shape == (3, 10)
 
@@ -117,6 +126,53 @@ def test_warm_start_and_partial_fit_continue_training():
     np.testing.assert_allclose(stepped.loss_curve_, once.loss_curve_, rtol=1e-12)
 
 
+def test_warm_start_refuses_a_changed_network_or_optimizer():
+    from sklearn.datasets import make_classification
+
+    from glassnet.errors import ConfigError
+
+    x, y = make_classification(60, 4, random_state=0)
+    for change in ({"hidden_layer_sizes": (5,)}, {"solver": "sgd"}, {"dtype": "float32"}):
+        model = GlassNetClassifier((4,), max_epochs=2, warm_start=True, random_state=0).fit(x, y)
+        model.set_params(**change)
+        with pytest.raises(ConfigError, match=f"{next(iter(change))} cannot change"):
+            model.fit(x, y)
+    # What the training loop takes each fit may change.
+    model = GlassNetClassifier((4,), max_epochs=2, warm_start=True, random_state=0).fit(x, y)
+    model.set_params(l2=0.1, max_epochs=3, hidden_layer_sizes=4).fit(x, y)
+    assert model.n_iter_ == 5
+
+
+def test_warm_start_early_stopping_holds_out_the_same_rows(monkeypatch):
+    from sklearn.datasets import make_classification
+
+    from glassnet import estimator
+
+    held_out = []
+
+    def recording_split(*arrays, **options):
+        parts = estimator_split(*arrays, **options)
+        held_out.append(parts[1])
+        return parts
+
+    estimator_split = estimator.train_test_split
+    monkeypatch.setattr(estimator, "train_test_split", recording_split)
+    x, y = make_classification(100, 4, random_state=0)
+    model = GlassNetClassifier((4,), max_epochs=3, early_stopping=True, warm_start=True,
+                               random_state=0)
+    model.fit(x, y).fit(x, y).fit(x, y)
+    assert len(held_out) == 3
+    for rows in held_out[1:]:
+        np.testing.assert_array_equal(rows, held_out[0])
+
+
+def test_int_hidden_layer_sizes_is_one_layer():
+    x, y = np.random.default_rng(0).normal(size=(20, 3)), np.repeat([0, 1], 10)
+    model = GlassNetClassifier(hidden_layer_sizes=7, max_epochs=1, random_state=0).fit(x, y)
+    assert model.train_config(len(x)).hidden_layer_sizes == (7,)
+    assert model.network_.parameters()[0].value.shape == (3, 7)
+
+
 def test_class_weight_shifts_predictions_like_sample_weight():
     from sklearn.datasets import make_classification
 
@@ -129,6 +185,21 @@ def test_class_weight_shifts_predictions_like_sample_weight():
     assert np.mean(by_class.predict(x) == 0) > np.mean(plain.predict(x) == 0)
     balanced = GlassNetClassifier(class_weight="balanced", **settings).fit(x[:150], y[:150])
     assert balanced.n_iter_ == 30
+
+
+def test_balanced_class_weight_raises_minority_recall():
+    from sklearn.datasets import make_classification
+    from sklearn.metrics import recall_score
+
+    x, y = make_classification(300, 4, n_informative=2, weights=[0.9], class_sep=0.5,
+                               random_state=2)
+    assert np.bincount(y[:200])[1] < 30  # class 1 is the rare one
+    settings = dict(hidden_layer_sizes=(8,), max_epochs=30, batch_size=None, random_state=0)
+    plain = GlassNetClassifier(**settings).fit(x[:200], y[:200])
+    balanced = GlassNetClassifier(class_weight="balanced", **settings).fit(x[:200], y[:200])
+    plain_recall = recall_score(y[200:], plain.predict(x[200:]))
+    balanced_recall = recall_score(y[200:], balanced.predict(x[200:]))
+    assert balanced_recall > plain_recall + 0.3
 
 
 def test_user_errors_are_glassnet_errors():

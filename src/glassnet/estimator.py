@@ -34,6 +34,13 @@ class NotFittedError(GlassnetError, SklearnNotFittedError):
     """``predict`` (or similar) was called before ``fit``."""
 
 
+# What build() bakes into the network and optimizer; warm_start cannot change these.
+BUILT_SETTINGS = ("hidden_layer_sizes", "activation", "output_activation", "init", "dropout",
+                  "optimizer", "momentum", "nesterov", "betas", "dtype", "loss")
+# TrainConfig names that differ from the estimator's parameter names.
+PARAMETER_OF = {"optimizer": "solver", "lr": "learning_rate", "epochs": "max_epochs"}
+
+
 class InputTypeError(DataError, TypeError):
     """Input of a kind no estimator can use (sparse matrices, dicts in X); also a TypeError
     so code written for scikit-learn estimators catches it as before."""
@@ -48,7 +55,10 @@ class _GlassNet(BaseEstimator):
     loss (``validation_data`` given to ``fit``, else a held-out ``validation_fraction``)
     and stops after ``patience`` epochs without an improvement of ``min_delta``.
     ``warm_start`` keeps the network, optimizer state and random stream of the last fit
-    (and takes a new ``learning_rate``).
+    (and takes a new ``learning_rate``, ``l2``, ``max_epochs`` or ``batch_size``); changing
+    a parameter baked into the network or optimizer raises ``ConfigError``. Its early
+    stopping holds out the same rows of ``X`` every fit. An int ``hidden_layer_sizes``
+    means one hidden layer, as in scikit-learn.
     """
 
     _loss_name = "cross_entropy"
@@ -121,9 +131,12 @@ class _GlassNet(BaseEstimator):
             batch_size: int | None = min(200, n_samples)  # scikit-learn's "auto"
         else:
             batch_size = self.batch_size
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, (int, np.integer)):
+            sizes = (sizes,)  # one hidden layer, as scikit-learn reads an int
         try:
             return TrainConfig(
-                hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+                hidden_layer_sizes=tuple(sizes),
                 activation=self.activation,
                 output_activation=self.output_activation,
                 loss=self._loss_name,
@@ -180,7 +193,12 @@ class _GlassNet(BaseEstimator):
         weight = self._check_weight(sample_weight, x, y)
         if fresh:
             self._rng = self._make_rng()
+            self._hold_out_seed: int | None = None
         config = self.train_config(len(x))
+        if fresh:
+            self._built = config
+        else:
+            self._check_unchanged(config)
         validation = None
         if validation_data is not None:
             x_valid, y_valid = validation_data
@@ -237,6 +255,17 @@ class _GlassNet(BaseEstimator):
             self.best_epoch_ = None
         return self
 
+    def _check_unchanged(self, config: TrainConfig) -> None:
+        """Refuse to continue a network whose architecture or optimizer the parameters changed."""
+        built, now = self._built.to_dict(), config.to_dict()
+        changed = [PARAMETER_OF.get(key, key) for key in BUILT_SETTINGS if built[key] != now[key]]
+        if changed:
+            raise ConfigError(
+                f"warm_start continues the network and optimizer of the last fit, which "
+                f"{', '.join(changed)} cannot change; set warm_start=False (or clone the "
+                "estimator) to train a new network"
+            )
+
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> _GlassNet:
         """One epoch over ``(X, y)`` from the current weights (a fresh net the first time)."""
         fresh = not hasattr(self, "network_")
@@ -249,11 +278,14 @@ class _GlassNet(BaseEstimator):
         return record
 
     def _hold_out(self, x, y, weight):
-        """Split ``validation_fraction`` of the training data off, drawn from the one stream."""
+        """Split ``validation_fraction`` of the training data off, drawn from the one stream
+        once; later warm-started fits reuse that draw, so no held-out row is trained on."""
         fraction = self.validation_fraction
         if not 0.0 < fraction < 1.0:
             raise ConfigError(f"validation_fraction must be in (0, 1), got {fraction}")
-        seed = int(self._rng.integers(np.iinfo(np.int32).max))
+        if self._hold_out_seed is None:
+            self._hold_out_seed = int(self._rng.integers(np.iinfo(np.int32).max))
+        seed = self._hold_out_seed
         stratify = y if self._loss_name == "cross_entropy" else None
         arrays = [x, y] if weight is None else [x, y, weight]
         try:
