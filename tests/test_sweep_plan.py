@@ -78,3 +78,27 @@ def test_parsing_flag_values():
 def test_bad_plans_say_what_is_wrong(data, message):
     with pytest.raises(ConfigError, match=message):
         plan_from_dict(data).trials()
+
+
+def test_sweep_records_equal_the_trials_of_glassnet_run(tmp_path):
+    """`glassnet sweep --seeds s` trains exactly what `glassnet run --seed s` sweeps."""
+    from glassnet import presets
+    from glassnet.experiment import run_experiment
+    from glassnet.sweep_run import run_sweep
+
+    path = tmp_path / "tiny.toml"
+    path.write_text("[train]\nhidden_layer_sizes = [8]\nepochs = 3\n[sweep]\nl2 = [0.1, 1.0]\n")
+    run = run_experiment(presets.load(str(path)), seed=2, n_jobs=1)
+    sweep = run_sweep(plan_from_flags(base=str(path), seeds="2"), n_jobs=1)
+    assert sweep.records == [{**trial.record(), "seed": 2} for trial in run.trials]
+
+
+def test_missing_or_invalid_sweep_file(tmp_path):
+    with pytest.raises(ConfigError, match="sweep file '.*nope.toml' does not exist"):
+        plan_from_flags(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("seeds = [0\n")
+    with pytest.raises(ConfigError, match="sweep file '.*bad.toml' is not valid TOML"):
+        plan_from_flags(bad)
+    with pytest.raises(ConfigError, match="cannot read the value"):
+        plan_from_flags(grid=["l2=logspace(x, 2, 3)"])

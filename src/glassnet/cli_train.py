@@ -8,7 +8,6 @@ and the command-line flags.
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,11 +15,6 @@ from typing import Any
 from glassnet.cli_output import Output, add_output_flags, key_value_table
 from glassnet.errors import ConfigError, DataError
 from glassnet.train import TrainConfig
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 DEFAULTS = TrainConfig()
 # Keys a train config file may hold besides a preset's own keys.
@@ -167,20 +161,11 @@ FLAG_TO_SETTING = {
 }
 
 
-def read_config_file(path: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path!r} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path!r} is not valid TOML: {exc}") from None
-
-
 def train_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     """(preset dict for ``presets.from_dict``, run settings), flags over file over defaults."""
-    from glassnet.presets import PRESET_KEYS
+    from glassnet.presets import PRESET_KEYS, read_toml
 
-    file = read_config_file(args.config) if args.config else {}
+    file = read_toml(Path(args.config), f"config file {args.config!r}") if args.config else {}
     unknown = sorted(set(file) - PRESET_KEYS - RUN_KEYS)
     if unknown:
         raise ConfigError(f"config file {args.config!r}: unknown key(s) {unknown}; known: "

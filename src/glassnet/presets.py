@@ -61,8 +61,21 @@ class Preset:
         }
 
 
-def _expand(name: str, spec: Any) -> list[Any]:
-    """A swept value list: literal ``[...]``, ``{logspace = [a, b, n]}`` or ``{linspace = ...}``."""
+def read_toml(source: Path | str, what: str) -> dict[str, Any]:
+    """Parsed TOML from a file (a ``Path``) or from text (a ``str``); a missing file or bad
+    TOML raises ConfigError starting with ``what`` (e.g. "config file 'run.toml'")."""
+    try:
+        text = source.read_text() if isinstance(source, Path) else source
+        return tomllib.loads(text)
+    except FileNotFoundError:
+        raise ConfigError(f"{what} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{what} is not valid TOML: {exc}") from None
+
+
+def expand_values(name: str, spec: Any) -> list[Any]:
+    """A swept value list: literal ``[...]``, or ``{logspace = [a, b, n]}`` or
+    ``{linspace = [a, b, n]}``."""
     if isinstance(spec, list):
         return spec
     if isinstance(spec, dict) and len(spec) == 1:
@@ -82,7 +95,7 @@ def from_dict(name: str, data: dict[str, Any]) -> Preset:
             f"preset {name!r}: unknown key(s) {unknown}; known: {sorted(PRESET_KEYS)}"
         )
     train = TrainConfig.from_dict(dict(data.get("train", {})))
-    sweep = {key: _expand(key, spec) for key, spec in data.get("sweep", {}).items()}
+    sweep = {key: expand_values(key, spec) for key, spec in data.get("sweep", {}).items()}
     known = set(train.to_dict())
     bad = sorted(set(sweep) - known)
     if bad:
@@ -132,8 +145,4 @@ def load(name_or_path: str) -> Preset:
         name = name_or_path
     else:
         raise ConfigError(f"unknown preset {name_or_path!r}; available: {', '.join(names())}")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"preset {name!r} is not valid TOML: {exc}") from None
-    return from_dict(name, data)
+    return from_dict(name, read_toml(text, f"preset {name!r}"))

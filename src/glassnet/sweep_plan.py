@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,11 +31,6 @@ from glassnet import presets
 from glassnet.errors import ConfigError
 from glassnet.presets import Preset
 from glassnet.sweep import Trial
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 PLAN_KEYS = {"description", "base", "seeds", "search", "n_iter", "search_seed", "train", "sweep"}
 SEARCHES = ("grid", "random")
@@ -116,7 +110,7 @@ def _values(key: str, spec: Any) -> list[Any]:
             f"{key!r} = {spec} is a distribution: use search = 'random' (--random N), "
             "or give a list of values"
         )
-    values = presets._expand(key, spec)  # lists and {logspace|linspace = [a, b, n]}
+    values = presets.expand_values(key, spec)  # lists and {logspace|linspace = [a, b, n]}
     if not values:
         raise ConfigError(f"sweep values for {key!r} are empty")
     return values
@@ -177,13 +171,7 @@ def plan_from_flags(
 
 
 def _read_toml(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"sweep file {str(path)!r} does not exist")
-    try:
-        return tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"sweep file {str(path)!r} is not valid TOML: {exc}") from None
+    return presets.read_toml(Path(path), f"sweep file {str(path)!r}")
 
 
 def plan_from_dict(data: dict[str, Any], *, name: str = "sweep") -> SweepPlan:
@@ -270,8 +258,8 @@ def parse_assignment(text: str, *, many: bool) -> tuple[str, Any]:
 
 def _toml_value(text: str, origin: str) -> Any:
     try:
-        return tomllib.loads(f"value = {text}")["value"]
-    except tomllib.TOMLDecodeError:
+        return presets.read_toml(f"value = {text}", "value")["value"]
+    except ConfigError:
         raise ConfigError(f"cannot read the value in {origin!r}") from None
 
 
