@@ -3,32 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from glassnet.train import History
 
-if TYPE_CHECKING:
-    from glassnet.experiment import ExperimentResult
 
-
-def _pyplot():
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the file-only Agg backend, imported on first use."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only; never needs a display
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def plot_sweep(result: ExperimentResult, path: str | Path) -> Path:
-    """Validation accuracy of each sweep trial against its swept value (log x axis for l2)."""
-    records = [trial.record() for trial in result.trials]
-    return plot_sweep_records(
-        records, list(result.preset.sweep), result.best_params, result.preset.train.to_dict(),
-        result.preset.name, path,
-    )
 
 
 def plot_sweep_records(
@@ -40,7 +29,7 @@ def plot_sweep_records(
     path: str | Path,
 ) -> Path:
     """The sweep figure from plain records (``metrics.json``'s ``sweep``), one point per trial."""
-    plt = _pyplot()
+    plt = pyplot()
     keys = swept or ["l2"]
     key = "l2" if "l2" in keys else keys[0]
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
@@ -58,12 +47,12 @@ def plot_sweep_records(
     ax.set_title(f"{name}: validation accuracy over the sweep")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower left")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_losses(history: History, path: str | Path) -> Path:
     """Train and validation loss per epoch of one training."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
     epochs = range(1, len(history.train_loss) + 1)
     ax.plot(epochs, history.train_loss, label="train loss (with L2)")
@@ -74,12 +63,12 @@ def plot_losses(history: History, path: str | Path) -> Path:
     ax.set_title("final model: loss per epoch")
     ax.grid(True, alpha=0.3)
     ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_accuracy(history: History, test_accuracy: float | None, path: str | Path) -> Path:
     """Validation accuracy per epoch, with the final model's test accuracy for reference."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
     epochs = range(1, len(history.validation_accuracy) + 1)
     ax.plot(epochs, history.validation_accuracy, color="tab:green", label="validation accuracy")
@@ -92,12 +81,12 @@ def plot_accuracy(history: History, test_accuracy: float | None, path: str | Pat
     ax.set_title("final model: accuracy per epoch")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_confusion(matrix: np.ndarray, classes: list[Any], path: str | Path) -> Path:
     """Confusion matrix (rows: true class, columns: predicted), counts written in each cell."""
-    plt = _pyplot()
+    plt = pyplot()
     n = len(classes)
     size = min(3.0 + 0.45 * n, 12.0)
     fig, ax = plt.subplots(figsize=(size, size * 0.85), dpi=100)
@@ -114,14 +103,14 @@ def plot_confusion(matrix: np.ndarray, classes: list[Any], path: str | Path) -> 
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title("test set: confusion matrix")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_gallery(
     images: np.ndarray, titles: list[str], image_shape: tuple[int, int], path: str | Path
 ) -> Path:
     """Images (k, h*w) in a grid, each titled (e.g. ``true 3, predicted 8``)."""
-    plt = _pyplot()
+    plt = pyplot()
     k = max(len(images), 1)
     columns = min(k, 6)
     rows = -(-k // columns)
@@ -133,14 +122,15 @@ def plot_gallery(
         ax.imshow(np.asarray(image).reshape(image_shape), cmap="gray_r")
         ax.set_title(title, fontsize=8)
     fig.suptitle("most confidently wrong test images", fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-def _save(fig, path: str | Path) -> Path:
+def save_figure(fig: Any, path: str | Path) -> Path:
+    """Write ``fig`` to ``path`` as PNG (atomically) and close it."""
     from glassnet.checkpoint import write_atomic
 
     path = Path(path)
     fig.tight_layout()
     write_atomic(path, lambda handle: fig.savefig(handle, format="png"))
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return path

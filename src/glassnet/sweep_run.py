@@ -41,11 +41,13 @@ class RecordWriter:
         self.handle = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
 
     def write(self, record: dict[str, Any]) -> None:
+        """Append ``record`` as one JSON line, on disk before this returns."""
         self.handle.write(json.dumps(record, default=_plain) + "\n")
         self.handle.flush()
         os.fsync(self.handle.fileno())
 
     def close(self) -> None:
+        """Close the file."""
         self.handle.close()
 
 
@@ -166,15 +168,10 @@ def write_summary(result: SweepResult, out: Path) -> None:
 def plot_summary(result: SweepResult, path: Path) -> Path:
     """Mean validation accuracy (bars: std over seeds) against the first swept setting;
     one line per combination of the other swept settings."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only; never needs a display
-    import matplotlib.pyplot as plt
-
-    from glassnet.checkpoint import write_atomic
+    from glassnet.report import pyplot, save_figure
 
     keys = result.plan.keys
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    fig, ax = pyplot().subplots(figsize=(6, 4), dpi=100)
     rows = [row for row in result.summary if "validation_accuracy_mean" in row]
     x_key = keys[0] if keys else None
     numeric = x_key is not None and all(isinstance(r[x_key], (int, float)) for r in rows)
@@ -201,7 +198,4 @@ def plot_summary(result: SweepResult, path: Path) -> Path:
     ax.grid(True, alpha=0.3)
     if len(lines) > 1:
         ax.legend(fontsize="small")
-    fig.tight_layout()
-    write_atomic(path, lambda handle: fig.savefig(handle, format="png"))
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
