@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime
 from pathlib import Path
 
 from glassnet import __version__, cli_model, cli_sweep, cli_train
-from glassnet.cli_output import progress as _progress
+from glassnet.cli_output import (
+    Output,
+    add_output_flags,
+    default_run_dir,
+    results_summary,
+    results_table,
+    training_progress,
+)
 from glassnet.errors import GlassnetError
 
 EXAMPLES = """examples:
@@ -36,6 +42,7 @@ every command takes --quiet, and --json for a machine-readable result on stdout;
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command in ``argv`` (default: ``sys.argv``); returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "handler"):
@@ -57,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``glassnet`` parser with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="glassnet",
         description="Neural networks in plain NumPy: run experiments, sweeps and reports.",
@@ -84,9 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--refit", choices=["train", "train+valid"],
         help="train the final model(s) on train only, or on train+valid (default: the preset's)",
     )
-    run.add_argument("--quiet", action="store_true", help="no progress bars or table")
-    run.add_argument("--json", action="store_true",
-                     help="print the result as one JSON document on stdout, for scripts")
+    add_output_flags(run)
     run.set_defaults(handler=cmd_run)
 
     presets = commands.add_parser(
@@ -102,106 +108,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
+    """``glassnet run``: sweep on validation, retrain the best, test once, write the folder."""
     from glassnet import presets
     from glassnet.experiment import run_experiment, write_run
 
+    out = Output(args)
     preset = presets.load(args.preset)
     if args.dtype:
         preset.train = preset.train.replace(dtype=args.dtype)
-    out = args.out or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
-    console = Console(stderr=True, quiet=args.quiet)
-    n_trials = max(1, len(preset.grid()))
-    with _progress(console) as progress:
-        sweep_task = progress.add_task(f"sweep ({n_trials} trainings)", total=n_trials)
-        # One final network is followed epoch by epoch; an ensemble member by member.
-        single = preset.ensemble == 1
-        final_task = progress.add_task(
-            "final training" if single else f"final training ({preset.ensemble} networks)",
-            total=preset.train.epochs if single else preset.ensemble, start=not single,
-        )
-
-        def on_epoch(epoch: int, epochs: int) -> None:
-            if epoch == 1:
-                progress.start_task(final_task)
-            progress.update(final_task, completed=epoch)
-
+    folder = args.out or default_run_dir()
+    n_trials = len(preset.grid()) if preset.sweep else 0
+    with training_progress(out, n_trials, preset.train.epochs, preset.ensemble) as callbacks:
         result = run_experiment(
-            preset,
-            seed=args.seed,
-            n_jobs=args.jobs,
-            refit=args.refit,
-            on_trial=lambda _: progress.advance(sweep_task),
-            on_epoch=on_epoch,
-            on_member=None if single else lambda _: progress.advance(final_task),
+            preset, seed=args.seed, n_jobs=args.jobs, refit=args.refit, **callbacks
         )
-    outputs = write_run(result, out)
-    if args.json:
-        import json
-
-        print(json.dumps({
-            "run_dir": str(out), "preset": preset.name, "seed": args.seed,
-            "best_params": result.best_params,
-            "validation_accuracy": result.validation_accuracy,
-            "selection_accuracy": result.selection_accuracy, "refit": result.refit,
-            "ensemble": len(result.model.networks),
-            "test_accuracy": result.test_accuracy, "seconds": result.seconds, "outputs": outputs,
-        }, indent=2))
-    elif not args.quiet:
-        console = Console()
-        console.print(results_table(result))
-        console.print(results_summary(result))
+    outputs = write_run(result, folder)
+    out.result({
+        "run_dir": str(folder), "preset": preset.name, "seed": args.seed,
+        "best_params": result.best_params,
+        "validation_accuracy": result.validation_accuracy,
+        "selection_accuracy": result.selection_accuracy, "refit": result.refit,
+        "ensemble": len(result.model.networks),
+        "test_accuracy": result.test_accuracy, "seconds": result.seconds, "outputs": outputs,
+    })
+    out.print(results_table(result))
+    out.print(results_summary(result))
     return 0
 
 
-def results_table(result, title: str | None = None):
-    from rich.table import Table
-
-    title = title or f"glassnet run --preset {result.preset.name} --seed {result.seed}"
-    table = Table(title=title)
-    keys = list(result.preset.sweep)
-    for key in keys:
-        table.add_column(key, justify="right")
-    table.add_column("validation accuracy", justify="right")
-    for record in (trial.record() for trial in result.trials):
-        chosen = all(record[k] == result.best_params.get(k) for k in keys)
-        cells = [f"{record[k]:.4g}" if isinstance(record[k], float) else str(record[k])
-                 for k in keys]
-        style = "bold green" if chosen else None
-        table.add_row(*cells, f"{record['validation_accuracy']:.4f}", style=style)
-    return table
-
-
-def results_summary(result) -> str:
-    """The headline numbers and where they were written, as a few lines of text."""
-    params = ", ".join(
-        f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
-        for k, v in result.best_params.items()
-    )
-    folder = Path(result.outputs["metrics"]).parent
-    members = len(result.model.networks)
-    trained_on = "train+valid" if result.refit == "train+valid" else "train"
-    validation = f"validation accuracy [bold]{validation_value(result)}[/]"
-    return (
-        f"chosen: {params or 'the preset settings'}\n"
-        f"final model ({members} network(s), trained on {trained_on}): {validation}, "
-        f"test accuracy [bold]{result.test_accuracy:.4f}[/]  ({result.seconds:.1f} s)\n"
-        f"written to {folder}/: report.html, metrics.json, model.npz, predictions.npz, figures"
-    )
-
-
-def validation_value(result) -> str:
-    """The final model's validation accuracy, or, when it trained on validation (a refit),
-    the chosen setting's held-out accuracy from the sweep."""
-    if result.validation_accuracy is not None:
-        return f"{result.validation_accuracy:.4f}"
-    if result.selection_accuracy is not None:
-        return f"{result.selection_accuracy:.4f} (when chosen, before the refit)"
-    return "n/a (refit on train+valid)"
-
-
 def cmd_presets(args: argparse.Namespace) -> int:
+    """``glassnet presets``: a table of the built-in presets and what each one runs."""
     from rich.console import Console
     from rich.table import Table
 

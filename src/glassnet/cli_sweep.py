@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 from contextlib import nullcontext
-from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from glassnet.cli_output import Output, add_output_flags
+from glassnet.cli_output import Output, add_output_flags, default_run_dir
 from glassnet.errors import ConfigError
 
 SWEEP_EXAMPLES = """examples:
@@ -19,7 +19,8 @@ SWEEP_EXAMPLES = """examples:
 """
 
 
-def add_sweep_parser(commands) -> None:
+def add_sweep_parser(commands: Any) -> None:
+    """Add ``glassnet sweep`` to the subcommands ``commands``."""
     sweep = commands.add_parser(
         "sweep",
         help="run a grid or random search over training settings x seeds",
@@ -55,6 +56,7 @@ def add_sweep_parser(commands) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    """``glassnet sweep``: run the plan's trials locally or on Dask; write records and summary."""
     from glassnet.sweep_plan import plan_from_flags
     from glassnet.sweep_run import run_sweep, summary_markdown
 
@@ -72,7 +74,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         where = dask_client(args.scheduler, local_workers=args.workers)
     else:
         where = nullcontext(None)
-    folder = args.out or Path("runs") / datetime.now().strftime("sweep-%Y%m%d-%H%M%S")
+    folder = args.out or default_run_dir("sweep-")
     n_trials = len(plan.settings()) * len(plan.seeds)
     with where as client, out.progress() as progress:
         task = progress.add_task(f"sweep ({n_trials} trainings)", total=n_trials)

@@ -8,11 +8,19 @@ and the command-line flags.
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from glassnet.cli_output import Output, add_output_flags, key_value_table
+from glassnet.cli_output import (
+    Output,
+    add_output_flags,
+    default_run_dir,
+    format_params,
+    key_value_table,
+    results_table,
+    training_progress,
+    validation_value,
+)
 from glassnet.errors import ConfigError, DataError
 from glassnet.train import TrainConfig
 
@@ -35,6 +43,7 @@ then open RUN_DIR/report.html in a browser."""
 def add_data_flags(
     parser: argparse.ArgumentParser, *, target_help: str, images: bool = False
 ) -> None:
+    """Add the ``--data``, ``--target``, ``--data-home`` (and ``--image-shape``) flags."""
     data = parser.add_argument_group("data")
     data.add_argument("--data", metavar="SOURCE",
                       help="FILE.csv, FILE.npz, 'digits', or an OpenML name such as mnist_784 "
@@ -49,6 +58,7 @@ def add_data_flags(
 
 
 def image_shape(text: str) -> tuple[int, int]:
+    """``--image-shape``: ``28x28`` -> (28, 28)."""
     try:
         height, width = (int(part) for part in text.lower().split("x"))
     except ValueError:
@@ -60,6 +70,7 @@ def image_shape(text: str) -> tuple[int, int]:
 
 
 def hidden_sizes(text: str) -> list[int]:
+    """``--hidden``: ``64,32`` -> [64, 32]; ``none`` -> no hidden layer."""
     if text.strip().lower() in ("", "none"):
         return []
     try:
@@ -72,6 +83,7 @@ def hidden_sizes(text: str) -> list[int]:
 
 
 def batch_size(text: str) -> int | str:
+    """``--batch-size``: a positive integer, or ``full`` for full-batch training."""
     if text.lower() == "full":
         return "full"  # told apart from "not given" (None); becomes batch_size=None
     try:
@@ -85,6 +97,7 @@ def batch_size(text: str) -> int | str:
 
 
 def add_train_parser(commands: Any) -> None:
+    """Add ``train`` and ``report`` to the subcommands ``commands``."""
     train = commands.add_parser(
         "train",
         help="train a classifier on your own data (CSV, NPZ, digits, OpenML)",
@@ -200,8 +213,8 @@ def train_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """``glassnet train``: split the data, train (or sweep), test once, write a run folder."""
     from glassnet import presets
-    from glassnet.cli import validation_value
     from glassnet.data import random_split, seed_split
     from glassnet.experiment import run_experiment, write_run
     from glassnet.sources import load_dataset
@@ -224,22 +237,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         splits = random_split(data, validation_fraction=run["validation_fraction"],
                               test_fraction=run["test_fraction"], seed=args.seed)
-    folder = args.out or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+    folder = args.out or default_run_dir()
     n_trials = len(preset.grid()) if preset.sweep else 0
-    with out.progress() as progress:
-        sweep_task = progress.add_task(f"sweep ({n_trials} trainings)", total=n_trials,
-                                       visible=n_trials > 0)
-        final_task = progress.add_task("training", total=preset.train.epochs, start=not n_trials)
-
-        def on_epoch(epoch: int, epochs: int) -> None:
-            if epoch == 1:
-                progress.start_task(final_task)
-            progress.update(final_task, completed=epoch)
-
+    with training_progress(out, n_trials, preset.train.epochs, preset.ensemble) as callbacks:
         result = run_experiment(
             preset, seed=args.seed, n_jobs=args.jobs, splits=splits,
-            on_trial=lambda _: progress.advance(sweep_task), on_epoch=on_epoch,
-            info={"target": run.get("target")},
+            info={"target": run.get("target")}, **callbacks,
         )
     with out.status("writing the run folder and report.html ..."):
         outputs = write_run(result, folder)
@@ -250,14 +253,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         "split_sizes": result.splits, "seconds": result.seconds, "outputs": outputs,
     })
     if result.trials:
-        from glassnet.cli import results_table
-
         out.print(results_table(result, title=f"sweep (seed {result.seed})"))
     out.print(key_value_table(f"glassnet train: {preset.data}", [
         ("split (train/validation/test)", "/".join(str(n) for n in result.splits.values())),
         ("classes", len(result.model.classes)),  # type: ignore[arg-type]
-        ("chosen", ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
-                             for k, v in result.best_params.items()) or "no sweep"),
+        ("chosen", format_params(result.best_params) or "no sweep"),
         ("validation accuracy", validation_value(result)),
         ("test accuracy", f"{result.test_accuracy:.4f}"),
         ("time", f"{result.seconds:.1f} s"),
@@ -268,6 +268,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    """``glassnet report``: redraw a run folder's figures and rewrite its report.html."""
     from glassnet import html_report
 
     out = Output(args)

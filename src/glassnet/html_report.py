@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from glassnet import checkpoint, run_folder
+from glassnet.cli_output import format_params, format_value
 
 REPORT = "report.html"
 # Section ids, in page order; tests check that each one is present.
@@ -94,14 +95,6 @@ def _e(value: Any) -> str:
     return html.escape(str(value))
 
 
-def _format(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, list):
-        return ", ".join(_format(v) for v in value) or "none"
-    return "none" if value is None else str(value)
-
-
 def _section(name: str, title: str, body: str) -> str:
     return f"<section id={name}><h2>{_e(title)}</h2>\n{body}\n</section>"
 
@@ -110,7 +103,7 @@ def _table(header: list[str], rows: list[list[Any]], chosen: set[int] = frozense
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
     body = "".join(
         f"<tr{' class=chosen' if i in chosen else ''}>"
-        + "".join(f"<td>{_e(_format(cell))}</td>" for cell in row) + "</tr>"
+        + "".join(f"<td>{_e(format_value(cell))}</td>" for cell in row) + "</tr>"
         for i, row in enumerate(rows)
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -135,13 +128,13 @@ def _summary(metrics: dict[str, Any]) -> str:
         ("run time", f"{metrics.get('seconds', 0):.1f} s"),
     ]
     cards = "".join(
-        f"<div class=number>{_e(label)}<b>{_e(_format(value))}</b></div>"
+        f"<div class=number>{_e(label)}<b>{_e(format_value(value))}</b></div>"
         for label, value in numbers
     )
     sizes = metrics.get("split_sizes", {})
     split = ", ".join(f"{n} {part}" for part, n in sizes.items())
     chosen = metrics.get("best_params") or {}
-    chosen_text = ", ".join(f"{k} = {_format(v)}" for k, v in chosen.items()) or "no sweep"
+    chosen_text = format_params(chosen) or "no sweep"
     return (
         f"<section id=summary><h1>{_e(_run_name(metrics))}</h1>"
         f"<p class=muted>data <code>{_e(data.get('name', '?'))}</code>"
@@ -171,7 +164,7 @@ def _config(metrics: dict[str, Any]) -> str:
     rows = [(key, value) for key, value in train.items()]
     rows += [(key, config[key]) for key in ("scaling", "split", "select") if key in config]
     rows += [(f"sweep over {key}", values) for key, values in config.get("sweep", {}).items()]
-    cells = "".join(f"<div><span>{_e(key)}</span><b>{_e(_format(value))}</b></div>"
+    cells = "".join(f"<div><span>{_e(key)}</span><b>{_e(format_value(value))}</b></div>"
                     for key, value in rows)
     return _section("config", "Configuration (of the final model)",
                     f"<div class=settings>{cells}</div>")
@@ -186,7 +179,7 @@ def _sweep(metrics: dict[str, Any], figures: dict[str, str]) -> str:
     best = metrics.get("best_params") or {}
     columns = ["trial", *keys, "validation_accuracy", "validation_loss", "train_loss"]
     rows = [[r.get(c) for c in columns] for r in records]
-    chosen = {i for i, r in enumerate(records) if all(r.get(k) == best.get(k) for k in keys)}
+    chosen = run_folder.chosen_rows(records, best, keys)
     body = _figures(figures, "sweep_plot", extra=_table(columns, rows, chosen))
     return _section("sweep", "Sweep", body)
 

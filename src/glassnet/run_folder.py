@@ -75,6 +75,14 @@ def evaluation_of(predictions: dict[str, np.ndarray] | None) -> Evaluation | Non
     return Evaluation(predictions["classes"], predictions["y_true"], predictions["proba"])
 
 
+def chosen_rows(
+    records: list[dict[str, Any]], best_params: dict[str, Any], keys: list[str]
+) -> set[int]:
+    """Positions of the sweep records whose swept settings (``keys``) are the chosen ones."""
+    return {i for i, record in enumerate(records)
+            if all(record.get(key) == best_params.get(key) for key in keys)}
+
+
 def draw_figures(
     metrics: dict[str, Any], predictions: dict[str, np.ndarray] | None, out: Path
 ) -> dict[str, str]:
