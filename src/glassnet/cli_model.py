@@ -22,6 +22,7 @@ from glassnet.model import Model
 
 
 def add_model_parsers(commands: Any) -> None:
+    """Add ``evaluate``, ``predict`` and ``summary`` to the subcommands ``commands``."""
     evaluate = commands.add_parser(
         "evaluate",
         help="accuracy, per-class precision/recall/F1 and confusion matrix of a model on data",
@@ -90,6 +91,7 @@ def load_model_data(
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    """``glassnet evaluate``: accuracy, per-class metrics and confusion matrix on labelled data."""
     from rich.table import Table
 
     from glassnet.evaluation import evaluate_model
@@ -120,6 +122,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    """``glassnet predict``: a CSV row per data row, its predicted class (and probabilities)."""
     from glassnet.checkpoint import write_atomic
 
     out = Output(args)
@@ -174,6 +177,7 @@ def layer_rows(model: Model) -> list[tuple[str, str, int]]:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
+    """``glassnet summary``: a model file's layers, parameter counts and training config."""
     from rich.table import Table
 
     from glassnet import checkpoint

@@ -485,6 +485,7 @@ class GlassNetClassifier(ClassifierMixin, _GlassNet):
         return softmax(self._outputs(X))
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
+        """Log of ``predict_proba`` (-inf where a probability underflows to 0)."""
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 

@@ -69,6 +69,7 @@ class SweepPlan:
 
     @property
     def keys(self) -> list[str]:
+        """The swept settings' names, in order."""
         return list(self.space)
 
     def settings(self) -> list[dict[str, Any]]:
@@ -98,6 +99,7 @@ class SweepPlan:
         return trials
 
     def to_dict(self) -> dict[str, Any]:
+        """The plan as plain data (JSON-ready)."""
         return {
             "preset": self.preset.to_dict(), "space": self.space, "seeds": self.seeds,
             "search": self.search, "n_iter": self.n_iter, "search_seed": self.search_seed,
