@@ -109,6 +109,10 @@ def test_glassnet_run_writes_the_report_too(tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["outputs"]["report"] == str(out / "report.html")
     assert result["best_params"]["l2"] in (0.1, 1.0)
+    # The chosen l2 is the trial with the best validation accuracy (the first on ties).
+    records = json.loads((out / "metrics.json").read_text())["sweep"]
+    scores = [record["validation_accuracy"] for record in records]
+    assert result["best_params"]["l2"] == records[scores.index(max(scores))]["l2"]
     assert parse(out / "report.html").sections == list(SECTIONS)
 
 
