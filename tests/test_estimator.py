@@ -218,7 +218,7 @@ def test_user_errors_are_glassnet_errors():
     with pytest.raises(DataError, match="Unknown label type"):
         GlassNetClassifier().fit(x, [0.5, 1.5, 2.5, 3.5])
     model = GlassNetClassifier(max_epochs=1).fit(x, y)
-    with pytest.raises(DataError, match="not among the classes"):
+    with pytest.raises(DataError, match="not classes of this model"):
         model.fit(x, y, validation_data=(x, [0, 1, 2, 1]))
     with pytest.raises(GlassnetError, match="3 features"):
         model.predict(np.ones((2, 3)))

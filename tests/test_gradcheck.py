@@ -1,7 +1,15 @@
 import numpy as np
 import pytest
 
-from glassnet import Linear, MeanSquaredError, Sequential, Sigmoid, SoftmaxCrossEntropy, gradcheck, mlp
+from glassnet import (
+    Linear,
+    MeanSquaredError,
+    Sequential,
+    Sigmoid,
+    SoftmaxCrossEntropy,
+    gradcheck,
+    mlp,
+)
 
 
 @pytest.mark.parametrize("l2", [0.0, 0.8])

@@ -3,7 +3,16 @@ import pytest
 
 from glassnet import ConfigError, gradcheck
 from glassnet.layers import (
-    Dropout, Identity, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh, from_config, mlp,
+    Dropout,
+    Identity,
+    LeakyReLU,
+    Linear,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    from_config,
+    mlp,
 )
 
 LAYERS = {
@@ -54,7 +63,9 @@ class WrongLinear(Linear):
         return grad_x
 
 
-@pytest.mark.parametrize("layer_factory", [lambda rng: WrongSigmoid(), lambda rng: WrongLinear(5, 3, rng=rng)])
+@pytest.mark.parametrize(
+    "layer_factory", [lambda rng: WrongSigmoid(), lambda rng: WrongLinear(5, 3, rng=rng)]
+)
 def test_gradcheck_catches_a_wrong_backward(layer_factory, rng):
     result = gradcheck(layer_factory(rng), rng.standard_normal((6, 5)))
     assert not result.passed

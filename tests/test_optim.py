@@ -36,7 +36,8 @@ def test_adam_two_steps_by_hand():
     opt.step()
     m = np.array([0.9 * 0.05 + 0.1 * 1.0, 0.9 * -0.1 + 0.1 * 1.0]) / (1 - 0.9**2)
     s = np.array([0.999 * 0.00025 + 0.001, 0.999 * 0.001 + 0.001]) / (1 - 0.999**2)
-    expected = np.array([1 - 0.1 * 0.5 / (0.5 + 1e-8), 2 + 0.1 / (1 + 1e-8)]) - 0.1 * m / (np.sqrt(s) + 1e-8)
+    first_step = np.array([1 - 0.1 * 0.5 / (0.5 + 1e-8), 2 + 0.1 / (1 + 1e-8)])
+    expected = first_step - 0.1 * m / (np.sqrt(s) + 1e-8)
     np.testing.assert_allclose(p.value, expected, rtol=1e-12)
 
 

@@ -41,7 +41,8 @@ def test_same_seed_same_history_bit_for_bit(batch_size):
 def test_history_records_every_epoch_and_training_reduces_loss():
     train_data, valid = small_problem()
     config = TrainConfig(hidden_layer_sizes=(8,), activation="tanh", epochs=200, lr=0.1)
-    model, history = fit_from_config(config, train_data, valid, n_outputs=3, rng=np.random.default_rng(0))
+    rng = np.random.default_rng(0)
+    model, history = fit_from_config(config, train_data, valid, n_outputs=3, rng=rng)
     assert len(history.train_loss) == len(history.validation_loss) == 200
     assert len(history.validation_accuracy) == 200
     assert history.train_loss[-1] < 0.5 * history.train_loss[0]
@@ -86,13 +87,15 @@ def test_divergence_stops_with_a_clear_error():
     x, y = train_data
     model = mlp([5, 3], rng=np.random.default_rng(0))
     with pytest.raises(DivergenceError, match="smaller learning rate"):
-        fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=1e300), (x * 1e300, y), epochs=5)
+        fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=1e300), (x * 1e300, y),
+            epochs=5)
 
 
 def test_float32_trains_end_to_end_in_float32():
     train_data, valid = small_problem()
     config = TrainConfig(hidden_layer_sizes=(8,), epochs=50, dtype="float32", lr=0.1)
-    model, history = fit_from_config(config, train_data, valid, n_outputs=3, rng=np.random.default_rng(0))
+    rng = np.random.default_rng(0)
+    model, history = fit_from_config(config, train_data, valid, n_outputs=3, rng=rng)
     assert all(p.value.dtype == np.float32 for p in model.parameters())
     assert model.forward(train_data[0].astype(np.float32)).dtype == np.float32
     assert history.train_loss[-1] < history.train_loss[0]

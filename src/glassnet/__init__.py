@@ -5,7 +5,16 @@ __version__ = "0.1.0"
 from glassnet.errors import ConfigError, DataError, DivergenceError, GlassnetError, ModelFileError
 from glassnet.gradcheck import gradcheck
 from glassnet.layers import (
-    Dropout, Identity, LeakyReLU, Linear, Param, ReLU, Sequential, Sigmoid, Tanh, mlp,
+    Dropout,
+    Identity,
+    LeakyReLU,
+    Linear,
+    Param,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    mlp,
 )
 from glassnet.losses import MeanSquaredError, SoftmaxCrossEntropy, softmax
 from glassnet.model import Model
@@ -16,5 +25,6 @@ __all__ = [
     "Adam", "ConfigError", "DataError", "DivergenceError", "Dropout", "GlassnetError", "History",
     "Identity", "LeakyReLU", "Linear", "MeanSquaredError", "Model", "ModelFileError", "Param",
     "ReLU", "SGD", "Sequential", "Sigmoid", "SoftmaxCrossEntropy", "StopTraining", "Tanh",
-    "TrainConfig", "__version__", "evaluate", "fit", "gradcheck", "fit_from_config", "mlp", "softmax",
+    "TrainConfig", "__version__", "evaluate", "fit", "gradcheck", "fit_from_config", "mlp",
+    "softmax",
 ]

@@ -9,9 +9,12 @@ hold the weights; ``scaler.offset`` / ``scaler.scale`` the preprocessing. Loadin
 from __future__ import annotations
 
 import json
+import math
 import os
+import struct
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -70,56 +73,115 @@ def write_atomic(path: Path, write: Any, mode: str = "wb") -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush the rename itself to disk, so a crash cannot undo it (a no-op where unsupported)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def load(path: str | os.PathLike[str]) -> Model:
-    """Read a model file; any problem raises ``ModelFileError`` saying what is wrong."""
+    """Read a model file; any problem raises ``ModelFileError`` saying what is wrong.
+
+    Nothing in the file is executed or unpickled: arrays are read from their raw bytes after
+    their declared dtype and size are checked, and the JSON header is plain data.
+    """
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"model file {str(path)!r} does not exist")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = _read_arrays(archive, path)
-    except ModelFileError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise ModelFileError(f"{path} is not a readable glassnet model file ({exc})") from None
-    header = _read_header(arrays.pop(HEADER_KEY, None), path)
-    try:
+        arrays = read_arrays(path)
+        header = _read_header(arrays.pop(HEADER_KEY, None))
         return _build(header, arrays)
-    except (ConfigError, TypeError, ValueError, KeyError) as exc:
+    except ModelFileError as exc:
         raise ModelFileError(f"{path}: {exc}") from None
+    except ConfigError as exc:
+        raise ModelFileError(f"{path}: the model description is invalid ({exc})") from None
+    except READ_ERRORS as exc:
+        raise ModelFileError(f"{path} is not a readable glassnet model file ({exc!r})") from None
 
 
-def _read_arrays(archive: Any, path: Path) -> dict[str, np.ndarray]:
-    if not hasattr(archive, "files"):
-        raise ModelFileError(f"{path} holds a bare array, not a glassnet model archive")
-    arrays = {}
-    for name in archive.files:
-        info = archive.zip.getinfo(f"{name}.npy")
-        if info.file_size > (1 << 31):
-            raise ModelFileError(f"{path}: array {name!r} declares {info.file_size} bytes; refusing")
-        # allow_pickle=False makes numpy refuse object arrays with a ValueError here.
-        arrays[name] = archive[name]
+# What a damaged zip or .npy can make the standard library and NumPy raise while reading.
+READ_ERRORS = (
+    OSError, EOFError, ValueError, TypeError, KeyError, IndexError, OverflowError,
+    NotImplementedError, RuntimeError, zipfile.BadZipFile, zlib.error, struct.error,
+)
+# Weights, the header's bytes and (in training states) step counts; no other dtype is read.
+ARRAY_DTYPES = tuple(np.dtype(kind) for kind in (np.float32, np.float64, np.uint8, np.int64))
+MAX_ARRAY_BYTES = 1 << 31
+HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
+
+
+def read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array in the ``.npz`` at ``path``, read safely: only float or byte dtypes, sizes
+    checked against the bytes actually present, each member's CRC verified."""
+    arrays: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            name = info.filename.removesuffix(".npy")
+            if name == info.filename or name in arrays:
+                raise ModelFileError(f"unexpected or repeated archive member {info.filename!r}")
+            if info.file_size > MAX_ARRAY_BYTES:
+                raise ModelFileError(f"array {name!r} declares {info.file_size} bytes; refusing")
+            with archive.open(info) as member:
+                arrays[name] = _read_npy(member, info.file_size, name)
     return arrays
 
 
-def _read_header(raw: np.ndarray | None, path: Path) -> dict[str, Any]:
+def _read_npy(member: Any, size: int, name: str) -> np.ndarray:
+    version = np.lib.format.read_magic(member)
+    if version not in HEADER_READERS:
+        raise ModelFileError(f"array {name!r} uses .npy format {version}, which is not supported")
+    shape, fortran_order, dtype = HEADER_READERS[version](member)
+    if dtype not in ARRAY_DTYPES:
+        raise ModelFileError(
+            f"array {name!r} has dtype {dtype}; glassnet files hold only plain numbers "
+            "(object arrays would need pickle, which glassnet never loads)"
+        )
+    if any(length < 0 for length in shape):
+        raise ModelFileError(f"array {name!r} declares a negative shape {shape}")
+    n_bytes = math.prod(shape) * dtype.itemsize
+    if n_bytes > size:  # checked before allocating anything of the declared size
+        raise ModelFileError(f"array {name!r} declares shape {shape}, larger than its data")
+    data = member.read(n_bytes)
+    if len(data) != n_bytes or member.read():  # reading to the end also checks the CRC
+        raise ModelFileError(f"array {name!r} holds {len(data)} bytes, not the {n_bytes} declared")
+    order = "F" if fortran_order else "C"
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order=order).copy()
+
+
+def _read_header(raw: np.ndarray | None) -> dict[str, Any]:
     if raw is None:
-        raise ModelFileError(f"{path} has no {HEADER_KEY} header: not a glassnet model file")
+        raise ModelFileError(f"no {HEADER_KEY} header: not a glassnet model file")
     if raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > MAX_HEADER_BYTES:
-        raise ModelFileError(f"{path}: the header is not a JSON byte string")
+        raise ModelFileError("the header is not a JSON byte string")
     try:
         header = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{path}: the header is not valid JSON ({exc})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ModelFileError(f"the header is not valid JSON ({exc})") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ModelFileError(f"{path} is not a glassnet model file (format marker missing)")
+        raise ModelFileError("not a glassnet model file (format marker missing)")
     if header.get("format_version") != FORMAT_VERSION:
         raise ModelFileError(
-            f"{path} has format version {header.get('format_version')}; this glassnet reads "
+            f"format version {header.get('format_version')}; this glassnet reads "
             f"version {FORMAT_VERSION}"
         )
+    missing = sorted({"task", "dtype", "networks", "classes", "scaler"} - set(header))
+    if missing:
+        raise ModelFileError(f"the header lacks {missing}")
     return header
 
 
@@ -132,12 +194,14 @@ def _build(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Model:
         raise ModelFileError("the header lists no networks")
     networks = []
     for k, config in enumerate(configs):
-        network = from_config(config, dtype=np.dtype(dtype))
         prefix = f"net{k}."
-        state = {key[len(prefix):]: arrays.pop(key) for key in list(arrays) if key.startswith(prefix)}
+        _check_declared_sizes(config, arrays, prefix)
+        network = from_config(config, dtype=np.dtype(dtype))
+        keys = [key for key in arrays if key.startswith(prefix)]
+        state = {key[len(prefix):]: arrays.pop(key) for key in keys}
         for key, value in state.items():
             if value.dtype != np.dtype(dtype):
-                raise ModelFileError(f"array {prefix}{key} has dtype {value.dtype}, header says {dtype}")
+                raise ModelFileError(f"array {prefix}{key} is {value.dtype}, header says {dtype}")
         network.load_state_dict(state)
         networks.append(network)
     n_in = {net.layers[0].in_features for net in networks}  # type: ignore[attr-defined]
@@ -146,6 +210,8 @@ def _build(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Model:
         raise ModelFileError("ensemble members disagree on input or output size")
     scaler = None
     if header["scaler"] is not None:
+        if header["scaler"] not in Scaler.KINDS or "scaler.offset" not in arrays:
+            raise ModelFileError(f"bad scaler {header['scaler']!r} or its arrays are missing")
         offset, scale = arrays.pop("scaler.offset"), arrays.pop("scaler.scale")
         if offset.shape != (*n_in,) or scale.shape != (*n_in,):
             raise ModelFileError("scaler arrays do not match the number of input features")
@@ -160,11 +226,37 @@ def _build(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Model:
     classes = header["classes"]
     if classes is not None:
         classes = np.asarray(classes)
-        if classes.dtype == object or classes.ndim != 1 or len(classes) != n_out.pop():
+        if classes.dtype.kind not in "iufbU" or classes.ndim != 1 or len(classes) != n_out.pop():
             raise ModelFileError("class labels do not match the network's outputs")
+        if len(np.unique(classes)) != len(classes):
+            raise ModelFileError("class labels repeat")
     for network in networks:
         for param in network.parameters():
             if not np.all(np.isfinite(param.value)):
                 raise ModelFileError("weights contain NaN or infinite values")
     info = header.get("info") or {}
+    if not isinstance(info, dict):
+        raise ModelFileError("the header's info is not a mapping")
     return Model(networks, task=task, classes=classes, scaler=scaler, info=info)
+
+
+def _check_declared_sizes(config: Any, arrays: dict[str, np.ndarray], prefix: str) -> None:
+    """Each Linear layer's declared size must be its weight array's shape, and each layer must
+    take the previous one's output, checked before any layer of the declared size is built."""
+    layers = config.get("layers") if isinstance(config, dict) else None
+    if not isinstance(layers, list) or not layers or not isinstance(layers[0], dict):
+        raise ModelFileError("a network description lists no layers")
+    if layers[0].get("type") != "Linear":
+        raise ModelFileError("a network must start with a Linear layer")
+    width = None
+    for index, spec in enumerate(layers):
+        if not isinstance(spec, dict) or spec.get("type") != "Linear":
+            continue
+        declared = (spec.get("in_features"), spec.get("out_features"))
+        weight = arrays.get(f"{prefix}{index}.weight")
+        if weight is None or weight.shape != declared:
+            found = "missing" if weight is None else f"of shape {weight.shape}"
+            raise ModelFileError(f"layer {index} is declared {declared} but its weight is {found}")
+        if width is not None and declared[0] != width:
+            raise ModelFileError(f"layer {index} takes {declared[0]} inputs, but gets {width}")
+        width = declared[1]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from glassnet import __version__, cli_model, cli_sweep, cli_train
 from glassnet.cli_output import (
@@ -19,12 +20,13 @@ from glassnet.cli_output import (
     results_table,
     training_progress,
 )
-from glassnet.errors import GlassnetError
+from glassnet.errors import ConfigError, GlassnetError
 
 EXAMPLES = """examples:
   glassnet run                      the seed experiment (the tutorial, reproduced)
   glassnet run --seed 3 --out runs/seed3
   glassnet run --preset best        the best recipe: augmentation, ensemble, refit on train+valid
+  glassnet run --resume runs/seed3  continue a run stopped by Ctrl-C
   glassnet presets                  list the built-in presets
   glassnet sweep --grid l2="logspace(-2,2,10)" --seeds 0,1 --out runs/sweep
 
@@ -51,21 +53,34 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except GlassnetError as exc:
-        print(f"glassnet: error: {exc}", file=sys.stderr)
+        print(f"glassnet: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except OSError as exc:  # a path the user gave cannot be read or written
         # On a rename the second name is the user's path, the first a temporary file.
         path = exc.filename2 or exc.filename or ""
-        print(f"glassnet: error: {exc.strerror or exc}: {path}", file=sys.stderr)
+        print(f"glassnet: error: {one_line(exc.strerror or exc)}: {path}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("glassnet: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(f"glassnet: interrupted{f'; {one_line(exc)}' if str(exc) else ''}", file=sys.stderr)
         return 130
+
+
+def one_line(message: object) -> str:
+    """A message on one line: wrapped library messages (NumPy's, TOML's) are joined."""
+    return " ".join(str(message).split())
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, except that a usage error is one line on stderr and exit 2, like every
+    other error a user can cause (subcommand parsers inherit this class)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``glassnet`` parser with every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="glassnet",
         description="Neural networks in plain NumPy: run experiments, sweeps and reports.",
         epilog=EXAMPLES,
@@ -82,9 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example:\n  glassnet run --preset seed --seed 0 --out runs/first",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    run.add_argument("--preset", default="seed", help="preset name or TOML file (default: seed)")
-    run.add_argument("--seed", type=int, default=0, help="seed of the run's one random generator")
+    run.add_argument("--preset", help="preset name or TOML file (default: seed)")
+    run.add_argument("--seed", type=cli_train.seed_number,
+                     help="seed of the run's one random generator (default: 0)")
     run.add_argument("--out", type=Path, help="run folder (default: runs/<timestamp>)")
+    run.add_argument(
+        "--resume", type=Path, metavar="RUN_DIR",
+        help="continue a run stopped by Ctrl-C or SIGTERM (its preset and settings are reused)",
+    )
     run.add_argument("--jobs", type=int, default=-1, help="processes for the sweep (-1: all cores)")
     run.add_argument("--dtype", choices=["float32", "float64"],
                      help="override the preset's floating-point type")
@@ -110,21 +130,41 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_run(args: argparse.Namespace) -> int:
     """``glassnet run``: sweep on validation, retrain the best, test once, write the folder."""
     from glassnet import presets
-    from glassnet.experiment import run_experiment, write_run
+    from glassnet.experiment import resume_run, run_experiment, start_run, write_run
 
     out = Output(args)
-    preset = presets.load(args.preset)
-    if args.dtype:
-        preset.train = preset.train.replace(dtype=args.dtype)
-    folder = args.out or default_run_dir()
+    given = (args.preset, args.seed, args.out, args.dtype, args.refit)
+    if args.resume is not None:
+        if any(value is not None for value in given):
+            raise ConfigError(
+                "--resume reuses the run's preset, seed, folder and settings; "
+                "drop --preset, --seed, --out, --dtype and --refit"
+            )
+        folder = args.resume
+        preset, seed, command = resume_run(folder)
+        refit = command.get("refit")
+    else:
+        seed = 0 if args.seed is None else args.seed
+        preset = presets.load("seed" if args.preset is None else args.preset)
+        if args.dtype:
+            preset.train = preset.train.replace(dtype=args.dtype)
+        refit = args.refit
+        command = {"name": "run", "refit": refit}
+        folder = start_run(preset, seed, args.out or default_run_dir(), command)
     n_trials = len(preset.grid()) if preset.sweep else 0
     with training_progress(out, n_trials, preset.train.epochs, preset.ensemble) as callbacks:
-        result = run_experiment(
-            preset, seed=args.seed, n_jobs=args.jobs, refit=args.refit, **callbacks
-        )
+        try:
+            result = run_experiment(
+                preset, seed=seed, n_jobs=args.jobs, refit=refit, run_dir=folder, **callbacks
+            )
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(
+                f"finished work is saved in {folder}; continue with: "
+                f"glassnet run --resume {folder}"
+            ) from None
     outputs = write_run(result, folder)
     out.result({
-        "run_dir": str(folder), "preset": preset.name, "seed": args.seed,
+        "run_dir": str(folder), "preset": preset.name, "seed": seed,
         "best_params": result.best_params,
         "validation_accuracy": result.validation_accuracy,
         "selection_accuracy": result.selection_accuracy, "refit": result.refit,

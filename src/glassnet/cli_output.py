@@ -157,8 +157,9 @@ def results_table(result: ExperimentResult, title: str | None = None) -> Table:
     records = [trial.record() for trial in result.trials]
     chosen = chosen_rows(records, result.best_params, keys)
     for i, record in enumerate(records):
-        table.add_row(*(format_value(record[key]) for key in keys),
-                      f"{record['validation_accuracy']:.4f}",
+        accuracy = record.get("validation_accuracy")
+        shown = "diverged" if "diverged" in record or accuracy is None else f"{accuracy:.4f}"
+        table.add_row(*(format_value(record[key]) for key in keys), shown,
                       style="bold green" if i in chosen else None)
     return table
 

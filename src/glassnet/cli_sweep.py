@@ -9,6 +9,7 @@ from typing import Any
 
 from glassnet.cli_output import Output, add_output_flags, default_run_dir
 from glassnet.errors import ConfigError
+from glassnet.resume import StopSignals
 
 SWEEP_EXAMPLES = """examples:
   glassnet sweep --preset seed --seeds 0,1              the preset's l2 grid x 2 seeds
@@ -28,7 +29,8 @@ def add_sweep_parser(commands: Any) -> None:
             "Train every configuration of a grid (or random search) under each seed, on all\n"
             "local cores or on Dask workers; write trials.jsonl (one record per trial, as\n"
             "each finishes), summary.md and sweep.png. --grid and a file's [sweep] table\n"
-            "replace the base preset's own sweep."
+            "replace the base preset's own sweep. Run again with the same --out to finish a\n"
+            "sweep that was stopped: only its missing trials run."
         ),
         epilog=SWEEP_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -76,10 +78,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         where = nullcontext(None)
     folder = args.out or default_run_dir("sweep-")
     n_trials = len(plan.settings()) * len(plan.seeds)
-    with where as client, out.progress() as progress:
+    # SIGTERM stops the sweep as Ctrl-C does; finished trials stay recorded in the folder.
+    with StopSignals(), where as client, out.progress() as progress:
         task = progress.add_task(f"sweep ({n_trials} trainings)", total=n_trials)
-        result = run_sweep(plan, out=folder, n_jobs=args.jobs, client=client,
-                           on_record=lambda _: progress.advance(task))
+        try:
+            result = run_sweep(plan, out=folder, n_jobs=args.jobs, client=client,
+                               on_record=lambda _: progress.advance(task))
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(
+                f"finished trials are recorded in {folder}/trials.jsonl; run the same command "
+                f"with --out {folder} to run only the missing ones"
+            ) from None
     out.result({
         "sweep_dir": str(folder), "trials": len(result.records), "where": result.where,
         "seconds": result.seconds, "summary": result.summary, "records": result.records,

@@ -82,6 +82,17 @@ def hidden_sizes(text: str) -> list[int]:
     return sizes
 
 
+def seed_number(text: str) -> int:
+    """A seed as NumPy and scikit-learn both take it: an integer in [0, 2**32)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seed must be an integer, got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"seed must be in 0..4294967295, got {value}")
+    return value
+
+
 def batch_size(text: str) -> int | str:
     """``--batch-size``: a positive integer, or ``full`` for full-batch training."""
     if text.lower() == "full":
@@ -144,9 +155,12 @@ def add_train_parser(commands: Any) -> None:
                      help="share of the data held out to validate (default: 0.2)")
     run.add_argument("--test-fraction", type=float,
                      help="share of the data held out to test once (default: 0.2)")
-    run.add_argument("--seed", type=int, default=0,
+    run.add_argument("--seed", type=seed_number,
                      help="seed of the split and of the run's one random generator (default: 0)")
     run.add_argument("--out", type=Path, help="run folder (default: runs/<timestamp>)")
+    run.add_argument("--resume", type=Path, metavar="RUN_DIR",
+                     help="continue a training stopped by Ctrl-C or SIGTERM (same data and "
+                          "settings, read from RUN_DIR)")
     run.add_argument("--jobs", type=int, default=-1,
                      help="processes for a sweep (-1: all cores)")
     add_output_flags(train)
@@ -212,38 +226,58 @@ def train_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
     return preset, run
 
 
+RESUME_KEEPS = ("config", "data", "target", "image_shape", "scaling", "validation_fraction",
+                "test_fraction", "seed", "out", "data_home", *FLAG_TO_SETTING)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """``glassnet train``: split the data, train (or sweep), test once, write a run folder."""
     from glassnet import presets
     from glassnet.data import random_split, seed_split
-    from glassnet.experiment import run_experiment, write_run
+    from glassnet.experiment import resume_run, run_experiment, start_run, write_run
     from glassnet.sources import load_dataset
 
     out = Output(args)
-    preset_dict, run = train_settings(args)
-    name = Path(args.config).stem if args.config else "train"
-    preset = presets.from_dict(name, preset_dict)
-    if preset.split not in ("random", "seed"):
-        raise ConfigError(f"split must be 'random' or 'seed', got {preset.split!r}")
+    if args.resume is not None:
+        given = [f"--{key.replace('_', '-')}" for key in RESUME_KEEPS
+                 if getattr(args, key) is not None]
+        if given:
+            raise ConfigError(f"--resume reuses the run's data and settings; drop {given}")
+        folder = args.resume
+        preset, seed, run = resume_run(folder, "train")
+    else:
+        preset_dict, run = train_settings(args)
+        name = Path(args.config).stem if args.config else "train"
+        preset = presets.from_dict(name, preset_dict)
+        if preset.split not in ("random", "seed"):
+            raise ConfigError(f"split must be 'random' or 'seed', got {preset.split!r}")
+        seed = 0 if args.seed is None else args.seed
+        run["data_home"] = args.data_home
+        folder = start_run(preset, seed, args.out or default_run_dir(), {"name": "train", **run})
     shape = run.get("image_shape")
     with out.status(f"loading {preset.data} ..."):
         data = load_dataset(
             preset.data, run.get("target"),
             image_shape=tuple(shape) if shape else None,  # type: ignore[arg-type]
-            data_home=args.data_home,
+            data_home=run.get("data_home"),
         )
     if preset.split == "seed":
         splits = seed_split(data)
     else:
         splits = random_split(data, validation_fraction=run["validation_fraction"],
-                              test_fraction=run["test_fraction"], seed=args.seed)
-    folder = args.out or default_run_dir()
+                              test_fraction=run["test_fraction"], seed=seed)
     n_trials = len(preset.grid()) if preset.sweep else 0
     with training_progress(out, n_trials, preset.train.epochs, preset.ensemble) as callbacks:
-        result = run_experiment(
-            preset, seed=args.seed, n_jobs=args.jobs, splits=splits,
-            info={"target": run.get("target")}, **callbacks,
-        )
+        try:
+            result = run_experiment(
+                preset, seed=seed, n_jobs=args.jobs, splits=splits,
+                info={"target": run.get("target")}, run_dir=folder, **callbacks,
+            )
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(
+                f"finished work is saved in {folder}; continue with: "
+                f"glassnet train --resume {folder}"
+            ) from None
     with out.status("writing the run folder and report.html ..."):
         outputs = write_run(result, folder)
     out.result({

@@ -22,6 +22,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 from threadpoolctl import threadpool_limits
 
 from glassnet.callbacks import EarlyStopping
+from glassnet.data import check_classes, check_known_labels
 from glassnet.errors import ConfigError, DataError, GlassnetError
 from glassnet.layers import Sequential
 from glassnet.losses import softmax
@@ -443,16 +444,11 @@ class GlassNetClassifier(ClassifierMixin, _GlassNet):
             raise DataError(f"{exc}; GlassNetClassifier needs class labels, "
                             "use GlassNetRegressor for continuous targets") from None
         if first_fit:
-            self.classes_ = np.unique(y) if classes is None else np.unique(np.asarray(classes))
-        index = np.searchsorted(self.classes_, y)
-        index = np.clip(index, 0, len(self.classes_) - 1)
-        unseen = self.classes_[index] != y
-        if np.any(unseen):
-            raise DataError(
-                f"labels {np.unique(np.asarray(y)[unseen]).tolist()} are not among the classes "
-                f"the model was fitted with ({self.classes_.tolist()})"
-            )
-        return index
+            if classes is None:
+                self.classes_ = check_classes(np.asarray(y))
+            else:
+                self.classes_ = np.unique(np.asarray(classes))
+        return check_known_labels(y, self.classes_)
 
     def _n_outputs(self) -> int:
         return len(self.classes_)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet.data import Dataset
+from glassnet.data import Dataset, check_known_labels
 from glassnet.errors import DataError
 from glassnet.model import Model
 
@@ -70,20 +70,7 @@ class Evaluation:
 
 def class_indices(classes: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Position of each label in ``classes``; a label the model never saw is a DataError."""
-    labels = np.asarray(labels)
-    if classes.dtype.kind in "iuf" and labels.dtype.kind in "iuf":
-        known = np.isin(labels, classes)
-    else:  # compare as text so "3" in a CSV matches class 3
-        classes, labels = classes.astype(str), labels.astype(str)
-        known = np.isin(labels, classes)
-    if not known.all():
-        unknown = sorted({str(v) for v in labels[~known]})[:10]
-        raise DataError(
-            f"labels {unknown} are not classes of this model (its classes: "
-            f"{', '.join(map(str, classes.tolist()))})"
-        )
-    order = np.argsort(classes, kind="stable")
-    return order[np.searchsorted(classes, labels, sorter=order)]
+    return check_known_labels(labels, classes)
 
 
 def evaluate_model(model: Model, data: Dataset) -> Evaluation:

@@ -3,6 +3,7 @@ ensemble, on train or train+valid), test once, write outputs."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -13,15 +14,20 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from glassnet import __version__, checkpoint
+from glassnet import __version__, checkpoint, presets
 from glassnet.data import Dataset, Scaler, Splits, load_digits, seed_split
-from glassnet.errors import ConfigError
+from glassnet.errors import ConfigError, DivergenceError
 from glassnet.evaluation import Evaluation, evaluate_model
 from glassnet.layers import Sequential
 from glassnet.model import Model
 from glassnet.presets import Preset, check_refit
-from glassnet.sweep import Trial, TrialResult, run_trials
+from glassnet.resume import Checkpointer, StopSignals
+from glassnet.sweep import Trial, TrialResult, load_trials, run_trials, save_trial
 from glassnet.train import History, TrainConfig, build, fit_from_config
+
+# Inside a run folder: what was asked for, each finished sweep trial, and (only while
+# interrupted) the final training's state.
+RUN_FILE, TRIALS_FOLDER, STATE_FILE = "run.json", "trials", "training_state.npz"
 
 EpochCallback = Callable[[int, int], None]
 
@@ -98,6 +104,7 @@ def run_experiment(
     on_member: Callable[[TrialResult], None] | None = None,
     splits: Splits | None = None,
     info: dict[str, Any] | None = None,
+    run_dir: str | Path | None = None,
 ) -> ExperimentResult:
     """Run ``preset``: each grid point is scored by its validation accuracy (after its last
     epoch, or at its restored best epoch); the best (first on ties) is retrained from fresh
@@ -106,7 +113,15 @@ def run_experiment(
 
     ``splits`` replaces the preset's own data (the ``train`` command's user data); ``info``
     is stored in the model file. Without a sweep the one configuration is trained once.
-    ``on_epoch`` follows a single final network; ``on_member`` each ensemble member."""
+    ``on_epoch`` follows a single final network; ``on_member`` each ensemble member.
+
+    With ``run_dir`` (see ``start_run``) the run survives interruption: each finished trial is
+    recorded there and skipped when the run is repeated, and SIGINT/SIGTERM during a single
+    final network's training save its state there to continue from. ``on_trial`` sees only
+    trials run now.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
     started = time.perf_counter()
     refit = check_refit(refit if refit is not None else preset.refit)
     splits = splits if splits is not None else load_splits(preset)
@@ -126,41 +141,69 @@ def run_experiment(
     streams = np.random.default_rng(seed).spawn(len(grid) + preset.ensemble)
     trials = [Trial(i, preset.train.replace(**params), streams[i], params)
               for i, params in enumerate(grid)]
+    trials_dir = None if run_dir is None else Path(run_dir) / TRIALS_FOLDER
+    finished = {} if trials_dir is None else load_trials(trials_dir, trials)
+
+    def on_result(result: TrialResult) -> None:
+        if trials_dir is not None:
+            save_trial(trials_dir, result)
+        if on_trial is not None:
+            on_trial(result)
+
     # A refit with early stopping learns its epoch count from a validation run, sweep or not.
     needs_epochs = refit == "train+valid" and preset.train.early_stopping_patience is not None
-    results: list[TrialResult] = []
-    best: TrialResult | None = None
-    if preset.sweep or needs_epochs:
-        results = run_trials(
-            trials, train_xy, valid_xy, n_outputs=len(classes), n_jobs=n_jobs,
-            on_result=on_trial, image_shape=image_shape, scaler=scaler,
-        )
-        best = results[int(np.argmax([r.score for r in results]))]  # argmax: first of ties
-    best_params = best.params if best is not None else {}
+    with StopSignals() if run_dir is not None else contextlib.nullcontext() as stop:
+        results: list[TrialResult] = []
+        best: TrialResult | None = None
+        if preset.sweep or needs_epochs:
+            missing = [trial for trial in trials if trial.index not in finished]
+            new = run_trials(
+                missing, train_xy, valid_xy, n_outputs=len(classes), n_jobs=n_jobs,
+                on_result=on_result, image_shape=image_shape, scaler=scaler,
+            )
+            results = sorted([*finished.values(), *new], key=lambda r: r.index)
+            best = select_best(results, preset)
+        best_params = best.params if best is not None else {}
 
-    final_config = preset.train.replace(**best_params)
-    monitor_xy: tuple[np.ndarray, np.ndarray] | None = valid_xy
-    if refit == "train+valid":
-        scaler = fit_scaler(preset, train_set, valid_set)
-        train_xy, monitor_xy = prepared(scaler, train_set, valid_set), None
-        if best is not None and final_config.early_stopping_patience is not None:
-            # No validation data is left to stop on: train as long as the chosen trial's best.
-            best_epoch = best.history.best_epoch
-            epochs = len(best.history.train_loss) if best_epoch is None else best_epoch + 1
-            final_config = final_config.replace(epochs=epochs, early_stopping_patience=None)
-    members = [Trial(k, final_config, streams[len(grid) + k], best_params)
-               for k in range(preset.ensemble)]
-    networks, histories = train_members(
-        members, train_xy, monitor_xy, n_outputs=len(classes), n_jobs=n_jobs,
-        image_shape=image_shape, scaler=scaler, on_epoch=on_epoch, on_member=on_member,
-    )
-    model_info = {
-        "preset": preset.name, "seed": seed, "train_config": final_config.to_dict(),
-        "refit": refit, "ensemble": preset.ensemble,
-        "data": train_set.name.split(":")[0], "feature_names": train_set.feature_names,
-        "image_shape": None if train_set.image_shape is None else list(train_set.image_shape),
-        "scaling": preset.scaling, **(info or {}),
-    }
+        final_config = preset.train.replace(**best_params)
+        monitor_xy: tuple[np.ndarray, np.ndarray] | None = valid_xy
+        if refit == "train+valid":
+            scaler = fit_scaler(preset, train_set, valid_set)
+            train_xy, monitor_xy = prepared(scaler, train_set, valid_set), None
+            if best is not None and final_config.early_stopping_patience is not None:
+                # No validation data is left to stop on: train as long as the chosen trial's
+                # best epoch.
+                best_epoch = best.history.best_epoch
+                epochs = len(best.history.train_loss) if best_epoch is None else best_epoch + 1
+                final_config = final_config.replace(epochs=epochs, early_stopping_patience=None)
+        members = [Trial(k, final_config, streams[len(grid) + k], best_params)
+                   for k in range(preset.ensemble)]
+        model_info = {
+            "preset": preset.name, "seed": seed, "train_config": final_config.to_dict(),
+            "refit": refit, "ensemble": preset.ensemble,
+            "data": train_set.name.split(":")[0], "feature_names": train_set.feature_names,
+            "image_shape": None if train_set.image_shape is None else list(train_set.image_shape),
+            "scaling": preset.scaling, **(info or {}),
+        }
+        checkpointer = None
+        if stop is not None and preset.ensemble == 1:
+            stop.deferred = True  # from here a signal saves the state at the end of an epoch
+            training = {"preset": preset.name, "seed": seed, "refit": refit,
+                        "train_config": final_config.to_dict()}
+            checkpointer = Checkpointer(Path(run_dir) / STATE_FILE, stop, training)  # type: ignore[arg-type]
+        try:
+            networks, histories = train_members(
+                members, train_xy, monitor_xy, n_outputs=len(classes), n_jobs=n_jobs,
+                image_shape=image_shape, scaler=scaler, on_epoch=on_epoch, on_member=on_member,
+                checkpointer=checkpointer,
+            )
+        except DivergenceError as exc:
+            if run_dir is not None and getattr(exc, "model", None) is not None:
+                kept_info = {**model_info, "diverged": str(exc)}
+                kept = Model([exc.model], classes=classes, scaler=scaler, info=kept_info)
+                path = checkpoint.save(kept, Path(run_dir) / "model.npz")
+                exc.args = (f"{exc}; those weights are saved in {path}",)
+            raise
     model = Model(
         networks, task="classification", classes=classes, scaler=scaler, info=model_info
     )
@@ -198,9 +241,11 @@ def train_members(
     scaler: Scaler | None,
     on_epoch: EpochCallback | None,
     on_member: Callable[[TrialResult], None] | None,
+    checkpointer: Checkpointer | None = None,
 ) -> tuple[list[Sequential], list[History]]:
-    """Train the final network(s): one in this process (so ``on_epoch`` can follow it), an
-    ensemble's members in parallel processes; returns the networks and their histories."""
+    """Train the final network(s): one in this process (so ``on_epoch`` can follow it, and a
+    ``checkpointer`` can save and resume it), an ensemble's members in parallel processes;
+    returns the networks and their histories."""
     if len(members) == 1:
         member = members[0]
         callbacks = []
@@ -211,6 +256,7 @@ def train_members(
             network, history = fit_from_config(
                 member.config, train_data, validation, n_outputs=n_outputs, rng=member.rng,
                 callbacks=callbacks, image_shape=image_shape, scaler=scaler,
+                checkpointer=checkpointer,
             )
         if on_member is not None:
             on_member(TrialResult(member.index, member.params, history))
@@ -219,6 +265,9 @@ def train_members(
         members, train_data, validation, n_outputs=n_outputs, n_jobs=n_jobs,
         on_result=on_member, keep_state=True, image_shape=image_shape, scaler=scaler,
     )
+    diverged = [r for r in trained if r.diverged is not None]
+    if diverged:
+        raise DivergenceError(f"ensemble member {diverged[0].index}: {diverged[0].diverged}")
     n_features = train_data[0].shape[1]
     networks = [network_from_state(m.config, n_features, n_outputs, r.state)
                 for m, r in zip(members, trained, strict=True)]
@@ -242,6 +291,65 @@ def network_from_state(
     return network.eval()
 
 
+def select_best(results: list[TrialResult], preset: Preset) -> TrialResult:
+    """The trial with the best validation score, the first of equal ones; diverged trials
+    never win, and a sweep where all diverged is a DivergenceError."""
+    scores = [r.score for r in results]
+    if not np.isfinite(max(scores)):
+        raise DivergenceError(
+            "every trial of the sweep diverged; try a smaller learning rate "
+            f"(now {preset.train.lr:g})"
+        )
+    return results[int(np.argmax(scores))]  # argmax takes the first of equal scores
+
+
+def start_run(
+    preset: Preset, seed: int, run_dir: str | Path, command: dict[str, Any] | None = None
+) -> Path:
+    """Claim ``run_dir`` for a new run of ``preset`` with ``seed``, recording both in run.json
+    with ``command`` (what else the command needs to resume: ``{"name": "train", ...}``).
+
+    A folder that already holds a run's results is refused, so nothing is overwritten.
+    """
+    run_dir = Path(run_dir)
+    command = command or {"name": "run"}
+    # A run.json alone (a run that failed before any work) holds nothing to lose.
+    has_work = any((run_dir / TRIALS_FOLDER).glob("*")) or (run_dir / STATE_FILE).exists()
+    if has_work or (run_dir / "metrics.json").exists():
+        raise ConfigError(
+            f"{run_dir} already holds a run; continue it with 'glassnet {command['name']} "
+            f"--resume {run_dir}' or choose another --out folder"
+        )
+    record = {"glassnet_version": __version__, "preset": preset.to_dict(), "seed": seed,
+              "command": command}
+    text = json.dumps(record, indent=2)
+    checkpoint.write_atomic(run_dir / RUN_FILE, lambda handle: handle.write(text), mode="w")
+    return run_dir
+
+
+def resume_run(run_dir: str | Path, name: str = "run") -> tuple[Preset, int, dict[str, Any]]:
+    """The preset, seed and command settings recorded in ``run_dir`` by ``start_run`` for the
+    command called ``name``."""
+    run_dir = Path(run_dir)
+    path = run_dir / RUN_FILE
+    if not path.is_file():
+        raise ConfigError(f"{run_dir} holds no {RUN_FILE}: it is not a glassnet run folder")
+    if (run_dir / "metrics.json").exists():
+        raise ConfigError(f"the run in {run_dir} has already finished; nothing to resume")
+    try:
+        record = json.loads(path.read_text())
+        data, command = dict(record["preset"]), dict(record["command"])
+        preset, seed = presets.from_dict(data.pop("name"), data), int(record["seed"])
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ConfigError(f"{path} is damaged ({exc}); start a new run instead") from None
+    if command.get("name") != name:
+        raise ConfigError(
+            f"{run_dir} was started by 'glassnet {command.get('name')}'; resume it with "
+            f"'glassnet {command.get('name')} --resume {run_dir}'"
+        )
+    return preset, seed, command
+
+
 def write_run(result: ExperimentResult, out: str | Path) -> dict[str, str]:
     """Write model.npz, predictions.npz, the PNG figures, metrics.json and report.html into
     ``out``; returns their paths."""
@@ -263,4 +371,5 @@ def write_run(result: ExperimentResult, out: str | Path) -> dict[str, str]:
     text = json.dumps(metrics, indent=2)
     checkpoint.write_atomic(out / "metrics.json", lambda handle: handle.write(text), mode="w")
     html_report.write_report(out, figures=outputs)
+    (out / STATE_FILE).unlink(missing_ok=True)  # the run is complete: nothing left to resume
     return outputs

@@ -106,12 +106,16 @@ def gradcheck(
         analytic.update({name: p.grad.copy() for name, p in params.items()})
 
     numeric = {"input": _central_differences(objective, x, step)}
-    numeric.update({name: _central_differences(objective, p.value, step) for name, p in params.items()})
+    numeric.update(
+        {name: _central_differences(objective, p.value, step) for name, p in params.items()}
+    )
     result.errors = {name: relative_error(analytic[name], numeric[name]) for name in analytic}
     return result
 
 
-def _central_differences(objective: Callable[[], float], array: np.ndarray, step: float) -> np.ndarray:
+def _central_differences(
+    objective: Callable[[], float], array: np.ndarray, step: float
+) -> np.ndarray:
     """d objective / d array by (f(a + h) - f(a - h)) / 2h, one entry at a time, in place."""
     grad = np.zeros(array.shape, dtype=np.float64)
     flat, flat_grad = array.reshape(-1), grad.reshape(-1)

@@ -162,6 +162,8 @@ class LeakyReLU(Layer):
     """``x`` where positive, ``negative_slope * x`` elsewhere."""
 
     def __init__(self, negative_slope: float = 0.01) -> None:
+        if not np.isfinite(float(negative_slope)):
+            raise ConfigError(f"negative_slope must be a finite number, got {negative_slope}")
         self.negative_slope = float(negative_slope)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -267,7 +269,9 @@ class Sequential(Layer):
         missing = sorted(set(expected) - set(state))
         unexpected = sorted(set(state) - set(expected))
         if missing or unexpected:
-            raise ConfigError(f"state does not match the model: missing {missing}, unexpected {unexpected}")
+            raise ConfigError(
+                f"state does not match the model: missing {missing}, unexpected {unexpected}"
+            )
         for key, target in expected.items():
             source = np.asarray(state[key])
             if source.shape != target.shape:
@@ -331,7 +335,7 @@ def mlp(
     if init is None:
         init = "he" if activation_name in ("relu", "leaky_relu") else "glorot"
     layers: list[Layer] = []
-    for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(Linear(n_in, n_out, rng=rng, init=init, dtype=dtype))
         if index < len(sizes) - 2:
             layers.append(activation(activation_name))

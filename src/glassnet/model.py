@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet.data import Scaler, check_features
+from glassnet.data import Scaler, check_features, check_known_labels, check_targets
 from glassnet.layers import Sequential
 from glassnet.losses import softmax
 
@@ -65,3 +65,22 @@ class Model:
             return out[:, 0] if out.shape[1] == 1 else out
         index = out.argmax(axis=1)
         return self.classes[index] if self.classes is not None else index
+
+    def score(self, x: Any, y: Any) -> float:
+        """Accuracy for classification, R^2 for regression (scikit-learn's ``score``).
+
+        Every label in ``y`` must be one the model was trained on: an unseen label is a
+        DataError, not a silent miss.
+        """
+        x = check_features(x, n_features=self.n_features)
+        if self.task == "classification":
+            n_outputs = self.network.output_features(self.n_features)
+            classes = self.classes if self.classes is not None else np.arange(n_outputs)
+            indices = check_known_labels(y, classes, n_samples=len(x))
+            return float(np.mean(self.outputs(x).argmax(axis=1) == indices))
+        y = check_targets(y, len(x))
+        predicted = self.predict(x)
+        predicted = predicted.reshape(y.shape)
+        residual = np.sum((y - predicted) ** 2)
+        total = np.sum((y - y.mean(axis=0)) ** 2)
+        return float(1.0 - residual / total) if total > 0 else 0.0

@@ -29,7 +29,7 @@ class Optimizer:
     def step(self) -> None:
         """Apply one update to every parameter from its ``.grad``."""
         self.steps += 1
-        for param, state in zip(self.params, self.state):
+        for param, state in zip(self.params, self.state, strict=True):
             self.update(param, state)
 
     def update(self, param: Param, state: dict[str, np.ndarray]) -> None:
@@ -130,7 +130,8 @@ def make_optimizer(name: str, params: list[Param], **settings: float) -> Optimiz
     try:
         cls = OPTIMIZERS[name]
     except KeyError:
-        raise ConfigError(f"unknown optimizer {name!r}; choose one of {sorted(OPTIMIZERS)}") from None
+        message = f"unknown optimizer {name!r}; choose one of {sorted(OPTIMIZERS)}"
+        raise ConfigError(message) from None
     try:
         return cls(params, **settings)
     except TypeError as exc:

@@ -94,8 +94,14 @@ def from_dict(name: str, data: dict[str, Any]) -> Preset:
         raise ConfigError(
             f"preset {name!r}: unknown key(s) {unknown}; known: {sorted(PRESET_KEYS)}"
         )
-    train = TrainConfig.from_dict(dict(data.get("train", {})))
-    sweep = {key: expand_values(key, spec) for key, spec in data.get("sweep", {}).items()}
+    train_table, sweep_table = data.get("train", {}), data.get("sweep", {})
+    if not isinstance(train_table, dict) or not isinstance(sweep_table, dict):
+        raise ConfigError(f"preset {name!r}: [train] and [sweep] must be tables")
+    try:
+        train = TrainConfig.from_dict(dict(train_table))
+    except ConfigError as exc:
+        raise ConfigError(f"preset {name!r}: {exc}") from None
+    sweep = {key: expand_values(key, spec) for key, spec in sweep_table.items()}
     known = set(train.to_dict())
     bad = sorted(set(sweep) - known)
     if bad:
@@ -105,11 +111,13 @@ def from_dict(name: str, data: dict[str, Any]) -> Preset:
     scalings = ("none", *Scaler.KINDS)
     if data.get("scaling", "none") not in scalings:
         raise ConfigError(f"preset {name!r}: scaling must be one of {list(scalings)}")
+    if data.get("select", "validation_accuracy") != "validation_accuracy":
+        raise ConfigError(f"preset {name!r}: select must be 'validation_accuracy'")
     ensemble = data.get("ensemble", 1)
     if not isinstance(ensemble, int) or isinstance(ensemble, bool) or ensemble < 1:
         raise ConfigError(f"preset {name!r}: ensemble must be a positive integer, got {ensemble!r}")
     check_refit(data.get("refit", "train"))
-    return Preset(
+    preset = Preset(
         name=name,
         description=data.get("description", ""),
         train=train,
@@ -121,6 +129,12 @@ def from_dict(name: str, data: dict[str, Any]) -> Preset:
         ensemble=ensemble,
         refit=data.get("refit", "train"),
     )
+    for params in preset.grid():
+        try:  # every grid point must be a valid config before anything runs
+            train.replace(**params)
+        except ConfigError as exc:
+            raise ConfigError(f"preset {name!r}: sweep point {params}: {exc}") from None
+    return preset
 
 
 def check_refit(refit: str) -> str:

@@ -55,6 +55,9 @@ class SweepPlan:
         if not self.seeds:
             raise ConfigError("a sweep needs at least one seed")
         self.seeds = [int(seed) for seed in self.seeds]
+        for name, value in (("seed", min(self.seeds)), ("search_seed", self.search_seed)):
+            if not 0 <= int(value) < 2**32:
+                raise ConfigError(f"{name} must be in 0..4294967295, got {value}")
         if len(set(self.seeds)) != len(self.seeds):
             raise ConfigError(f"seeds repeat: {self.seeds}")
         known = set(self.preset.train.to_dict())
@@ -66,6 +69,8 @@ class SweepPlan:
         for key, spec in self.space.items():
             if self.search == "grid" or not _is_distribution(spec):
                 self.space[key] = _values(key, spec)
+        for changes in self.settings():  # every configuration is valid before anything runs
+            self.preset.train.replace(**changes)
 
     @property
     def keys(self) -> list[str]:

@@ -1,14 +1,14 @@
 """Run a sweep plan on local processes or on Dask; write each trial's record as it finishes,
 then a summary (mean and spread over seeds per configuration) as a table and a plot.
 
-Outputs in the sweep folder: ``trials.jsonl`` (one JSON record per trial, appended and
-flushed as each trial finishes), ``summary.md`` and ``sweep.png``.
+Outputs in the sweep folder: ``trials.jsonl`` (one JSON record per finished trial, in trial
+order, rewritten atomically as each trial finishes), ``summary.md`` and ``sweep.png``. Run
+again into the same folder, a sweep that was killed part-way runs only its missing trials.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from glassnet.sweep import TrialResult, run_trials
+from glassnet.checkpoint import write_atomic
+from glassnet.errors import ConfigError
+from glassnet.sweep import Trial, TrialResult, run_trials
 from glassnet.sweep_plan import SweepPlan, load_inputs
 
 
@@ -32,23 +34,39 @@ class SweepResult:
     where: str
 
 
-class RecordWriter:
-    """Appends one JSON line per trial and flushes it to disk before the next one."""
+class RecordLog:
+    """``trials.jsonl``: one JSON line per finished trial, in trial order. The whole file is
+    rewritten atomically after each trial, so a killed sweep leaves every finished record
+    intact and none half-written."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.handle = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self.records: dict[int, dict[str, Any]] = {}
+
+    def load(self, trials: list[Trial]) -> dict[int, dict[str, Any]]:
+        """The records already in the file, by trial index; each must be one of ``trials``
+        with the same settings, or the folder holds another sweep (a ConfigError)."""
+        if not self.path.is_file():
+            return {}
+        expected = {trial.index: _json_ready(trial.params) for trial in trials}
+        try:
+            lines = [json.loads(line) for line in self.path.read_text().splitlines() if line]
+        except json.JSONDecodeError as exc:
+            message = f"{self.path} is not JSON lines ({exc}); delete it to start over"
+            raise ConfigError(message) from None
+        for record in lines:
+            params = expected.get(record.get("trial") if isinstance(record, dict) else None)
+            if params is None or any(record.get(k) != v for k, v in params.items()):
+                raise ConfigError(
+                    f"{self.path} holds the records of a different sweep; choose another --out"
+                )
+            self.records[record["trial"]] = record
+        return dict(self.records)
 
     def write(self, record: dict[str, Any]) -> None:
-        """Append ``record`` as one JSON line, on disk before this returns."""
-        self.handle.write(json.dumps(record, default=_plain) + "\n")
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-
-    def close(self) -> None:
-        """Close the file."""
-        self.handle.close()
+        self.records[record["trial"]] = record
+        text = "".join(json.dumps(self.records[i]) + "\n" for i in sorted(self.records))
+        write_atomic(self.path, lambda handle: handle.write(text), mode="w")
 
 
 def _plain(value: Any) -> Any:
@@ -60,9 +78,13 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
+def _json_ready(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=_plain))
+
+
 def record_of(result: TrialResult) -> dict[str, Any]:
     """A trial's JSON-ready record: its index, settings, seed and final metrics."""
-    return json.loads(json.dumps(result.record(), default=_plain))
+    return _json_ready(result.record())
 
 
 def run_sweep(
@@ -75,35 +97,39 @@ def run_sweep(
     timeout: float | None = None,
 ) -> SweepResult:
     """Run every trial of ``plan`` (on ``client``'s Dask workers when given, else on
-    ``n_jobs`` local processes) and write the outputs into ``out`` when given."""
+    ``n_jobs`` local processes) and write the outputs into ``out`` when given.
+
+    Trials already recorded in ``out/trials.jsonl`` (a sweep killed part-way) are not run
+    again; ``on_record`` sees only the trials run now."""
     started = time.perf_counter()
     train_data, validation, n_outputs, inputs = load_inputs(plan.preset)
     trials = plan.trials()
-    writer = RecordWriter(Path(out) / "trials.jsonl") if out is not None else None
+    log = RecordLog(Path(out) / "trials.jsonl") if out is not None else None
+    finished = log.load(trials) if log is not None else {}
+    missing = [trial for trial in trials if trial.index not in finished]
 
     def on_result(result: TrialResult) -> None:
         record = record_of(result)
-        if writer is not None:
-            writer.write(record)
+        if log is not None:
+            log.write(record)
         if on_record is not None:
             on_record(record)
 
-    try:
-        if client is not None:
-            from glassnet.sweep_dask import run_trials_on_dask
+    if client is not None and missing:
+        from glassnet.sweep_dask import run_trials_on_dask
 
-            results = run_trials_on_dask(client, trials, train_data, validation,
-                                         n_outputs=n_outputs, on_result=on_result, timeout=timeout,
-                                         inputs=inputs)
-            where = f"Dask at {client.scheduler.address}"
-        else:
-            results = run_trials(trials, train_data, validation, n_outputs=n_outputs,
-                                 n_jobs=n_jobs, on_result=on_result, **inputs)
-            where = "local processes"
-    finally:
-        if writer is not None:
-            writer.close()
-    records = [record_of(result) for result in results]
+        results = run_trials_on_dask(client, missing, train_data, validation,
+                                     n_outputs=n_outputs, on_result=on_result, timeout=timeout,
+                                     inputs=inputs)
+        where = f"Dask at {client.scheduler.address}"
+    else:
+        results = run_trials(missing, train_data, validation, n_outputs=n_outputs,
+                             n_jobs=n_jobs, on_result=on_result, **inputs)
+        where = "local processes"
+    if finished:
+        where += f" ({len(finished)} trial(s) recorded by an earlier run)"
+    new = {result.index: record_of(result) for result in results}
+    records = [finished.get(trial.index) or new[trial.index] for trial in trials]
     result = SweepResult(plan, records, summarize(records, plan.keys), 0.0, where)
     result.seconds = time.perf_counter() - started
     if out is not None:

@@ -10,16 +10,25 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from glassnet.data import Scaler
+from glassnet.data import (
+    Scaler,
+    check_class_indices,
+    check_classes,
+    check_features,
+    check_targets,
+)
 from glassnet.errors import ConfigError, DataError, DivergenceError
-from glassnet.layers import Sequential, mlp
+from glassnet.layers import ACTIVATIONS, Layer, Sequential, mlp
 from glassnet.losses import Loss, MeanSquaredError, SoftmaxCrossEntropy, l2_penalty
-from glassnet.optim import Optimizer, make_optimizer
+from glassnet.optim import OPTIMIZERS, Optimizer, make_optimizer
+
+if TYPE_CHECKING:
+    from glassnet.resume import Checkpointer
 
 
 class StopTraining(Exception):
@@ -105,10 +114,19 @@ def fit(
     ``(epoch, history, model)``; a callback raises ``StopTraining`` to end early, and its
     optional ``on_train_end(history, model)`` runs once at the end. ``augment(x_batch, rng)``,
     when given, replaces each batch's inputs by a randomly altered copy (labels unchanged).
-    A NaN or infinite loss raises ``DivergenceError``.
+
+    A NaN or infinite loss stops training at once with ``DivergenceError``; the model is
+    left with the weights of its best epoch so far (lowest validation loss, or train loss
+    without validation), also attached to the error as ``.model``, with ``.history``.
     """
-    x, y = train
+    x, y = check_training_data(model, loss, train, what="training")
+    if validation is not None:
+        validation = check_training_data(model, loss, validation, what="validation")
     n_samples = len(x)
+    if sample_weight is not None:
+        sample_weight = check_targets(sample_weight, n_samples, what="sample_weight")
+        if sample_weight.ndim != 1 or np.any(sample_weight < 0):
+            raise DataError("sample_weight must be one non-negative number per sample")
     if epochs < 0 or int(epochs) != epochs:
         raise ConfigError(f"epochs must be a non-negative integer, got {epochs}")
     if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
@@ -119,6 +137,7 @@ def fit(
         raise ConfigError("augmentation is random: pass rng=numpy.random.default_rng(seed)")
     history = history if history is not None else History()
     full_batch = batch_size is None or batch_size >= n_samples
+    best = BestWeights(model)
     model.train()
     for epoch in range(len(history.train_loss), len(history.train_loss) + epochs):
         batches = [slice(None)] if full_batch else _batches(rng, n_samples, batch_size)  # type: ignore[arg-type]
@@ -133,10 +152,7 @@ def fit(
                     sample_weight=weight,
                 )
             if not np.isfinite(batch_loss):
-                raise DivergenceError(
-                    f"training loss became {batch_loss} at epoch {epoch + 1}; "
-                    "try a smaller learning rate"
-                )
+                raise best.diverged(batch_loss, epoch, optimizer, history)
             optimizer.step()
             epoch_loss += batch_loss * (1.0 if full_batch else len(batch) / n_samples)
         history.train_loss.append(epoch_loss)
@@ -145,6 +161,7 @@ def fit(
             history.validation_loss.append(validation_loss)
             if accuracy is not None:
                 history.validation_accuracy.append(accuracy)
+        best.update(epoch, history.validation_loss[-1] if validation is not None else epoch_loss)
         try:
             for callback in callbacks:
                 callback(epoch, history, model)
@@ -156,6 +173,51 @@ def fit(
             on_train_end(history, model)
     model.eval()
     return history
+
+
+class BestWeights:
+    """A copy of the weights of the epoch with the lowest loss, to fall back on if training
+    diverges. The buffers are allocated once, so tracking costs a copy per improving epoch."""
+
+    def __init__(self, model: Sequential) -> None:
+        self.model = model
+        self.weights = {key: value.copy() for key, value in model.state_dict().items()}
+        self.loss, self.epoch = np.inf, -1
+
+    def update(self, epoch: int, loss: float) -> None:
+        if loss < self.loss:  # a NaN loss never counts as an improvement
+            self.loss, self.epoch = loss, epoch
+            for key, value in self.model.state_dict().items():
+                np.copyto(self.weights[key], value)
+
+    def diverged(
+        self, loss: float, epoch: int, optimizer: Optimizer, history: History
+    ) -> DivergenceError:
+        """Restore the best weights and return the error that explains what happened."""
+        self.model.load_state_dict(self.weights)
+        self.model.eval()
+        kept = "its initial weights" if self.epoch < 0 else f"the weights of epoch {self.epoch + 1}"
+        error = DivergenceError(
+            f"training loss became {loss} at epoch {epoch + 1} with learning rate "
+            f"{optimizer.lr:g}; try a smaller learning rate (e.g. {optimizer.lr / 10:g}). "
+            f"The model keeps {kept}, the best so far"
+        )
+        error.model, error.history, error.best_epoch = self.model, history, self.epoch
+        return error
+
+
+def check_training_data(
+    model: Layer, loss: Loss, data: tuple[Any, Any], *, what: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)`` checked against ``model`` and ``loss``: a finite 2-D x as wide as the model's
+    input, one finite target per row, and class indices within the outputs for cross-entropy."""
+    x, y = data
+    first = model.layers[0] if isinstance(model, Sequential) and model.layers else model
+    x = check_features(x, n_features=getattr(first, "in_features", None), what=f"{what} X")
+    y = check_targets(y, len(x), what=f"{what} y")
+    if isinstance(loss, SoftmaxCrossEntropy):
+        y = check_class_indices(y, model.output_features(x.shape[1]), what=f"{what} y")
+    return x, y
 
 
 def _batches(rng: np.random.Generator, n_samples: int, batch_size: int) -> list[np.ndarray]:
@@ -200,37 +262,50 @@ class TrainConfig:
     augment_degrees: float = 0.0
 
     def __post_init__(self) -> None:
-        self.hidden_layer_sizes = tuple(int(size) for size in self.hidden_layer_sizes)
-        self.betas = (float(self.betas[0]), float(self.betas[1]))
-        if any(size < 1 for size in self.hidden_layer_sizes):
-            raise ConfigError(f"hidden layer sizes must be positive, got {self.hidden_layer_sizes}")
-        if self.loss not in LOSSES:
-            raise ConfigError(f"unknown loss {self.loss!r}; choose one of {sorted(LOSSES)}")
-        if self.dtype not in ("float32", "float64"):
-            raise ConfigError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
-        if not np.isfinite(self.l2) or self.l2 < 0:
-            raise ConfigError(f"l2 must be a non-negative number, got {self.l2}")
-        if int(self.epochs) != self.epochs or self.epochs < 1:
-            raise ConfigError(f"epochs must be a positive integer, got {self.epochs}")
-        batch_size = self.batch_size
-        if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
-            raise ConfigError(f"batch_size must be a positive integer or None, got {batch_size}")
-        if not np.isfinite(self.lr) or self.lr <= 0:
-            raise ConfigError(f"learning rate must be a positive number, got {self.lr}")
-        if self.lr_schedule not in SCHEDULES:
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, (str, bytes)) or not isinstance(sizes, (list, tuple)):
             raise ConfigError(
-                f"unknown lr_schedule {self.lr_schedule!r}; choose one of {list(SCHEDULES)}"
+                f"hidden_layer_sizes must be a list of positive integers, got {sizes!r}"
             )
-        patience = self.early_stopping_patience
-        if patience is not None and (int(patience) != patience or patience < 1):
-            raise ConfigError(f"early_stopping_patience must be a positive integer, got {patience}")
+        self.hidden_layer_sizes = tuple(_whole("hidden layer size", size, 1) for size in sizes)
+        _choice("activation", self.activation, ACTIVATIONS)
+        _choice("output_activation", self.output_activation, ACTIVATIONS)
+        _choice("loss", self.loss, LOSSES)
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("dtype", self.dtype, ("float32", "float64"))
+        if self.init is not None:
+            _choice("init", self.init, ("glorot", "he"))
+        self.lr = _real("learning rate lr", self.lr, low=0.0, low_open=True)
+        self.l2 = _real("l2", self.l2, low=0.0)
+        self.dropout = _real("dropout", self.dropout, low=0.0, high=1.0)
+        self.momentum = _real("momentum", self.momentum, low=0.0, high=1.0)
+        if not isinstance(self.nesterov, bool):
+            raise ConfigError(f"nesterov must be true or false, got {self.nesterov!r}")
+        if self.nesterov and self.momentum == 0.0:
+            raise ConfigError("nesterov needs momentum > 0; set momentum or nesterov = false")
+        if not isinstance(self.betas, (list, tuple)) or len(self.betas) != 2:
+            raise ConfigError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
+        self.betas = tuple(_real("Adam beta", beta, low=0.0, high=1.0) for beta in self.betas)  # type: ignore[assignment]
+        self.epochs = _whole("epochs", self.epochs, 1)
+        if self.batch_size is not None:
+            self.batch_size = _whole("batch_size", self.batch_size, 1)
+        _choice("lr_schedule", self.lr_schedule, SCHEDULES)
+        if self.early_stopping_patience is not None:
+            self.early_stopping_patience = _whole(
+                "early_stopping_patience", self.early_stopping_patience, 1
+            )
         # Build the schedule and augmenter once now, so bad settings fail when the preset is
         # read rather than inside a sweep's worker process; their classes hold the rules.
         from glassnet.augment import ImageAugment
         from glassnet.optim import SGD
 
-        _schedule(self, SGD([], lr=self.lr), validation=True)
-        ImageAugment((1, 1), self.augment_shift, self.augment_degrees)
+        try:
+            _schedule(self, SGD([], lr=self.lr), validation=True)
+            ImageAugment((1, 1), self.augment_shift, self.augment_degrees)
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            raise ConfigError(f"bad schedule or augmentation setting: {exc}") from None
 
     @property
     def augments(self) -> bool:
@@ -257,6 +332,35 @@ class TrainConfig:
 
 LOSSES: dict[str, type[Loss]] = {"cross_entropy": SoftmaxCrossEntropy, "mse": MeanSquaredError}
 SCHEDULES = ("constant", "step", "cosine", "plateau")
+
+
+def _is_number(value: Any) -> bool:
+    """A real number, not a bool (TOML's ``true`` must not pass as 1)."""
+    real = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    return real and bool(np.isfinite(value))
+
+
+def _real(
+    name: str, value: Any, *, low: float, high: float = np.inf, low_open: bool = False
+) -> float:
+    """``value`` as a float in ``[low, high)`` (``(low, high)`` if ``low_open``), or ConfigError."""
+    below = not _is_number(value) or value < low or (low_open and value == low)
+    if below or value >= high:
+        where = f"{'(' if low_open else '['}{low:g}, {high:g})"
+        raise ConfigError(f"{name} must be a number in {where}, got {value!r}")
+    return float(value)
+
+
+def _whole(name: str, value: Any, minimum: int) -> int:
+    """``value`` as an integer of at least ``minimum``, or a ConfigError."""
+    if not _is_number(value) or int(value) != value or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _choice(name: str, value: Any, choices: Any) -> None:
+    if not isinstance(value, str) or value not in choices:
+        raise ConfigError(f"unknown {name} {value!r}; choose one of {sorted(choices)}")
 
 
 def build(
@@ -291,35 +395,45 @@ def fit_from_config(
     callbacks: Sequence[Callback] = (),
     image_shape: tuple[int, int] | None = None,
     scaler: Scaler | None = None,
+    checkpointer: Checkpointer | None = None,
 ) -> tuple[Sequential, History]:
     """Build a fresh model from ``config`` and ``rng`` and fit it; returns (model, history).
 
     ``config`` also chooses the learning-rate schedule, early stopping and augmentation;
     augmentation needs the inputs' ``image_shape`` and the ``scaler`` they went through.
+    With a ``checkpointer`` (see ``glassnet.resume``) training continues from its saved state
+    when there is one, and saves its state if a stop is requested.
     """
     dtype = np.dtype(config.dtype)
-    x, y = train_data
-    if len(x) == 0:
-        raise DataError("the training set is empty")
+    x = check_features(train_data[0], what="training X")
+    y = check_targets(train_data[1], len(x), what="training y")
+    if config.loss == "cross_entropy":
+        check_classes(y, what="training y")
     x = np.ascontiguousarray(x, dtype=dtype)
     if config.loss == "mse":
         y = np.asarray(y, dtype=dtype)
     if validation is not None:
-        x_valid, y_valid = validation
+        x_valid = check_features(validation[0], n_features=x.shape[1], what="validation X")
+        y_valid = check_targets(validation[1], len(x_valid), what="validation y")
         validation = (
             np.ascontiguousarray(x_valid, dtype=dtype),
             np.asarray(y_valid, dtype=dtype) if config.loss == "mse" else y_valid,
         )
     model, loss, optimizer = build(config, x.shape[1], n_outputs, rng)
     stopper = _early_stopping(config, validation)
+    schedule = _schedule(config, optimizer, validation)  # reads the base lr: before a restore
+    history = History()
+    if checkpointer is not None:
+        history = checkpointer.start(model, optimizer, rng)
     threads = blas_threads(model, min(config.batch_size or len(x), len(x)))
     with threadpool_limits(limits=threads, user_api="blas"):
         history = fit(
             model, loss, optimizer, (x, y), validation,
-            epochs=config.epochs, batch_size=config.batch_size, l2=config.l2, rng=rng,
-            # The stopper goes last: callbacks before it still see the epoch it stops at.
-            callbacks=[*_schedule(config, optimizer, validation), *callbacks,
-                       *filter(None, [stopper])],
+            epochs=config.epochs - len(history.train_loss), batch_size=config.batch_size,
+            l2=config.l2, rng=rng, history=history,
+            # The stopper goes last but for the checkpointer: callbacks before it still see
+            # the epoch it stops at, and a saved state follows every other callback's work.
+            callbacks=[*schedule, *callbacks, *filter(None, [stopper, checkpointer])],
             augment=_augment(config, image_shape, scaler),
         )
     if stopper is not None and stopper.best_state is not None:

@@ -1,0 +1,82 @@
+"""Divergence: training stops at once with advice, keeping (and saving) the best weights."""
+
+import numpy as np
+import pytest
+
+import glassnet.experiment
+from glassnet import SGD, DivergenceError, SoftmaxCrossEntropy, checkpoint, fit, mlp, presets
+from glassnet.experiment import run_experiment, start_run
+from glassnet.train import fit_from_config
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
+
+def problem():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((50, 4))
+    y = (x[:, 0] > 0).astype(int)
+    return (x[:30], y[:30]), (x[30:], y[30:])
+
+
+class BlowUpAt:
+    """Records each epoch's weights, and sets them to infinity at ``epoch``, as a runaway
+    learning rate would."""
+
+    def __init__(self, epoch):
+        self.epoch, self.weights = epoch, []
+
+    def __call__(self, epoch, history, model):
+        self.weights.append({k: v.copy() for k, v in model.state_dict().items()})
+        if epoch == self.epoch:
+            for param in model.parameters():
+                param.value[...] = np.inf
+
+
+def test_divergence_keeps_the_best_epochs_weights():
+    train_data, valid = problem()
+    model = mlp([4, 6, 2], activation_name="tanh", rng=np.random.default_rng(0))
+    blow_up = BlowUpAt(5)
+    with pytest.raises(DivergenceError, match="smaller learning rate") as error:
+        fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), train_data, valid,
+            epochs=20, callbacks=[blow_up])
+    history = error.value.history
+    assert len(history.train_loss) == 6  # epochs 0..5 finished; epoch 6 diverged
+    best = int(np.argmin(history.validation_loss))
+    assert error.value.best_epoch == best and f"epoch {best + 1}" in str(error.value)
+    assert error.value.model is model
+    for key, value in blow_up.weights[best].items():
+        np.testing.assert_array_equal(model.state_dict()[key], value)
+
+
+def test_divergence_in_the_first_epoch_keeps_the_initial_weights():
+    train_data, _ = problem()
+    model = mlp([4, 2], rng=np.random.default_rng(0))
+    initial = {k: v.copy() for k, v in model.state_dict().items()}
+    x, y = train_data
+    x = np.where(x > 0, 1e308, -1e308)  # logits overflow to +-inf at once
+    with pytest.raises(DivergenceError, match="initial weights"):
+        fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), (x, y), epochs=3)
+    for key, value in initial.items():
+        np.testing.assert_array_equal(model.state_dict()[key], value)
+
+
+def test_divergence_in_a_run_saves_the_best_weights_in_the_run_folder(tmp_path, monkeypatch):
+    text = '[train]\nhidden_layer_sizes = [8]\nepochs = 8\nlr = 0.1\nactivation = "tanh"\n'
+    (tmp_path / "small.toml").write_text(text)
+    preset = presets.load(str(tmp_path / "small.toml"))
+    blow_up = BlowUpAt(4)
+
+    def final_training_blows_up(*args, checkpointer=None, callbacks=(), **kwargs):
+        if checkpointer is not None:  # only the final training has one
+            callbacks = [*callbacks, blow_up]
+        return fit_from_config(*args, checkpointer=checkpointer, callbacks=callbacks, **kwargs)
+
+    monkeypatch.setattr(glassnet.experiment, "fit_from_config", final_training_blows_up)
+    out = start_run(preset, 0, tmp_path / "run")
+    with pytest.raises(DivergenceError, match=f"saved in {out / 'model.npz'}") as error:
+        run_experiment(preset, seed=0, n_jobs=1, run_dir=out)
+    saved = checkpoint.load(out / "model.npz")
+    assert "smaller learning rate" in saved.info["diverged"]
+    best = error.value.best_epoch
+    for key, value in blow_up.weights[best].items():
+        np.testing.assert_array_equal(saved.network.state_dict()[key], value)

@@ -1,0 +1,230 @@
+"""Model files are safe: loading never runs code, and a damaged or tampered file is refused
+with a ModelFileError or loads to exactly the model that was saved, never anything else."""
+
+import io
+import json
+import struct
+import zipfile
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from glassnet import Model, ModelFileError, checkpoint, mlp
+from glassnet.data import Scaler
+
+X = np.random.default_rng(7).standard_normal((6, 4))
+
+
+def saved_model(tmp_path, dtype="float64"):
+    rng = np.random.default_rng(3)
+    net = mlp([4, 5, 3], activation_name="tanh", rng=rng, dtype=np.dtype(dtype))
+    scaler = Scaler.fit("standard", rng.standard_normal((10, 4)))
+    model = Model([net], classes=np.array([1, 2, 5]), scaler=scaler, info={"k": 1})
+    return model, checkpoint.save(model, tmp_path / "model.npz")
+
+
+def members(path):
+    with zipfile.ZipFile(path) as archive:
+        return {info.filename: archive.read(info) for info in archive.infolist()}
+
+
+def write_members(path, contents):
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in contents.items():
+            archive.writestr(name, data)
+
+
+def npy_bytes(array):
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=True)
+    return buffer.getvalue()
+
+
+def header_of(path):
+    return json.loads(np.load(io.BytesIO(members(path)["__glassnet__.npy"])).tobytes())
+
+
+def with_header(path, header):
+    contents = members(path)
+    raw = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    contents["__glassnet__.npy"] = npy_bytes(raw)
+    write_members(path, contents)
+
+
+def test_huge_declared_array_is_refused_before_allocating(tmp_path):
+    _, path = saved_model(tmp_path)
+    contents = members(path)
+    real = contents["net0.0.weight.npy"]
+    # Claim a 10^12 x 10^12 array in the .npy header while keeping the real (small) data.
+    header_end = real.index(b"\n") + 1
+    fake = np.lib.format.header_data_from_array_1_0(np.zeros((2, 2)))
+    fake["shape"] = (10**12, 10**12)
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, fake)
+    contents["net0.0.weight.npy"] = buffer.getvalue() + real[header_end:]
+    write_members(path, contents)
+    with pytest.raises(ModelFileError, match="larger than its data"):
+        checkpoint.load(path)
+
+
+def test_huge_declared_layer_is_refused_before_building(tmp_path):
+    _, path = saved_model(tmp_path)
+    header = header_of(path)
+    header["networks"][0]["layers"][0].update(in_features=10**9, out_features=10**9)
+    with_header(path, header)
+    with pytest.raises(ModelFileError, match="declared"):
+        checkpoint.load(path)
+
+
+HEADER_EDITS = {
+    "layers that do not chain": (lambda h: h["networks"][0]["layers"].insert(2, {
+        "type": "Linear", "in_features": 9, "out_features": 5}), "declared|takes"),
+    "no layers": (lambda h: h["networks"][0].update(layers=[]), "no layers"),
+    "first layer not Linear": (lambda h: h["networks"][0]["layers"].insert(0, {"type": "Tanh"}),
+                               "start with a Linear"),
+    "unknown layer type": (lambda h: h["networks"][0]["layers"].append({"type": "Exec"}),
+                           "unknown layer type"),
+    "NaN slope": (lambda h: h["networks"][0]["layers"].append(
+        {"type": "LeakyReLU", "negative_slope": float("nan")}), "finite"),
+    "missing key": (lambda h: h.pop("networks"), "lacks"),
+    "wrong dtype": (lambda h: h.update(dtype="float32"), "header says float32"),
+    "unknown task": (lambda h: h.update(task="ranking"), "unknown task"),
+    "too few classes": (lambda h: h.update(classes=[1, 2]), "class labels"),
+    "repeated classes": (lambda h: h.update(classes=[1, 1, 2]), "repeat"),
+    "nested classes": (lambda h: h.update(classes=[[1], [2], [3]]), "class labels"),
+    "unknown scaler": (lambda h: h.update(scaler="log"), "scaler"),
+    "info not a mapping": (lambda h: h.update(info=[1, 2]), "info"),
+    "newer format": (lambda h: h.update(format_version=99), "format version"),
+    "networks not a list": (lambda h: h.update(networks="net"), "no networks"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HEADER_EDITS))
+def test_tampered_header_is_refused(case, tmp_path):
+    edit, words = HEADER_EDITS[case]
+    _, path = saved_model(tmp_path)
+    header = header_of(path)
+    edit(header)
+    with_header(path, header)
+    with pytest.raises(ModelFileError, match=words):
+        checkpoint.load(path)
+
+
+ARRAY_EDITS = {
+    "object array": (np.array([print, 1], dtype=object), "pickle"),
+    "string array": (np.array(["a", "b", "c"]), "plain numbers"),
+    "complex array": (np.zeros(3, dtype=complex), "plain numbers"),
+    "big-endian floats": (np.zeros(3, dtype=">f8"), "plain numbers"),
+    "NaN bias": (np.array([np.nan, 0.0, 0.0]), "NaN"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ARRAY_EDITS))
+def test_tampered_arrays_are_refused(case, tmp_path):
+    array, words = ARRAY_EDITS[case]
+    _, path = saved_model(tmp_path)
+    contents = members(path)
+    contents["net0.2.bias.npy"] = npy_bytes(array)
+    write_members(path, contents)
+    with pytest.raises(ModelFileError, match=words):
+        checkpoint.load(path)
+
+
+def test_extra_or_repeated_members_are_refused(tmp_path):
+    _, path = saved_model(tmp_path)
+    contents = members(path)
+    write_members(path, {**contents, "run.py": b"print('hi')"})
+    with pytest.raises(ModelFileError, match="unexpected"):
+        checkpoint.load(path)
+    with zipfile.ZipFile(path, "w") as archive, pytest.warns(UserWarning, match="Duplicate"):
+        for name, data in contents.items():
+            archive.writestr(name, data)
+        archive.writestr("net0.0.bias.npy", contents["net0.0.bias.npy"])
+    with pytest.raises(ModelFileError, match="repeated"):
+        checkpoint.load(path)
+
+
+def test_compressed_files_load_too(tmp_path):
+    model, path = saved_model(tmp_path)
+    contents = members(path)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in contents.items():
+            archive.writestr(name, data)
+    np.testing.assert_array_equal(checkpoint.load(path).predict_proba(X), model.predict_proba(X))
+
+
+def assert_identical(loaded, model):
+    assert loaded.task == model.task and loaded.info == model.info
+    np.testing.assert_array_equal(loaded.classes, model.classes)
+    np.testing.assert_array_equal(loaded.scaler.offset, model.scaler.offset)
+    np.testing.assert_array_equal(loaded.scaler.scale, model.scaler.scale)
+    for a, b in zip(loaded.networks, model.networks, strict=True):
+        assert a.config() == b.config()
+        for key, value in b.state_dict().items():
+            assert a.state_dict()[key].dtype == value.dtype
+            np.testing.assert_array_equal(a.state_dict()[key], value)
+
+
+@pytest.fixture(scope="module")
+def original(tmp_path_factory):
+    model, path = saved_model(tmp_path_factory.mktemp("model"), dtype="float32")
+    return model, path.read_bytes()
+
+
+FIXTURES_OK = [HealthCheck.function_scoped_fixture]  # tmp_path is reused, each file rewritten
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=FIXTURES_OK)
+@given(edits=st.lists(st.tuples(st.integers(min_value=0), st.integers(0, 255)), min_size=1,
+                      max_size=4),
+       cut=st.one_of(st.none(), st.integers(min_value=0)))
+def test_random_edits_are_refused_or_load_the_identical_model(edits, cut, original, tmp_path):
+    model, data = original
+    data = bytearray(data)
+    for position, value in edits:
+        data[position % len(data)] = value
+    if cut is not None:
+        data = data[: cut % len(data)]
+    path = tmp_path / "edited.npz"
+    path.write_bytes(bytes(data))
+    try:
+        loaded = checkpoint.load(path)
+    except ModelFileError:
+        return
+    assert_identical(loaded, model)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=FIXTURES_OK)
+@given(content=st.binary(max_size=2000))
+def test_random_bytes_are_refused(content, tmp_path):
+    path = tmp_path / "random.npz"
+    path.write_bytes(content)
+    with pytest.raises(ModelFileError):
+        checkpoint.load(path)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=FIXTURES_OK)
+@given(content=st.binary(min_size=1, max_size=300),
+       name=st.sampled_from(["net0.0.weight", "__glassnet__"]))
+def test_random_member_contents_are_refused(content, name, original, tmp_path):
+    _, data = original
+    path = tmp_path / "member.npz"
+    path.write_bytes(data)
+    contents = members(path)
+    contents[f"{name}.npy"] = content
+    write_members(path, contents)
+    with pytest.raises(ModelFileError):
+        checkpoint.load(path)
+
+
+def test_a_valid_zip_of_a_struct_bomb_is_refused(tmp_path):
+    """A .npy header that claims a gigantic shape via a version-2 header."""
+    path = tmp_path / "bomb.npz"
+    header = b"{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }"
+    header += b" " * (-(len(header) + 13) % 64) + b"\n"
+    npy = b"\x93NUMPY\x02\x00" + struct.pack("<I", len(header)) + header + b"\0" * 16
+    write_members(path, {"__glassnet__.npy": npy})
+    with pytest.raises(ModelFileError, match="larger than its data"):
+        checkpoint.load(path)
