@@ -80,3 +80,12 @@ def test_divergence_in_a_run_saves_the_best_weights_in_the_run_folder(tmp_path, 
     best = error.value.best_epoch
     for key, value in blow_up.weights[best].items():
         np.testing.assert_array_equal(saved.network.state_dict()[key], value)
+
+
+def test_a_diverging_ensemble_member_is_a_divergence_error(tmp_path):
+    text = ('ensemble = 2\n[train]\nhidden_layer_sizes = [8]\nepochs = 3\nlr = 1e300\n'
+            'activation = "relu"\n')
+    (tmp_path / "wild.toml").write_text(text)
+    preset = presets.load(str(tmp_path / "wild.toml"))
+    with pytest.raises(DivergenceError, match="ensemble member .* smaller learning rate"):
+        run_experiment(preset, seed=0, n_jobs=1, run_dir=start_run(preset, 0, tmp_path / "run"))

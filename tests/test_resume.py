@@ -75,20 +75,30 @@ class StopAt:
             self.stop.requested = True
 
 
-def test_interrupted_training_resumes_bit_for_bit(tmp_path):
+# Step and cosine schedules change the learning rate each epoch: the saved state must hold it.
+SCHEDULED = {
+    "constant": {},
+    "step": {"lr_schedule": "step", "lr_step": 3, "lr_decay": 0.5},
+    "cosine": {"lr_schedule": "cosine", "lr_min": 0.001},
+}
+
+
+@pytest.mark.parametrize("schedule", sorted(SCHEDULED))
+def test_interrupted_training_resumes_bit_for_bit(schedule, tmp_path):
+    config = CONFIG.replace(**SCHEDULED[schedule])
     train_data, valid = small_problem()
     straight, straight_history = fit_from_config(
-        CONFIG, train_data, valid, n_outputs=3, rng=np.random.default_rng(9)
+        config, train_data, valid, n_outputs=3, rng=np.random.default_rng(9)
     )
     stop = StopSignals()
     path = tmp_path / "state.npz"
     with pytest.raises(TrainingInterrupted) as interrupted:
-        fit_from_config(CONFIG, train_data, valid, n_outputs=3, rng=np.random.default_rng(9),
+        fit_from_config(config, train_data, valid, n_outputs=3, rng=np.random.default_rng(9),
                         callbacks=[StopAt(stop, 6)], checkpointer=Checkpointer(path, stop))
     assert interrupted.value.epoch == 7 and load_state(path).epoch == 7
     # A fresh process would start from a fresh generator: the saved state replaces it.
     resumed, history = fit_from_config(
-        CONFIG, train_data, valid, n_outputs=3, rng=np.random.default_rng(12345),
+        config, train_data, valid, n_outputs=3, rng=np.random.default_rng(12345),
         checkpointer=Checkpointer(path, StopSignals()),
     )
     assert history.to_dict() == straight_history.to_dict()
