@@ -307,3 +307,35 @@ def test_sweep_records_are_written_atomically_in_trial_order(tmp_path):
     records = [json.loads(line) for line in (tmp_path / "trials.jsonl").read_text().splitlines()]
     assert [record["trial"] for record in records] == list(range(6))
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def signal_at(epoch_number):
+    """An ``on_epoch`` hook that sends this process SIGINT after epoch ``epoch_number``."""
+
+    def on_epoch(epoch, epochs):
+        if epoch == epoch_number:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.01)  # let the handler run here, inside the run's StopSignals
+
+    return on_epoch
+
+
+@pytest.mark.parametrize("extra, saves_state", [
+    ("", True),
+    ('lr_schedule = "plateau"\nlr_patience = 2\nlr_decay = 0.5', False),
+])
+def test_sigint_in_the_final_training_then_rerun_gives_the_same_result(
+    extra, saves_state, tmp_path
+):
+    text = TINY_PRESET.format(epochs=12, sweep="[sweep]\nl2 = [0.01]").replace(
+        "batch_size = 64", "batch_size = 64\n" + extra)
+    preset = presets.from_dict("tiny", tomllib.loads(text))
+    reference = run_experiment(preset, seed=2, n_jobs=1)
+    out = start_run(preset, 2, tmp_path / "run")
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(preset, seed=2, n_jobs=1, run_dir=out, on_epoch=signal_at(5))
+    assert (out / STATE_FILE).exists() == saves_state
+    resumed = run_experiment(preset, seed=2, n_jobs=1, run_dir=out)
+    assert resumed.history.to_dict() == reference.history.to_dict()
+    for key, value in final_weights(reference.model).items():
+        np.testing.assert_array_equal(final_weights(resumed.model)[key], value)

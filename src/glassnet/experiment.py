@@ -186,7 +186,12 @@ def run_experiment(
             "scaling": preset.scaling, **(info or {}),
         }
         checkpointer = None
-        if stop is not None and preset.ensemble == 1:
+        # Only a single network whose callbacks keep no state of their own (plateau schedules
+        # and early stopping do) is checkpointed; otherwise a resumed run retrains it from
+        # scratch, which gives the same result.
+        stateless = (final_config.lr_schedule != "plateau"
+                     and final_config.early_stopping_patience is None)
+        if stop is not None and preset.ensemble == 1 and stateless:
             stop.deferred = True  # from here a signal saves the state at the end of an epoch
             training = {"preset": preset.name, "seed": seed, "refit": refit,
                         "train_config": final_config.to_dict()}
