@@ -3,7 +3,8 @@ the current epoch, and later continue from it to the same result, bit for bit, a
 that was never interrupted.
 
 The state file is an ``.npz`` of plain arrays (weights, optimizer state) and a JSON header
-(history, the generator's ``bit_generator.state``, free-form info); loading never unpickles.
+(learning rate, history, the generator's ``bit_generator.state``, free-form info), read with
+``checkpoint.read_arrays``: loading never unpickles.
 """
 
 from __future__ import annotations
