@@ -317,6 +317,10 @@ DATA_CLI_CASES = {
     "corrupt model file": (["predict", "{d}/corrupt.npz", "--data", "{d}/good.csv"],
                            "not a readable glassnet model file"),
     "missing model file": (["summary", "{d}/none.npz"], "does not exist"),
+    "resume with new data": (["train", "--resume", "{d}/run", "--data", "{d}/good.csv"],
+                             "--resume reuses"),
+    "resume of a finished run": (["train", "--resume", "{d}/run"], "already finished"),
+    "resume of a missing folder": (["train", "--resume", "{d}/nowhere"], "not a glassnet run"),
     "missing run folder": (["report", "{d}/nowhere"], "does not exist"),
 }
 
@@ -325,7 +329,7 @@ DATA_CLI_CASES = {
 def test_cli_bad_data_is_one_line_and_exit_2(case, files, tmp_path, capsys):
     args, words = DATA_CLI_CASES[case]
     args = [a.format(d=files) for a in args]
-    if args[0] == "train":
+    if args[0] == "train" and "--resume" not in args:
         args.extend(["--out", str(tmp_path / "out")])
     assert_one_line_error(*run_cli(args, capsys), words)
 
