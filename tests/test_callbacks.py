@@ -54,3 +54,22 @@ def test_bad_settings_and_missing_validation_are_refused():
         EarlyStopping(monitor="nonsense")
     with pytest.raises(ConfigError, match="validation"):
         EarlyStopping()(0, History(train_loss=[1.0]), mlp([2, 2], rng=np.random.default_rng(0)))
+
+
+def test_one_instance_serves_two_trainings_independently():
+    train_data, valid = noisy_problem()
+    stopper = EarlyStopping(patience=5)
+    fresh = EarlyStopping(patience=5)
+    first = mlp([10, 64, 2], activation_name="tanh", rng=np.random.default_rng(0))
+    fit(first, SoftmaxCrossEntropy(), SGD(first.parameters(), lr=0.3, momentum=0.9),
+        train_data, valid, epochs=500, callbacks=[stopper])
+    results = []
+    for callback in (stopper, fresh):
+        second = mlp([10, 64, 2], activation_name="tanh", rng=np.random.default_rng(1))
+        history = fit(second, SoftmaxCrossEntropy(),
+                      SGD(second.parameters(), lr=0.05, momentum=0.9),
+                      train_data, valid, epochs=500, callbacks=[callback])
+        results.append((len(history.train_loss), callback.best_epoch, second.state_dict()))
+    assert results[0][:2] == results[1][:2]
+    for key, value in results[0][2].items():
+        np.testing.assert_array_equal(value, results[1][2][key])

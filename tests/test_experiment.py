@@ -150,3 +150,19 @@ def test_refit_flag_on_the_command_line(tmp_path):
     assert (metrics["refit"], metrics["ensemble"], metrics["validation_accuracy"]) == (
         "train+valid", 2, None)
     assert len(checkpoint.load(out / "model.npz").networks) == 2
+
+
+def test_a_validation_label_missing_from_training_is_a_clear_error():
+    from glassnet import DataError
+    from glassnet.data import Dataset, Splits
+    from glassnet.experiment import run_experiment
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((30, 4))
+    train = Dataset(x[:10], np.array([0, 1] * 5), name="toy:train")
+    valid = Dataset(x[10:20], np.array([0, 1, 7] * 3 + [0]), name="toy:validation")
+    test = Dataset(x[20:], np.array([0, 1] * 5), name="toy:test")
+    preset = presets.load("seed")
+    preset.train = preset.train.replace(epochs=2)
+    with pytest.raises(DataError, match=r"validation \['7'\] are not classes"):
+        run_experiment(preset, splits=Splits(train, valid, test), n_jobs=1)

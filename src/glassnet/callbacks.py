@@ -37,6 +37,10 @@ class EarlyStopping:
         self.patience, self.monitor = int(patience), monitor
         self.min_delta, self.restore_best = float(min_delta), restore_best
         self.sign = 1.0 if MONITORS[monitor] == "min" else -1.0
+        self.on_train_begin(History(), None)
+
+    def on_train_begin(self, history: History, model: Sequential | None) -> None:
+        """Forget any earlier training, so one instance can serve several ``fit`` calls."""
         self.best_value = np.inf
         self.best_epoch = -1
         self.best_state: dict[str, np.ndarray] | None = None

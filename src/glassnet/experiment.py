@@ -15,7 +15,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from glassnet import __version__, checkpoint, presets
-from glassnet.data import Dataset, Scaler, Splits, load_digits, seed_split
+from glassnet.data import Dataset, Scaler, Splits, check_known_labels, load_digits, seed_split
 from glassnet.errors import ConfigError, DivergenceError
 from glassnet.evaluation import Evaluation, evaluate_model
 from glassnet.layers import Sequential
@@ -130,8 +130,7 @@ def run_experiment(
     image_shape = train_set.image_shape
 
     def prepared(scaler: Scaler | None, *parts: Dataset) -> tuple[np.ndarray, np.ndarray]:
-        x, y = np.vstack([p.x for p in parts]), np.concatenate([p.y for p in parts])
-        return (x if scaler is None else scaler.transform(x)), np.searchsorted(classes, y)
+        return prepare(scaler, classes, *parts)
 
     # Scaling is fitted on exactly the data the model is trained on.
     scaler = fit_scaler(preset, train_set)
@@ -277,6 +276,17 @@ def train_members(
     networks = [network_from_state(m.config, n_features, n_outputs, r.state)
                 for m, r in zip(members, trained, strict=True)]
     return networks, [r.history for r in trained]
+
+
+def prepare(
+    scaler: Scaler | None, classes: np.ndarray, *parts: Dataset
+) -> tuple[np.ndarray, np.ndarray]:
+    """The parts' features stacked and scaled, and their labels as indices into ``classes``;
+    a label outside ``classes`` (absent from the training split) is a DataError."""
+    x, y = np.vstack([p.x for p in parts]), np.concatenate([p.y for p in parts])
+    names = " and ".join(p.name.split(":")[-1] for p in parts)
+    indices = check_known_labels(y, classes, what=f"labels of {names}")
+    return (x if scaler is None else scaler.transform(x)), indices
 
 
 def fit_scaler(preset: Preset, *parts: Dataset) -> Scaler | None:

@@ -215,18 +215,13 @@ def load_inputs(
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], int, dict[str, Any]]:
     """``load_arrays`` plus what augmentation needs to know about the inputs, as keyword
     arguments of ``run_trial``: the images' ``image_shape`` and the ``scaler`` applied."""
-    from glassnet.experiment import fit_scaler, load_splits
+    from glassnet.experiment import fit_scaler, load_splits, prepare
 
     splits = load_splits(preset)
     classes = np.unique(splits.train.y)
     scaler = fit_scaler(preset, splits.train)
-
-    def arrays(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return (x if scaler is None else scaler.transform(x)), np.searchsorted(classes, y)
-
-    return (arrays(splits.train.x, splits.train.y),
-            arrays(splits.validation.x, splits.validation.y), len(classes),
-            {"image_shape": splits.train.image_shape, "scaler": scaler})
+    return (prepare(scaler, classes, splits.train), prepare(scaler, classes, splits.validation),
+            len(classes), {"image_shape": splits.train.image_shape, "scaler": scaler})
 
 
 def _known_settings(preset: Preset, changes: dict[str, Any]) -> dict[str, Any]:

@@ -112,7 +112,8 @@ def fit(
     minibatches drawn from ``rng`` each epoch. After every epoch the validation loss and
     accuracy are recorded (when ``validation`` is given) and each callback is called with
     ``(epoch, history, model)``; a callback raises ``StopTraining`` to end early, and its
-    optional ``on_train_end(history, model)`` runs once at the end. ``augment(x_batch, rng)``,
+    optional ``on_train_begin(history, model)`` / ``on_train_end(history, model)`` run once
+    before the first and after the last epoch. ``augment(x_batch, rng)``,
     when given, replaces each batch's inputs by a randomly altered copy (labels unchanged).
 
     A NaN or infinite loss stops training at once with ``DivergenceError``; the model is
@@ -138,6 +139,7 @@ def fit(
     history = history if history is not None else History()
     full_batch = batch_size is None or batch_size >= n_samples
     best = BestWeights(model)
+    _notify(callbacks, "on_train_begin", history, model)
     model.train()
     for epoch in range(len(history.train_loss), len(history.train_loss) + epochs):
         batches = [slice(None)] if full_batch else _batches(rng, n_samples, batch_size)  # type: ignore[arg-type]
@@ -167,12 +169,17 @@ def fit(
                 callback(epoch, history, model)
         except StopTraining:
             break
-    for callback in callbacks:
-        on_train_end = getattr(callback, "on_train_end", None)
-        if on_train_end is not None:
-            on_train_end(history, model)
+    _notify(callbacks, "on_train_end", history, model)
     model.eval()
     return history
+
+
+def _notify(callbacks: Sequence[Callback], hook: str, history: History, model: Sequential) -> None:
+    """Call the optional ``hook`` (``on_train_begin`` / ``on_train_end``) of each callback."""
+    for callback in callbacks:
+        method = getattr(callback, hook, None)
+        if method is not None:
+            method(history, model)
 
 
 class BestWeights:
