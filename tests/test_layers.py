@@ -147,3 +147,18 @@ def test_load_state_dict_fails_loudly(rng):
 def test_bad_layer_sizes_are_refused(sizes, rng):
     with pytest.raises(ConfigError):
         mlp(sizes, rng=rng)
+
+
+def test_dropout_without_rng_only_evaluates(rng):
+    layer = Dropout(0.5)
+    layer.training = False
+    np.testing.assert_array_equal(layer.forward(np.ones((2, 3))), np.ones((2, 3)))
+    layer.training = True
+    with pytest.raises(ConfigError, match="rng"):
+        layer.forward(np.ones((2, 3)))
+
+
+def test_nested_sequential_is_refused_with_a_fix(rng):
+    inner = Sequential(Linear(3, 2, rng=rng), Sigmoid())
+    with pytest.raises(ConfigError, match="flatten"):
+        Sequential(inner, Linear(2, 1, rng=rng))

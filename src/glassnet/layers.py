@@ -190,19 +190,22 @@ class Identity(Layer):
 class Dropout(Layer):
     """Zeroes each input with probability ``p`` while training, scaling the rest by 1/(1-p).
 
-    At evaluation (``training = False``) it is the identity. Its mask comes from ``rng``.
+    At evaluation (``training = False``) it is the identity. Its mask comes from ``rng``,
+    which training needs; a loaded model (no ``rng``) can only be evaluated.
     """
 
     def __init__(self, p: float = 0.5, *, rng: np.random.Generator | None = None) -> None:
         if not 0.0 <= float(p) < 1.0:
             raise ConfigError(f"dropout probability must be in [0, 1), got {p}")
         self.p = float(p)
-        self.rng = rng if rng is not None else np.random.default_rng()
+        self.rng = rng
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         if not self.training or self.p == 0.0:
             self.mask = None
             return x
+        if self.rng is None:
+            raise ConfigError("Dropout draws its masks from rng: pass rng=default_rng(seed)")
         keep = self.rng.random(x.shape, dtype=x.dtype) >= self.p
         self.mask = keep.astype(x.dtype) / (1.0 - self.p)
         return x * self.mask
@@ -218,6 +221,10 @@ class Sequential(Layer):
     """Layers applied in order; ``backward`` runs them in reverse."""
 
     def __init__(self, *layers: Layer) -> None:
+        if any(isinstance(layer, Sequential) for layer in layers):
+            # One flat list keeps state_dict keys and train/eval switching simple.
+            raise ConfigError("Sequential takes layers, not another Sequential: flatten it, "
+                              "e.g. Sequential(*first.layers, *second.layers)")
         self.layers = list(layers)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
