@@ -58,11 +58,13 @@ def test_minibatches_use_every_sample_once_per_epoch():
             seen.extend(target.tolist())
             return super().forward(output, target, sample_weight)
 
-    model = mlp([1, 2], rng=np.random.default_rng(0))
-    y = np.arange(10) % 2
-    fit(model, Recorder(), SGD(model.parameters(), lr=0.1), (x, y), epochs=1, batch_size=3,
+    # Ten classes, one sample each: a repeated or skipped sample changes the multiset.
+    model = mlp([1, 10], rng=np.random.default_rng(0))
+    y = np.arange(10)
+    fit(model, Recorder(), SGD(model.parameters(), lr=0.1), (x, y), epochs=2, batch_size=3,
         rng=np.random.default_rng(0))
-    assert sorted(seen) == sorted(y.tolist())
+    assert sorted(seen[:10]) == sorted(seen[10:]) == list(range(10))
+    assert seen[:10] != seen[10:]  # reshuffled each epoch
 
 
 def test_callback_sees_each_epoch_and_can_stop():
