@@ -84,11 +84,15 @@ def main() -> None:
             result = run_experiment(presets.load(name), seed=seed, n_jobs=args.jobs)
             columns[f"glassnet {name}"][seed] = result.test_accuracy
             seconds[name].append(result.seconds)
-            print(f"seed {seed}: {name:4s} test {result.test_accuracy:.4f} "
-                  f"chosen {result.best_params} ({result.seconds:.1f} s)", flush=True)
+            print(
+                f"seed {seed}: {name:4s} test {result.test_accuracy:.4f} "
+                f"chosen {result.best_params} ({result.seconds:.1f} s)",
+                flush=True,
+            )
         for name, scaled, with_validation in SKLEARN_COLUMNS:
             columns[name][seed] = sklearn_accuracy(
-                seed, scaled=scaled, with_validation=with_validation)
+                seed, scaled=scaled, with_validation=with_validation
+            )
 
     print()
     print("| seed | " + " | ".join(columns) + " |")
@@ -99,10 +103,14 @@ def main() -> None:
     print("| **median** | " + " | ".join(f"**{m:.4f}**" for m in medians) + " |")
     print()
     for name, times in seconds.items():
-        print(f"glassnet run --preset {name}: median {statistics.median(times):.1f} s per run "
-              f"(min {min(times):.1f}, max {max(times):.1f}), n_jobs={args.jobs}")
-    print(f"measured at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; the machine is "
-          f"shared, so times are noisy (load average now {os.getloadavg()[0]:.1f})")
+        print(
+            f"glassnet run --preset {name}: median {statistics.median(times):.1f} s per run "
+            f"(min {min(times):.1f}, max {max(times):.1f}), n_jobs={args.jobs}"
+        )
+    print(
+        f"measured at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; the machine is "
+        f"shared, so times are noisy (load average now {os.getloadavg()[0]:.1f})"
+    )
 
 
 if __name__ == "__main__":

@@ -190,7 +190,7 @@ def gemm_peak(dtype: type, size: int = 1024, repeats: int = 5) -> float:
 def seed_training_flops(n_train: int, n_valid: int, sizes: list[int]) -> int:
     """Matrix-product FLOPs of one epoch: forward, weight and input gradients (not for the
     data), and the validation forward."""
-    pairs = list(zip(sizes[:-1], sizes[1:]))
+    pairs = list(zip(sizes[:-1], sizes[1:], strict=True))
     per_sample = sum(2 * n_in * n_out for n_in, n_out in pairs)
     input_grads = sum(2 * n_in * n_out for n_in, n_out in pairs[1:])
     return n_train * (2 * per_sample + input_grads) + n_valid * per_sample
@@ -207,7 +207,7 @@ def table_flops(repeats: int, epochs: int) -> None:
     for dtype in ("float32", "float64"):
         config = TrainConfig(output_activation="sigmoid", l2=0.599, epochs=epochs, dtype=dtype)
 
-        def work() -> None:
+        def work(config: TrainConfig = config) -> None:
             with threadpool_limits(limits=1, user_api="blas"):
                 fit_from_config(
                     config,
@@ -327,8 +327,14 @@ def table_scaling(sample_counts: list[int], widths: list[int], epochs: int = 3) 
         x = data_rng.standard_normal((n_samples, 64), dtype=np.float32)
         y = data_rng.integers(0, 10, n_samples)
         for width in widths:
-            config = TrainConfig(hidden_layer_sizes=(width, width), activation="relu", lr=0.01,
-                                 epochs=epochs, batch_size=256, dtype="float32")
+            config = TrainConfig(
+                hidden_layer_sizes=(width, width),
+                activation="relu",
+                lr=0.01,
+                epochs=epochs,
+                batch_size=256,
+                dtype="float32",
+            )
             rng = np.random.default_rng(0)
             model, loss, optimizer = build(config, 64, 10, rng)
             with threadpool_limits(limits=blas_threads(model, 256), user_api="blas"):
@@ -340,8 +346,10 @@ def table_scaling(sample_counts: list[int], widths: list[int], epochs: int = 3) 
     table.add_row("exponent in N", *(f"{e:.2f}" for e in exponents), style="bold")
     console.print(table)
     flops = [sum(2 * a * b for a, b in [(64, w), (w, w), (w, 10)]) * 3 for w in widths]
-    console.print("  expected cost ratio across widths (matrix products per sample, x3 for "
-                  "forward + backward): " + ", ".join(f"{f / flops[0]:.0f}" for f in flops))
+    console.print(
+        "  expected cost ratio across widths (matrix products per sample, x3 for "
+        "forward + backward): " + ", ".join(f"{f / flops[0]:.0f}" for f in flops)
+    )
 
 
 def main() -> None:

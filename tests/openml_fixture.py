@@ -27,28 +27,67 @@ def write_openml_cache(data_home: Path, name: str, x: np.ndarray, y: np.ndarray)
         lines.append(",".join([*(f"{v:g}" for v in row), str(label)]))
     arff = ("\n".join(lines) + "\n").encode()
     url = f"https://www.openml.org/data/v1/download/{FILE_ID}/{name}.arff"
-    description = {"data_set_description": {
-        "id": str(DATASET_ID), "name": name, "version": "1", "format": "ARFF",
-        "description": f"{name}: a tiny test fixture",
-        "file_id": str(FILE_ID), "url": url, "default_target_attribute": "class",
-        "status": "active", "visibility": "public", "md5_checksum": hashlib.md5(arff).hexdigest(),
-    }}
+    description = {
+        "data_set_description": {
+            "id": str(DATASET_ID),
+            "name": name,
+            "version": "1",
+            "format": "ARFF",
+            "description": f"{name}: a tiny test fixture",
+            "file_id": str(FILE_ID),
+            "url": url,
+            "default_target_attribute": "class",
+            "status": "active",
+            "visibility": "public",
+            "md5_checksum": hashlib.md5(arff).hexdigest(),
+        }
+    }
     feature_list = [
-        {"index": str(i), "name": feature, "data_type": "numeric", "is_target": "false",
-         "is_ignore": "false", "is_row_identifier": "false", "number_of_missing_values": "0"}
+        {
+            "index": str(i),
+            "name": feature,
+            "data_type": "numeric",
+            "is_target": "false",
+            "is_ignore": "false",
+            "is_row_identifier": "false",
+            "number_of_missing_values": "0",
+        }
         for i, feature in enumerate(features)
     ]
-    feature_list.append({
-        "index": str(len(features)), "name": "class", "data_type": "nominal",
-        "nominal_values": classes, "is_target": "true", "is_ignore": "false",
-        "is_row_identifier": "false", "number_of_missing_values": "0",
-    })
-    listing = {"data": {"dataset": [{"did": DATASET_ID, "name": name, "version": 1,
-                                     "status": "active", "format": "ARFF", "file_id": FILE_ID}]}}
-    qualities = {"data_qualities": {"quality": [
-        {"name": "NumberOfInstances", "value": f"{len(x)}.0"},
-        {"name": "NumberOfFeatures", "value": f"{x.shape[1] + 1}.0"},
-    ]}}
+    feature_list.append(
+        {
+            "index": str(len(features)),
+            "name": "class",
+            "data_type": "nominal",
+            "nominal_values": classes,
+            "is_target": "true",
+            "is_ignore": "false",
+            "is_row_identifier": "false",
+            "number_of_missing_values": "0",
+        }
+    )
+    listing = {
+        "data": {
+            "dataset": [
+                {
+                    "did": DATASET_ID,
+                    "name": name,
+                    "version": 1,
+                    "status": "active",
+                    "format": "ARFF",
+                    "file_id": FILE_ID,
+                }
+            ]
+        }
+    }
+    qualities = {
+        "data_qualities": {
+            "quality": [
+                {"name": "NumberOfInstances", "value": f"{len(x)}.0"},
+                {"name": "NumberOfFeatures", "value": f"{x.shape[1] + 1}.0"},
+            ]
+        }
+    }
     files = {
         f"api/v1/json/data/list/data_name/{name}/limit/2/status/active/": listing,
         f"api/v1/json/data/{DATASET_ID}": description,

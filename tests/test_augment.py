@@ -50,8 +50,10 @@ def test_scaled_inputs_are_moved_in_pixel_space(digits):
         x_scaled = scaler.transform(x)
         out = ImageAugment((8, 8), max_shift=1, scaler=scaler)(x_scaled, np.random.default_rng(0))
         raw = scaler.inverse_transform(out)
-        shifts = [moved_by(a.reshape(8, 8), np.round(b, 9).reshape(8, 8) + 0.0)
-                  for a, b in zip(x, raw, strict=True)]
+        shifts = [
+            moved_by(a.reshape(8, 8), np.round(b, 9).reshape(8, 8) + 0.0)
+            for a, b in zip(x, raw, strict=True)
+        ]
         assert all(shift is not None for shift in shifts), kind
 
 
@@ -74,8 +76,16 @@ def test_fit_trains_on_freshly_moved_batches_whose_rows_keep_their_labels(digits
         return seen[-1][1]
 
     model = mlp([64, 8, 10], activation_name="relu", rng=np.random.default_rng(0))
-    fit(model, SoftmaxCrossEntropy(), Adam(model.parameters(), lr=0.01), (x, y), epochs=2,
-        batch_size=50, rng=np.random.default_rng(0), augment=spy)
+    fit(
+        model,
+        SoftmaxCrossEntropy(),
+        Adam(model.parameters(), lr=0.01),
+        (x, y),
+        epochs=2,
+        batch_size=50,
+        rng=np.random.default_rng(0),
+        augment=spy,
+    )
     assert len(seen) == 8  # 4 batches x 2 epochs, each augmented afresh
     for batch, out in seen:
         assert out.shape == batch.shape == (50, 64)
@@ -84,8 +94,14 @@ def test_fit_trains_on_freshly_moved_batches_whose_rows_keep_their_labels(digits
         assert all(moved_by(a.reshape(8, 8), b.reshape(8, 8)) for a, b in pairs)
     config = TrainConfig(hidden_layer_sizes=(8,), epochs=2, batch_size=50)
     plain, _ = fit_from_config(config, (x, y), None, n_outputs=10, rng=np.random.default_rng(0))
-    moved, _ = fit_from_config(config.replace(augment_shift=1), (x, y), None, n_outputs=10,
-                               rng=np.random.default_rng(0), image_shape=(8, 8))
+    moved, _ = fit_from_config(
+        config.replace(augment_shift=1),
+        (x, y),
+        None,
+        n_outputs=10,
+        rng=np.random.default_rng(0),
+        image_shape=(8, 8),
+    )
     assert not np.allclose(plain.state_dict()["0.weight"], moved.state_dict()["0.weight"])
 
 
@@ -98,5 +114,10 @@ def test_bad_augmentation_settings_are_refused(digits):
     with pytest.raises(ConfigError, match="image"):
         ImageAugment((8, 8))(x[:, :10], np.random.default_rng(0))
     with pytest.raises(ConfigError, match="image"):
-        fit_from_config(TrainConfig(hidden_layer_sizes=(4,), epochs=1, augment_shift=1), (x, y),
-                        None, n_outputs=10, rng=np.random.default_rng(0))
+        fit_from_config(
+            TrainConfig(hidden_layer_sizes=(4,), epochs=1, augment_shift=1),
+            (x, y),
+            None,
+            n_outputs=10,
+            rng=np.random.default_rng(0),
+        )

@@ -24,8 +24,15 @@ def test_early_stopping_restores_the_best_epochs_weights():
         snapshots.append({k: v.copy() for k, v in network.state_dict().items()})
 
     stopper = EarlyStopping(patience=5)
-    history = fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.3, momentum=0.9),
-                  train_data, valid, epochs=500, callbacks=[remember, stopper])
+    history = fit(
+        model,
+        SoftmaxCrossEntropy(),
+        SGD(model.parameters(), lr=0.3, momentum=0.9),
+        train_data,
+        valid,
+        epochs=500,
+        callbacks=[remember, stopper],
+    )
     assert stopper.stopped_epoch is not None and len(history.train_loss) < 500
     best = int(np.argmin(history.validation_loss))
     assert stopper.best_epoch == best
@@ -39,8 +46,15 @@ def test_restore_also_happens_when_epochs_run_out():
     train_data, valid = noisy_problem()
     model = mlp([10, 64, 2], activation_name="tanh", rng=np.random.default_rng(0))
     stopper = EarlyStopping(patience=1000, monitor="validation_accuracy")
-    history = fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.3, momentum=0.9),
-                  train_data, valid, epochs=60, callbacks=[stopper])
+    history = fit(
+        model,
+        SoftmaxCrossEntropy(),
+        SGD(model.parameters(), lr=0.3, momentum=0.9),
+        train_data,
+        valid,
+        epochs=60,
+        callbacks=[stopper],
+    )
     assert stopper.stopped_epoch is None
     assert stopper.best_epoch == int(np.argmax(history.validation_accuracy))
     accuracy = np.mean(model.forward(valid[0]).argmax(axis=1) == valid[1])
@@ -61,14 +75,27 @@ def test_one_instance_serves_two_trainings_independently():
     stopper = EarlyStopping(patience=5)
     fresh = EarlyStopping(patience=5)
     first = mlp([10, 64, 2], activation_name="tanh", rng=np.random.default_rng(0))
-    fit(first, SoftmaxCrossEntropy(), SGD(first.parameters(), lr=0.3, momentum=0.9),
-        train_data, valid, epochs=500, callbacks=[stopper])
+    fit(
+        first,
+        SoftmaxCrossEntropy(),
+        SGD(first.parameters(), lr=0.3, momentum=0.9),
+        train_data,
+        valid,
+        epochs=500,
+        callbacks=[stopper],
+    )
     results = []
     for callback in (stopper, fresh):
         second = mlp([10, 64, 2], activation_name="tanh", rng=np.random.default_rng(1))
-        history = fit(second, SoftmaxCrossEntropy(),
-                      SGD(second.parameters(), lr=0.05, momentum=0.9),
-                      train_data, valid, epochs=500, callbacks=[callback])
+        history = fit(
+            second,
+            SoftmaxCrossEntropy(),
+            SGD(second.parameters(), lr=0.05, momentum=0.9),
+            train_data,
+            valid,
+            epochs=500,
+            callbacks=[callback],
+        )
         results.append((len(history.train_loss), callback.best_epoch, second.state_dict()))
     assert results[0][:2] == results[1][:2]
     for key, value in results[0][2].items():

@@ -13,8 +13,12 @@ from glassnet.data import Scaler
 def model(rng):
     networks = [mlp([5, 4, 3], activation_name="tanh", rng=rng) for _ in range(2)]
     x = rng.standard_normal((30, 5)) * 3 + 1
-    return Model(networks, classes=np.array([3, 5, 7]), scaler=Scaler.fit("standard", x),
-                 info={"note": "test"})
+    return Model(
+        networks,
+        classes=np.array([3, 5, 7]),
+        scaler=Scaler.fit("standard", x),
+        info={"note": "test"},
+    )
 
 
 def arrays_of(path):
@@ -52,7 +56,10 @@ def test_header_records_config_and_version(model, tmp_path):
     assert header["classes"] == [3, 5, 7]
     assert header["scaler"] == "standard"
     assert header["networks"][0]["layers"][0] == {
-        "type": "Linear", "in_features": 5, "out_features": 4, "init": "glorot"
+        "type": "Linear",
+        "in_features": 5,
+        "out_features": 4,
+        "init": "glorot",
     }
 
 

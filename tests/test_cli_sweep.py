@@ -10,9 +10,24 @@ from glassnet.cli import main
 
 def test_sweep_writes_records_summary_and_plot(tmp_path, capsys):
     out = tmp_path / "sweep"
-    code = main(["sweep", "--set", "epochs=5", "--set", "hidden_layer_sizes=[8]",
-                 "--grid", "l2=0.1,1", "--seeds", "0,1", "--jobs", "1", "--out", str(out),
-                 "--quiet"])
+    code = main(
+        [
+            "sweep",
+            "--set",
+            "epochs=5",
+            "--set",
+            "hidden_layer_sizes=[8]",
+            "--grid",
+            "l2=0.1,1",
+            "--seeds",
+            "0,1",
+            "--jobs",
+            "1",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert code == 0
     records = [json.loads(line) for line in (out / "trials.jsonl").open()]
     assert [(r["l2"], r["seed"]) for r in records] == [(0.1, 0), (0.1, 1), (1, 0), (1, 1)]
@@ -48,8 +63,22 @@ def test_cluster_flag_without_dask_says_how_to_install(tmp_path, capsys, monkeyp
 
 
 def test_sweep_json_result_on_stdout(tmp_path, capsys):
-    code = main(["sweep", "--set", "epochs=2", "--set", "hidden_layer_sizes=[4]", "--grid",
-                 "l2=0.1,1", "--jobs", "1", "--out", str(tmp_path), "--json"])
+    code = main(
+        [
+            "sweep",
+            "--set",
+            "epochs=2",
+            "--set",
+            "hidden_layer_sizes=[4]",
+            "--grid",
+            "l2=0.1,1",
+            "--jobs",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--json",
+        ]
+    )
     assert code == 0
     document = json.loads(capsys.readouterr().out)
     assert document["trials"] == 2 and document["where"] == "local processes"
@@ -62,9 +91,26 @@ def test_sweep_json_result_on_stdout(tmp_path, capsys):
 
 def test_sweep_of_an_augmenting_preset_gets_the_image_shape(tmp_path):
     out = tmp_path / "best"
-    code = main(["sweep", "--preset", "best", "--set", "epochs=1", "--set",
-                 "hidden_layer_sizes=[8]", "--grid", "augment_shift=0,1", "--seeds", "0",
-                 "--jobs", "1", "--out", str(out), "--quiet"])
+    code = main(
+        [
+            "sweep",
+            "--preset",
+            "best",
+            "--set",
+            "epochs=1",
+            "--set",
+            "hidden_layer_sizes=[8]",
+            "--grid",
+            "augment_shift=0,1",
+            "--seeds",
+            "0",
+            "--jobs",
+            "1",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert code == 0
     records = [json.loads(line) for line in (out / "trials.jsonl").open()]
     assert [r["augment_shift"] for r in records] == [0, 1]

@@ -39,15 +39,36 @@ def blobs_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("blobs")
     data = write_blobs(folder / "blobs.csv")
     out = folder / "run"
-    assert main(["train", "--data", str(data), "--target", "colour", *FAST,
-                 "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(data),
+                "--target",
+                "colour",
+                *FAST,
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     return data, out
 
 
 def test_train_writes_a_complete_run_folder(blobs_run):
     _, out = blobs_run
-    for name in ("model.npz", "metrics.json", "predictions.npz", "report.html", "losses.png",
-                 "accuracy.png", "confusion.png"):
+    for name in (
+        "model.npz",
+        "metrics.json",
+        "predictions.npz",
+        "report.html",
+        "losses.png",
+        "accuracy.png",
+        "confusion.png",
+    ):
         assert (out / name).stat().st_size > 0, name
     assert not (out / "gallery.png").exists()  # rows are not images
     metrics = json.loads((out / "metrics.json").read_text())
@@ -60,9 +81,27 @@ def test_train_writes_a_complete_run_folder(blobs_run):
 
 def test_train_json_reports_the_headline_numbers(tmp_path, capsys):
     data = write_blobs(tmp_path / "blobs.csv")
-    result = run_json(capsys, ["train", "--data", str(data), "--target", "colour", *FAST,
-                               "--optimizer", "adam", "--lr", "0.05", "--batch-size", "16",
-                               "--activation", "relu", "--out", str(tmp_path / "run")])
+    result = run_json(
+        capsys,
+        [
+            "train",
+            "--data",
+            str(data),
+            "--target",
+            "colour",
+            *FAST,
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.05",
+            "--batch-size",
+            "16",
+            "--activation",
+            "relu",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+    )
     assert result["test_accuracy"] >= 0.9
     assert result["split_sizes"]["test"] == 18
     config = checkpoint.load(tmp_path / "run" / "model.npz").info["train_config"]
@@ -84,13 +123,27 @@ def test_predict_writes_csv_with_probabilities(blobs_run, tmp_path, capsys):
     _, out = blobs_run
     unlabelled = write_blobs(tmp_path / "new.csv", n_per_class=2, seed=5, with_labels=False)
     target = tmp_path / "predictions.csv"
-    assert main(["predict", str(out / "model.npz"), "--data", str(unlabelled), "--proba",
-                 "--out", str(target), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(out / "model.npz"),
+                "--data",
+                str(unlabelled),
+                "--proba",
+                "--out",
+                str(target),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     rows = list(csv.DictReader(target.open()))
     assert list(rows[0]) == ["row", "prediction", "proba_blue", "proba_green", "proba_red"]
     assert [r["prediction"] for r in rows] == ["red"] * 2 + ["green"] * 2 + ["blue"] * 2
-    assert all(abs(sum(float(r[f"proba_{c}"]) for c in ("blue", "green", "red")) - 1) < 1e-5
-               for r in rows)
+    assert all(
+        abs(sum(float(r[f"proba_{c}"]) for c in ("blue", "green", "red")) - 1) < 1e-5 for r in rows
+    )
     assert main(["predict", str(out / "model.npz"), "--data", str(unlabelled)]) == 0
     assert capsys.readouterr().out.splitlines()[1] == "0,red"
 
@@ -99,8 +152,12 @@ def test_summary_lists_layers_shapes_and_parameter_counts(blobs_run, capsys):
     _, out = blobs_run
     result = run_json(capsys, ["summary", str(out / "model.npz")])
     layers = [(row["layer"], row["output_shape"], row["parameters"]) for row in result["layers"]]
-    assert layers == [("input", "(n, 3)", 0), ("0: Linear 3 -> 8", "(n, 8)", 32),
-                      ("1: Sigmoid", "(n, 8)", 0), ("2: Linear 8 -> 3", "(n, 3)", 27)]
+    assert layers == [
+        ("input", "(n, 3)", 0),
+        ("0: Linear 3 -> 8", "(n, 8)", 32),
+        ("1: Sigmoid", "(n, 8)", 0),
+        ("2: Linear 8 -> 3", "(n, 3)", 27),
+    ]
     assert result["total_parameters"] == 59
     assert result["train_config"]["hidden_layer_sizes"] == [8]
     assert main(["summary", str(out / "model.npz")]) == 0
@@ -119,11 +176,26 @@ def test_config_file_with_a_sweep_and_flags_on_top(tmp_path, capsys):
     data = write_blobs(tmp_path / "blobs.csv")
     config = tmp_path / "run.toml"
     assert data.name == "blobs.csv"  # found beside the config file, not in the working dir
-    config.write_text('data = "blobs.csv"\ntarget = "colour"\ntest_fraction = 0.3\n'
-                      '[train]\nhidden_layer_sizes = [4]\nepochs = 5\n'
-                      '[sweep]\nl2 = [0.001, 100.0]\n')
-    result = run_json(capsys, ["train", "--config", str(config), "--epochs", "30", "--quiet",
-                               "--jobs", "1", "--out", str(tmp_path / "run")])
+    config.write_text(
+        'data = "blobs.csv"\ntarget = "colour"\ntest_fraction = 0.3\n'
+        "[train]\nhidden_layer_sizes = [4]\nepochs = 5\n"
+        "[sweep]\nl2 = [0.001, 100.0]\n"
+    )
+    result = run_json(
+        capsys,
+        [
+            "train",
+            "--config",
+            str(config),
+            "--epochs",
+            "30",
+            "--quiet",
+            "--jobs",
+            "1",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+    )
     assert result["best_params"] == {"l2": 0.001}
     assert result["split_sizes"]["test"] == 27
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
@@ -134,24 +206,50 @@ def test_config_file_with_a_sweep_and_flags_on_top(tmp_path, capsys):
 def test_openml_dataset_by_name_on_an_offline_fixture(tmp_path, capsys):
     x, y = tiny_mnist(n=150)
     home = write_openml_cache(tmp_path / "home", "mnist_784", x, y)
-    result = run_json(capsys, ["train", "--data", "mnist_784", "--data-home", str(home), *FAST,
-                               "--hidden", "16", "--quiet", "--out", str(tmp_path / "run")])
+    result = run_json(
+        capsys,
+        [
+            "train",
+            "--data",
+            "mnist_784",
+            "--data-home",
+            str(home),
+            *FAST,
+            "--hidden",
+            "16",
+            "--quiet",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+    )
     assert result["split_sizes"] == {"train": 90, "validation": 30, "test": 30}
     assert (tmp_path / "run" / "gallery.png").exists()  # mnist rows are 28x28 images
-    evaluated = run_json(capsys, ["evaluate", str(tmp_path / "run" / "model.npz"),
-                                  "--data", "openml:mnist_784", "--data-home", str(home)])
+    evaluated = run_json(
+        capsys,
+        [
+            "evaluate",
+            str(tmp_path / "run" / "model.npz"),
+            "--data",
+            "openml:mnist_784",
+            "--data-home",
+            str(home),
+        ],
+    )
     assert evaluated["n_samples"] == 150
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["train", "--data", "{bad}", "--target", "y"], "line 3, column 'b': 'x' is not a number"),
-    (["train", "--data", "{bad}", "--target", "colour"], "has no column 'colour'"),
-    (["train", "--target", "y"], "say which data to train on"),
-    (["evaluate", "{missing}", "--data", "{bad}"], "does not exist"),
-    (["report", "{missing}"], "does not exist"),
-    (["train", "--config", "{missing}"], "does not exist"),
-    (["train", "--config", "{toml}"], "unknown key(s) ['seed']; known: ['data', 'description'"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--data", "{bad}", "--target", "y"], "line 3, column 'b': 'x' is not a number"),
+        (["train", "--data", "{bad}", "--target", "colour"], "has no column 'colour'"),
+        (["train", "--target", "y"], "say which data to train on"),
+        (["evaluate", "{missing}", "--data", "{bad}"], "does not exist"),
+        (["report", "{missing}"], "does not exist"),
+        (["train", "--config", "{missing}"], "does not exist"),
+        (["train", "--config", "{toml}"], "unknown key(s) ['seed']; known: ['data', 'description'"),
+    ],
+)
 def test_user_errors_are_one_line_on_stderr_and_exit_2(tmp_path, capsys, argv, message):
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b,y\n1,2,0\n3,x,1\n")
@@ -180,8 +278,10 @@ def test_an_unwritable_output_path_is_one_line_and_exit_2(blobs_run, tmp_path, c
     assert err.rstrip().endswith("report.html")
 
 
-@pytest.mark.parametrize("command", [[], ["train"], ["evaluate"], ["predict"], ["summary"],
-                                     ["report"], ["run"], ["presets"]])
+@pytest.mark.parametrize(
+    "command",
+    [[], ["train"], ["evaluate"], ["predict"], ["summary"], ["report"], ["run"], ["presets"]],
+)
 def test_every_help_shows_an_example(capsys, command):
     with pytest.raises(SystemExit) as exit_info:
         main([*command, "--help"])

@@ -37,8 +37,15 @@ def test_divergence_keeps_the_best_epochs_weights():
     model = mlp([4, 6, 2], activation_name="tanh", rng=np.random.default_rng(0))
     blow_up = BlowUpAt(5)
     with pytest.raises(DivergenceError, match="smaller learning rate") as error:
-        fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), train_data, valid,
-            epochs=20, callbacks=[blow_up])
+        fit(
+            model,
+            SoftmaxCrossEntropy(),
+            SGD(model.parameters(), lr=0.1),
+            train_data,
+            valid,
+            epochs=20,
+            callbacks=[blow_up],
+        )
     history = error.value.history
     assert len(history.train_loss) == 6  # epochs 0..5 finished; epoch 6 diverged
     best = int(np.argmin(history.validation_loss))
@@ -83,8 +90,10 @@ def test_divergence_in_a_run_saves_the_best_weights_in_the_run_folder(tmp_path, 
 
 
 def test_a_diverging_ensemble_member_is_a_divergence_error(tmp_path):
-    text = ('ensemble = 2\n[train]\nhidden_layer_sizes = [8]\nepochs = 3\nlr = 1e300\n'
-            'activation = "relu"\n')
+    text = (
+        "ensemble = 2\n[train]\nhidden_layer_sizes = [8]\nepochs = 3\nlr = 1e300\n"
+        'activation = "relu"\n'
+    )
     (tmp_path / "wild.toml").write_text(text)
     preset = presets.load(str(tmp_path / "wild.toml"))
     with pytest.raises(DivergenceError, match="ensemble member .* smaller learning rate"):

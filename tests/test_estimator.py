@@ -31,10 +31,19 @@ def test_classifier_is_the_library_fit(digits):
 
     x, y = digits.train.x[:200], digits.train.y[:200]
     config = TrainConfig(hidden_layer_sizes=(12,), activation="sigmoid", lr=0.2, epochs=15)
-    network, history = fit_from_config(config, (x, y), None, n_outputs=10,
-                                       rng=np.random.default_rng(7))
-    estimator = GlassNetClassifier((12,), "sigmoid", solver="sgd", learning_rate=0.2, l2=0.0,
-                                   batch_size=None, max_epochs=15, random_state=7).fit(x, y)
+    network, history = fit_from_config(
+        config, (x, y), None, n_outputs=10, rng=np.random.default_rng(7)
+    )
+    estimator = GlassNetClassifier(
+        (12,),
+        "sigmoid",
+        solver="sgd",
+        learning_rate=0.2,
+        l2=0.0,
+        batch_size=None,
+        max_epochs=15,
+        random_state=7,
+    ).fit(x, y)
     for key, value in network.state_dict().items():
         np.testing.assert_array_equal(estimator.network_.state_dict()[key], value)
     assert estimator.loss_curve_ == history.train_loss
@@ -56,8 +65,12 @@ def test_pipeline_and_grid_search(digits):
     # The search picks the l2 whose 2-fold cross-validated accuracy, computed here on
     # its own, is higher.
     scores = [
-        cross_val_score(clone(pipeline).set_params(glassnetclassifier__l2=l2),
-                        digits.train.x, digits.train.y, cv=2).mean()
+        cross_val_score(
+            clone(pipeline).set_params(glassnetclassifier__l2=l2),
+            digits.train.x,
+            digits.train.y,
+            cv=2,
+        ).mean()
         for l2 in (1e-4, 1.0)
     ]
     assert scores[0] != scores[1]
@@ -69,8 +82,9 @@ def test_pipeline_and_grid_search(digits):
 def test_validation_curves_and_early_stopping_restore_the_best_epoch(digits):
     x, y = digits.train.x / 16, digits.train.y
     validation = (digits.validation.x / 16, digits.validation.y)
-    model = GlassNetClassifier((32,), learning_rate=0.05, max_epochs=60, early_stopping=True,
-                               patience=3, random_state=0)
+    model = GlassNetClassifier(
+        (32,), learning_rate=0.05, max_epochs=60, early_stopping=True, patience=3, random_state=0
+    )
     model.fit(x, y, validation_data=validation)
     assert len(model.loss_curve_) == len(model.validation_loss_curve_) == model.n_iter_
     assert len(model.validation_scores_) == model.n_iter_
@@ -85,8 +99,9 @@ def test_early_stopping_holds_out_validation_fraction():
     from sklearn.datasets import make_classification
 
     x, y = make_classification(200, 10, random_state=0)
-    model = GlassNetClassifier((8,), max_epochs=20, early_stopping=True, validation_fraction=0.25,
-                               random_state=0).fit(x, y)
+    model = GlassNetClassifier(
+        (8,), max_epochs=20, early_stopping=True, validation_fraction=0.25, random_state=0
+    ).fit(x, y)
     assert len(model.validation_loss_curve_) == model.n_iter_
     assert model.best_epoch_ is not None
     again = GlassNetClassifier(**model.get_params()).fit(x, y)
@@ -110,13 +125,13 @@ def test_warm_start_and_partial_fit_continue_training():
 
     x, y = make_classification(120, 6, random_state=1)
     once = GlassNetClassifier((8,), max_epochs=10, batch_size=None, random_state=0).fit(x, y)
-    twice = GlassNetClassifier((8,), max_epochs=5, batch_size=None, warm_start=True,
-                               random_state=0)
+    twice = GlassNetClassifier((8,), max_epochs=5, batch_size=None, warm_start=True, random_state=0)
     twice.fit(x, y).fit(x, y)
     assert twice.n_iter_ == 10
     np.testing.assert_allclose(twice.loss_curve_, once.loss_curve_, rtol=1e-12)
-    slower = GlassNetClassifier((8,), max_epochs=5, batch_size=None, warm_start=True,
-                                random_state=0).fit(x, y)
+    slower = GlassNetClassifier(
+        (8,), max_epochs=5, batch_size=None, warm_start=True, random_state=0
+    ).fit(x, y)
     slower.set_params(learning_rate=slower.learning_rate / 100).fit(x, y)
     assert slower.optimizer_.lr == pytest.approx(1e-5)
     assert slower.loss_curve_[:5] == twice.loss_curve_[:5]
@@ -158,8 +173,9 @@ def test_warm_start_early_stopping_holds_out_the_same_rows(monkeypatch):
     estimator_split = estimator.train_test_split
     monkeypatch.setattr(estimator, "train_test_split", recording_split)
     x, y = make_classification(100, 4, random_state=0)
-    model = GlassNetClassifier((4,), max_epochs=3, early_stopping=True, warm_start=True,
-                               random_state=0)
+    model = GlassNetClassifier(
+        (4,), max_epochs=3, early_stopping=True, warm_start=True, random_state=0
+    )
     model.fit(x, y).fit(x, y).fit(x, y)
     assert len(held_out) == 3
     for rows in held_out[1:]:
@@ -191,8 +207,9 @@ def test_balanced_class_weight_raises_minority_recall():
     from sklearn.datasets import make_classification
     from sklearn.metrics import recall_score
 
-    x, y = make_classification(300, 4, n_informative=2, weights=[0.9], class_sep=0.5,
-                               random_state=2)
+    x, y = make_classification(
+        300, 4, n_informative=2, weights=[0.9], class_sep=0.5, random_state=2
+    )
     assert np.bincount(y[:200])[1] < 30  # class 1 is the rare one
     settings = dict(hidden_layer_sizes=(8,), max_epochs=30, batch_size=None, random_state=0)
     plain = GlassNetClassifier(**settings).fit(x[:200], y[:200])

@@ -9,8 +9,16 @@ from glassnet.evaluation import Evaluation, class_indices
 
 
 def example():
-    proba = np.array([[0.9, 0.1, 0.0], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1],
-                      [0.1, 0.1, 0.8], [0.05, 0.9, 0.05], [0.3, 0.3, 0.4]])
+    proba = np.array(
+        [
+            [0.9, 0.1, 0.0],
+            [0.2, 0.7, 0.1],
+            [0.6, 0.3, 0.1],
+            [0.1, 0.1, 0.8],
+            [0.05, 0.9, 0.05],
+            [0.3, 0.3, 0.4],
+        ]
+    )
     return Evaluation(np.array(["a", "b", "c"]), np.array([0, 1, 1, 2, 2, 0]), proba)
 
 
@@ -18,8 +26,9 @@ def test_metrics_match_scikit_learn():
     evaluation = example()
     y_pred = [0, 1, 0, 2, 1, 2]
     assert evaluation.accuracy == accuracy_score(evaluation.y_true, y_pred)
-    np.testing.assert_array_equal(evaluation.confusion_matrix(),
-                                  confusion_matrix(evaluation.y_true, y_pred))
+    np.testing.assert_array_equal(
+        evaluation.confusion_matrix(), confusion_matrix(evaluation.y_true, y_pred)
+    )
     f1 = [row["f1"] for row in evaluation.per_class()]
     np.testing.assert_allclose(f1, f1_score(evaluation.y_true, y_pred, average=None))
     assert [row["support"] for row in evaluation.per_class()] == [2, 2, 2]

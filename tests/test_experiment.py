@@ -25,9 +25,17 @@ def test_seed_preset_holds_the_tutorial_numbers():
     preset = presets.load("seed")
     train = preset.train
     assert (train.hidden_layer_sizes, train.activation, train.output_activation) == (
-        (48, 32), "sigmoid", "sigmoid")
+        (48, 32),
+        "sigmoid",
+        "sigmoid",
+    )
     assert (train.lr, train.momentum, train.nesterov, train.epochs, train.batch_size) == (
-        0.2, 0.9, False, 1000, None)
+        0.2,
+        0.9,
+        False,
+        1000,
+        None,
+    )
     np.testing.assert_allclose(preset.sweep["l2"], np.logspace(-2, 2, 10))
     assert preset.scaling == "none"
 
@@ -68,13 +76,22 @@ def test_unknown_preset_is_one_line_and_exit_2(capsys):
 
 def tiny_preset(**top):
     """A few-second preset on the digits: two l2 values, a small ReLU net, a handful of epochs."""
-    return presets.from_dict("tiny", {
-        "scaling": "global",
-        "train": {"hidden_layer_sizes": [16], "activation": "relu", "optimizer": "adam",
-                  "lr": 0.01, "epochs": 4, "batch_size": 64},
-        "sweep": {"l2": [1e-4, 1e-2]},
-        **top,
-    })
+    return presets.from_dict(
+        "tiny",
+        {
+            "scaling": "global",
+            "train": {
+                "hidden_layer_sizes": [16],
+                "activation": "relu",
+                "optimizer": "adam",
+                "lr": 0.01,
+                "epochs": 4,
+                "batch_size": 64,
+            },
+            "sweep": {"l2": [1e-4, 1e-2]},
+            **top,
+        },
+    )
 
 
 def test_refit_trains_the_chosen_setting_on_train_and_validation(monkeypatch):
@@ -87,6 +104,7 @@ def test_refit_trains_the_chosen_setting_on_train_and_validation(monkeypatch):
             n_valid = None if validation is None else len(validation[0])
             sizes.append((function.__name__, len(trials), len(train_data[0]), n_valid))
             return function(trials, train_data, validation, **kwargs)
+
         return spy
 
     monkeypatch.setattr(experiment, "run_trials", spy_on(experiment.run_trials))
@@ -101,8 +119,9 @@ def test_refit_trains_the_chosen_setting_on_train_and_validation(monkeypatch):
     assert result.selection_accuracy == max(t.score for t in result.trials)
 
     sizes.clear()
-    result = experiment.run_experiment(tiny_preset(refit="train+valid"), seed=0, n_jobs=1,
-                                       refit="train")
+    result = experiment.run_experiment(
+        tiny_preset(refit="train+valid"), seed=0, n_jobs=1, refit="train"
+    )
     assert sizes == [("run_trials", 2, 721, 482), ("train_members", 1, 721, 482)]
     np.testing.assert_allclose(result.model.scaler.offset, splits.train.x.mean())
 
@@ -144,11 +163,29 @@ def test_refit_flag_on_the_command_line(tmp_path):
         'optimizer = "adam"\nlr = 0.01\nepochs = 2\nbatch_size = 128\n'
     )
     out = tmp_path / "run"
-    assert main(["run", "--preset", str(preset_file), "--refit", "train+valid", "--out", str(out),
-                 "--quiet", "--jobs", "1"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--preset",
+                str(preset_file),
+                "--refit",
+                "train+valid",
+                "--out",
+                str(out),
+                "--quiet",
+                "--jobs",
+                "1",
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((out / "metrics.json").read_text())
     assert (metrics["refit"], metrics["ensemble"], metrics["validation_accuracy"]) == (
-        "train+valid", 2, None)
+        "train+valid",
+        2,
+        None,
+    )
     assert len(checkpoint.load(out / "model.npz").networks) == 2
 
 

@@ -18,7 +18,10 @@ from glassnet import (
 )
 
 ACTIVATIONS = {
-    "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "identity": Identity,
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+    "relu": ReLU,
+    "identity": Identity,
     "leaky_relu": lambda: LeakyReLU(0.2),
 }
 

@@ -35,8 +35,10 @@ def digits_run(tmp_path_factory):
     """A small real run on image data with a sweep, so every section has content."""
     folder = tmp_path_factory.mktemp("digits")
     config = folder / "run.toml"
-    config.write_text('data = "digits"\n[train]\nhidden_layer_sizes = [16]\nepochs = 15\n'
-                      '[sweep]\nl2 = [0.01, 1.0]\n')
+    config.write_text(
+        'data = "digits"\n[train]\nhidden_layer_sizes = [16]\nepochs = 15\n'
+        "[sweep]\nl2 = [0.01, 1.0]\n"
+    )
     out = folder / "run"
     argv = ["train", "--config", str(config), "--jobs", "1", "--quiet", "--out", str(out)]
     assert main(argv) == 0
@@ -54,7 +56,7 @@ def decode(src):
 
     prefix = "data:image/png;base64,"
     assert src.startswith(prefix)
-    return matplotlib.image.imread(io.BytesIO(base64.b64decode(src[len(prefix):])), format="png")
+    return matplotlib.image.imread(io.BytesIO(base64.b64decode(src[len(prefix) :])), format="png")
 
 
 def test_every_section_is_present_in_order(digits_run):
@@ -93,8 +95,25 @@ def test_image_free_data_has_no_gallery_section(tmp_path):
     rows = ["a,b,y"] + [f"{x:.3f},{x + rng.normal():.3f},{int(x > 0)}" for x in rng.normal(size=60)]
     data.write_text("\n".join(rows) + "\n")
     out = tmp_path / "run"
-    assert main(["train", "--data", str(data), "--target", "y", "--epochs", "10", "--hidden", "4",
-                 "--quiet", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(data),
+                "--target",
+                "y",
+                "--epochs",
+                "10",
+                "--hidden",
+                "4",
+                "--quiet",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     sections = parse(out / "report.html").sections
     assert "gallery" not in sections and sections == [s for s in SECTIONS if s != "gallery"]
 
@@ -103,7 +122,7 @@ def test_glassnet_run_writes_the_report_too(tmp_path, capsys):
     import json
 
     preset = tmp_path / "tiny.toml"
-    preset.write_text('[train]\nhidden_layer_sizes = [8]\nepochs = 5\n[sweep]\nl2 = [0.1, 1.0]\n')
+    preset.write_text("[train]\nhidden_layer_sizes = [8]\nepochs = 5\n[sweep]\nl2 = [0.1, 1.0]\n")
     out = tmp_path / "run"
     assert main(["run", "--preset", str(preset), "--jobs", "1", "--json", "--out", str(out)]) == 0
     result = json.loads(capsys.readouterr().out)
@@ -116,8 +135,14 @@ def test_glassnet_run_writes_the_report_too(tmp_path, capsys):
     assert parse(out / "report.html").sections == list(SECTIONS)
 
 
-CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser",
-                                                  "google-chrome") if shutil.which(name)), None)
+CHROMIUM = next(
+    (
+        shutil.which(name)
+        for name in ("chromium", "chromium-browser", "google-chrome")
+        if shutil.which(name)
+    ),
+    None,
+)
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
@@ -126,10 +151,18 @@ def test_chromium_renders_the_report(digits_run, tmp_path):
 
     screenshot = tmp_path / "page.png"
     command = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-        f"--screenshot={screenshot}", "--window-size=1100,1800",
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--screenshot={screenshot}",
+        "--window-size=1100,1800",
         (digits_run / "report.html").as_uri(),
     ]
     subprocess.run(command, check=True, capture_output=True, timeout=120)

@@ -13,16 +13,24 @@ def test_an_ensembles_probabilities_are_the_mean_of_its_members():
     np.testing.assert_allclose(ensemble.predict_proba(x), np.mean(each, axis=0), rtol=1e-12)
     np.testing.assert_allclose(ensemble.predict_proba(x).sum(axis=1), 1.0)
     assert not np.allclose(ensemble.predict_proba(x), each[0])
-    np.testing.assert_array_equal(ensemble.predict(x),
-                                  np.array([10, 20, 30])[np.mean(each, axis=0).argmax(axis=1)])
+    np.testing.assert_array_equal(
+        ensemble.predict(x), np.array([10, 20, 30])[np.mean(each, axis=0).argmax(axis=1)]
+    )
 
 
 def test_dropout_is_off_when_a_trained_model_predicts():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((40, 5))
     y = (x[:, 0] > 0).astype(int)
-    config = TrainConfig(hidden_layer_sizes=(16,), activation="relu", dropout=0.5, epochs=5,
-                         batch_size=10, optimizer="adam", lr=0.01)
+    config = TrainConfig(
+        hidden_layer_sizes=(16,),
+        activation="relu",
+        dropout=0.5,
+        epochs=5,
+        batch_size=10,
+        optimizer="adam",
+        lr=0.01,
+    )
     network, _ = fit_from_config(config, (x, y), (x, y), n_outputs=2, rng=rng)
     assert any(type(layer).__name__ == "Dropout" for layer in network.layers)
     model = Model([network])

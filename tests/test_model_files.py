@@ -79,15 +79,27 @@ def test_huge_declared_layer_is_refused_before_building(tmp_path):
 
 
 HEADER_EDITS = {
-    "layers that do not chain": (lambda h: h["networks"][0]["layers"].insert(2, {
-        "type": "Linear", "in_features": 9, "out_features": 5}), "declared|takes"),
+    "layers that do not chain": (
+        lambda h: h["networks"][0]["layers"].insert(
+            2, {"type": "Linear", "in_features": 9, "out_features": 5}
+        ),
+        "declared|takes",
+    ),
     "no layers": (lambda h: h["networks"][0].update(layers=[]), "no layers"),
-    "first layer not Linear": (lambda h: h["networks"][0]["layers"].insert(0, {"type": "Tanh"}),
-                               "start with a Linear"),
-    "unknown layer type": (lambda h: h["networks"][0]["layers"].append({"type": "Exec"}),
-                           "unknown layer type"),
-    "NaN slope": (lambda h: h["networks"][0]["layers"].append(
-        {"type": "LeakyReLU", "negative_slope": float("nan")}), "finite"),
+    "first layer not Linear": (
+        lambda h: h["networks"][0]["layers"].insert(0, {"type": "Tanh"}),
+        "start with a Linear",
+    ),
+    "unknown layer type": (
+        lambda h: h["networks"][0]["layers"].append({"type": "Exec"}),
+        "unknown layer type",
+    ),
+    "NaN slope": (
+        lambda h: h["networks"][0]["layers"].append(
+            {"type": "LeakyReLU", "negative_slope": float("nan")}
+        ),
+        "finite",
+    ),
     "missing key": (lambda h: h.pop("networks"), "lacks"),
     "wrong dtype": (lambda h: h.update(dtype="float32"), "header says float32"),
     "unknown task": (lambda h: h.update(task="ranking"), "unknown task"),
@@ -177,9 +189,12 @@ FIXTURES_OK = [HealthCheck.function_scoped_fixture]  # tmp_path is reused, each 
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=FIXTURES_OK)
-@given(edits=st.lists(st.tuples(st.integers(min_value=0), st.integers(0, 255)), min_size=1,
-                      max_size=4),
-       cut=st.one_of(st.none(), st.integers(min_value=0)))
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(min_value=0), st.integers(0, 255)), min_size=1, max_size=4
+    ),
+    cut=st.one_of(st.none(), st.integers(min_value=0)),
+)
 def test_random_edits_are_refused_or_load_the_identical_model(edits, cut, original, tmp_path):
     model, data = original
     data = bytearray(data)
@@ -206,8 +221,10 @@ def test_random_bytes_are_refused(content, tmp_path):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=FIXTURES_OK)
-@given(content=st.binary(min_size=1, max_size=300),
-       name=st.sampled_from(["net0.0.weight", "__glassnet__"]))
+@given(
+    content=st.binary(min_size=1, max_size=300),
+    name=st.sampled_from(["net0.0.weight", "__glassnet__"]),
+)
 def test_random_member_contents_are_refused(content, name, original, tmp_path):
     _, data = original
     path = tmp_path / "member.npz"

@@ -89,8 +89,13 @@ def test_mean_squared_error_of_huge_outputs_is_finite(dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_a_whole_sigmoid_model_on_huge_inputs(dtype):
     """The seed network's sigmoid-then-softmax stack, fed saturating inputs, trains one step."""
-    net = mlp([3, 4, 3], activation_name="sigmoid", output_activation="sigmoid",
-              rng=np.random.default_rng(0), dtype=dtype)
+    net = mlp(
+        [3, 4, 3],
+        activation_name="sigmoid",
+        output_activation="sigmoid",
+        rng=np.random.default_rng(0),
+        dtype=dtype,
+    )
     x = extremes(dtype)
     loss = SoftmaxCrossEntropy()
     value = loss.forward(net.forward(x), np.array([0, 1, 2, 0]))

@@ -22,19 +22,22 @@ def test_seed_preset_keeps_one_network_trained_on_train_only():
     assert seed.train.early_stopping_patience is None and not seed.train.augments
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"ensembles": 3}, "unknown key"),
-    ({"ensemble": 0}, "ensemble"),
-    ({"ensemble": 2.5}, "ensemble"),
-    ({"refit": "all"}, "refit"),
-    ({"scaling": "robust"}, "scaling"),
-    ({"train": {"lr_schedules": "cosine"}}, "unknown training setting"),
-    ({"train": {"early_stopping_patience": 0}}, "early_stopping_patience"),
-    ({"train": {"lr_schedule": "step", "lr_step": 0}}, "lr_step"),
-    ({"train": {"augment_shift": -1}}, "augment_shift"),
-    ({"train": {"augment_degrees": 500}}, "augment_degrees"),
-    ({"sweep": {"augment_shifts": [0, 1]}}, "sweeps unknown"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"ensembles": 3}, "unknown key"),
+        ({"ensemble": 0}, "ensemble"),
+        ({"ensemble": 2.5}, "ensemble"),
+        ({"refit": "all"}, "refit"),
+        ({"scaling": "robust"}, "scaling"),
+        ({"train": {"lr_schedules": "cosine"}}, "unknown training setting"),
+        ({"train": {"early_stopping_patience": 0}}, "early_stopping_patience"),
+        ({"train": {"lr_schedule": "step", "lr_step": 0}}, "lr_step"),
+        ({"train": {"augment_shift": -1}}, "augment_shift"),
+        ({"train": {"augment_degrees": 500}}, "augment_degrees"),
+        ({"sweep": {"augment_shifts": [0, 1]}}, "sweeps unknown"),
+    ],
+)
 def test_bad_preset_keys_and_values_are_refused(data, message):
     with pytest.raises(ConfigError, match=message):
         presets.from_dict("bad", data)

@@ -60,8 +60,15 @@ def small_problem():
     return (x[:60], y[:60]), (x[60:], y[60:])
 
 
-CONFIG = TrainConfig(hidden_layer_sizes=(12,), activation="relu", dropout=0.2, optimizer="adam",
-                     lr=0.01, epochs=20, batch_size=16)
+CONFIG = TrainConfig(
+    hidden_layer_sizes=(12,),
+    activation="relu",
+    dropout=0.2,
+    optimizer="adam",
+    lr=0.01,
+    epochs=20,
+    batch_size=16,
+)
 
 
 class StopAt:
@@ -93,12 +100,23 @@ def test_interrupted_training_resumes_bit_for_bit(schedule, tmp_path):
     stop = StopSignals()
     path = tmp_path / "state.npz"
     with pytest.raises(TrainingInterrupted) as interrupted:
-        fit_from_config(config, train_data, valid, n_outputs=3, rng=np.random.default_rng(9),
-                        callbacks=[StopAt(stop, 6)], checkpointer=Checkpointer(path, stop))
+        fit_from_config(
+            config,
+            train_data,
+            valid,
+            n_outputs=3,
+            rng=np.random.default_rng(9),
+            callbacks=[StopAt(stop, 6)],
+            checkpointer=Checkpointer(path, stop),
+        )
     assert interrupted.value.epoch == 7 and load_state(path).epoch == 7
     # A fresh process would start from a fresh generator: the saved state replaces it.
     resumed, history = fit_from_config(
-        config, train_data, valid, n_outputs=3, rng=np.random.default_rng(12345),
+        config,
+        train_data,
+        valid,
+        n_outputs=3,
+        rng=np.random.default_rng(12345),
         checkpointer=Checkpointer(path, StopSignals()),
     )
     assert history.to_dict() == straight_history.to_dict()
@@ -139,11 +157,24 @@ def test_state_of_another_training_is_refused(tmp_path):
     path = tmp_path / "state.npz"
     saver = Checkpointer(path, stop, {"a": 1})
     with pytest.raises(TrainingInterrupted):
-        fit_from_config(CONFIG, train_data, valid, n_outputs=3, rng=np.random.default_rng(0),
-                        callbacks=[StopAt(stop, 1)], checkpointer=saver)
+        fit_from_config(
+            CONFIG,
+            train_data,
+            valid,
+            n_outputs=3,
+            rng=np.random.default_rng(0),
+            callbacks=[StopAt(stop, 1)],
+            checkpointer=saver,
+        )
     with pytest.raises(ConfigError, match="different training"):
-        fit_from_config(CONFIG, train_data, valid, n_outputs=3, rng=np.random.default_rng(0),
-                        checkpointer=Checkpointer(path, StopSignals(), {"a": 2}))
+        fit_from_config(
+            CONFIG,
+            train_data,
+            valid,
+            n_outputs=3,
+            rng=np.random.default_rng(0),
+            checkpointer=Checkpointer(path, StopSignals(), {"a": 2}),
+        )
 
 
 def test_signals_are_deferred_or_raised_and_handlers_restored():
@@ -171,8 +202,13 @@ def interrupt_then_resume(command, out, epochs):
     the saved state, then ``glassnet COMMAND --resume`` it to the end."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
     cli = [sys.executable, "-m", "glassnet.cli"]
-    process = subprocess.Popen([*cli, *command, "--out", str(out)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*cli, *command, "--out", str(out)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     # The sweep has one trial, as long as the final training (0.2 s or more); the final
     # training starts once that trial's record is written and synced (the short wait).
     deadline = time.monotonic() + 120
@@ -187,8 +223,12 @@ def interrupt_then_resume(command, out, epochs):
     saved = load_state(out / STATE_FILE)
     assert 0 < saved.epoch < epochs, "the signal should land inside the final training"
 
-    resumed = subprocess.run([*cli, command[0], "--resume", str(out), "--jobs", "1", "--quiet"],
-                             env=env, capture_output=True, text=True)
+    resumed = subprocess.run(
+        [*cli, command[0], "--resume", str(out), "--jobs", "1", "--quiet"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert not (out / STATE_FILE).exists()
     return checkpoint.load(out / "model.npz"), json.loads((out / "metrics.json").read_text())
@@ -215,15 +255,26 @@ def test_sigint_during_a_real_run_then_resume_matches_an_uninterrupted_run(tmp_p
 
 def test_sigint_during_glassnet_train_then_resume_matches_an_uninterrupted_run(tmp_path):
     values = np.random.default_rng(1).standard_normal((60, 3))
-    rows = "".join(f"{a:.4f},{b:.4f},{c:.4f},{'up' if a + b > 0 else 'down'}\n"
-                   for a, b, c in values)
+    rows = "".join(
+        f"{a:.4f},{b:.4f},{c:.4f},{'up' if a + b > 0 else 'down'}\n" for a, b, c in values
+    )
     (tmp_path / "points.csv").write_text("a,b,c,direction\n" + rows)
     (tmp_path / "train.toml").write_text(
         'target = "direction"\n[train]\nhidden_layer_sizes = [8]\nactivation = "tanh"\n'
         'optimizer = "adam"\nlr = 0.01\nepochs = 600\nbatch_size = 4\n[sweep]\nl2 = [0.01]\n'
     )
-    command = ["train", "--config", str(tmp_path / "train.toml"), "--data",
-               str(tmp_path / "points.csv"), "--seed", "3", "--jobs", "1", "--quiet"]
+    command = [
+        "train",
+        "--config",
+        str(tmp_path / "train.toml"),
+        "--data",
+        str(tmp_path / "points.csv"),
+        "--seed",
+        "3",
+        "--jobs",
+        "1",
+        "--quiet",
+    ]
     model, metrics = interrupt_then_resume(command, tmp_path / "run", epochs=600)
     assert main([*command, "--out", str(tmp_path / "reference")]) == 0
     reference = checkpoint.load(tmp_path / "reference" / "model.npz")
@@ -272,8 +323,9 @@ def test_every_trial_diverging_is_a_clear_error(tmp_path):
 def sweep_plan(grid="l2=0.1,1,10"):
     from glassnet.sweep_plan import plan_from_flags
 
-    return plan_from_flags(settings=["epochs=3", "hidden_layer_sizes=[8]"], grid=[grid],
-                           seeds="0,1")
+    return plan_from_flags(
+        settings=["epochs=3", "hidden_layer_sizes=[8]"], grid=[grid], seeds="0,1"
+    )
 
 
 def test_glassnet_sweep_killed_part_way_runs_only_the_missing_trials(tmp_path):
@@ -320,15 +372,19 @@ def signal_at(epoch_number):
     return on_epoch
 
 
-@pytest.mark.parametrize("extra, saves_state", [
-    ("", True),
-    ('lr_schedule = "plateau"\nlr_patience = 2\nlr_decay = 0.5', False),
-])
+@pytest.mark.parametrize(
+    "extra, saves_state",
+    [
+        ("", True),
+        ('lr_schedule = "plateau"\nlr_patience = 2\nlr_decay = 0.5', False),
+    ],
+)
 def test_sigint_in_the_final_training_then_rerun_gives_the_same_result(
     extra, saves_state, tmp_path
 ):
     text = TINY_PRESET.format(epochs=12, sweep="[sweep]\nl2 = [0.01]").replace(
-        "batch_size = 64", "batch_size = 64\n" + extra)
+        "batch_size = 64", "batch_size = 64\n" + extra
+    )
     preset = presets.from_dict("tiny", tomllib.loads(text))
     reference = run_experiment(preset, seed=2, n_jobs=1)
     out = start_run(preset, 2, tmp_path / "run")

@@ -23,8 +23,14 @@ def rates_used(make_schedule, epochs):
             used.append(optimizer.lr)
             optimizer.step()
 
-    fit(model, SoftmaxCrossEntropy(), Spy(), tiny_problem(), epochs=epochs,  # type: ignore[arg-type]
-        callbacks=[make_schedule(optimizer)])
+    fit(
+        model,
+        SoftmaxCrossEntropy(),
+        Spy(),
+        tiny_problem(),
+        epochs=epochs,  # type: ignore[arg-type]
+        callbacks=[make_schedule(optimizer)],
+    )
     return used
 
 
@@ -38,8 +44,9 @@ def test_cosine_goes_from_the_base_rate_down_to_the_minimum():
     expected = [0.02 + 0.08 * 0.5 * (1 + np.cos(np.pi * e / 4)) for e in range(4)]
     np.testing.assert_allclose(used, expected)
     np.testing.assert_allclose(used[:3], [0.1, 0.02 + 0.08 * (1 + np.sqrt(0.5)) / 2, 0.06])
-    assert CosineDecay(SGD(mlp([3, 2], rng=np.random.default_rng(0)).parameters(), lr=0.1),
-                       epochs=4, min_lr=0.02).lr_at(9) == pytest.approx(0.02)
+    assert CosineDecay(
+        SGD(mlp([3, 2], rng=np.random.default_rng(0)).parameters(), lr=0.1), epochs=4, min_lr=0.02
+    ).lr_at(9) == pytest.approx(0.02)
 
 
 def test_reduce_on_plateau_cuts_after_patience_epochs_without_improvement():
@@ -58,22 +65,41 @@ def test_reduce_on_plateau_cuts_after_patience_epochs_without_improvement():
 def test_train_config_turns_on_the_schedule():
     x, y = tiny_problem()
     # momentum 0 and a rate cut to ~0 after the first epoch: later epochs barely move weights
-    config = TrainConfig(hidden_layer_sizes=(4,), momentum=0.0, lr=0.5, epochs=1,
-                         lr_schedule="step", lr_step=1, lr_decay=1e-12)
+    config = TrainConfig(
+        hidden_layer_sizes=(4,),
+        momentum=0.0,
+        lr=0.5,
+        epochs=1,
+        lr_schedule="step",
+        lr_step=1,
+        lr_decay=1e-12,
+    )
     one, _ = fit_from_config(config, (x, y), None, n_outputs=2, rng=np.random.default_rng(1))
-    many, _ = fit_from_config(config.replace(epochs=5), (x, y), None, n_outputs=2,
-                              rng=np.random.default_rng(1))
-    constant, _ = fit_from_config(config.replace(epochs=5, lr_schedule="constant"), (x, y), None,
-                                  n_outputs=2, rng=np.random.default_rng(1))
-    np.testing.assert_allclose(many.state_dict()["0.weight"], one.state_dict()["0.weight"],
-                               atol=1e-9)
+    many, _ = fit_from_config(
+        config.replace(epochs=5), (x, y), None, n_outputs=2, rng=np.random.default_rng(1)
+    )
+    constant, _ = fit_from_config(
+        config.replace(epochs=5, lr_schedule="constant"),
+        (x, y),
+        None,
+        n_outputs=2,
+        rng=np.random.default_rng(1),
+    )
+    np.testing.assert_allclose(
+        many.state_dict()["0.weight"], one.state_dict()["0.weight"], atol=1e-9
+    )
     assert not np.allclose(constant.state_dict()["0.weight"], one.state_dict()["0.weight"])
 
 
-@pytest.mark.parametrize("settings", [
-    {"lr_schedule": "exponential"}, {"lr_schedule": "step", "lr_step": 0},
-    {"lr_schedule": "plateau", "lr_decay": 1.0}, {"lr_schedule": "cosine", "lr_min": 5.0},
-])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"lr_schedule": "exponential"},
+        {"lr_schedule": "step", "lr_step": 0},
+        {"lr_schedule": "plateau", "lr_decay": 1.0},
+        {"lr_schedule": "cosine", "lr_min": 5.0},
+    ],
+)
 def test_bad_schedule_settings_are_refused(settings):
     x, y = tiny_problem()
     with pytest.raises(ConfigError):

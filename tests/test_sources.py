@@ -29,12 +29,15 @@ def test_csv_features_picked_by_name_in_the_models_order(tmp_path):
     assert data.y is None
 
 
-@pytest.mark.parametrize("text, message", [
-    ("a,b,y\n1,2,0\n3,oops,1\n", "line 3, column 'b': 'oops' is not a number"),
-    ("a,b,y\n1,,0\n", "line 2, column 'b' is empty"),
-    ("a,b,y\n1,2\n", "line 2: 2 cells but the header has 3"),
-    ("a,b,y\n", "at least one data row"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("a,b,y\n1,2,0\n3,oops,1\n", "line 3, column 'b': 'oops' is not a number"),
+        ("a,b,y\n1,,0\n", "line 2, column 'b' is empty"),
+        ("a,b,y\n1,2\n", "line 2: 2 cells but the header has 3"),
+        ("a,b,y\n", "at least one data row"),
+    ],
+)
 def test_csv_problems_name_the_line_and_column(tmp_path, text, message):
     with pytest.raises(DataError, match=message):
         load_dataset(write_csv(tmp_path / "d.csv", text), "y")
@@ -85,8 +88,7 @@ def test_corrupt_npz_is_a_data_error_naming_the_file(tmp_path, damage):
     if damage == "garbage":
         path.write_bytes(b"PK\x03\x04" + b"\x00" * 40)  # a zip header and nothing valid
     elif damage == "truncated":
-        np.savez_compressed(path, x=np.random.default_rng(0).normal(size=(200, 8)),
-                            y=np.zeros(200))
+        np.savez_compressed(path, x=np.random.default_rng(0).normal(size=(200, 8)), y=np.zeros(200))
         path.write_bytes(path.read_bytes()[:-300])
     else:
         with open(path, "wb") as handle:

@@ -20,19 +20,27 @@ TIMEOUT = 120  # seconds; a hung cluster fails the test instead of hanging the s
 
 @pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None,
-    ) as cluster, distributed.Client(cluster, timeout=TIMEOUT) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster, timeout=TIMEOUT) as client,
+    ):
         yield client
 
 
 def small_plan(epochs: int, seeds: list[int]):
-    return plan_from_dict({
-        "train": {"epochs": epochs, "hidden_layer_sizes": [16]},
-        "sweep": {"l2": [0.01, 0.1, 1.0, 10.0, 100.0]},
-        "seeds": seeds,
-    })
+    return plan_from_dict(
+        {
+            "train": {"epochs": epochs, "hidden_layer_sizes": [16]},
+            "sweep": {"l2": [0.01, 0.1, 1.0, 10.0, 100.0]},
+            "seeds": seeds,
+        }
+    )
 
 
 def test_dask_sweep_gives_the_same_records_as_local(client, tmp_path):
@@ -60,8 +68,7 @@ def test_killing_a_worker_mid_sweep_still_records_every_trial_once(client, tmp_p
             os.kill(pid, signal.SIGKILL)
             killed.append(address)
 
-    result = run_sweep(plan, out=tmp_path, client=client, on_record=kill_a_worker,
-                       timeout=TIMEOUT)
+    result = run_sweep(plan, out=tmp_path, client=client, on_record=kill_a_worker, timeout=TIMEOUT)
     assert killed
     written = [json.loads(line)["trial"] for line in (tmp_path / "trials.jsonl").open()]
     assert sorted(written) == list(range(10))  # every trial, exactly once
@@ -87,15 +94,18 @@ def test_estimator_grid_search_on_joblib_dask_backend(client):
     x = x[:300] / 16
     y = y[:300]
     grid = {"l2": [1e-4, 1e-2], "learning_rate": [0.01, 0.02]}
-    search = GridSearchCV(GlassNetClassifier((16,), max_epochs=15, random_state=0), grid, cv=2,
-                          n_jobs=-1)
+    search = GridSearchCV(
+        GlassNetClassifier((16,), max_epochs=15, random_state=0), grid, cv=2, n_jobs=-1
+    )
     with distributed.get_task_stream(client) as tasks, joblib.parallel_backend("dask"):
         search.fit(x, y)
     assert len(tasks.data) >= 8  # the 4 x 2 fits ran as tasks on the Dask workers
-    local = GridSearchCV(GlassNetClassifier((16,), max_epochs=15, random_state=0), grid, cv=2,
-                         n_jobs=1).fit(x, y)
-    np.testing.assert_array_equal(search.cv_results_["mean_test_score"],
-                                  local.cv_results_["mean_test_score"])
+    local = GridSearchCV(
+        GlassNetClassifier((16,), max_epochs=15, random_state=0), grid, cv=2, n_jobs=1
+    ).fit(x, y)
+    np.testing.assert_array_equal(
+        search.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"]
+    )
 
 
 def test_cli_sweep_on_a_scheduler_address(client, tmp_path):
@@ -104,6 +114,8 @@ def test_cli_sweep_on_a_scheduler_address(client, tmp_path):
     args = ["sweep", "--set", "epochs=5", "--grid", "l2=0.1,1", "--seeds", "0,1", "--quiet"]
     assert main([*args, "--scheduler", client.scheduler.address, "--out", str(tmp_path / "d")]) == 0
     assert main([*args, "--jobs", "1", "--out", str(tmp_path / "l")]) == 0
-    lines = {name: sorted((tmp_path / name / "trials.jsonl").read_text().splitlines())
-             for name in ("d", "l")}
+    lines = {
+        name: sorted((tmp_path / name / "trials.jsonl").read_text().splitlines())
+        for name in ("d", "l")
+    }
     assert len(lines["d"]) == 4 and lines["d"] == lines["l"]

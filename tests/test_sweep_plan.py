@@ -45,9 +45,13 @@ def test_random_search_is_seeded_and_independent_of_the_seeds():
 
 def test_flags_on_top_of_a_file(tmp_path):
     path = tmp_path / "s.toml"
-    path.write_text('seeds = [0]\n[train]\nepochs = 7\n[sweep]\nl2 = [0.5]\n')
-    plan = plan_from_flags(path, settings=["lr=0.05", "hidden_layer_sizes=[16]"],
-                           grid=["activation=relu,tanh"], seeds="1-3")
+    path.write_text("seeds = [0]\n[train]\nepochs = 7\n[sweep]\nl2 = [0.5]\n")
+    plan = plan_from_flags(
+        path,
+        settings=["lr=0.05", "hidden_layer_sizes=[16]"],
+        grid=["activation=relu,tanh"],
+        seeds="1-3",
+    )
     assert plan.preset.train.epochs == 7 and plan.preset.train.lr == 0.05
     assert plan.preset.train.hidden_layer_sizes == (16,)
     assert plan.space == {"l2": [0.5], "activation": ["relu", "tanh"]}
@@ -57,7 +61,9 @@ def test_flags_on_top_of_a_file(tmp_path):
 def test_parsing_flag_values():
     assert parse_assignment("l2=0.1,1,10", many=True) == ("l2", [0.1, 1, 10])
     assert parse_assignment("hidden_layer_sizes=[32],[64,32]", many=True) == (
-        "hidden_layer_sizes", [[32], [64, 32]])
+        "hidden_layer_sizes",
+        [[32], [64, 32]],
+    )
     assert parse_assignment("l2=logspace(-2, 2, 5)", many=True) == ("l2", {"logspace": [-2, 2, 5]})
     assert parse_assignment("optimizer=adam", many=False) == ("optimizer", "adam")
     assert parse_seeds("0,2") == [0, 2] and parse_seeds("2-4") == [2, 3, 4]

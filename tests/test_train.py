@@ -32,8 +32,10 @@ def small_problem(seed=0):
 def test_same_seed_same_history_bit_for_bit(batch_size):
     train_data, valid = small_problem()
     config = TrainConfig(hidden_layer_sizes=(8,), epochs=30, batch_size=batch_size, lr=0.1)
-    runs = [fit_from_config(config, train_data, valid, n_outputs=3, rng=np.random.default_rng(s))[1]
-            for s in (7, 7, 8)]
+    runs = [
+        fit_from_config(config, train_data, valid, n_outputs=3, rng=np.random.default_rng(s))[1]
+        for s in (7, 7, 8)
+    ]
     assert runs[0].to_dict() == runs[1].to_dict()
     assert runs[0].train_loss != runs[2].train_loss
 
@@ -61,8 +63,15 @@ def test_minibatches_use_every_sample_once_per_epoch():
     # Ten classes, one sample each: a repeated or skipped sample changes the multiset.
     model = mlp([1, 10], rng=np.random.default_rng(0))
     y = np.arange(10)
-    fit(model, Recorder(), SGD(model.parameters(), lr=0.1), (x, y), epochs=2, batch_size=3,
-        rng=np.random.default_rng(0))
+    fit(
+        model,
+        Recorder(),
+        SGD(model.parameters(), lr=0.1),
+        (x, y),
+        epochs=2,
+        batch_size=3,
+        rng=np.random.default_rng(0),
+    )
     assert sorted(seen[:10]) == sorted(seen[10:]) == list(range(10))
     assert seen[:10] != seen[10:]  # reshuffled each epoch
 
@@ -77,8 +86,14 @@ def test_callback_sees_each_epoch_and_can_stop():
         if epoch == 2:
             raise StopTraining
 
-    history = fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), train_data,
-                  epochs=10, callbacks=[stop_at_three])
+    history = fit(
+        model,
+        SoftmaxCrossEntropy(),
+        SGD(model.parameters(), lr=0.1),
+        train_data,
+        epochs=10,
+        callbacks=[stop_at_three],
+    )
     assert epochs == [0, 1, 2]
     assert isinstance(history, History) and len(history.train_loss) == 3
 
@@ -89,8 +104,13 @@ def test_divergence_stops_with_a_clear_error():
     x, y = train_data
     model = mlp([5, 3], rng=np.random.default_rng(0))
     with pytest.raises(DivergenceError, match="smaller learning rate"):
-        fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=1e300), (x * 1e300, y),
-            epochs=5)
+        fit(
+            model,
+            SoftmaxCrossEntropy(),
+            SGD(model.parameters(), lr=1e300),
+            (x * 1e300, y),
+            epochs=5,
+        )
 
 
 def test_float32_trains_end_to_end_in_float32():

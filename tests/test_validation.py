@@ -72,16 +72,25 @@ def test_bad_training_data_through_fit(case):
         fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), (x, y), epochs=1)
 
 
-@pytest.mark.parametrize("weights, words", [
-    (np.ones(19), "19 values but X has 20"),
-    (with_value(np.ones(20), 3, np.nan), "NaN"),
-    (-np.ones(20), "non-negative"),
-])
+@pytest.mark.parametrize(
+    "weights, words",
+    [
+        (np.ones(19), "19 values but X has 20"),
+        (with_value(np.ones(20), 3, np.nan), "NaN"),
+        (-np.ones(20), "non-negative"),
+    ],
+)
 def test_bad_sample_weights(weights, words):
     model = mlp([4, 3], rng=np.random.default_rng(0))
     with pytest.raises(DataError, match=words):
-        fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), (X, Y), epochs=1,
-            sample_weight=weights)
+        fit(
+            model,
+            SoftmaxCrossEntropy(),
+            SGD(model.parameters(), lr=0.1),
+            (X, Y),
+            epochs=1,
+            sample_weight=weights,
+        )
 
 
 def test_bad_validation_data_is_named_as_such():
@@ -134,10 +143,17 @@ def test_bad_inputs_to_the_estimators_predict(case):
         estimator.predict(BAD_PREDICT_INPUTS[case][0])
 
 
-@pytest.mark.parametrize("settings", [
-    {"learning_rate": 0}, {"max_epochs": 0}, {"hidden_layer_sizes": (0,)},
-    {"activation": "swish"}, {"momentum": 1.0}, {"dropout": 1.0},
-])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"learning_rate": 0},
+        {"max_epochs": 0},
+        {"hidden_layer_sizes": (0,)},
+        {"activation": "swish"},
+        {"momentum": 1.0},
+        {"dropout": 1.0},
+    ],
+)
 def test_bad_estimator_parameters_are_config_errors(settings):
     from glassnet.estimator import GlassNetClassifier
 
@@ -247,8 +263,10 @@ CLI_CASES = {
     "sweep: bad seeds": (["sweep", "--seeds", "a"], "seeds"),
     "sweep: unknown setting": (["sweep", "--set", "nosuch=1"], "unknown training setting"),
     "sweep: missing file": (["sweep", "{tmp}/none.toml"], "does not exist"),
-    **{f"preset: {name}": (["run", "--preset", "{preset}"], words)
-       for name, (_, words) in BAD_PRESETS.items()},
+    **{
+        f"preset: {name}": (["run", "--preset", "{preset}"], words)
+        for name, (_, words) in BAD_PRESETS.items()
+    },
 }
 
 
@@ -285,8 +303,20 @@ def files(tmp_path_factory):
     write_csv(folder / "other_columns.csv", "c,d,label", good)
     write_csv(folder / "bad_config.toml", 'colour = "blue"', [])
     (folder / "corrupt.npz").write_bytes(b"PK\x03\x04 not really a model")
-    code = main(["train", "--data", str(folder / "good.csv"), "--target", "label",
-                 "--epochs", "3", "--out", str(folder / "run"), "--quiet"])
+    code = main(
+        [
+            "train",
+            "--data",
+            str(folder / "good.csv"),
+            "--target",
+            "label",
+            "--epochs",
+            "3",
+            "--out",
+            str(folder / "run"),
+            "--quiet",
+        ]
+    )
     assert code == 0
     return folder
 
@@ -299,8 +329,10 @@ DATA_CLI_CASES = {
     "ragged row": ([*TRAIN, "--data", "{d}/ragged.csv"], "cells but the header has"),
     "no data rows": ([*TRAIN, "--data", "{d}/header_only.csv"], "at least one data row"),
     "single class": ([*TRAIN, "--data", "{d}/one_class.csv"], "one class"),
-    "missing target column": (["train", "--data", "{d}/good.csv", "--target", "kind"],
-                              "has no column 'kind'"),
+    "missing target column": (
+        ["train", "--data", "{d}/good.csv", "--target", "kind"],
+        "has no column 'kind'",
+    ),
     "no target given": (["train", "--data", "{d}/good.csv"], "--target"),
     "zero learning rate": ([*TRAIN, "--data", "{d}/good.csv", "--lr", "0"], "learning rate"),
     "zero epochs": ([*TRAIN, "--data", "{d}/good.csv", "--epochs", "0"], "epochs"),
@@ -309,16 +341,24 @@ DATA_CLI_CASES = {
     "bad fraction": ([*TRAIN, "--data", "{d}/good.csv", "--test-fraction", "2"], "fraction"),
     "negative seed": ([*TRAIN, "--data", "{d}/good.csv", "--seed", "-1"], "seed"),
     "unknown config key": (["train", "--config", "{d}/bad_config.toml"], "unknown key"),
-    "unseen labels": (["evaluate", "{d}/run/model.npz", "--data", "{d}/unseen.csv"],
-                      "['maybe'] are not classes of this model"),
-    "features the model lacks": (["predict", "{d}/run/model.npz", "--data",
-                                  "{d}/other_columns.csv"], "feature column"),
+    "unseen labels": (
+        ["evaluate", "{d}/run/model.npz", "--data", "{d}/unseen.csv"],
+        "['maybe'] are not classes of this model",
+    ),
+    "features the model lacks": (
+        ["predict", "{d}/run/model.npz", "--data", "{d}/other_columns.csv"],
+        "feature column",
+    ),
     "NaN at predict time": (["predict", "{d}/run/model.npz", "--data", "{d}/nan.csv"], "NaN"),
-    "corrupt model file": (["predict", "{d}/corrupt.npz", "--data", "{d}/good.csv"],
-                           "not a readable glassnet model file"),
+    "corrupt model file": (
+        ["predict", "{d}/corrupt.npz", "--data", "{d}/good.csv"],
+        "not a readable glassnet model file",
+    ),
     "missing model file": (["summary", "{d}/none.npz"], "does not exist"),
-    "resume with new data": (["train", "--resume", "{d}/run", "--data", "{d}/good.csv"],
-                             "--resume reuses"),
+    "resume with new data": (
+        ["train", "--resume", "{d}/run", "--data", "{d}/good.csv"],
+        "--resume reuses",
+    ),
     "resume of a finished run": (["train", "--resume", "{d}/run"], "already finished"),
     "resume of a missing folder": (["train", "--resume", "{d}/nowhere"], "not a glassnet run"),
     "missing run folder": (["report", "{d}/nowhere"], "does not exist"),
@@ -337,8 +377,14 @@ def test_cli_bad_data_is_one_line_and_exit_2(case, files, tmp_path, capsys):
 @pytest.mark.parametrize("args", [["run", "--preset", "nope"], ["run", "--resume", "nowhere"]])
 def test_real_cli_process_exits_2_without_traceback(args, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
-    done = subprocess.run([sys.executable, "-m", "glassnet.cli", *args], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "glassnet.cli", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert done.stdout == ""

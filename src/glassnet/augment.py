@@ -65,7 +65,9 @@ class ImageAugment:
 
     def _rotate(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         angles = rng.uniform(-self.max_degrees, self.max_degrees, size=len(images))
-        return np.stack([
-            ndimage.rotate(image, angle, reshape=False, order=1, mode="constant", cval=0.0)
-            for image, angle in zip(images, angles, strict=True)
-        ])
+        return np.stack(
+            [
+                ndimage.rotate(image, angle, reshape=False, order=1, mode="constant", cval=0.0)
+                for image, angle in zip(images, angles, strict=True)
+            ]
+        )

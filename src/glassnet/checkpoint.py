@@ -113,8 +113,18 @@ def load(path: str | os.PathLike[str]) -> Model:
 
 # What a damaged zip or .npy can make the standard library and NumPy raise while reading.
 READ_ERRORS = (
-    OSError, EOFError, ValueError, TypeError, KeyError, IndexError, OverflowError,
-    NotImplementedError, RuntimeError, zipfile.BadZipFile, zlib.error, struct.error,
+    OSError,
+    EOFError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    NotImplementedError,
+    RuntimeError,
+    zipfile.BadZipFile,
+    zlib.error,
+    struct.error,
 )
 # Weights, the header's bytes and (in training states) step counts; no other dtype is read.
 ARRAY_DTYPES = tuple(np.dtype(kind) for kind in (np.float32, np.float64, np.uint8, np.int64))
@@ -198,7 +208,7 @@ def _build(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Model:
         _check_declared_sizes(config, arrays, prefix)
         network = from_config(config, dtype=np.dtype(dtype))
         keys = [key for key in arrays if key.startswith(prefix)]
-        state = {key[len(prefix):]: arrays.pop(key) for key in keys}
+        state = {key[len(prefix) :]: arrays.pop(key) for key in keys}
         for key, value in state.items():
             if value.dtype != np.dtype(dtype):
                 raise ModelFileError(f"array {prefix}{key} is {value.dtype}, header says {dtype}")

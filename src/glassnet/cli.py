@@ -93,30 +93,39 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="run a preset experiment (default: the seed experiment)",
         description="Run a preset: sweep on validation, retrain the best, test once, write a run\n"
-                    "folder (model.npz, metrics.json, figures, report.html).",
+        "folder (model.npz, metrics.json, figures, report.html).",
         epilog="example:\n  glassnet run --preset seed --seed 0 --out runs/first",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("--preset", help="preset name or TOML file (default: seed)")
-    run.add_argument("--seed", type=cli_train.seed_number,
-                     help="seed of the run's one random generator (default: 0)")
+    run.add_argument(
+        "--seed",
+        type=cli_train.seed_number,
+        help="seed of the run's one random generator (default: 0)",
+    )
     run.add_argument("--out", type=Path, help="run folder (default: runs/<timestamp>)")
     run.add_argument(
-        "--resume", type=Path, metavar="RUN_DIR",
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
         help="continue a run stopped by Ctrl-C or SIGTERM (its preset and settings are reused)",
     )
     run.add_argument("--jobs", type=int, default=-1, help="processes for the sweep (-1: all cores)")
-    run.add_argument("--dtype", choices=["float32", "float64"],
-                     help="override the preset's floating-point type")
     run.add_argument(
-        "--refit", choices=["train", "train+valid"],
+        "--dtype", choices=["float32", "float64"], help="override the preset's floating-point type"
+    )
+    run.add_argument(
+        "--refit",
+        choices=["train", "train+valid"],
         help="train the final model(s) on train only, or on train+valid (default: the preset's)",
     )
     add_output_flags(run)
     run.set_defaults(handler=cmd_run)
 
     presets = commands.add_parser(
-        "presets", help="list the built-in presets", epilog="example:\n  glassnet presets",
+        "presets",
+        help="list the built-in presets",
+        epilog="example:\n  glassnet presets",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     presets.set_defaults(handler=cmd_presets)
@@ -159,18 +168,24 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
         except KeyboardInterrupt:
             raise KeyboardInterrupt(
-                f"finished work is saved in {folder}; continue with: "
-                f"glassnet run --resume {folder}"
+                f"finished work is saved in {folder}; continue with: glassnet run --resume {folder}"
             ) from None
     outputs = write_run(result, folder)
-    out.result({
-        "run_dir": str(folder), "preset": preset.name, "seed": seed,
-        "best_params": result.best_params,
-        "validation_accuracy": result.validation_accuracy,
-        "selection_accuracy": result.selection_accuracy, "refit": result.refit,
-        "ensemble": len(result.model.networks),
-        "test_accuracy": result.test_accuracy, "seconds": result.seconds, "outputs": outputs,
-    })
+    out.result(
+        {
+            "run_dir": str(folder),
+            "preset": preset.name,
+            "seed": seed,
+            "best_params": result.best_params,
+            "validation_accuracy": result.validation_accuracy,
+            "selection_accuracy": result.selection_accuracy,
+            "refit": result.refit,
+            "ensemble": len(result.model.networks),
+            "test_accuracy": result.test_accuracy,
+            "seconds": result.seconds,
+            "outputs": outputs,
+        }
+    )
     out.print(results_table(result))
     out.print(results_summary(result))
     return 0

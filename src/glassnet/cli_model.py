@@ -27,14 +27,15 @@ def add_model_parsers(commands: Any) -> None:
         "evaluate",
         help="accuracy, per-class precision/recall/F1 and confusion matrix of a model on data",
         description="Score a trained model on labelled data: accuracy, per-class precision,\n"
-                    "recall, F1 and support, and the confusion matrix.",
+        "recall, F1 and support, and the confusion matrix.",
         epilog="examples:\n  glassnet evaluate runs/iris/model.npz --data new_flowers.csv\n"
-               "  glassnet evaluate runs/iris/model.npz --data new.csv --target species --json",
+        "  glassnet evaluate runs/iris/model.npz --data new.csv --target species --json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     evaluate.add_argument("model", type=Path, metavar="MODEL", help="a model.npz file")
-    add_data_flags(evaluate, target_help="the label column (default: the one the model was "
-                                         "trained on)")
+    add_data_flags(
+        evaluate, target_help="the label column (default: the one the model was trained on)"
+    )
     add_output_flags(evaluate)
     evaluate.set_defaults(handler=cmd_evaluate)
 
@@ -42,18 +43,25 @@ def add_model_parsers(commands: Any) -> None:
         "predict",
         help="predict the class (and probabilities) of each row of a data file",
         description="Predict each row of a data file with a trained model; writes CSV\n"
-                    "(row, prediction[, probability of each class]) to --out or stdout.",
+        "(row, prediction[, probability of each class]) to --out or stdout.",
         epilog="examples:\n  glassnet predict runs/iris/model.npz --data unlabelled.csv\n"
-               "  glassnet predict runs/iris/model.npz --data unlabelled.csv --proba "
-               "--out predictions.csv",
+        "  glassnet predict runs/iris/model.npz --data unlabelled.csv --proba "
+        "--out predictions.csv",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     predict.add_argument("model", type=Path, metavar="MODEL", help="a model.npz file")
     add_data_flags(predict, target_help="a label column to ignore (default: the training one)")
-    predict.add_argument("--proba", action="store_true",
-                         help="add one column per class with its predicted probability")
-    predict.add_argument("--out", type=Path, metavar="FILE.csv",
-                         help="write the predictions here (default: print CSV on stdout)")
+    predict.add_argument(
+        "--proba",
+        action="store_true",
+        help="add one column per class with its predicted probability",
+    )
+    predict.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE.csv",
+        help="write the predictions here (default: print CSV on stdout)",
+    )
     add_output_flags(predict)
     predict.set_defaults(handler=cmd_predict)
 
@@ -61,7 +69,7 @@ def add_model_parsers(commands: Any) -> None:
         "summary",
         help="a model's layers (output shape, parameter count) and training config",
         description="Show a model file's architecture as a table (layer, output shape,\n"
-                    "parameter count) and the configuration it was trained with.",
+        "parameter count) and the configuration it was trained with.",
         epilog="example:\n  glassnet summary runs/iris/model.npz",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -84,7 +92,10 @@ def load_model_data(
     features = model.info.get("feature_names") if args.data.lower().endswith(".csv") else None
     with out.status(f"loading {args.data} ..."):
         data = load_dataset(
-            args.data, target, features=features, need_target=need_target,
+            args.data,
+            target,
+            features=features,
+            need_target=need_target,
             data_home=args.data_home,
         )
     return model, data
@@ -107,8 +118,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for column in ("class", "precision", "recall", "F1", "support"):
         per_class.add_column(column, justify="left" if column == "class" else "right")
     for row in report["per_class"]:
-        per_class.add_row(str(row["class"]), f"{row['precision']:.3f}", f"{row['recall']:.3f}",
-                          f"{row['f1']:.3f}", str(row["support"]))
+        per_class.add_row(
+            str(row["class"]),
+            f"{row['precision']:.3f}",
+            f"{row['recall']:.3f}",
+            f"{row['f1']:.3f}",
+            str(row["support"]),
+        )
     out.print(per_class)
     confusion = Table(title="confusion matrix (rows: true, columns: predicted)")
     confusion.add_column("")
@@ -145,9 +161,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.out is not None:
         write_atomic(args.out, lambda handle: handle.write(text), mode="w")
         out.print(f"wrote {len(predictions)} predictions to {args.out}")
-    document: dict[str, Any] = {"model": str(args.model), "data": args.data,
-                                "n_samples": len(predictions), "classes": classes,
-                                "predictions": predictions.tolist()}
+    document: dict[str, Any] = {
+        "model": str(args.model),
+        "data": args.data,
+        "n_samples": len(predictions),
+        "classes": classes,
+        "predictions": predictions.tolist(),
+    }
     if args.proba:
         document["proba"] = np.round(proba, 6).tolist()
     if args.out is not None:
@@ -188,17 +208,24 @@ def cmd_summary(args: argparse.Namespace) -> int:
     total = sum(count for _, _, count in rows)
     info = model.info
     about = {
-        "task": model.task, "dtype": str(model.dtype), "members": len(model.networks),
+        "task": model.task,
+        "dtype": str(model.dtype),
+        "members": len(model.networks),
         "classes": None if model.classes is None else model.classes.tolist(),
         "scaling": None if model.scaler is None else model.scaler.kind,
-        "data": info.get("data"), "target": info.get("target"),
+        "data": info.get("data"),
+        "target": info.get("target"),
         "feature_names": info.get("feature_names"),
     }
-    out.result({
-        "model": str(args.model),
-        "layers": [{"layer": n, "output_shape": s, "parameters": c} for n, s, c in rows],
-        "total_parameters": total, **about, "train_config": info.get("train_config"),
-    })
+    out.result(
+        {
+            "model": str(args.model),
+            "layers": [{"layer": n, "output_shape": s, "parameters": c} for n, s, c in rows],
+            "total_parameters": total,
+            **about,
+            "train_config": info.get("train_config"),
+        }
+    )
     table = Table(title=f"{args.model}")
     table.add_column("layer")
     table.add_column("output shape")
@@ -210,8 +237,11 @@ def cmd_summary(args: argparse.Namespace) -> int:
     out.print(table)
     features = about.pop("feature_names")
     if features:
-        about["features"] = f"{len(features)}: " + ", ".join(map(str, features[:8])) + (
-            ", ..." if len(features) > 8 else "")
+        about["features"] = (
+            f"{len(features)}: "
+            + ", ".join(map(str, features[:8]))
+            + (", ..." if len(features) > 8 else "")
+        )
     out.print(key_value_table("model", list(about.items())))
     config = info.get("train_config")
     if config:

@@ -28,8 +28,11 @@ if TYPE_CHECKING:
 def add_output_flags(parser: argparse.ArgumentParser) -> None:
     """Add ``--quiet`` and ``--json``, which every command takes, to ``parser``."""
     parser.add_argument("--quiet", action="store_true", help="no progress bars or tables")
-    parser.add_argument("--json", action="store_true",
-                        help="print the result as one JSON document on stdout, for scripts")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the result as one JSON document on stdout, for scripts",
+    )
 
 
 class Output:
@@ -77,12 +80,14 @@ def training_progress(
     ``on_trial``, ``on_epoch`` and ``on_member`` keyword arguments of ``run_experiment``."""
     single = ensemble == 1
     with out.progress() as bars:
-        sweep_task = bars.add_task(f"sweep ({n_trials} trainings)", total=n_trials,
-                                   visible=n_trials > 0)
+        sweep_task = bars.add_task(
+            f"sweep ({n_trials} trainings)", total=n_trials, visible=n_trials > 0
+        )
         name = "final training" if n_trials else "training"
         final_task = bars.add_task(
             name if single else f"{name} ({ensemble} networks)",
-            total=epochs if single else ensemble, start=not (single and n_trials),
+            total=epochs if single else ensemble,
+            start=not (single and n_trials),
         )
 
         def on_epoch(epoch: int, epochs: int) -> None:
@@ -102,8 +107,12 @@ def progress(console: Console) -> Progress:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
     )
 
 
@@ -159,8 +168,11 @@ def results_table(result: ExperimentResult, title: str | None = None) -> Table:
     for i, record in enumerate(records):
         accuracy = record.get("validation_accuracy")
         shown = "diverged" if "diverged" in record or accuracy is None else f"{accuracy:.4f}"
-        table.add_row(*(format_value(record[key]) for key in keys), shown,
-                      style="bold green" if i in chosen else None)
+        table.add_row(
+            *(format_value(record[key]) for key in keys),
+            shown,
+            style="bold green" if i in chosen else None,
+        )
     return table
 
 

@@ -37,21 +37,38 @@ def add_sweep_parser(commands: Any) -> None:
     )
     sweep.add_argument("file", nargs="?", type=Path, help="sweep TOML file (README: Sweeps)")
     sweep.add_argument("--preset", help="base preset name or file (default: seed, or the file's)")
-    sweep.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
-                       help="change a training setting, e.g. --set epochs=200")
-    sweep.add_argument("--grid", action="append", default=[], metavar="KEY=VALUES",
-                       help="sweep a setting: l2=0.1,1,10 | l2='logspace(-2,2,10)' | "
-                            "lr='loguniform(0.01,1)' (random search)")
+    sweep.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change a training setting, e.g. --set epochs=200",
+    )
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=VALUES",
+        help="sweep a setting: l2=0.1,1,10 | l2='logspace(-2,2,10)' | "
+        "lr='loguniform(0.01,1)' (random search)",
+    )
     sweep.add_argument("--seeds", help="seeds: 0,1,2 or 0-4 (default: 0)")
     sweep.add_argument("--random", type=int, metavar="N", help="random search: N configurations")
     sweep.add_argument("--search-seed", type=int, help="seed of the random search's draws")
     sweep.add_argument("--out", type=Path, help="sweep folder (default: runs/sweep-<timestamp>)")
     sweep.add_argument("--jobs", type=int, default=-1, help="local processes (-1: all cores)")
     where = sweep.add_mutually_exclusive_group()
-    where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                       help="run the trials on the Dask cluster of this scheduler")
-    where.add_argument("--cluster", choices=["local"],
-                       help="start a dask.distributed LocalCluster and run the trials there")
+    where.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="run the trials on the Dask cluster of this scheduler",
+    )
+    where.add_argument(
+        "--cluster",
+        choices=["local"],
+        help="start a dask.distributed LocalCluster and run the trials there",
+    )
     sweep.add_argument("--workers", type=int, help="LocalCluster worker processes (default: cores)")
     add_output_flags(sweep)
     sweep.set_defaults(handler=cmd_sweep)
@@ -64,8 +81,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     out = Output(args)
     plan = plan_from_flags(
-        args.file, base=args.preset, settings=args.settings, grid=args.grid, seeds=args.seeds,
-        n_random=args.random, search_seed=args.search_seed,
+        args.file,
+        base=args.preset,
+        settings=args.settings,
+        grid=args.grid,
+        seeds=args.seeds,
+        n_random=args.random,
+        search_seed=args.search_seed,
     )
     if args.workers is not None and args.cluster is None:
         raise ConfigError("--workers sets the size of --cluster local")
@@ -82,18 +104,32 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     with StopSignals(), where as client, out.progress() as progress:
         task = progress.add_task(f"sweep ({n_trials} trainings)", total=n_trials)
         try:
-            result = run_sweep(plan, out=folder, n_jobs=args.jobs, client=client,
-                               on_record=lambda _: progress.advance(task))
+            result = run_sweep(
+                plan,
+                out=folder,
+                n_jobs=args.jobs,
+                client=client,
+                on_record=lambda _: progress.advance(task),
+            )
         except KeyboardInterrupt:
             raise KeyboardInterrupt(
                 f"finished trials are recorded in {folder}/trials.jsonl; run the same command "
                 f"with --out {folder} to run only the missing ones"
             ) from None
-    out.result({
-        "sweep_dir": str(folder), "trials": len(result.records), "where": result.where,
-        "seconds": result.seconds, "summary": result.summary, "records": result.records,
-    })
+    out.result(
+        {
+            "sweep_dir": str(folder),
+            "trials": len(result.records),
+            "where": result.where,
+            "seconds": result.seconds,
+            "summary": result.summary,
+            "records": result.records,
+        }
+    )
     out.console.print(summary_markdown(result), markup=False)
-    out.console.print(f"{len(result.records)} trials on {result.where} in {result.seconds:.1f} s; "
-                      f"written to {folder}/: trials.jsonl, summary.md, sweep.png", markup=False)
+    out.console.print(
+        f"{len(result.records)} trials on {result.where} in {result.seconds:.1f} s; "
+        f"written to {folder}/: trials.jsonl, summary.md, sweep.png",
+        markup=False,
+    )
     return 0

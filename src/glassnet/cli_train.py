@@ -45,16 +45,26 @@ def add_data_flags(
 ) -> None:
     """Add the ``--data``, ``--target``, ``--data-home`` (and ``--image-shape``) flags."""
     data = parser.add_argument_group("data")
-    data.add_argument("--data", metavar="SOURCE",
-                      help="FILE.csv, FILE.npz, 'digits', or an OpenML name such as mnist_784 "
-                           "(or openml:NAME / openml:ID)")
+    data.add_argument(
+        "--data",
+        metavar="SOURCE",
+        help="FILE.csv, FILE.npz, 'digits', or an OpenML name such as mnist_784 "
+        "(or openml:NAME / openml:ID)",
+    )
     data.add_argument("--target", metavar="COLUMN", help=target_help)
     if images:
-        data.add_argument("--image-shape", metavar="HxW", type=image_shape,
-                          help="rows are images of this shape (e.g. 28x28): the report shows "
-                               "a gallery of misclassified test images")
-    data.add_argument("--data-home", metavar="DIR",
-                      help="where OpenML downloads are cached (default: scikit-learn's data home)")
+        data.add_argument(
+            "--image-shape",
+            metavar="HxW",
+            type=image_shape,
+            help="rows are images of this shape (e.g. 28x28): the report shows "
+            "a gallery of misclassified test images",
+        )
+    data.add_argument(
+        "--data-home",
+        metavar="DIR",
+        help="where OpenML downloads are cached (default: scikit-learn's data home)",
+    )
 
 
 def image_shape(text: str) -> tuple[int, int]:
@@ -113,56 +123,94 @@ def add_train_parser(commands: Any) -> None:
         "train",
         help="train a classifier on your own data (CSV, NPZ, digits, OpenML)",
         description="Train a classifier on your data: split it into train, validation and test\n"
-                    "sets, train (or sweep, from a config file), test once, and write a run\n"
-                    "folder with model.npz, metrics.json, figures and report.html.",
+        "sets, train (or sweep, from a config file), test once, and write a run\n"
+        "folder with model.npz, metrics.json, figures and report.html.",
         epilog=TRAIN_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    train.add_argument("--config", metavar="FILE.toml",
-                       help="a preset TOML file ([train], optional [sweep], data, target, ...)")
-    add_data_flags(train, target_help="the label column (CSV) or array (NPZ, default: y)",
-                   images=True)
+    train.add_argument(
+        "--config",
+        metavar="FILE.toml",
+        help="a preset TOML file ([train], optional [sweep], data, target, ...)",
+    )
+    add_data_flags(
+        train, target_help="the label column (CSV) or array (NPZ, default: y)", images=True
+    )
     model = train.add_argument_group("network and training (defaults: glassnet's TrainConfig)")
-    model.add_argument("--hidden", type=hidden_sizes, metavar="SIZES",
-                       help=f"hidden layer sizes, e.g. 64,32, or none "
-                            f"(default: {','.join(map(str, DEFAULTS.hidden_layer_sizes))})")
-    model.add_argument("--activation", help=f"hidden activation: sigmoid, tanh, relu, "
-                                            f"leaky_relu (default: {DEFAULTS.activation})")
-    model.add_argument("--output-activation",
-                       help=f"applied before softmax (default: {DEFAULTS.output_activation})")
-    model.add_argument("--init", choices=("glorot", "he"),
-                       help="weight init (default: he for relu-like, glorot otherwise)")
+    model.add_argument(
+        "--hidden",
+        type=hidden_sizes,
+        metavar="SIZES",
+        help=f"hidden layer sizes, e.g. 64,32, or none "
+        f"(default: {','.join(map(str, DEFAULTS.hidden_layer_sizes))})",
+    )
+    model.add_argument(
+        "--activation",
+        help=f"hidden activation: sigmoid, tanh, relu, leaky_relu (default: {DEFAULTS.activation})",
+    )
+    model.add_argument(
+        "--output-activation",
+        help=f"applied before softmax (default: {DEFAULTS.output_activation})",
+    )
+    model.add_argument(
+        "--init",
+        choices=("glorot", "he"),
+        help="weight init (default: he for relu-like, glorot otherwise)",
+    )
     model.add_argument("--dropout", type=float, help=f"dropout rate (default: {DEFAULTS.dropout})")
-    model.add_argument("--optimizer", choices=("sgd", "adam"),
-                       help=f"(default: {DEFAULTS.optimizer})")
+    model.add_argument(
+        "--optimizer", choices=("sgd", "adam"), help=f"(default: {DEFAULTS.optimizer})"
+    )
     model.add_argument("--lr", type=float, help=f"learning rate (default: {DEFAULTS.lr})")
-    model.add_argument("--momentum", type=float,
-                       help=f"SGD momentum (default: {DEFAULTS.momentum})")
-    model.add_argument("--nesterov", action="store_true", default=None,
-                       help="Nesterov momentum for SGD")
-    model.add_argument("--l2", type=float,
-                       help=f"L2 strength, scikit-learn's alpha convention "
-                            f"(default: {DEFAULTS.l2})")
+    model.add_argument(
+        "--momentum", type=float, help=f"SGD momentum (default: {DEFAULTS.momentum})"
+    )
+    model.add_argument(
+        "--nesterov", action="store_true", default=None, help="Nesterov momentum for SGD"
+    )
+    model.add_argument(
+        "--l2",
+        type=float,
+        help=f"L2 strength, scikit-learn's alpha convention (default: {DEFAULTS.l2})",
+    )
     model.add_argument("--epochs", type=int, help=f"(default: {DEFAULTS.epochs})")
-    model.add_argument("--batch-size", type=batch_size, metavar="N|full",
-                       help="minibatch size, or full (default: full batch)")
-    model.add_argument("--dtype", choices=("float32", "float64"),
-                       help=f"(default: {DEFAULTS.dtype})")
+    model.add_argument(
+        "--batch-size",
+        type=batch_size,
+        metavar="N|full",
+        help="minibatch size, or full (default: full batch)",
+    )
+    model.add_argument(
+        "--dtype", choices=("float32", "float64"), help=f"(default: {DEFAULTS.dtype})"
+    )
     run = train.add_argument_group("run")
-    run.add_argument("--scaling", choices=("none", "standard", "minmax"),
-                     help="feature scaling fitted on the training set (default: standard)")
-    run.add_argument("--validation-fraction", type=float,
-                     help="share of the data held out to validate (default: 0.2)")
-    run.add_argument("--test-fraction", type=float,
-                     help="share of the data held out to test once (default: 0.2)")
-    run.add_argument("--seed", type=seed_number,
-                     help="seed of the split and of the run's one random generator (default: 0)")
+    run.add_argument(
+        "--scaling",
+        choices=("none", "standard", "minmax"),
+        help="feature scaling fitted on the training set (default: standard)",
+    )
+    run.add_argument(
+        "--validation-fraction",
+        type=float,
+        help="share of the data held out to validate (default: 0.2)",
+    )
+    run.add_argument(
+        "--test-fraction", type=float, help="share of the data held out to test once (default: 0.2)"
+    )
+    run.add_argument(
+        "--seed",
+        type=seed_number,
+        help="seed of the split and of the run's one random generator (default: 0)",
+    )
     run.add_argument("--out", type=Path, help="run folder (default: runs/<timestamp>)")
-    run.add_argument("--resume", type=Path, metavar="RUN_DIR",
-                     help="continue a training stopped by Ctrl-C or SIGTERM (same data and "
-                          "settings, read from RUN_DIR)")
-    run.add_argument("--jobs", type=int, default=-1,
-                     help="processes for a sweep (-1: all cores)")
+    run.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help="continue a training stopped by Ctrl-C or SIGTERM (same data and "
+        "settings, read from RUN_DIR)",
+    )
+    run.add_argument("--jobs", type=int, default=-1, help="processes for a sweep (-1: all cores)")
     add_output_flags(train)
     train.set_defaults(handler=cmd_train)
 
@@ -170,21 +218,34 @@ def add_train_parser(commands: Any) -> None:
         "report",
         help="rebuild a run folder's report.html and figures",
         description="Redraw the figures of a run folder and write its self-contained\n"
-                    "report.html (from metrics.json and predictions.npz; no data needed).",
+        "report.html (from metrics.json and predictions.npz; no data needed).",
         epilog="example:\n  glassnet report runs/iris",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    report.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a folder written by "
-                        "glassnet train or glassnet run")
+    report.add_argument(
+        "run_dir",
+        type=Path,
+        metavar="RUN_DIR",
+        help="a folder written by glassnet train or glassnet run",
+    )
     add_output_flags(report)
     report.set_defaults(handler=cmd_report)
 
 
 FLAG_TO_SETTING = {
-    "hidden": "hidden_layer_sizes", "activation": "activation",
-    "output_activation": "output_activation", "init": "init", "dropout": "dropout",
-    "optimizer": "optimizer", "lr": "lr", "momentum": "momentum", "nesterov": "nesterov",
-    "l2": "l2", "epochs": "epochs", "batch_size": "batch_size", "dtype": "dtype",
+    "hidden": "hidden_layer_sizes",
+    "activation": "activation",
+    "output_activation": "output_activation",
+    "init": "init",
+    "dropout": "dropout",
+    "optimizer": "optimizer",
+    "lr": "lr",
+    "momentum": "momentum",
+    "nesterov": "nesterov",
+    "l2": "l2",
+    "epochs": "epochs",
+    "batch_size": "batch_size",
+    "dtype": "dtype",
 }
 
 
@@ -195,8 +256,10 @@ def train_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
     file = read_toml(Path(args.config), f"config file {args.config!r}") if args.config else {}
     unknown = sorted(set(file) - PRESET_KEYS - RUN_KEYS)
     if unknown:
-        raise ConfigError(f"config file {args.config!r}: unknown key(s) {unknown}; known: "
-                          f"{sorted(PRESET_KEYS | RUN_KEYS)}")
+        raise ConfigError(
+            f"config file {args.config!r}: unknown key(s) {unknown}; known: "
+            f"{sorted(PRESET_KEYS | RUN_KEYS)}"
+        )
     run = {key: file.pop(key) for key in list(file) if key in RUN_KEYS}
     preset = dict(file)
     train = dict(preset.get("train", {}))
@@ -226,8 +289,19 @@ def train_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
     return preset, run
 
 
-RESUME_KEEPS = ("config", "data", "target", "image_shape", "scaling", "validation_fraction",
-                "test_fraction", "seed", "out", "data_home", *FLAG_TO_SETTING)
+RESUME_KEEPS = (
+    "config",
+    "data",
+    "target",
+    "image_shape",
+    "scaling",
+    "validation_fraction",
+    "test_fraction",
+    "seed",
+    "out",
+    "data_home",
+    *FLAG_TO_SETTING,
+)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -239,8 +313,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     out = Output(args)
     if args.resume is not None:
-        given = [f"--{key.replace('_', '-')}" for key in RESUME_KEEPS
-                 if getattr(args, key) is not None]
+        given = [
+            f"--{key.replace('_', '-')}" for key in RESUME_KEEPS if getattr(args, key) is not None
+        ]
         if given:
             raise ConfigError(f"--resume reuses the run's data and settings; drop {given}")
         folder = args.resume
@@ -257,21 +332,31 @@ def cmd_train(args: argparse.Namespace) -> int:
     shape = run.get("image_shape")
     with out.status(f"loading {preset.data} ..."):
         data = load_dataset(
-            preset.data, run.get("target"),
+            preset.data,
+            run.get("target"),
             image_shape=tuple(shape) if shape else None,  # type: ignore[arg-type]
             data_home=run.get("data_home"),
         )
     if preset.split == "seed":
         splits = seed_split(data)
     else:
-        splits = random_split(data, validation_fraction=run["validation_fraction"],
-                              test_fraction=run["test_fraction"], seed=seed)
+        splits = random_split(
+            data,
+            validation_fraction=run["validation_fraction"],
+            test_fraction=run["test_fraction"],
+            seed=seed,
+        )
     n_trials = len(preset.grid()) if preset.sweep else 0
     with training_progress(out, n_trials, preset.train.epochs, preset.ensemble) as callbacks:
         try:
             result = run_experiment(
-                preset, seed=seed, n_jobs=args.jobs, splits=splits,
-                info={"target": run.get("target")}, run_dir=folder, **callbacks,
+                preset,
+                seed=seed,
+                n_jobs=args.jobs,
+                splits=splits,
+                info={"target": run.get("target")},
+                run_dir=folder,
+                **callbacks,
             )
         except KeyboardInterrupt:
             raise KeyboardInterrupt(
@@ -280,24 +365,36 @@ def cmd_train(args: argparse.Namespace) -> int:
             ) from None
     with out.status("writing the run folder and report.html ..."):
         outputs = write_run(result, folder)
-    out.result({
-        "run_dir": str(folder), "data": preset.data, "target": run.get("target"),
-        "validation_accuracy": result.validation_accuracy,
-        "test_accuracy": result.test_accuracy, "best_params": result.best_params,
-        "split_sizes": result.splits, "seconds": result.seconds, "outputs": outputs,
-    })
+    out.result(
+        {
+            "run_dir": str(folder),
+            "data": preset.data,
+            "target": run.get("target"),
+            "validation_accuracy": result.validation_accuracy,
+            "test_accuracy": result.test_accuracy,
+            "best_params": result.best_params,
+            "split_sizes": result.splits,
+            "seconds": result.seconds,
+            "outputs": outputs,
+        }
+    )
     if result.trials:
         out.print(results_table(result, title=f"sweep (seed {result.seed})"))
-    out.print(key_value_table(f"glassnet train: {preset.data}", [
-        ("split (train/validation/test)", "/".join(str(n) for n in result.splits.values())),
-        ("classes", len(result.model.classes)),  # type: ignore[arg-type]
-        ("chosen", format_params(result.best_params) or "no sweep"),
-        ("validation accuracy", validation_value(result)),
-        ("test accuracy", f"{result.test_accuracy:.4f}"),
-        ("time", f"{result.seconds:.1f} s"),
-        ("report", outputs["report"]),
-        ("model", outputs["model"]),
-    ]))
+    out.print(
+        key_value_table(
+            f"glassnet train: {preset.data}",
+            [
+                ("split (train/validation/test)", "/".join(str(n) for n in result.splits.values())),
+                ("classes", len(result.model.classes)),  # type: ignore[arg-type]
+                ("chosen", format_params(result.best_params) or "no sweep"),
+                ("validation accuracy", validation_value(result)),
+                ("test accuracy", f"{result.test_accuracy:.4f}"),
+                ("time", f"{result.seconds:.1f} s"),
+                ("report", outputs["report"]),
+                ("model", outputs["model"]),
+            ],
+        )
+    )
     return 0
 
 

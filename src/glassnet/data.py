@@ -63,8 +63,11 @@ def seed_split(data: Dataset) -> Splits:
     def part(x: np.ndarray, y: np.ndarray, suffix: str) -> Dataset:
         return Dataset(x, y, f"{data.name}:{suffix}", data.image_shape, data.feature_names)
 
-    return Splits(part(x_train, y_train, "train"), part(x_valid, y_valid, "validation"),
-                  part(x_test, y_test, "test"))
+    return Splits(
+        part(x_train, y_train, "train"),
+        part(x_valid, y_valid, "validation"),
+        part(x_test, y_test, "test"),
+    )
 
 
 def random_split(
@@ -99,8 +102,11 @@ def random_split(
     def part(x: np.ndarray, y: np.ndarray, suffix: str) -> Dataset:
         return Dataset(x, y, f"{data.name}:{suffix}", data.image_shape, data.feature_names)
 
-    return Splits(part(x_train, y_train, "train"), part(x_valid, y_valid, "validation"),
-                  part(x_test, y_test, "test"))
+    return Splits(
+        part(x_train, y_train, "train"),
+        part(x_valid, y_valid, "validation"),
+        part(x_test, y_test, "test"),
+    )
 
 
 def check_features(x: Any, *, n_features: int | None = None, what: str = "X") -> np.ndarray:

@@ -36,8 +36,19 @@ class NotFittedError(GlassnetError, SklearnNotFittedError):
 
 
 # What build() bakes into the network and optimizer; warm_start cannot change these.
-BUILT_SETTINGS = ("hidden_layer_sizes", "activation", "output_activation", "init", "dropout",
-                  "optimizer", "momentum", "nesterov", "betas", "dtype", "loss")
+BUILT_SETTINGS = (
+    "hidden_layer_sizes",
+    "activation",
+    "output_activation",
+    "init",
+    "dropout",
+    "optimizer",
+    "momentum",
+    "nesterov",
+    "betas",
+    "dtype",
+    "loss",
+)
 # TrainConfig names that differ from the estimator's parameter names.
 PARAMETER_OF = {"optimizer": "solver", "lr": "learning_rate", "epochs": "max_epochs"}
 
@@ -184,11 +195,19 @@ class _GlassNet(BaseEstimator):
         ``early_stopping``, monitored instead of holding out ``validation_fraction``.
         """
         continuing = self.warm_start and hasattr(self, "network_")
-        return self._train(X, y, sample_weight, validation_data, fresh=not continuing,
-                           epochs=None)
+        return self._train(X, y, sample_weight, validation_data, fresh=not continuing, epochs=None)
 
-    def _train(self, X, y, sample_weight, validation_data, *, fresh: bool, epochs: int | None,
-               classes: Any = None):
+    def _train(
+        self,
+        X,
+        y,
+        sample_weight,
+        validation_data,
+        *,
+        fresh: bool,
+        epochs: int | None,
+        classes: Any = None,
+    ):
         x, y = self._check_xy(X, y, reset=fresh)
         y = self._encode_targets(y, first_fit=fresh, classes=classes)
         weight = self._check_weight(sample_weight, x, y)
@@ -241,10 +260,18 @@ class _GlassNet(BaseEstimator):
         threads = blas_threads(network, min(config.batch_size or len(x), len(x)))
         with np.errstate(over="ignore", under="ignore"), threadpool_limits(threads, "blas"):
             fit(
-                network, self._loss, optimizer, (x, y), validation,
+                network,
+                self._loss,
+                optimizer,
+                (x, y),
+                validation,
                 epochs=config.epochs if epochs is None else epochs,
-                batch_size=config.batch_size, l2=l2, rng=self._rng, sample_weight=weight,
-                callbacks=callbacks, history=self._history,
+                batch_size=config.batch_size,
+                l2=l2,
+                rng=self._rng,
+                sample_weight=weight,
+                callbacks=callbacks,
+                history=self._history,
             )
         self.n_iter_ = len(self._history.train_loss)
         self.loss_curve_ = list(self._history.train_loss)
@@ -364,8 +391,12 @@ class _GlassNet(BaseEstimator):
         """The fitted network as a glassnet ``Model`` (save it with ``glassnet.checkpoint``)."""
         self._check_fitted()
         task = "classification" if self._loss_name == "cross_entropy" else "regression"
-        return Model([self.network_], task=task, classes=getattr(self, "classes_", None),
-                     info={"estimator": type(self).__name__})
+        return Model(
+            [self.network_],
+            task=task,
+            classes=getattr(self, "classes_", None),
+            info={"estimator": type(self).__name__},
+        )
 
 
 def _weighted_l2(l2: float, weight: np.ndarray | None) -> tuple[float, np.ndarray | None]:
@@ -419,12 +450,26 @@ class GlassNetClassifier(ClassifierMixin, _GlassNet):
         class_weight: dict[Any, float] | str | None = None,
     ) -> None:
         super().__init__(
-            hidden_layer_sizes, activation, output_activation=output_activation, solver=solver,
-            learning_rate=learning_rate, momentum=momentum, nesterov=nesterov, betas=betas,
-            l2=l2, dropout=dropout, init=init, batch_size=batch_size, max_epochs=max_epochs,
-            early_stopping=early_stopping, validation_fraction=validation_fraction,
-            patience=patience, min_delta=min_delta, warm_start=warm_start,
-            random_state=random_state, dtype=dtype,
+            hidden_layer_sizes,
+            activation,
+            output_activation=output_activation,
+            solver=solver,
+            learning_rate=learning_rate,
+            momentum=momentum,
+            nesterov=nesterov,
+            betas=betas,
+            l2=l2,
+            dropout=dropout,
+            init=init,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            patience=patience,
+            min_delta=min_delta,
+            warm_start=warm_start,
+            random_state=random_state,
+            dtype=dtype,
         )
         self.class_weight = class_weight
 
@@ -441,8 +486,10 @@ class GlassNetClassifier(ClassifierMixin, _GlassNet):
         try:
             check_classification_targets(y)
         except ValueError as exc:
-            raise DataError(f"{exc}; GlassNetClassifier needs class labels, "
-                            "use GlassNetRegressor for continuous targets") from None
+            raise DataError(
+                f"{exc}; GlassNetClassifier needs class labels, "
+                "use GlassNetRegressor for continuous targets"
+            ) from None
         if first_fit:
             if classes is None:
                 self.classes_ = check_classes(np.asarray(y))
@@ -506,8 +553,10 @@ class GlassNetRegressor(RegressorMixin, _GlassNet):
             self._target_ndim = y.ndim
             self._n_targets = 1 if y.ndim == 1 else y.shape[1]
         elif (1 if y.ndim == 1 else y.shape[1]) != self._n_targets:
-            raise DataError(f"y has {1 if y.ndim == 1 else y.shape[1]} targets, "
-                            f"the model was fitted with {self._n_targets}")
+            raise DataError(
+                f"y has {1 if y.ndim == 1 else y.shape[1]} targets, "
+                f"the model was fitted with {self._n_targets}"
+            )
         return y.reshape(len(y), -1)
 
     def _n_outputs(self) -> int:

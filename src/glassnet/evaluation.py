@@ -47,8 +47,13 @@ class Evaluation:
         )
         columns = zip(self.classes.tolist(), precision, recall, f1, support, strict=True)
         return [
-            {"class": label, "precision": float(p), "recall": float(r), "f1": float(f),
-             "support": int(s)}
+            {
+                "class": label,
+                "precision": float(p),
+                "recall": float(r),
+                "f1": float(f),
+                "support": int(s),
+            }
             for label, p, r, f, s in columns
         ]
 

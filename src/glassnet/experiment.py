@@ -81,8 +81,12 @@ class ExperimentResult:
 
     def data_info(self) -> dict[str, Any]:
         info = self.model.info
-        return {"name": info.get("data", self.preset.data), "target": info.get("target"),
-                "image_shape": info.get("image_shape"), "n_features": self.model.n_features}
+        return {
+            "name": info.get("data", self.preset.data),
+            "target": info.get("target"),
+            "image_shape": info.get("image_shape"),
+            "n_features": self.model.n_features,
+        }
 
 
 def load_splits(preset: Preset) -> Splits:
@@ -138,8 +142,10 @@ def run_experiment(
     grid = preset.grid() or [{}]
     # One seed feeds everything: each trial and each final member get their own child stream.
     streams = np.random.default_rng(seed).spawn(len(grid) + preset.ensemble)
-    trials = [Trial(i, preset.train.replace(**params), streams[i], params)
-              for i, params in enumerate(grid)]
+    trials = [
+        Trial(i, preset.train.replace(**params), streams[i], params)
+        for i, params in enumerate(grid)
+    ]
     trials_dir = None if run_dir is None else Path(run_dir) / TRIALS_FOLDER
     finished = {} if trials_dir is None else load_trials(trials_dir, trials)
 
@@ -157,8 +163,14 @@ def run_experiment(
         if preset.sweep or needs_epochs:
             missing = [trial for trial in trials if trial.index not in finished]
             new = run_trials(
-                missing, train_xy, valid_xy, n_outputs=len(classes), n_jobs=n_jobs,
-                on_result=on_result, image_shape=image_shape, scaler=scaler,
+                missing,
+                train_xy,
+                valid_xy,
+                n_outputs=len(classes),
+                n_jobs=n_jobs,
+                on_result=on_result,
+                image_shape=image_shape,
+                scaler=scaler,
             )
             results = sorted([*finished.values(), *new], key=lambda r: r.index)
             best = select_best(results, preset)
@@ -175,30 +187,49 @@ def run_experiment(
                 best_epoch = best.history.best_epoch
                 epochs = len(best.history.train_loss) if best_epoch is None else best_epoch + 1
                 final_config = final_config.replace(epochs=epochs, early_stopping_patience=None)
-        members = [Trial(k, final_config, streams[len(grid) + k], best_params)
-                   for k in range(preset.ensemble)]
+        members = [
+            Trial(k, final_config, streams[len(grid) + k], best_params)
+            for k in range(preset.ensemble)
+        ]
         model_info = {
-            "preset": preset.name, "seed": seed, "train_config": final_config.to_dict(),
-            "refit": refit, "ensemble": preset.ensemble,
-            "data": train_set.name.split(":")[0], "feature_names": train_set.feature_names,
+            "preset": preset.name,
+            "seed": seed,
+            "train_config": final_config.to_dict(),
+            "refit": refit,
+            "ensemble": preset.ensemble,
+            "data": train_set.name.split(":")[0],
+            "feature_names": train_set.feature_names,
             "image_shape": None if train_set.image_shape is None else list(train_set.image_shape),
-            "scaling": preset.scaling, **(info or {}),
+            "scaling": preset.scaling,
+            **(info or {}),
         }
         checkpointer = None
         # Only a single network whose callbacks keep no state of their own (plateau schedules
         # and early stopping do) is checkpointed; otherwise a resumed run retrains it from
         # scratch, which gives the same result.
-        stateless = (final_config.lr_schedule != "plateau"
-                     and final_config.early_stopping_patience is None)
+        stateless = (
+            final_config.lr_schedule != "plateau" and final_config.early_stopping_patience is None
+        )
         if stop is not None and preset.ensemble == 1 and stateless:
             stop.deferred = True  # from here a signal saves the state at the end of an epoch
-            training = {"preset": preset.name, "seed": seed, "refit": refit,
-                        "train_config": final_config.to_dict()}
+            training = {
+                "preset": preset.name,
+                "seed": seed,
+                "refit": refit,
+                "train_config": final_config.to_dict(),
+            }
             checkpointer = Checkpointer(Path(run_dir) / STATE_FILE, stop, training)  # type: ignore[arg-type]
         try:
             networks, histories = train_members(
-                members, train_xy, monitor_xy, n_outputs=len(classes), n_jobs=n_jobs,
-                image_shape=image_shape, scaler=scaler, on_epoch=on_epoch, on_member=on_member,
+                members,
+                train_xy,
+                monitor_xy,
+                n_outputs=len(classes),
+                n_jobs=n_jobs,
+                image_shape=image_shape,
+                scaler=scaler,
+                on_epoch=on_epoch,
+                on_member=on_member,
                 checkpointer=checkpointer,
             )
         except DivergenceError as exc:
@@ -208,9 +239,7 @@ def run_experiment(
                 path = checkpoint.save(kept, Path(run_dir) / "model.npz")
                 exc.args = (f"{exc}; those weights are saved in {path}",)
             raise
-    model = Model(
-        networks, task="classification", classes=classes, scaler=scaler, info=model_info
-    )
+    model = Model(networks, task="classification", classes=classes, scaler=scaler, info=model_info)
     evaluation = evaluate_model(model, test_set)
     validation_accuracy = None
     if refit == "train":
@@ -258,23 +287,38 @@ def train_members(
             callbacks.append(lambda epoch, history, network: on_epoch(epoch + 1, epochs))
         with threadpool_limits(limits=1, user_api="blas"):
             network, history = fit_from_config(
-                member.config, train_data, validation, n_outputs=n_outputs, rng=member.rng,
-                callbacks=callbacks, image_shape=image_shape, scaler=scaler,
+                member.config,
+                train_data,
+                validation,
+                n_outputs=n_outputs,
+                rng=member.rng,
+                callbacks=callbacks,
+                image_shape=image_shape,
+                scaler=scaler,
                 checkpointer=checkpointer,
             )
         if on_member is not None:
             on_member(TrialResult(member.index, member.params, history))
         return [network], [history]
     trained = run_trials(
-        members, train_data, validation, n_outputs=n_outputs, n_jobs=n_jobs,
-        on_result=on_member, keep_state=True, image_shape=image_shape, scaler=scaler,
+        members,
+        train_data,
+        validation,
+        n_outputs=n_outputs,
+        n_jobs=n_jobs,
+        on_result=on_member,
+        keep_state=True,
+        image_shape=image_shape,
+        scaler=scaler,
     )
     diverged = [r for r in trained if r.diverged is not None]
     if diverged:
         raise DivergenceError(f"ensemble member {diverged[0].index}: {diverged[0].diverged}")
     n_features = train_data[0].shape[1]
-    networks = [network_from_state(m.config, n_features, n_outputs, r.state)
-                for m, r in zip(members, trained, strict=True)]
+    networks = [
+        network_from_state(m.config, n_features, n_outputs, r.state)
+        for m, r in zip(members, trained, strict=True)
+    ]
     return networks, [r.history for r in trained]
 
 
@@ -335,8 +379,12 @@ def start_run(
             f"{run_dir} already holds a run; continue it with 'glassnet {command['name']} "
             f"--resume {run_dir}' or choose another --out folder"
         )
-    record = {"glassnet_version": __version__, "preset": preset.to_dict(), "seed": seed,
-              "command": command}
+    record = {
+        "glassnet_version": __version__,
+        "preset": preset.to_dict(),
+        "seed": seed,
+        "command": command,
+    }
     text = json.dumps(record, indent=2)
     checkpoint.write_atomic(run_dir / RUN_FILE, lambda handle: handle.write(text), mode="w")
     return run_dir
@@ -374,9 +422,11 @@ def write_run(result: ExperimentResult, out: str | Path) -> dict[str, str]:
     out.mkdir(parents=True, exist_ok=True)
     outputs = {"model": str(checkpoint.save(result.model, out / "model.npz"))}
     if result.evaluation is not None:
-        outputs["predictions"] = str(run_folder.write_predictions(
-            out / run_folder.PREDICTIONS, result.evaluation, result.test_set
-        ))
+        outputs["predictions"] = str(
+            run_folder.write_predictions(
+                out / run_folder.PREDICTIONS, result.evaluation, result.test_set
+            )
+        )
     metrics = result.metrics()
     outputs.update(run_folder.draw_figures(metrics, run_folder.read_predictions(out), out))
     outputs["metrics"] = str(out / "metrics.json")

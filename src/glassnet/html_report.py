@@ -58,9 +58,7 @@ def write_report(folder: str | Path, figures: dict[str, str] | None = None) -> P
     return path
 
 
-def render(
-    metrics: dict[str, Any], predictions: Any, figures: dict[str, str], folder: Path
-) -> str:
+def render(metrics: dict[str, Any], predictions: Any, figures: dict[str, str], folder: Path) -> str:
     """The whole page as a string."""
     evaluation = run_folder.evaluation_of(predictions)
     data = metrics.get("data") or {}
@@ -69,12 +67,18 @@ def render(
         _summary(metrics),
         _config(metrics),
         _sweep(metrics, figures),
-        _section("curves", "Training curves",
-                 _figures(figures, "loss_plot", "accuracy_plot")
-                 or "<p class=muted>No per-epoch history in this run.</p>"),
-        _section("confusion", "Confusion matrix (test set)",
-                 _figures(figures, "confusion_plot")
-                 or "<p class=muted>No test predictions in this run folder.</p>"),
+        _section(
+            "curves",
+            "Training curves",
+            _figures(figures, "loss_plot", "accuracy_plot")
+            or "<p class=muted>No per-epoch history in this run.</p>",
+        ),
+        _section(
+            "confusion",
+            "Confusion matrix (test set)",
+            _figures(figures, "confusion_plot")
+            or "<p class=muted>No test predictions in this run folder.</p>",
+        ),
         _per_class(evaluation),
     ]
     if has_images:
@@ -103,7 +107,8 @@ def _table(header: list[str], rows: list[list[Any]], chosen: set[int] = frozense
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
     body = "".join(
         f"<tr{' class=chosen' if i in chosen else ''}>"
-        + "".join(f"<td>{_e(format_value(cell))}</td>" for cell in row) + "</tr>"
+        + "".join(f"<td>{_e(format_value(cell))}</td>" for cell in row)
+        + "</tr>"
         for i, row in enumerate(rows)
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -164,17 +169,23 @@ def _config(metrics: dict[str, Any]) -> str:
     rows = [(key, value) for key, value in train.items()]
     rows += [(key, config[key]) for key in ("scaling", "split", "select") if key in config]
     rows += [(f"sweep over {key}", values) for key, values in config.get("sweep", {}).items()]
-    cells = "".join(f"<div><span>{_e(key)}</span><b>{_e(format_value(value))}</b></div>"
-                    for key, value in rows)
-    return _section("config", "Configuration (of the final model)",
-                    f"<div class=settings>{cells}</div>")
+    cells = "".join(
+        f"<div><span>{_e(key)}</span><b>{_e(format_value(value))}</b></div>" for key, value in rows
+    )
+    return _section(
+        "config", "Configuration (of the final model)", f"<div class=settings>{cells}</div>"
+    )
 
 
 def _sweep(metrics: dict[str, Any], figures: dict[str, str]) -> str:
     records = metrics.get("sweep") or []
     if not records:
-        return _section("sweep", "Sweep", "<p class=muted>No sweep: this run trained one "
-                        "configuration (give a config file with a [sweep] table to run one).</p>")
+        return _section(
+            "sweep",
+            "Sweep",
+            "<p class=muted>No sweep: this run trained one "
+            "configuration (give a config file with a [sweep] table to run one).</p>",
+        )
     keys = list(metrics.get("config", {}).get("sweep", {}))
     best = metrics.get("best_params") or {}
     columns = ["trial", *keys, "validation_accuracy", "validation_loss", "train_loss"]
@@ -186,22 +197,32 @@ def _sweep(metrics: dict[str, Any], figures: dict[str, str]) -> str:
 
 def _per_class(evaluation: Any) -> str:
     if evaluation is None:
-        return _section("per-class", "Per-class metrics (test set)",
-                        "<p class=muted>No test predictions in this run folder.</p>")
-    rows = [[r["class"], f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}",
-             r["support"]] for r in evaluation.per_class()]
-    return _section("per-class", "Per-class metrics (test set)",
-                    f"<p>accuracy {evaluation.accuracy:.4f} on {len(evaluation.y_true)} test "
-                    "samples</p>" + _table(["class", "precision", "recall", "F1", "support"], rows))
+        return _section(
+            "per-class",
+            "Per-class metrics (test set)",
+            "<p class=muted>No test predictions in this run folder.</p>",
+        )
+    rows = [
+        [r["class"], f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}", r["support"]]
+        for r in evaluation.per_class()
+    ]
+    return _section(
+        "per-class",
+        "Per-class metrics (test set)",
+        f"<p>accuracy {evaluation.accuracy:.4f} on {len(evaluation.y_true)} test "
+        "samples</p>" + _table(["class", "precision", "recall", "F1", "support"], rows),
+    )
 
 
 def _gallery(evaluation: Any, figures: dict[str, str]) -> str:
     if evaluation is not None and evaluation.accuracy == 1.0:
         body = "<p>Every test image was classified correctly.</p>"
     else:
-        body = ("<p class=muted>The misclassified test images the model was most sure about; "
-                "each title gives the true and predicted class and the predicted probability."
-                "</p>" + _figures(figures, "gallery_plot", wide=True))
+        body = (
+            "<p class=muted>The misclassified test images the model was most sure about; "
+            "each title gives the true and predicted class and the predicted probability."
+            "</p>" + _figures(figures, "gallery_plot", wide=True)
+        )
     return _section("gallery", "Worst-misclassified test images", body)
 
 

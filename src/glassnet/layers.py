@@ -223,8 +223,10 @@ class Sequential(Layer):
     def __init__(self, *layers: Layer) -> None:
         if any(isinstance(layer, Sequential) for layer in layers):
             # One flat list keeps state_dict keys and train/eval switching simple.
-            raise ConfigError("Sequential takes layers, not another Sequential: flatten it, "
-                              "e.g. Sequential(*first.layers, *second.layers)")
+            raise ConfigError(
+                "Sequential takes layers, not another Sequential: flatten it, "
+                "e.g. Sequential(*first.layers, *second.layers)"
+            )
         self.layers = list(layers)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -366,8 +368,14 @@ def from_config(config: dict[str, Any], *, dtype: Any = np.float64, rng=None) ->
         cls = LAYER_TYPES[kind]
         try:
             if cls is Linear:
-                layers.append(Linear(spec.pop("in_features"), spec.pop("out_features"),
-                                     init=spec.pop("init", "glorot"), dtype=dtype))
+                layers.append(
+                    Linear(
+                        spec.pop("in_features"),
+                        spec.pop("out_features"),
+                        init=spec.pop("init", "glorot"),
+                        dtype=dtype,
+                    )
+                )
             elif cls is Dropout:
                 layers.append(Dropout(spec.pop("p"), rng=rng))
             else:

@@ -21,7 +21,15 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 PRESET_KEYS = {
-    "description", "data", "split", "scaling", "select", "train", "sweep", "ensemble", "refit",
+    "description",
+    "data",
+    "split",
+    "scaling",
+    "select",
+    "train",
+    "sweep",
+    "ensemble",
+    "refit",
 }
 # What the final model is trained on once the sweep has chosen its settings.
 REFITS = ("train", "train+valid")
@@ -54,10 +62,16 @@ class Preset:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "description": self.description, "data": self.data,
-            "split": self.split, "scaling": self.scaling, "select": self.select,
-            "ensemble": self.ensemble, "refit": self.refit,
-            "train": self.train.to_dict(), "sweep": self.sweep,
+            "name": self.name,
+            "description": self.description,
+            "data": self.data,
+            "split": self.split,
+            "scaling": self.scaling,
+            "select": self.select,
+            "ensemble": self.ensemble,
+            "refit": self.refit,
+            "train": self.train.to_dict(),
+            "sweep": self.sweep,
         }
 
 
@@ -79,7 +93,7 @@ def expand_values(name: str, spec: Any) -> list[Any]:
     if isinstance(spec, list):
         return spec
     if isinstance(spec, dict) and len(spec) == 1:
-        (kind, args), = spec.items()
+        ((kind, args),) = spec.items()
         if kind in ("logspace", "linspace") and isinstance(args, list) and len(args) == 3:
             return [float(v) for v in getattr(np, kind)(args[0], args[1], int(args[2]))]
     raise ConfigError(

@@ -73,8 +73,12 @@ def plot_accuracy(history: History, test_accuracy: float | None, path: str | Pat
     epochs = range(1, len(history.validation_accuracy) + 1)
     ax.plot(epochs, history.validation_accuracy, color="tab:green", label="validation accuracy")
     if test_accuracy is not None:
-        ax.axhline(test_accuracy, color="tab:gray", linestyle=":",
-                   label=f"test accuracy {test_accuracy:.4f}")
+        ax.axhline(
+            test_accuracy,
+            color="tab:gray",
+            linestyle=":",
+            label=f"test accuracy {test_accuracy:.4f}",
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, 1.02)
@@ -98,8 +102,15 @@ def plot_confusion(matrix: np.ndarray, classes: list[Any], path: str | Path) -> 
     if n <= 30:  # beyond that the numbers are unreadable; the colours still show the pattern
         threshold = matrix.max() / 2 if matrix.size else 0
         for (row, col), count in np.ndenumerate(matrix):
-            ax.text(col, row, str(count), ha="center", va="center", fontsize=8,
-                    color="white" if count > threshold else "black")
+            ax.text(
+                col,
+                row,
+                str(count),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if count > threshold else "black",
+            )
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title("test set: confusion matrix")
@@ -114,8 +125,9 @@ def plot_gallery(
     k = max(len(images), 1)
     columns = min(k, 6)
     rows = -(-k // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(1.9 * columns, 2.1 * rows), dpi=100,
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(1.9 * columns, 2.1 * rows), dpi=100, squeeze=False
+    )
     for ax in axes.ravel():
         ax.axis("off")
     for ax, image, title in zip(axes.ravel(), images, titles, strict=False):

@@ -56,7 +56,11 @@ class TrainingState:
 
     @classmethod
     def capture(
-        cls, model: Sequential, optimizer: Optimizer, rng: np.random.Generator, history: History,
+        cls,
+        model: Sequential,
+        optimizer: Optimizer,
+        rng: np.random.Generator,
+        history: History,
         info: dict[str, Any] | None = None,
     ) -> TrainingState:
         return cls(

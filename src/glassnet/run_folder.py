@@ -1,10 +1,10 @@
 """A run folder's files: what ``write_run`` leaves behind and ``glassnet report`` reads back.
 
-    model.npz        the final model (checkpoint format)
-    metrics.json     config, sweep records, per-epoch history, test evaluation
-    predictions.npz  test-set class indices and probabilities, plus the worst-misclassified
-                     images (image data only): everything the report needs beyond metrics
-    *.png            the figures; report.html embeds them
+model.npz        the final model (checkpoint format)
+metrics.json     config, sweep records, per-epoch history, test evaluation
+predictions.npz  test-set class indices and probabilities, plus the worst-misclassified
+                 images (image data only): everything the report needs beyond metrics
+*.png            the figures; report.html embeds them
 """
 
 from __future__ import annotations
@@ -49,8 +49,11 @@ def read_predictions(folder: Path) -> dict[str, np.ndarray] | None:
     path = Path(folder) / PREDICTIONS
     if not path.is_file():
         return None
-    return read_npz(path, hint=f"rerun the training, or delete it and run glassnet report "
-                               f"again for a report from {METRICS} alone")
+    return read_npz(
+        path,
+        hint=f"rerun the training, or delete it and run glassnet report "
+        f"again for a report from {METRICS} alone",
+    )
 
 
 def read_metrics(folder: Path) -> dict[str, Any]:
@@ -70,8 +73,10 @@ def evaluation_of(predictions: dict[str, np.ndarray] | None) -> Evaluation | Non
         return None
     missing = [name for name in ("classes", "y_true", "proba") if name not in predictions]
     if missing:
-        raise DataError(f"{PREDICTIONS} lacks the array(s) {missing} (it has "
-                        f"{sorted(predictions)}); delete it and rerun the training")
+        raise DataError(
+            f"{PREDICTIONS} lacks the array(s) {missing} (it has "
+            f"{sorted(predictions)}); delete it and rerun the training"
+        )
     return Evaluation(predictions["classes"], predictions["y_true"], predictions["proba"])
 
 
@@ -79,8 +84,11 @@ def chosen_rows(
     records: list[dict[str, Any]], best_params: dict[str, Any], keys: list[str]
 ) -> set[int]:
     """Positions of the sweep records whose swept settings (``keys``) are the chosen ones."""
-    return {i for i, record in enumerate(records)
-            if all(record.get(key) == best_params.get(key) for key in keys)}
+    return {
+        i
+        for i, record in enumerate(records)
+        if all(record.get(key) == best_params.get(key) for key in keys)
+    }
 
 
 def draw_figures(
@@ -92,22 +100,30 @@ def draw_figures(
     figures: dict[str, str] = {}
     config = metrics.get("config", {})
     if metrics.get("sweep"):
-        figures["sweep_plot"] = str(report.plot_sweep_records(
-            metrics["sweep"], list(config.get("sweep", {})), metrics.get("best_params", {}),
-            config.get("train", {}), config.get("name", "run"), out / "sweep.png",
-        ))
+        figures["sweep_plot"] = str(
+            report.plot_sweep_records(
+                metrics["sweep"],
+                list(config.get("sweep", {})),
+                metrics.get("best_params", {}),
+                config.get("train", {}),
+                config.get("name", "run"),
+                out / "sweep.png",
+            )
+        )
     history = History(**metrics.get("history", {}))
     if history.train_loss:
         figures["loss_plot"] = str(report.plot_losses(history, out / "losses.png"))
     if history.validation_accuracy:
-        figures["accuracy_plot"] = str(report.plot_accuracy(
-            history, metrics.get("test_accuracy"), out / "accuracy.png"
-        ))
+        figures["accuracy_plot"] = str(
+            report.plot_accuracy(history, metrics.get("test_accuracy"), out / "accuracy.png")
+        )
     evaluation = evaluation_of(predictions)
     if evaluation is not None:
-        figures["confusion_plot"] = str(report.plot_confusion(
-            evaluation.confusion_matrix(), evaluation.classes.tolist(), out / "confusion.png"
-        ))
+        figures["confusion_plot"] = str(
+            report.plot_confusion(
+                evaluation.confusion_matrix(), evaluation.classes.tolist(), out / "confusion.png"
+            )
+        )
     if predictions is not None and "gallery_images" in predictions and evaluation is not None:
         index = predictions["gallery_index"]
         classes = evaluation.classes
@@ -117,7 +133,12 @@ def draw_figures(
             for i in index
         ]
         shape = tuple(int(v) for v in predictions["image_shape"])
-        figures["gallery_plot"] = str(report.plot_gallery(
-            predictions["gallery_images"], titles, shape, out / "gallery.png"  # type: ignore[arg-type]
-        ))
+        figures["gallery_plot"] = str(
+            report.plot_gallery(
+                predictions["gallery_images"],
+                titles,
+                shape,
+                out / "gallery.png",  # type: ignore[arg-type]
+            )
+        )
     return figures

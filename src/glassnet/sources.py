@@ -51,7 +51,7 @@ def load_dataset(
     if source == "digits":
         data = load_digits()
     elif source.startswith(OPENML_PREFIX):
-        data = load_openml(source[len(OPENML_PREFIX):], data_home=data_home)
+        data = load_openml(source[len(OPENML_PREFIX) :], data_home=data_home)
     elif path.suffix.lower() in (".csv", ".npz") or path.is_file():
         if not path.is_file():
             raise DataError(f"data file {source!r} does not exist")
@@ -82,8 +82,7 @@ def parse_labels(cells: list[str], *, where: str = "labels", first_line: int = 1
     ``where`` and the line, counting the first cell as ``first_line``."""
     for line, cell in enumerate(cells, start=first_line):
         if not cell.strip():
-            raise DataError(f"{where}, line {line}: the label is empty; fill it in or drop "
-                            "the row")
+            raise DataError(f"{where}, line {line}: the label is empty; fill it in or drop the row")
     for kind in (int, float):
         try:
             return np.array([kind(cell) for cell in cells])
@@ -114,8 +113,10 @@ def load_csv(
                 f"{path}, line {line}: {len(row)} cells but the header has {len(header)} columns"
             )
     if target is None and need_target:
-        raise DataError(f"{path}: say which column holds the labels with --target COLUMN "
-                        f"(columns: {', '.join(header)})")
+        raise DataError(
+            f"{path}: say which column holds the labels with --target COLUMN "
+            f"(columns: {', '.join(header)})"
+        )
     if target is not None and target not in header and need_target:
         raise DataError(f"{path} has no column {target!r}; columns: {', '.join(header)}")
     has_target = target is not None and target in header
@@ -147,8 +148,9 @@ def _raise_first_bad_cell(path: Path, cells: list[list[str]], names: list[str]) 
     for line, row in enumerate(cells, start=2):
         for name, cell in zip(names, row, strict=True):
             if not cell.strip():
-                raise DataError(f"{path}, line {line}, column {name!r} is empty; "
-                                "fill in or drop missing values")
+                raise DataError(
+                    f"{path}, line {line}, column {name!r} is empty; fill in or drop missing values"
+                )
             try:
                 float(cell)
             except ValueError:
@@ -220,8 +222,7 @@ def load_openml(name: str, *, data_home: str | os.PathLike[str] | None = None) -
     title, x, y, feature_names = _fetch_openml(name, data_home)
     # Pixel-like data is stored as uint8: 8x smaller, and exact.
     small = x.astype(np.uint8) if np.array_equal(x, x.astype(np.uint8)) else x
-    arrays = {"x": small, "y": y, "name": np.array(title),
-              "feature_names": np.array(feature_names)}
+    arrays = {"x": small, "y": y, "name": np.array(title), "feature_names": np.array(feature_names)}
     checkpoint.write_atomic(cache, lambda handle: np.savez(handle, **arrays))
     return _openml_dataset(title, x, y, feature_names)
 
@@ -236,8 +237,10 @@ def _fetch_openml(
         # parser="liac-arff" and as_frame=False: dense ARFF without needing pandas.
         bunch: Any = fetch_openml(**by, as_frame=False, parser="liac-arff", data_home=data_home)
     except OSError as exc:
-        raise DataError(f"could not download OpenML dataset {name!r} ({exc}); check the "
-                        "network, or --data-home if you have a cached copy") from None
+        raise DataError(
+            f"could not download OpenML dataset {name!r} ({exc}); check the "
+            "network, or --data-home if you have a cached copy"
+        ) from None
     except ValueError as exc:
         raise DataError(f"OpenML has no usable dataset {name!r}: {exc}") from None
     x = bunch.data.toarray() if hasattr(bunch.data, "toarray") else bunch.data
@@ -253,5 +256,6 @@ def _openml_dataset(
     title: str, x: np.ndarray, y: np.ndarray, feature_names: list[str] | None
 ) -> Dataset:
     shape = KNOWN_IMAGE_SHAPES.get(title.lower())
-    return Dataset(x.astype(np.float64), y, name=title, image_shape=shape,
-                   feature_names=feature_names)
+    return Dataset(
+        x.astype(np.float64), y, name=title, image_shape=shape, feature_names=feature_names
+    )

@@ -93,8 +93,13 @@ def run_trial(
     with threadpool_limits(limits=1, user_api="blas"):
         try:
             model, history = fit_from_config(
-                trial.config, train_data, validation, n_outputs=n_outputs, rng=trial.rng,
-                image_shape=image_shape, scaler=scaler,
+                trial.config,
+                train_data,
+                validation,
+                n_outputs=n_outputs,
+                rng=trial.rng,
+                image_shape=image_shape,
+                scaler=scaler,
             )
         except DivergenceError as exc:
             # One bad setting in a grid should not sink the sweep: record it and move on.
@@ -118,7 +123,9 @@ def run_trials(
     """Run every trial, calling ``on_result`` as each one finishes; results in trial order."""
     n_jobs = resolve_n_jobs(n_jobs, len(trials))
     settings: dict[str, Any] = {
-        "keep_state": keep_state, "image_shape": image_shape, "scaler": scaler,
+        "keep_state": keep_state,
+        "image_shape": image_shape,
+        "scaler": scaler,
     }
     results: Iterator[TrialResult]
     if n_jobs == 1:
@@ -141,8 +148,10 @@ def save_trial(folder: str | Path, result: TrialResult) -> Path:
     sweep can resume with only the missing trials."""
     path = Path(folder) / f"trial-{result.index:05d}.json"
     record = {
-        "index": result.index, "params": result.params,
-        "history": result.history.to_dict(), "diverged": result.diverged,
+        "index": result.index,
+        "params": result.params,
+        "history": result.history.to_dict(),
+        "diverged": result.diverged,
     }
     text = json.dumps(record)
     write_atomic(path, lambda handle: handle.write(text), mode="w")
@@ -161,7 +170,9 @@ def load_trials(folder: str | Path, trials: list[Trial]) -> dict[int, TrialResul
         try:
             record = json.loads(path.read_text())
             result = TrialResult(
-                int(record["index"]), dict(record["params"]), History(**record["history"]),
+                int(record["index"]),
+                dict(record["params"]),
+                History(**record["history"]),
                 diverged=record.get("diverged"),
             )
         except (ValueError, TypeError, KeyError) as exc:

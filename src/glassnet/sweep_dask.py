@@ -51,8 +51,11 @@ def dask_client(
             # One thread per worker: trials parallelize across processes, BLAS stays at one
             # thread, and loopback-only keeps the cluster off the network.
             cluster = distributed.LocalCluster(
-                n_workers=local_workers, threads_per_worker=1, processes=True,
-                host="127.0.0.1", dashboard_address=None,
+                n_workers=local_workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
             )
             client = distributed.Client(cluster)
         try:
@@ -88,8 +91,15 @@ def run_trials_on_dask(
     token = uuid.uuid4().hex[:8]
     futures = [
         client.submit(
-            run_trial, trial, train_future, valid_future, n_outputs, **(inputs or {}),
-            key=f"glassnet-trial-{trial.index}-{token}", pure=False, retries=retries,
+            run_trial,
+            trial,
+            train_future,
+            valid_future,
+            n_outputs,
+            **(inputs or {}),
+            key=f"glassnet-trial-{trial.index}-{token}",
+            pure=False,
+            retries=retries,
         )
         for trial in trials
     ]

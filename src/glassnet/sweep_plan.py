@@ -83,12 +83,16 @@ class SweepPlan:
             return [{}]
         if self.search == "grid":
             keys = list(self.space)
-            return [dict(zip(keys, values, strict=True))
-                    for values in itertools.product(*self.space.values())]
+            return [
+                dict(zip(keys, values, strict=True))
+                for values in itertools.product(*self.space.values())
+            ]
         # The search draws from its own stream, so adding seeds never changes the configs.
         rng = np.random.default_rng(self.search_seed)
-        return [{key: _sample(spec, rng) for key, spec in self.space.items()}
-                for _ in range(int(self.n_iter))]
+        return [
+            {key: _sample(spec, rng) for key, spec in self.space.items()}
+            for _ in range(int(self.n_iter))
+        ]
 
     def trials(self) -> list[Trial]:
         """One trial per (configuration, seed); configuration i under seed s uses the i-th
@@ -106,8 +110,12 @@ class SweepPlan:
     def to_dict(self) -> dict[str, Any]:
         """The plan as plain data (JSON-ready)."""
         return {
-            "preset": self.preset.to_dict(), "space": self.space, "seeds": self.seeds,
-            "search": self.search, "n_iter": self.n_iter, "search_seed": self.search_seed,
+            "preset": self.preset.to_dict(),
+            "space": self.space,
+            "seeds": self.seeds,
+            "search": self.search,
+            "n_iter": self.n_iter,
+            "search_seed": self.search_seed,
         }
 
 
@@ -130,7 +138,7 @@ def _is_distribution(spec: Any) -> bool:
 def _sample(spec: Any, rng: np.random.Generator) -> Any:
     if isinstance(spec, list):
         return spec[int(rng.integers(len(spec)))]
-    (kind, bounds), = spec.items()
+    ((kind, bounds),) = spec.items()
     if not (isinstance(bounds, list) and len(bounds) == 2):
         raise ConfigError(f"{{{kind} = ...}} needs [low, high], got {bounds!r}")
     low, high = bounds
@@ -162,11 +170,15 @@ def plan_from_flags(
     data = _read_toml(path) if path is not None else {}
     if base is not None:
         data["base"] = base
-    data["train"] = {**data.get("train", {}),
-                     **dict(parse_assignment(text, many=False) for text in settings)}
+    data["train"] = {
+        **data.get("train", {}),
+        **dict(parse_assignment(text, many=False) for text in settings),
+    }
     if grid:
-        data["sweep"] = {**data.get("sweep", {}),
-                         **dict(parse_assignment(text, many=True) for text in grid)}
+        data["sweep"] = {
+            **data.get("sweep", {}),
+            **dict(parse_assignment(text, many=True) for text in grid),
+        }
     if seeds is not None:
         data["seeds"] = parse_seeds(seeds)
     if n_random is not None:
@@ -188,8 +200,16 @@ def plan_from_dict(data: dict[str, Any], *, name: str = "sweep") -> SweepPlan:
         raise ConfigError(f"sweep {name!r}: unknown key(s) {unknown}; known: {sorted(PLAN_KEYS)}")
     base = presets.load(str(data.get("base", "seed")))
     train = base.train.replace(**_known_settings(base, data.get("train", {})))
-    preset = Preset(name, data.get("description", base.description), train, {}, base.data,
-                    base.split, base.scaling, base.select)
+    preset = Preset(
+        name,
+        data.get("description", base.description),
+        train,
+        {},
+        base.data,
+        base.split,
+        base.scaling,
+        base.select,
+    )
     space = data["sweep"] if "sweep" in data else dict(base.sweep)
     return SweepPlan(
         preset,
@@ -220,8 +240,12 @@ def load_inputs(
     splits = load_splits(preset)
     classes = np.unique(splits.train.y)
     scaler = fit_scaler(preset, splits.train)
-    return (prepare(scaler, classes, splits.train), prepare(scaler, classes, splits.validation),
-            len(classes), {"image_shape": splits.train.image_shape, "scaler": scaler})
+    return (
+        prepare(scaler, classes, splits.train),
+        prepare(scaler, classes, splits.validation),
+        len(classes),
+        {"image_shape": splits.train.image_shape, "scaler": scaler},
+    )
 
 
 def _known_settings(preset: Preset, changes: dict[str, Any]) -> dict[str, Any]:

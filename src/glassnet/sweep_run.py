@@ -118,13 +118,27 @@ def run_sweep(
     if client is not None and missing:
         from glassnet.sweep_dask import run_trials_on_dask
 
-        results = run_trials_on_dask(client, missing, train_data, validation,
-                                     n_outputs=n_outputs, on_result=on_result, timeout=timeout,
-                                     inputs=inputs)
+        results = run_trials_on_dask(
+            client,
+            missing,
+            train_data,
+            validation,
+            n_outputs=n_outputs,
+            on_result=on_result,
+            timeout=timeout,
+            inputs=inputs,
+        )
         where = f"Dask at {client.scheduler.address}"
     else:
-        results = run_trials(missing, train_data, validation, n_outputs=n_outputs,
-                             n_jobs=n_jobs, on_result=on_result, **inputs)
+        results = run_trials(
+            missing,
+            train_data,
+            validation,
+            n_outputs=n_outputs,
+            n_jobs=n_jobs,
+            on_result=on_result,
+            **inputs,
+        )
         where = "local processes"
     if finished:
         where += f" ({len(finished)} trial(s) recorded by an earlier run)"
@@ -211,9 +225,14 @@ def plot_summary(result: SweepResult, path: Path) -> Path:
             xs: list[Any] = [r[x_key] for r in members]
         else:
             xs = [_cell(r[x_key]) if x_key else "base" for r in members]
-        ax.errorbar(xs, [r["validation_accuracy_mean"] for r in members],
-                    yerr=[r["validation_accuracy_std"] for r in members],
-                    fmt="o-" if numeric else "o", capsize=3, label=label or None)
+        ax.errorbar(
+            xs,
+            [r["validation_accuracy_mean"] for r in members],
+            yerr=[r["validation_accuracy_std"] for r in members],
+            fmt="o-" if numeric else "o",
+            capsize=3,
+            label=label or None,
+        )
     if numeric and rows:
         values = [r[x_key] for r in rows]
         if min(values) > 0 and max(values) / min(values) > 20:

@@ -150,7 +150,12 @@ def fit(
             # Overflow warnings would only precede the clear DivergenceError below.
             with np.errstate(over="ignore", invalid="ignore"):
                 batch_loss = loss_and_gradients(
-                    model, loss, x_batch, y[batch], l2=l2, n_samples=n_samples,
+                    model,
+                    loss,
+                    x_batch,
+                    y[batch],
+                    l2=l2,
+                    n_samples=n_samples,
                     sample_weight=weight,
                 )
             if not np.isfinite(batch_loss):
@@ -435,9 +440,16 @@ def fit_from_config(
     threads = blas_threads(model, min(config.batch_size or len(x), len(x)))
     with threadpool_limits(limits=threads, user_api="blas"):
         history = fit(
-            model, loss, optimizer, (x, y), validation,
-            epochs=config.epochs - len(history.train_loss), batch_size=config.batch_size,
-            l2=config.l2, rng=rng, history=history,
+            model,
+            loss,
+            optimizer,
+            (x, y),
+            validation,
+            epochs=config.epochs - len(history.train_loss),
+            batch_size=config.batch_size,
+            l2=config.l2,
+            rng=rng,
+            history=history,
             # The stopper goes last but for the checkpointer: callbacks before it still see
             # the epoch it stops at, and a saved state follows every other callback's work.
             callbacks=[*schedule, *callbacks, *filter(None, [stopper, checkpointer])],
@@ -472,8 +484,15 @@ def _schedule(
     if config.lr_schedule == "plateau":
         # Without validation data (a refit on train+valid) the training loss is watched.
         monitor = "validation_loss" if validation is not None else "train_loss"
-        return [schedules.ReduceOnPlateau(optimizer, config.lr_patience, config.lr_decay,
-                                          monitor=monitor, min_lr=config.lr_min)]
+        return [
+            schedules.ReduceOnPlateau(
+                optimizer,
+                config.lr_patience,
+                config.lr_decay,
+                monitor=monitor,
+                min_lr=config.lr_min,
+            )
+        ]
     return []
 
 
