@@ -157,7 +157,7 @@ def results_table(result: ExperimentResult, title: str | None = None) -> Table:
 
     from glassnet.run_folder import chosen_rows
 
-    title = title or f"glassnet run --preset {result.preset.name} --seed {result.seed}"
+    title = title or f"{result.preset.name} preset, seed {result.seed}"
     table = Table(title=title)
     keys = list(result.preset.sweep)
     for key in keys:
@@ -180,11 +180,12 @@ def results_summary(result: ExperimentResult) -> str:
     """The headline numbers and where they were written, as a few lines of rich markup."""
     folder = Path(result.outputs["metrics"]).parent
     members = len(result.model.networks)
+    networks = "1 network" if members == 1 else f"an ensemble of {members} networks"
     trained_on = "train+valid" if result.refit == "train+valid" else "train"
     validation = f"validation accuracy [bold]{validation_value(result)}[/]"
     return (
         f"chosen: {format_params(result.best_params) or 'the preset settings'}\n"
-        f"final model ({members} network(s), trained on {trained_on}): {validation}, "
+        f"final model ({networks}, trained on {trained_on}): {validation}, "
         f"test accuracy [bold]{result.test_accuracy:.4f}[/]  ({result.seconds:.1f} s)\n"
         f"written to {folder}/: report.html, metrics.json, model.npz, predictions.npz, figures"
     )

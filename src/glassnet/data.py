@@ -59,15 +59,16 @@ def seed_split(data: Dataset) -> Splits:
     x_train, x_valid, y_train, y_valid = train_test_split(
         x_rest, y_rest, test_size=SEED_VALIDATION_SIZE, random_state=SEED_VALIDATION_STATE
     )
+    return _splits_of(data, (x_train, y_train), (x_valid, y_valid), (x_test, y_test))
 
-    def part(x: np.ndarray, y: np.ndarray, suffix: str) -> Dataset:
-        return Dataset(x, y, f"{data.name}:{suffix}", data.image_shape, data.feature_names)
 
-    return Splits(
-        part(x_train, y_train, "train"),
-        part(x_valid, y_valid, "validation"),
-        part(x_test, y_test, "test"),
-    )
+def _splits_of(data: Dataset, *parts: tuple[np.ndarray, np.ndarray]) -> Splits:
+    """Train, validation and test Datasets cut from ``data``, keeping its name and metadata."""
+    named = [
+        Dataset(x, y, f"{data.name}:{suffix}", data.image_shape, data.feature_names)
+        for (x, y), suffix in zip(parts, ("train", "validation", "test"), strict=True)
+    ]
+    return Splits(*named)
 
 
 def random_split(
@@ -98,15 +99,7 @@ def random_split(
     )
     if min(len(x_train), len(x_valid), len(x_test)) == 0:
         raise DataError(f"{data.name} has too few rows ({len(data)}) to split three ways")
-
-    def part(x: np.ndarray, y: np.ndarray, suffix: str) -> Dataset:
-        return Dataset(x, y, f"{data.name}:{suffix}", data.image_shape, data.feature_names)
-
-    return Splits(
-        part(x_train, y_train, "train"),
-        part(x_valid, y_valid, "validation"),
-        part(x_test, y_test, "test"),
-    )
+    return _splits_of(data, (x_train, y_train), (x_valid, y_valid), (x_test, y_test))
 
 
 def check_features(x: Any, *, n_features: int | None = None, what: str = "X") -> np.ndarray:
