@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from glassnet.data import Scaler
 from glassnet.errors import ConfigError
@@ -64,6 +63,8 @@ class ImageAugment:
         return padded[np.arange(n)[:, None, None], rows, cols]
 
     def _rotate(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        from scipy import ndimage  # only rotations need it; importing it costs ~0.4 s
+
         angles = rng.uniform(-self.max_degrees, self.max_degrees, size=len(images))
         return np.stack(
             [

@@ -142,7 +142,7 @@ def save_figure(fig: Any, path: str | Path) -> Path:
     from glassnet.checkpoint import write_atomic
 
     path = Path(path)
-    fig.tight_layout()
+    fig.tight_layout()  # costs a second draw (~0.1 s a figure) but keeps labels inside
     write_atomic(path, lambda handle: fig.savefig(handle, format="png"))
     pyplot().close(fig)
     return path
