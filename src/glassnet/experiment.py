@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from glassnet import __version__, checkpoint, presets
 from glassnet.data import Dataset, Scaler, Splits, check_known_labels, load_digits, seed_split
@@ -285,18 +284,19 @@ def train_members(
         if on_epoch is not None:
             epochs = member.config.epochs
             callbacks.append(lambda epoch, history, network: on_epoch(epoch + 1, epochs))
-        with threadpool_limits(limits=1, user_api="blas"):
-            network, history = fit_from_config(
-                member.config,
-                train_data,
-                validation,
-                n_outputs=n_outputs,
-                rng=member.rng,
-                callbacks=callbacks,
-                image_shape=image_shape,
-                scaler=scaler,
-                checkpointer=checkpointer,
-            )
+        # fit_from_config picks the BLAS threads for the matrix sizes; this is the only
+        # training running now, so it may use every core.
+        network, history = fit_from_config(
+            member.config,
+            train_data,
+            validation,
+            n_outputs=n_outputs,
+            rng=member.rng,
+            callbacks=callbacks,
+            image_shape=image_shape,
+            scaler=scaler,
+            checkpointer=checkpointer,
+        )
         if on_member is not None:
             on_member(TrialResult(member.index, member.params, history))
         return [network], [history]
