@@ -1,8 +1,8 @@
 """The training loop: data -> model -> loss (+ L2) -> optimizer, one epoch at a time.
 
 ``fit`` prints nothing; it reports through callbacks so the CLI, the estimator and
-sweeps share it. ``TrainConfig`` is the plain-data recipe that ``train`` turns into a
-model, a loss and an optimizer.
+sweeps share it. ``TrainConfig`` is the plain-data recipe that ``fit_from_config`` turns
+into a model, a loss and an optimizer.
 """
 
 from __future__ import annotations
