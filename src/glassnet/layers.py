@@ -117,7 +117,8 @@ class Sigmoid(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         # In place: measured several times faster than scipy's expit on these shapes.
-        # exp(-x) overflows to inf for x < -709 (float64); 1/inf = 0 is the right limit.
+        # exp(-x) overflows to inf below x = -88 (float32) or -709 (float64); 1/inf = 0 is
+        # the right limit, so the warning is silenced rather than the input clipped.
         y = np.negative(x)
         with np.errstate(over="ignore"):
             np.exp(y, out=y)
