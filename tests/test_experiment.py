@@ -203,3 +203,21 @@ def test_a_validation_label_missing_from_training_is_a_clear_error():
     preset.train = preset.train.replace(epochs=2)
     with pytest.raises(DataError, match=r"validation \['7'\] are not classes"):
         run_experiment(preset, splits=Splits(train, valid, test), n_jobs=1)
+
+
+def test_an_unscorable_test_label_stops_the_run_before_any_training(monkeypatch):
+    from glassnet import DataError, experiment
+    from glassnet.data import Dataset, Splits
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(experiment, "run_trials", no_training)
+    monkeypatch.setattr(experiment, "train_members", no_training)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((30, 4))
+    train = Dataset(x[:10], np.array([0, 1] * 5), name="toy:train")
+    valid = Dataset(x[10:20], np.array([0, 1] * 5), name="toy:validation")
+    test = Dataset(x[20:], np.array([0, 1, 5] * 3 + [0]), name="toy:test")
+    with pytest.raises(DataError, match=r"test \['5'\] are not classes"):
+        experiment.run_experiment(presets.load("seed"), splits=Splits(train, valid, test))

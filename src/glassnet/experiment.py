@@ -138,6 +138,10 @@ def run_experiment(
     # Scaling is fitted on exactly the data the model is trained on.
     scaler = fit_scaler(preset, train_set)
     train_xy, valid_xy = prepared(scaler, train_set), prepared(scaler, valid_set)
+    # The test set is only touched at the end, but a label it cannot be scored on must stop
+    # the run now, not after all the training is done.
+    if test_set.y is not None:
+        check_known_labels(test_set.y, classes, what="labels of test")
     grid = preset.grid() or [{}]
     # One seed feeds everything: each trial and each final member get their own child stream.
     streams = np.random.default_rng(seed).spawn(len(grid) + preset.ensemble)
