@@ -62,3 +62,16 @@ def test_keyboard_interrupt_mid_write_leaves_the_old_file(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         write_atomic(path, interrupted)
     assert path.read_bytes() == b"old" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    from glassnet.checkpoint import write_atomic
+
+    path = tmp_path / "report.html"
+    write_atomic(path, lambda handle: handle.write("<html></html>"), mode="w")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask

@@ -60,6 +60,16 @@ def save(model: Model, path: str | os.PathLike[str]) -> Path:
     return path
 
 
+def _read_umask() -> int:
+    """The process umask (reading it means setting it; done once, at import)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _read_umask()
+
+
 def write_atomic(path: Path, write: Any, mode: str = "wb") -> None:
     """Call ``write(handle)`` on a temporary file beside ``path``, then rename it over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -69,6 +79,8 @@ def write_atomic(path: Path, write: Any, mode: str = "wb") -> None:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        # mkstemp makes the file private (0600); give it the permissions open() would have.
+        os.chmod(temp, 0o666 & ~_UMASK)
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
