@@ -16,36 +16,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import time
 import warnings
 
 import numpy as np
-import sklearn
+from machine import machine_info  # benchmarks/ is on sys.path when run as a script
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_info
 
 from glassnet import presets
 from glassnet.data import load_digits, seed_split
 from glassnet.experiment import run_experiment
-
-
-def machine_info() -> str:
-    blas = [
-        f"{i['internal_api']} {i.get('version')} ({i.get('architecture')}, "
-        f"{i['num_threads']} threads)"
-        for i in threadpool_info()
-        if i["user_api"] == "blas"
-    ]
-    return (
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-        f"numpy {np.__version__}; BLAS: {', '.join(blas)}; scikit-learn {sklearn.__version__}; "
-        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}"
-    )
 
 
 def sklearn_accuracy(seed: int, *, scaled: bool, with_validation: bool) -> float:

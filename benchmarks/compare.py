@@ -17,18 +17,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
-import platform
 import statistics
 import time
 import warnings
 from collections.abc import Callable
 
 import numpy as np
-import sklearn
+from machine import machine_info  # benchmarks/ is on sys.path when run as a script
 from rich.console import Console
 from rich.table import Table
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 from glassnet import presets
 from glassnet.data import load_digits, seed_split
@@ -46,20 +44,6 @@ def median_time(work: Callable[[], object], repeats: int) -> tuple[float, object
         result = work()
         times.append(time.perf_counter() - start)
     return statistics.median(times), result
-
-
-def machine_info() -> None:
-    blas = [
-        f"{i['internal_api']} {i.get('version')} ({i.get('architecture')}, "
-        f"{i['num_threads']} threads)"
-        for i in threadpool_info()
-        if i["user_api"] == "blas"
-    ]
-    console.print(
-        f"[bold]machine[/]: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-        f"numpy {np.__version__}; BLAS: {', '.join(blas)}; scikit-learn {sklearn.__version__}; "
-        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}"
-    )
 
 
 # --- 1. the seed experiment ------------------------------------------------------------------
@@ -361,7 +345,7 @@ def main() -> None:
     args = parser.parse_args()
     repeats = 1 if args.quick else 3
     epochs = 200 if args.quick else 1000
-    machine_info()
+    console.print(machine_info())
     tables = {
         1: lambda: table_seed_experiment(repeats, epochs),
         2: lambda: table_flops(repeats, epochs),
