@@ -94,6 +94,27 @@ def tiny_preset(**top):
     )
 
 
+def test_the_final_network_is_the_winning_trial_retrained_from_its_own_stream(tmp_path):
+    import shutil
+
+    from glassnet.experiment import TRIALS_FOLDER, run_experiment, start_run
+
+    preset = tiny_preset()
+    kept = run_experiment(preset, seed=3, n_jobs=1, run_dir=start_run(preset, 3, tmp_path / "a"))
+    winner = max(kept.trials, key=lambda trial: trial.score)
+    assert kept.validation_accuracy == kept.selection_accuracy == winner.score
+    assert kept.history.to_dict() == winner.history.to_dict()
+    # Trial records hold no weights, so a run that finds them on disk must really retrain the
+    # winner from its stream: that retraining gives the very network the first run kept.
+    folder = start_run(preset, 3, tmp_path / "b")
+    shutil.copytree(tmp_path / "a" / TRIALS_FOLDER, folder / TRIALS_FOLDER)
+    retrained = run_experiment(preset, seed=3, n_jobs=1, run_dir=folder)
+    assert retrained.trials and all(trial.state is None for trial in retrained.trials)
+    for key, value in kept.model.networks[0].state_dict().items():
+        np.testing.assert_array_equal(retrained.model.networks[0].state_dict()[key], value)
+    assert retrained.history.to_dict() == kept.history.to_dict()
+
+
 def test_refit_trains_the_chosen_setting_on_train_and_validation(monkeypatch):
     from glassnet import experiment
 

@@ -34,6 +34,7 @@ from glassnet.train import TrainConfig, fit_from_config
 TINY_PRESET = """
 description = "tiny: interrupt-and-resume tests"
 scaling = "standard"
+{top}
 [train]
 hidden_layer_sizes = [16]
 activation = "tanh"
@@ -47,9 +48,9 @@ batch_size = 64
 """
 
 
-def tiny_preset(tmp_path, epochs=300, sweep="[sweep]\nl2 = [0.01]"):
+def tiny_preset(tmp_path, epochs=300, sweep="[sweep]\nl2 = [0.01]", top=""):
     path = tmp_path / "tiny.toml"
-    path.write_text(TINY_PRESET.format(epochs=epochs, sweep=sweep))
+    path.write_text(TINY_PRESET.format(epochs=epochs, sweep=sweep, top=top))
     return path
 
 
@@ -235,7 +236,8 @@ def interrupt_then_resume(command, out, epochs):
 
 
 def test_sigint_during_a_real_run_then_resume_matches_an_uninterrupted_run(tmp_path):
-    preset_path = tiny_preset(tmp_path)
+    # Refit on train+valid: a final network on train alone would be the sweep's winner itself.
+    preset_path = tiny_preset(tmp_path, top='refit = "train+valid"')
     out = tmp_path / "run"
     command = ["run", "--preset", str(preset_path), "--jobs", "1", "--quiet"]
     model, metrics = interrupt_then_resume(command, out, epochs=300)
@@ -260,7 +262,7 @@ def test_sigint_during_glassnet_train_then_resume_matches_an_uninterrupted_run(t
     )
     (tmp_path / "points.csv").write_text("a,b,c,direction\n" + rows)
     (tmp_path / "train.toml").write_text(
-        'target = "direction"\n[train]\nhidden_layer_sizes = [8]\nactivation = "tanh"\n'
+        'target = "direction"\nrefit = "train+valid"\n[train]\nhidden_layer_sizes = [8]\nactivation = "tanh"\n'
         'optimizer = "adam"\nlr = 0.01\nepochs = 600\nbatch_size = 4\n[sweep]\nl2 = [0.01]\n'
     )
     command = [
@@ -312,7 +314,7 @@ def test_a_run_folder_is_never_overwritten(tmp_path):
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_every_trial_diverging_is_a_clear_error(tmp_path):
     sweep = "[sweep]\nl2 = [0.01, 0.1]"
-    text = TINY_PRESET.format(epochs=5, sweep=sweep).replace("lr = 0.01", "lr = 1e300")
+    text = TINY_PRESET.format(epochs=5, sweep=sweep, top="").replace("lr = 0.01", "lr = 1e300")
     preset = presets.from_dict("diverges", tomllib.loads(text))
     with pytest.raises(DivergenceError, match="every trial .* smaller learning rate"):
         run_experiment(preset, seed=0, n_jobs=1, run_dir=start_run(preset, 0, tmp_path / "run"))
@@ -382,7 +384,8 @@ def signal_at(epoch_number):
 def test_sigint_in_the_final_training_then_rerun_gives_the_same_result(
     extra, saves_state, tmp_path
 ):
-    text = TINY_PRESET.format(epochs=12, sweep="[sweep]\nl2 = [0.01]").replace(
+    # No sweep, so the final network is trained here rather than taken from a sweep trial.
+    text = TINY_PRESET.format(epochs=12, sweep="", top="").replace(
         "batch_size = 64", "batch_size = 64\n" + extra
     )
     preset = presets.from_dict("tiny", tomllib.loads(text))

@@ -91,8 +91,7 @@ def training_progress(
         )
 
         def on_epoch(epoch: int, epochs: int) -> None:
-            if epoch == 1:
-                bars.start_task(final_task)
+            bars.start_task(final_task)  # once started, this does nothing
             bars.update(final_task, completed=epoch)
 
         yield {

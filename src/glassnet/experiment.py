@@ -143,10 +143,15 @@ def run_experiment(
     if test_set.y is not None:
         check_known_labels(test_set.y, classes, what="labels of test")
     grid = preset.grid() or [{}]
-    # One seed feeds everything: each trial and each final member get their own child stream.
-    streams = np.random.default_rng(seed).spawn(len(grid) + preset.ensemble)
+
+    # One seed feeds everything: each trial and each extra ensemble member get their own child
+    # stream. The first final network starts from a fresh copy of the winning trial's stream.
+    def streams() -> list[np.random.Generator]:
+        return np.random.default_rng(seed).spawn(len(grid) + preset.ensemble)
+
+    trial_streams = streams()
     trials = [
-        Trial(i, preset.train.replace(**params), streams[i], params)
+        Trial(i, preset.train.replace(**params), trial_streams[i], params)
         for i, params in enumerate(grid)
     ]
     trials_dir = None if run_dir is None else Path(run_dir) / TRIALS_FOLDER
@@ -172,6 +177,7 @@ def run_experiment(
                 n_outputs=len(classes),
                 n_jobs=n_jobs,
                 on_result=on_result,
+                keep_state=refit == "train",  # the winner's weights may be the final network
                 image_shape=image_shape,
                 scaler=scaler,
             )
@@ -190,10 +196,25 @@ def run_experiment(
                 best_epoch = best.history.best_epoch
                 epochs = len(best.history.train_loss) if best_epoch is None else best_epoch + 1
                 final_config = final_config.replace(epochs=epochs, early_stopping_patience=None)
+        # The first network retrains the winner from its own initial stream: on the same data
+        # it is the network that was scored on validation, not a new draw that was not (a
+        # fresh draw can saturate a class and score far lower, see README).
+        fresh = streams()
+        winner = best.index if best is not None else 0
         members = [
-            Trial(k, final_config, streams[len(grid) + k], best_params)
+            Trial(k, final_config, fresh[winner] if k == 0 else fresh[len(grid) + k], best_params)
             for k in range(preset.ensemble)
         ]
+        # That retraining would repeat the winning trial bit for bit (same stream, settings
+        # and data), so its result is taken instead of computed twice.
+        replayed = (
+            best
+            if best is not None
+            and best.state is not None
+            and refit == "train"
+            and final_config == trials[best.index].config
+            else None
+        )
         model_info = {
             "preset": preset.name,
             "seed": seed,
@@ -213,7 +234,7 @@ def run_experiment(
         stateless = (
             final_config.lr_schedule != "plateau" and final_config.early_stopping_patience is None
         )
-        if stop is not None and preset.ensemble == 1 and stateless:
+        if stop is not None and preset.ensemble == 1 and stateless and replayed is None:
             stop.deferred = True  # from here a signal saves the state at the end of an epoch
             training = {
                 "preset": preset.name,
@@ -234,6 +255,7 @@ def run_experiment(
                 on_epoch=on_epoch,
                 on_member=on_member,
                 checkpointer=checkpointer,
+                replayed=replayed,
             )
         except DivergenceError as exc:
             if run_dir is not None and getattr(exc, "model", None) is not None:
@@ -278,10 +300,34 @@ def train_members(
     on_epoch: EpochCallback | None,
     on_member: Callable[[TrialResult], None] | None,
     checkpointer: Checkpointer | None = None,
+    replayed: TrialResult | None = None,
 ) -> tuple[list[Sequential], list[History]]:
     """Train the final network(s): one in this process (so ``on_epoch`` can follow it, and a
     ``checkpointer`` can save and resume it), an ensemble's members in parallel processes;
-    returns the networks and their histories."""
+    returns the networks and their histories. A ``replayed`` trial result stands for the
+    first member, which would repeat it exactly."""
+    n_features = train_data[0].shape[1]
+    if replayed is not None:
+        first = network_from_state(members[0].config, n_features, n_outputs, replayed.state)
+        if len(members) == 1 and on_epoch is not None:
+            on_epoch(len(replayed.history.train_loss), members[0].config.epochs)
+        if on_member is not None:
+            on_member(TrialResult(members[0].index, members[0].params, replayed.history))
+        others = members[1:]
+        if not others:
+            return [first], [replayed.history]
+        networks, histories = train_members(
+            others,
+            train_data,
+            validation,
+            n_outputs=n_outputs,
+            n_jobs=n_jobs,
+            image_shape=image_shape,
+            scaler=scaler,
+            on_epoch=None,
+            on_member=on_member,
+        )
+        return [first, *networks], [replayed.history, *histories]
     if len(members) == 1:
         member = members[0]
         callbacks = []
@@ -318,7 +364,6 @@ def train_members(
     diverged = [r for r in trained if r.diverged is not None]
     if diverged:
         raise DivergenceError(f"ensemble member {diverged[0].index}: {diverged[0].diverged}")
-    n_features = train_data[0].shape[1]
     networks = [
         network_from_state(m.config, n_features, n_outputs, r.state)
         for m, r in zip(members, trained, strict=True)
