@@ -262,7 +262,8 @@ def test_sigint_during_glassnet_train_then_resume_matches_an_uninterrupted_run(t
     )
     (tmp_path / "points.csv").write_text("a,b,c,direction\n" + rows)
     (tmp_path / "train.toml").write_text(
-        'target = "direction"\nrefit = "train+valid"\n[train]\nhidden_layer_sizes = [8]\nactivation = "tanh"\n'
+        'target = "direction"\nrefit = "train+valid"\n'
+        '[train]\nhidden_layer_sizes = [8]\nactivation = "tanh"\n'
         'optimizer = "adam"\nlr = 0.01\nepochs = 600\nbatch_size = 4\n[sweep]\nl2 = [0.01]\n'
     )
     command = [
