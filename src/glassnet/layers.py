@@ -7,6 +7,7 @@ sets each parameter's ``.grad`` and returns ``grad_x``. Arrays are batch-first:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,14 @@ class Layer:
 
     def output_features(self, in_features: int) -> int:
         return in_features
+
+
+@functools.lru_cache(maxsize=8)
+def _ones(n: int, dtype: np.dtype) -> np.ndarray:
+    """A read-only vector of ``n`` ones, made once per size (every epoch asks again)."""
+    ones = np.ones(n, dtype=dtype)
+    ones.flags.writeable = False
+    return ones
 
 
 class Linear(Layer):
@@ -94,7 +103,7 @@ class Linear(Layer):
     def backward(self, grad_y: np.ndarray, need_grad_x: bool = True) -> np.ndarray | None:
         np.matmul(self.x.T, grad_y, out=self.weight.grad)
         # Column sums as a BLAS matrix-vector product: ~4x faster than np.sum(axis=0) here.
-        np.matmul(np.ones(len(grad_y), dtype=grad_y.dtype), grad_y, out=self.bias.grad)
+        np.matmul(_ones(len(grad_y), grad_y.dtype), grad_y, out=self.bias.grad)
         return grad_y @ self.weight.value.T if need_grad_x else None
 
     def parameters(self) -> list[Param]:

@@ -11,21 +11,24 @@ import numpy as np
 from glassnet.layers import Param
 
 
-def row_max(values: np.ndarray) -> np.ndarray:
-    """Maximum of each row of a 2-D array, shape (n_rows, 1).
+def _by_class(logits: np.ndarray) -> np.ndarray:
+    """A ``(n_classes, n_samples)`` copy of ``logits``, shifted so each sample's largest is 0.
 
-    Reducing the transposed copy along axis 0 is vectorised over rows; NumPy's
-    ``max(axis=1)`` over a few columns was measured ~4x slower on (721, 10) logits.
+    Softmax reduces and broadcasts across a handful of classes per sample. NumPy runs those
+    along the last axis one short row at a time (measured 3-5x slower on (721, 10) logits),
+    so the work is done on the transposed copy, where every step runs over all samples at
+    once. The shift keeps ``exp`` finite for any finite logits.
     """
-    return np.ascontiguousarray(values.T).max(axis=0)[:, None]
+    shifted = np.array(logits.T, order="C")
+    shifted -= shifted.max(axis=0)
+    return shifted
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax of ``logits`` (n_samples, n_classes); stable for any finite input."""
-    exp = logits - row_max(logits)
-    np.exp(exp, out=exp)
-    exp /= exp @ np.ones((exp.shape[1], 1), dtype=exp.dtype)
-    return exp
+    exp = np.exp(_by_class(logits))
+    exp /= exp.sum(axis=0)
+    return np.ascontiguousarray(exp.T)
 
 
 class Loss:
@@ -54,22 +57,23 @@ class SoftmaxCrossEntropy(Loss):
     def forward(
         self, output: np.ndarray, target: np.ndarray, sample_weight: np.ndarray | None = None
     ) -> float:
-        rows = np.arange(len(target))
-        # Shift by the row maximum so exp never overflows (logits of +-1e4 stay finite).
-        shifted = output - row_max(output)
+        shifted = _by_class(output)  # (n_classes, n_samples), see _by_class
+        n_samples = shifted.shape[1]
+        # Position of each sample's target class in the flattened (class, sample) layout.
+        self.picks = np.asarray(target) * n_samples + np.arange(n_samples)
         exp = np.exp(shifted)
-        sums = exp @ np.ones(exp.shape[1], dtype=exp.dtype)  # row sums via BLAS, as in row_max
-        per_sample = np.log(sums) - shifted[rows, target]
-        self.probs = exp / sums[:, None]
-        self.rows, self.target = rows, target
-        self.scale = _sample_scale(len(target), sample_weight, output.dtype)
+        sums = exp.sum(axis=0)
+        per_sample = np.log(sums) - shifted.ravel()[self.picks]
+        exp /= sums
+        self.probs_by_class = exp
+        self.scale = _sample_scale(n_samples, sample_weight, output.dtype)
         return float(per_sample @ self.scale if self.scale.ndim else per_sample.sum() * self.scale)
 
     def backward(self) -> np.ndarray:
-        grad = self.probs
-        grad[self.rows, self.target] -= 1.0
-        grad *= self.scale[:, None] if self.scale.ndim else self.scale
-        return grad
+        grad = self.probs_by_class
+        grad.ravel()[self.picks] -= 1.0
+        grad *= self.scale
+        return np.ascontiguousarray(grad.T)
 
     def predict(self, output: np.ndarray) -> np.ndarray:
         return softmax(output)
