@@ -103,7 +103,7 @@ def test_the_final_network_is_the_winning_trial_retrained_from_its_own_stream(tm
     kept = run_experiment(preset, seed=3, n_jobs=1, run_dir=start_run(preset, 3, tmp_path / "a"))
     winner = max(kept.trials, key=lambda trial: trial.score)
     assert kept.validation_accuracy == kept.selection_accuracy == winner.score
-    assert kept.history.to_dict() == winner.history.to_dict()
+    assert kept.history is winner.history  # kept from the trial, not trained again
     # Trial records hold no weights, so a run that finds them on disk must really retrain the
     # winner from its stream: that retraining gives the very network the first run kept.
     folder = start_run(preset, 3, tmp_path / "b")
@@ -155,6 +155,9 @@ def test_ensemble_members_differ_and_are_saved_as_one_model(tmp_path):
     assert len(networks) == 3 and len(result.member_histories) == 3
     first, second = (net.state_dict()["0.weight"] for net in networks[:2])
     assert not np.array_equal(first, second)
+    # The first member is the winning trial itself, kept (its history is the trial's object).
+    winner = max(result.trials, key=lambda trial: trial.score)
+    assert result.member_histories[0] is winner.history
     write_run(result, tmp_path)
     loaded = checkpoint.load(tmp_path / "model.npz")
     assert len(loaded.networks) == 3

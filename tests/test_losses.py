@@ -3,6 +3,7 @@ import pytest
 from sklearn.metrics import log_loss
 
 from glassnet import MeanSquaredError, SoftmaxCrossEntropy, gradcheck, mlp
+from glassnet.errors import DataError
 from glassnet.losses import l2_penalty, softmax
 
 
@@ -61,3 +62,17 @@ def test_l2_penalty_follows_the_scikit_learn_convention(rng):
     assert l2_penalty(model.parameters(), 0.7, 10) == pytest.approx(expected)
     for p in model.parameters():
         np.testing.assert_allclose(p.grad, 0.7 / 10 * p.value if p.decay else 0.0)
+
+
+def test_cross_entropy_takes_any_integer_target_type(rng):
+    # uint8 class indices in a batch of 128: a flat index built in the target's own type
+    # (class * 128 + column) would wrap around at 256.
+    logits = rng.standard_normal((128, 10))
+    labels = rng.integers(0, 10, 128)
+    loss = SoftmaxCrossEntropy()
+    expected = loss.forward(logits, labels)
+    expected_grad = loss.backward().copy()
+    assert loss.forward(logits, labels.astype(np.uint8)) == expected
+    np.testing.assert_array_equal(loss.backward(), expected_grad)
+    with pytest.raises(DataError, match="integer class indices"):
+        loss.forward(logits, labels.astype(float))

@@ -21,7 +21,7 @@ from glassnet.layers import Sequential
 from glassnet.model import Model
 from glassnet.presets import Preset, check_refit
 from glassnet.resume import Checkpointer, StopSignals
-from glassnet.sweep import Trial, TrialResult, load_trials, run_trials, save_trial
+from glassnet.sweep import Trial, TrialResult, load_trials, run_trial, run_trials, save_trial
 from glassnet.train import History, TrainConfig, build, fit_from_config
 
 # Inside a run folder: what was asked for, each finished sweep trial, and (only while
@@ -110,9 +110,11 @@ def run_experiment(
     run_dir: str | Path | None = None,
 ) -> ExperimentResult:
     """Run ``preset``: each grid point is scored by its validation accuracy (after its last
-    epoch, or at its restored best epoch); the best (first on ties) is retrained from fresh
-    inits as ``preset.ensemble`` networks, on train or on train+valid (``refit``, default
-    ``preset.refit``), and tested once.
+    epoch, or at its restored best epoch); the best (first on ties) is retrained as
+    ``preset.ensemble`` networks, on train or on train+valid (``refit``, default
+    ``preset.refit``), and tested once. The first network starts from the winning trial's own
+    generator, the others from generators of their own; on train alone the first one is
+    therefore the winning trial itself, whose weights are kept rather than trained twice.
 
     ``splits`` replaces the preset's own data (the ``train`` command's user data); ``info``
     is stored in the model file. Without a sweep the one configuration is trained once.
@@ -183,6 +185,9 @@ def run_experiment(
             )
             results = sorted([*finished.values(), *new], key=lambda r: r.index)
             best = select_best(results, preset)
+            for result in results:  # only the winner's weights can be needed from here on
+                if result is not best:
+                    result.state = None
         best_params = best.params if best is not None else {}
 
         final_config = preset.train.replace(**best_params)
@@ -199,22 +204,29 @@ def run_experiment(
         # The first network retrains the winner from its own initial stream: on the same data
         # it is the network that was scored on validation, not a new draw that was not (a
         # fresh draw can saturate a class and score far lower, see README).
+        # (Stream len(grid) is left unused, so the other members keep their streams.)
         fresh = streams()
         winner = best.index if best is not None else 0
         members = [
             Trial(k, final_config, fresh[winner] if k == 0 else fresh[len(grid) + k], best_params)
             for k in range(preset.ensemble)
         ]
-        # That retraining would repeat the winning trial bit for bit (same stream, settings
-        # and data), so its result is taken instead of computed twice.
-        replayed = (
-            best
-            if best is not None
-            and best.state is not None
-            and refit == "train"
-            and final_config == trials[best.index].config
-            else None
-        )
+        # On train alone that retraining would repeat the winning trial bit for bit (same
+        # stream, settings and data), so the trial's weights are taken instead. A resumed run
+        # found the trial on disk, without weights: it retrains it exactly as the sweep did.
+        replayed = None
+        if best is not None and refit == "train" and final_config == trials[best.index].config:
+            replayed = best
+            if best.state is None:
+                replayed = run_trial(
+                    members[0],
+                    train_xy,
+                    valid_xy,
+                    len(classes),
+                    keep_state=True,
+                    image_shape=image_shape,
+                    scaler=scaler,
+                )
         model_info = {
             "preset": preset.name,
             "seed": seed,
@@ -302,8 +314,8 @@ def train_members(
     checkpointer: Checkpointer | None = None,
     replayed: TrialResult | None = None,
 ) -> tuple[list[Sequential], list[History]]:
-    """Train the final network(s): one in this process (so ``on_epoch`` can follow it, and a
-    ``checkpointer`` can save and resume it), an ensemble's members in parallel processes;
+    """Train the final network(s): a single one in this process (so ``on_epoch`` can follow
+    it, and a ``checkpointer`` can save and resume it), several in parallel processes;
     returns the networks and their histories. A ``replayed`` trial result stands for the
     first member, which would repeat it exactly."""
     n_features = train_data[0].shape[1]

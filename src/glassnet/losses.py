@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet.errors import DataError
 from glassnet.layers import Param
 
 
@@ -59,11 +60,16 @@ class SoftmaxCrossEntropy(Loss):
     ) -> float:
         shifted = _by_class(output)  # (n_classes, n_samples), see _by_class
         n_samples = shifted.shape[1]
-        # Position of each sample's target class in the flattened (class, sample) layout.
-        self.picks = np.asarray(target) * n_samples + np.arange(n_samples)
+        target = np.asarray(target)
+        if target.dtype.kind not in "iu":
+            raise DataError(
+                f"cross-entropy targets must be integer class indices, not {target.dtype}"
+            )
+        # Each sample's target entry in that layout: (its class, its column).
+        self.targets = (target.astype(np.intp), np.arange(n_samples))
         exp = np.exp(shifted)
         sums = exp.sum(axis=0)
-        per_sample = np.log(sums) - shifted.ravel()[self.picks]
+        per_sample = np.log(sums) - shifted[self.targets]
         exp /= sums
         self.probs_by_class = exp
         self.scale = _sample_scale(n_samples, sample_weight, output.dtype)
@@ -71,7 +77,7 @@ class SoftmaxCrossEntropy(Loss):
 
     def backward(self) -> np.ndarray:
         grad = self.probs_by_class
-        grad.ravel()[self.picks] -= 1.0
+        grad[self.targets] -= 1.0
         grad *= self.scale
         return np.ascontiguousarray(grad.T)
 
