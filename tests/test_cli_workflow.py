@@ -250,7 +250,10 @@ def test_openml_dataset_by_name_on_an_offline_fixture(tmp_path, capsys):
         (["train", "--config", "{toml}"], "unknown key(s) ['seed']; known: ['data', 'description'"),
     ],
 )
-def test_user_errors_are_one_line_on_stderr_and_exit_2(tmp_path, capsys, argv, message):
+def test_user_errors_are_one_line_on_stderr_and_exit_2(
+    tmp_path, capsys, monkeypatch, argv, message
+):
+    monkeypatch.chdir(tmp_path)  # where a run folder would go by default
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b,y\n1,2,0\n3,x,1\n")
     toml = tmp_path / "run.toml"
@@ -259,6 +262,7 @@ def test_user_errors_are_one_line_on_stderr_and_exit_2(tmp_path, capsys, argv, m
     assert main([names.get(arg, arg) for arg in argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "runs").exists()  # a refused command claims no run folder
 
 
 def test_an_unwritable_output_path_is_one_line_and_exit_2(blobs_run, tmp_path, capsys):

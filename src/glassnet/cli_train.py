@@ -328,7 +328,6 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ConfigError(f"split must be 'random' or 'seed', got {preset.split!r}")
         seed = 0 if args.seed is None else args.seed
         run["data_home"] = args.data_home
-        folder = start_run(preset, seed, args.out or default_run_dir(), {"name": "train", **run})
     shape = run.get("image_shape")
     with out.status(f"loading {preset.data} ..."):
         data = load_dataset(
@@ -346,6 +345,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             test_fraction=run["test_fraction"],
             seed=seed,
         )
+    if args.resume is None:  # claimed only now: data that cannot be read leaves no folder behind
+        folder = start_run(preset, seed, args.out or default_run_dir(), {"name": "train", **run})
     n_trials = len(preset.grid()) if preset.sweep else 0
     with training_progress(out, n_trials, preset.train.epochs, preset.ensemble) as callbacks:
         try:
