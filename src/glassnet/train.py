@@ -194,15 +194,13 @@ class BestWeights:
     def __init__(self, model: Sequential) -> None:
         self.model = model
         self.weights = {key: value.copy() for key, value in model.state_dict().items()}
-        # (copy, live array) pairs: the layers update their arrays in place.
-        self.pairs = [(self.weights[key], value) for key, value in model.state_dict().items()]
         self.loss, self.epoch = np.inf, -1
 
     def update(self, epoch: int, loss: float) -> None:
         if loss < self.loss:  # a NaN loss never counts as an improvement
             self.loss, self.epoch = loss, epoch
-            for kept, live in self.pairs:
-                np.copyto(kept, live)
+            for key, value in self.model.state_dict().items():
+                np.copyto(self.weights[key], value)
 
     def diverged(
         self, loss: float, epoch: int, optimizer: Optimizer, history: History
