@@ -215,7 +215,7 @@ def run_experiment(
         # stream, settings and data), so the trial's weights are taken instead. A resumed run
         # found the trial on disk, without weights: it retrains it exactly as the sweep did.
         replayed = None
-        if best is not None and refit == "train" and final_config == trials[best.index].config:
+        if best is not None and refit == "train":
             replayed = best
             if best.state is None:
                 replayed = run_trial(
