@@ -27,9 +27,9 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from glassnet import presets
 from glassnet.data import load_digits, seed_split
-from glassnet.experiment import run_experiment
+from glassnet.experiments import presets
+from glassnet.experiments.experiment import run_experiment
 
 
 def sklearn_accuracy(seed: int, *, scaled: bool, with_validation: bool) -> float:

@@ -28,10 +28,11 @@ from rich.console import Console
 from rich.table import Table
 from threadpoolctl import threadpool_limits
 
-from glassnet import presets
 from glassnet.data import load_digits, seed_split
-from glassnet.experiment import run_experiment
-from glassnet.train import TrainConfig, blas_threads, build, fit, fit_from_config
+from glassnet.experiments import presets
+from glassnet.experiments.experiment import run_experiment
+from glassnet.training.config import TrainConfig, blas_threads, build, fit_from_config
+from glassnet.training.loop import fit
 
 console = Console(width=120)  # tables stay readable when the output goes to a file
 

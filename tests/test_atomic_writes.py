@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 import glassnet
-from glassnet.checkpoint import write_atomic
+from glassnet.atomic import write_atomic
 
 SOURCE = Path(glassnet.__file__).parent
 # Ways to write a file in place; allowed only inside a write_atomic callback (``lambda handle``).
@@ -24,7 +24,7 @@ def raw_writes():
 
 
 def test_every_writer_in_the_package_is_atomic():
-    assert list(raw_writes()) == [], "write these through checkpoint.write_atomic"
+    assert list(raw_writes()) == [], "write these through glassnet.atomic.write_atomic"
 
 
 def test_the_check_would_catch_a_raw_write(tmp_path, monkeypatch):
@@ -68,7 +68,7 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     import os
     import stat
 
-    from glassnet.checkpoint import write_atomic
+    from glassnet.atomic import write_atomic
 
     path = tmp_path / "report.html"
     write_atomic(path, lambda handle: handle.write("<html></html>"), mode="w")

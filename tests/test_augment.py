@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from glassnet import Adam, ConfigError, SoftmaxCrossEntropy, fit, mlp
-from glassnet.augment import ImageAugment
 from glassnet.data import Scaler, load_digits
-from glassnet.train import TrainConfig, fit_from_config
+from glassnet.training.augment import ImageAugment
+from glassnet.training.config import TrainConfig, fit_from_config
 
 
 @pytest.fixture(scope="module")

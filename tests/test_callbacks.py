@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from glassnet import SGD, ConfigError, SoftmaxCrossEntropy, fit, mlp
-from glassnet.callbacks import EarlyStopping
-from glassnet.train import History
+from glassnet.training.callbacks import EarlyStopping
+from glassnet.training.history import History
 
 
 def noisy_problem():

@@ -5,8 +5,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from glassnet import Model, ModelFileError, checkpoint, mlp
+from glassnet import Model, ModelFileError, mlp
 from glassnet.data import Scaler
+from glassnet.models import checkpoint
 
 
 @pytest.fixture

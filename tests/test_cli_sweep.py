@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from glassnet.cli import main
+from glassnet.cli.app import main
 
 
 def test_sweep_writes_records_summary_and_plot(tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""The practitioner's workflow end to end through ``glassnet.cli.main``: train on a CSV the
+"""The practitioner's workflow end to end through ``glassnet.cli.app``: train on a CSV the
 test writes, then evaluate, predict, summary and report; OpenML on an offline fixture."""
 
 import csv
@@ -8,8 +8,8 @@ import shutil
 import numpy as np
 import pytest
 
-from glassnet import checkpoint
-from glassnet.cli import main
+from glassnet.cli.app import main
+from glassnet.models import checkpoint
 from openml_fixture import write_openml_cache
 from test_sources import tiny_mnist
 

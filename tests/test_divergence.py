@@ -3,10 +3,12 @@
 import numpy as np
 import pytest
 
-import glassnet.experiment
-from glassnet import SGD, DivergenceError, SoftmaxCrossEntropy, checkpoint, fit, mlp, presets
-from glassnet.experiment import run_experiment, start_run
-from glassnet.train import fit_from_config
+import glassnet.experiments.experiment
+from glassnet import SGD, DivergenceError, SoftmaxCrossEntropy, fit, mlp
+from glassnet.experiments import presets
+from glassnet.experiments.experiment import run_experiment, start_run
+from glassnet.models import checkpoint
+from glassnet.training.config import fit_from_config
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
@@ -78,7 +80,7 @@ def test_divergence_in_a_run_saves_the_best_weights_in_the_run_folder(tmp_path, 
             callbacks = [*callbacks, blow_up]
         return fit_from_config(*args, checkpointer=checkpointer, callbacks=callbacks, **kwargs)
 
-    monkeypatch.setattr(glassnet.experiment, "fit_from_config", final_training_blows_up)
+    monkeypatch.setattr(glassnet.experiments.experiment, "fit_from_config", final_training_blows_up)
     out = start_run(preset, 0, tmp_path / "run")
     with pytest.raises(DivergenceError, match=f"saved in {out / 'model.npz'}") as error:
         run_experiment(preset, seed=0, n_jobs=1, run_dir=out)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from glassnet.estimator import GlassNetClassifier, GlassNetRegressor
+from glassnet.sklearn import GlassNetClassifier, GlassNetRegressor
 
 # Small, fast settings: the checks fit hundreds of times on tiny data; these still reach
 # the accuracy (0.83 on blobs) and R^2 (0.5) that the training checks demand.
@@ -27,7 +27,7 @@ def digits():
 
 def test_classifier_is_the_library_fit(digits):
     """Same config and seed: the estimator's weights equal fit_from_config's, bit for bit."""
-    from glassnet.train import TrainConfig, fit_from_config
+    from glassnet.training.config import TrainConfig, fit_from_config
 
     x, y = digits.train.x[:200], digits.train.y[:200]
     config = TrainConfig(hidden_layer_sizes=(12,), activation="sigmoid", lr=0.2, epochs=15)
@@ -161,7 +161,7 @@ def test_warm_start_refuses_a_changed_network_or_optimizer():
 def test_warm_start_early_stopping_holds_out_the_same_rows(monkeypatch):
     from sklearn.datasets import make_classification
 
-    from glassnet import estimator
+    from glassnet import sklearn as estimator
 
     held_out = []
 
@@ -221,7 +221,7 @@ def test_balanced_class_weight_raises_minority_recall():
 
 def test_user_errors_are_glassnet_errors():
     from glassnet.errors import ConfigError, DataError, GlassnetError
-    from glassnet.estimator import NotFittedError
+    from glassnet.sklearn import NotFittedError
 
     x, y = np.ones((4, 2)), np.array([0, 1, 0, 1])
     with pytest.raises(NotFittedError, match="not fitted"):
@@ -242,7 +242,7 @@ def test_user_errors_are_glassnet_errors():
 
 
 def test_to_model_saves_without_pickle(tmp_path):
-    from glassnet import checkpoint
+    from glassnet.models import checkpoint
 
     x, y = np.random.default_rng(0).normal(size=(40, 3)), np.repeat(["a", "b"], 20)
     model = GlassNetClassifier((4,), max_epochs=5, random_state=0).fit(x, y)

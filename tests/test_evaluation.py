@@ -5,7 +5,7 @@ import pytest
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
 from glassnet import DataError
-from glassnet.evaluation import Evaluation, class_indices
+from glassnet.models.evaluation import Evaluation, class_indices
 
 
 def example():

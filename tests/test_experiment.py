@@ -5,9 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from glassnet import checkpoint, presets
-from glassnet.cli import main
+from glassnet.cli.app import main
 from glassnet.data import load_digits, seed_split
+from glassnet.experiments import presets
+from glassnet.models import checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +98,7 @@ def tiny_preset(**top):
 def test_the_final_network_is_the_winning_trial_retrained_from_its_own_stream(tmp_path):
     import shutil
 
-    from glassnet.experiment import TRIALS_FOLDER, run_experiment, start_run
+    from glassnet.experiments.experiment import TRIALS_FOLDER, run_experiment, start_run
 
     preset = tiny_preset()
     kept = run_experiment(preset, seed=3, n_jobs=1, run_dir=start_run(preset, 3, tmp_path / "a"))
@@ -116,7 +117,7 @@ def test_the_final_network_is_the_winning_trial_retrained_from_its_own_stream(tm
 
 
 def test_refit_trains_the_chosen_setting_on_train_and_validation(monkeypatch):
-    from glassnet import experiment
+    from glassnet.experiments import experiment
 
     sizes = []
 
@@ -148,7 +149,7 @@ def test_refit_trains_the_chosen_setting_on_train_and_validation(monkeypatch):
 
 
 def test_ensemble_members_differ_and_are_saved_as_one_model(tmp_path):
-    from glassnet.experiment import run_experiment, write_run
+    from glassnet.experiments.experiment import run_experiment, write_run
 
     result = run_experiment(tiny_preset(ensemble=3), seed=1, n_jobs=1)
     networks = result.model.networks
@@ -167,7 +168,7 @@ def test_ensemble_members_differ_and_are_saved_as_one_model(tmp_path):
 
 
 def test_early_stopping_in_a_preset_scores_the_restored_epoch_and_refits_that_long():
-    from glassnet.experiment import run_experiment
+    from glassnet.experiments.experiment import run_experiment
 
     preset = tiny_preset(refit="train+valid")
     preset.train = preset.train.replace(epochs=30, lr=0.05, early_stopping_patience=2)
@@ -216,7 +217,7 @@ def test_refit_flag_on_the_command_line(tmp_path):
 def test_a_validation_label_missing_from_training_is_a_clear_error():
     from glassnet import DataError
     from glassnet.data import Dataset, Splits
-    from glassnet.experiment import run_experiment
+    from glassnet.experiments.experiment import run_experiment
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((30, 4))
@@ -230,8 +231,9 @@ def test_a_validation_label_missing_from_training_is_a_clear_error():
 
 
 def test_an_unscorable_test_label_stops_the_run_before_any_training(monkeypatch):
-    from glassnet import DataError, experiment
+    from glassnet import DataError
     from glassnet.data import Dataset, Splits
+    from glassnet.experiments import experiment
 
     def no_training(*args, **kwargs):
         raise AssertionError("training started")

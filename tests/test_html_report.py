@@ -10,8 +10,8 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from glassnet.cli import main
-from glassnet.html_report import SECTIONS
+from glassnet.cli.app import main
+from glassnet.report.html import SECTIONS
 
 
 class Page(HTMLParser):

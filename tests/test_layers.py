@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from glassnet import ConfigError, gradcheck
-from glassnet.layers import (
+from glassnet.nn.layers import (
     Dropout,
     Identity,
     LeakyReLU,

@@ -4,7 +4,7 @@ from sklearn.metrics import log_loss
 
 from glassnet import MeanSquaredError, SoftmaxCrossEntropy, gradcheck, mlp
 from glassnet.errors import DataError
-from glassnet.losses import l2_penalty, softmax
+from glassnet.nn.losses import l2_penalty, softmax
 
 
 def test_cross_entropy_matches_scikit_learn(rng):

@@ -1,7 +1,7 @@
 import numpy as np
 
 from glassnet import Model, mlp, softmax
-from glassnet.train import TrainConfig, fit_from_config
+from glassnet.training.config import TrainConfig, fit_from_config
 
 
 def test_an_ensembles_probabilities_are_the_mean_of_its_members():

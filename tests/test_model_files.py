@@ -11,8 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from glassnet import Model, ModelFileError, checkpoint, mlp
+from glassnet import Model, ModelFileError, mlp
 from glassnet.data import Scaler
+from glassnet.models import checkpoint
 
 X = np.random.default_rng(7).standard_normal((6, 4))
 

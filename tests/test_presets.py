@@ -1,7 +1,8 @@
 import pytest
 
-from glassnet import ConfigError, presets
-from glassnet.cli import main
+from glassnet import ConfigError
+from glassnet.cli.app import main
+from glassnet.experiments import presets
 
 
 def test_best_preset_is_listed_and_holds_its_recipe(capsys):

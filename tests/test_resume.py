@@ -17,10 +17,13 @@ else:  # pragma: no cover
 import numpy as np
 import pytest
 
-from glassnet import ConfigError, DivergenceError, ModelFileError, checkpoint, presets
-from glassnet.cli import main
-from glassnet.experiment import STATE_FILE, TRIALS_FOLDER, run_experiment, start_run
-from glassnet.resume import (
+from glassnet import ConfigError, DivergenceError, ModelFileError
+from glassnet.cli.app import main
+from glassnet.experiments import presets
+from glassnet.experiments.experiment import STATE_FILE, TRIALS_FOLDER, run_experiment, start_run
+from glassnet.models import checkpoint
+from glassnet.training.config import TrainConfig, fit_from_config
+from glassnet.training.resume import (
     Checkpointer,
     StopSignals,
     TrainingInterrupted,
@@ -28,7 +31,6 @@ from glassnet.resume import (
     load_state,
     save_state,
 )
-from glassnet.train import TrainConfig, fit_from_config
 
 # Minibatches, dropout and Adam: every piece of state (rng, optimizer moments) matters.
 TINY_PRESET = """
@@ -130,7 +132,7 @@ def test_state_file_is_plain_arrays_and_json(tmp_path):
     rng = np.random.default_rng(0)
     config = CONFIG.replace(epochs=2)
     model, history = fit_from_config(config, train_data, None, n_outputs=3, rng=rng)
-    from glassnet.train import build
+    from glassnet.training.config import build
 
     _, _, optimizer = build(CONFIG, 6, 3, np.random.default_rng(1))
     state = TrainingState.capture(model, optimizer, rng, history, {"note": "x"})
@@ -324,7 +326,7 @@ def test_every_trial_diverging_is_a_clear_error(tmp_path):
 
 
 def sweep_plan(grid="l2=0.1,1,10"):
-    from glassnet.sweep_plan import plan_from_flags
+    from glassnet.experiments.plan import plan_from_flags
 
     return plan_from_flags(
         settings=["epochs=3", "hidden_layer_sizes=[8]"], grid=[grid], seeds="0,1"
@@ -332,7 +334,7 @@ def sweep_plan(grid="l2=0.1,1,10"):
 
 
 def test_glassnet_sweep_killed_part_way_runs_only_the_missing_trials(tmp_path):
-    from glassnet.sweep_run import run_sweep
+    from glassnet.experiments.sweep import run_sweep
 
     full = run_sweep(sweep_plan(), out=tmp_path / "full", n_jobs=1)
     out = tmp_path / "killed"
@@ -348,7 +350,7 @@ def test_glassnet_sweep_killed_part_way_runs_only_the_missing_trials(tmp_path):
 
 
 def test_glassnet_sweep_refuses_a_folder_of_another_sweep(tmp_path):
-    from glassnet.sweep_run import run_sweep
+    from glassnet.experiments.sweep import run_sweep
 
     run_sweep(sweep_plan(), out=tmp_path, n_jobs=1)
     with pytest.raises(ConfigError, match="different sweep"):
@@ -356,7 +358,7 @@ def test_glassnet_sweep_refuses_a_folder_of_another_sweep(tmp_path):
 
 
 def test_sweep_records_are_written_atomically_in_trial_order(tmp_path):
-    from glassnet.sweep_run import run_sweep
+    from glassnet.experiments.sweep import run_sweep
 
     run_sweep(sweep_plan(), out=tmp_path, n_jobs=2)
     records = [json.loads(line) for line in (tmp_path / "trials.jsonl").read_text().splitlines()]

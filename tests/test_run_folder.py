@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from glassnet import DataError
-from glassnet.cli import main
-from glassnet.run_folder import PREDICTIONS, evaluation_of, read_metrics, read_predictions
+from glassnet.cli.app import main
+from glassnet.report.run_folder import PREDICTIONS, evaluation_of, read_metrics, read_predictions
 
 
 def test_corrupt_predictions_file_is_a_data_error(tmp_path):

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 
 from glassnet import SGD, ConfigError, SoftmaxCrossEntropy, fit, mlp
-from glassnet.schedules import CosineDecay, ReduceOnPlateau, StepDecay
-from glassnet.train import History, TrainConfig, fit_from_config
+from glassnet.training.config import TrainConfig, fit_from_config
+from glassnet.training.history import History
+from glassnet.training.schedules import CosineDecay, ReduceOnPlateau, StepDecay
 
 
 def tiny_problem():

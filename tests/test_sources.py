@@ -5,7 +5,7 @@ import pytest
 
 from glassnet import DataError
 from glassnet.data import load_digits
-from glassnet.sources import load_dataset, parse_labels
+from glassnet.data.sources import load_dataset, parse_labels
 from openml_fixture import write_openml_cache
 
 

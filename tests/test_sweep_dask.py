@@ -12,8 +12,8 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from glassnet.sweep_plan import plan_from_dict  # noqa: E402
-from glassnet.sweep_run import run_sweep  # noqa: E402
+from glassnet.experiments.plan import plan_from_dict  # noqa: E402
+from glassnet.experiments.sweep import run_sweep  # noqa: E402
 
 TIMEOUT = 120  # seconds; a hung cluster fails the test instead of hanging the suite
 
@@ -74,8 +74,8 @@ def test_killing_a_worker_mid_sweep_still_records_every_trial_once(client, tmp_p
     assert sorted(written) == list(range(10))  # every trial, exactly once
     assert [r["trial"] for r in result.records] == list(range(10))
     # A trial re-run after the kill gives the record it would have given anywhere.
-    from glassnet.sweep import run_trial
-    from glassnet.sweep_plan import load_arrays
+    from glassnet.experiments.plan import load_arrays
+    from glassnet.experiments.trials import run_trial
 
     train, valid, n_outputs = load_arrays(plan.preset)
     last = plan.trials()[-1]
@@ -88,7 +88,7 @@ def test_estimator_grid_search_on_joblib_dask_backend(client):
     from sklearn.datasets import load_digits
     from sklearn.model_selection import GridSearchCV
 
-    from glassnet.estimator import GlassNetClassifier
+    from glassnet.sklearn import GlassNetClassifier
 
     x, y = load_digits(return_X_y=True)
     x = x[:300] / 16
@@ -109,7 +109,7 @@ def test_estimator_grid_search_on_joblib_dask_backend(client):
 
 
 def test_cli_sweep_on_a_scheduler_address(client, tmp_path):
-    from glassnet.cli import main
+    from glassnet.cli.app import main
 
     args = ["sweep", "--set", "epochs=5", "--grid", "l2=0.1,1", "--seeds", "0,1", "--quiet"]
     assert main([*args, "--scheduler", client.scheduler.address, "--out", str(tmp_path / "d")]) == 0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from glassnet.errors import ConfigError
-from glassnet.sweep_plan import parse_assignment, parse_seeds, plan_from_dict, plan_from_flags
+from glassnet.experiments.plan import parse_assignment, parse_seeds, plan_from_dict, plan_from_flags
 
 
 def test_grid_times_seeds_in_order():
@@ -88,9 +88,9 @@ def test_bad_plans_say_what_is_wrong(data, message):
 
 def test_sweep_records_equal_the_trials_of_glassnet_run(tmp_path):
     """`glassnet sweep --seeds s` trains exactly what `glassnet run --seed s` sweeps."""
-    from glassnet import presets
-    from glassnet.experiment import run_experiment
-    from glassnet.sweep_run import run_sweep
+    from glassnet.experiments import presets
+    from glassnet.experiments.experiment import run_experiment
+    from glassnet.experiments.sweep import run_sweep
 
     path = tmp_path / "tiny.toml"
     path.write_text("[train]\nhidden_layer_sizes = [8]\nepochs = 3\n[sweep]\nl2 = [0.1, 1.0]\n")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from glassnet.sweep_run import summarize
+from glassnet.experiments.sweep import summarize
 
 
 def test_summary_is_best_mean_first_and_keeps_grid_order_on_ties():

@@ -5,8 +5,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from glassnet import SGD, DivergenceError, History, SoftmaxCrossEntropy, StopTraining, fit, mlp
-from glassnet.losses import softmax
-from glassnet.train import TrainConfig, fit_from_config
+from glassnet.nn.losses import softmax
+from glassnet.training.config import TrainConfig, fit_from_config
 
 
 def test_no_hidden_layers_matches_scikit_learn_logistic_regression():

@@ -20,10 +20,10 @@ from glassnet import (
     SoftmaxCrossEntropy,
     fit,
     mlp,
-    presets,
 )
-from glassnet.cli import main
-from glassnet.train import TrainConfig, fit_from_config
+from glassnet.cli.app import main
+from glassnet.experiments import presets
+from glassnet.training.config import TrainConfig, fit_from_config
 
 rng = np.random.default_rng(0)
 X = rng.standard_normal((20, 4))
@@ -127,7 +127,7 @@ ESTIMATOR_CASES = sorted(set(BAD_TRAINING_DATA) - {"label beyond the outputs"})
 
 @pytest.mark.parametrize("case", ESTIMATOR_CASES)
 def test_bad_training_data_through_the_estimator(case):
-    from glassnet.estimator import GlassNetClassifier
+    from glassnet.sklearn import GlassNetClassifier
 
     x, y, error, _ = BAD_TRAINING_DATA[case]
     with pytest.raises(error):
@@ -136,7 +136,7 @@ def test_bad_training_data_through_the_estimator(case):
 
 @pytest.mark.parametrize("case", sorted(set(BAD_PREDICT_INPUTS) - {"strings"}))
 def test_bad_inputs_to_the_estimators_predict(case):
-    from glassnet.estimator import GlassNetClassifier
+    from glassnet.sklearn import GlassNetClassifier
 
     estimator = GlassNetClassifier((3,), max_epochs=1).fit(X, Y)
     with pytest.raises(DataError):
@@ -155,7 +155,7 @@ def test_bad_inputs_to_the_estimators_predict(case):
     ],
 )
 def test_bad_estimator_parameters_are_config_errors(settings):
-    from glassnet.estimator import GlassNetClassifier
+    from glassnet.sklearn import GlassNetClassifier
 
     with pytest.raises(ConfigError):
         GlassNetClassifier(**settings).fit(X, Y)
@@ -396,10 +396,10 @@ def test_every_error_is_a_glassnet_error_and_a_value_error():
 
 
 def test_a_multi_line_message_is_printed_on_one_line(capsys, monkeypatch):
-    import glassnet.cli
+    import glassnet.cli.app
 
     def fails(args):
         raise DataError("first line\nsecond line")
 
-    monkeypatch.setattr(glassnet.cli, "cmd_presets", fails)
+    monkeypatch.setattr(glassnet.cli.app, "cmd_presets", fails)
     assert_one_line_error(*run_cli(["presets"], capsys), "first line second line")

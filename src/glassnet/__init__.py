@@ -1,10 +1,11 @@
 """glassnet: neural networks in plain NumPy where every forward and backward step is readable."""
 
-__version__ = "0.1.0"
-
+from glassnet._version import __version__
 from glassnet.errors import ConfigError, DataError, DivergenceError, GlassnetError, ModelFileError
-from glassnet.gradcheck import gradcheck
-from glassnet.layers import (
+from glassnet.models import checkpoint
+from glassnet.models.model import Model
+from glassnet.nn.gradcheck import gradcheck
+from glassnet.nn.layers import (
     Dropout,
     Identity,
     LeakyReLU,
@@ -16,10 +17,11 @@ from glassnet.layers import (
     Tanh,
     mlp,
 )
-from glassnet.losses import MeanSquaredError, SoftmaxCrossEntropy, softmax
-from glassnet.model import Model
-from glassnet.optim import SGD, Adam
-from glassnet.train import History, StopTraining, TrainConfig, evaluate, fit, fit_from_config
+from glassnet.nn.losses import MeanSquaredError, SoftmaxCrossEntropy, softmax
+from glassnet.nn.optim import SGD, Adam
+from glassnet.training.config import TrainConfig, fit_from_config
+from glassnet.training.history import History, StopTraining
+from glassnet.training.loop import evaluate, fit
 
 __all__ = [
     "Adam",
@@ -45,6 +47,7 @@ __all__ = [
     "Tanh",
     "TrainConfig",
     "__version__",
+    "checkpoint",
     "evaluate",
     "fit",
     "gradcheck",

@@ -1,0 +1,214 @@
+"""The ``glassnet`` command: run presets, train on your data, use and inspect models, reports.
+
+Each subcommand is one parser block plus one ``cmd_*`` function; the data workflow's
+commands live in ``cli_train`` (train, report) and ``cli_model`` (evaluate, predict, summary).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from glassnet._version import __version__
+from glassnet.cli import model as cli_model
+from glassnet.cli import sweep as cli_sweep
+from glassnet.cli import train as cli_train
+from glassnet.cli.output import (
+    Output,
+    add_output_flags,
+    default_run_dir,
+    results_summary,
+    results_table,
+    training_progress,
+)
+from glassnet.errors import ConfigError, GlassnetError
+
+EXAMPLES = """examples:
+  glassnet run                      the seed experiment (the tutorial, reproduced)
+  glassnet run --seed 3 --out runs/seed3
+  glassnet run --preset best        the best recipe: augmentation, ensemble, refit on train+valid
+  glassnet run --resume runs/seed3  continue a run stopped by Ctrl-C
+  glassnet presets                  list the built-in presets
+  glassnet sweep --grid l2="logspace(-2,2,10)" --seeds 0,1 --out runs/sweep
+
+  your own data, start to finish:
+  glassnet train --data flowers.csv --target species --out runs/flowers
+  open runs/flowers/report.html     (a self-contained page: curves, confusion matrix, ...)
+  glassnet evaluate runs/flowers/model.npz --data more_flowers.csv
+  glassnet predict runs/flowers/model.npz --data unlabelled.csv --out predictions.csv
+  glassnet summary runs/flowers/model.npz
+  glassnet report runs/flowers      rebuild report.html and the figures
+
+every command takes --quiet, and --json for a machine-readable result on stdout;
+`glassnet COMMAND --help` lists its options.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command in ``argv`` (default: ``sys.argv``); returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except GlassnetError as exc:
+        print(f"glassnet: error: {one_line(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a path the user gave cannot be read or written
+        # On a rename the second name is the user's path, the first a temporary file.
+        path = exc.filename2 or exc.filename or ""
+        print(f"glassnet: error: {one_line(exc.strerror or exc)}: {path}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:
+        print(f"glassnet: interrupted{f'; {one_line(exc)}' if str(exc) else ''}", file=sys.stderr)
+        return 130
+
+
+def one_line(message: object) -> str:
+    """A message on one line: wrapped library messages (NumPy's, TOML's) are joined."""
+    return " ".join(str(message).split())
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, except that a usage error is one line on stderr and exit 2, like every
+    other error a user can cause (subcommand parsers inherit this class)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``glassnet`` parser with every subcommand."""
+    parser = OneLineParser(
+        prog="glassnet",
+        description="Neural networks in plain NumPy: run experiments, sweeps and reports.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"glassnet {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="run a preset experiment (default: the seed experiment)",
+        description="Run a preset: sweep on validation, retrain the best, test once, write a run\n"
+        "folder (model.npz, metrics.json, figures, report.html).",
+        epilog="example:\n  glassnet run --preset seed --seed 0 --out runs/first",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("--preset", help="preset name or TOML file (default: seed)")
+    run.add_argument(
+        "--seed",
+        type=cli_train.seed_number,
+        help="seed of the run's one random generator (default: 0)",
+    )
+    run.add_argument("--out", type=Path, help="run folder (default: runs/<timestamp>)")
+    run.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help="continue a run stopped by Ctrl-C or SIGTERM (its preset and settings are reused)",
+    )
+    run.add_argument("--jobs", type=int, default=-1, help="processes for the sweep (-1: all cores)")
+    run.add_argument(
+        "--dtype", choices=["float32", "float64"], help="override the preset's floating-point type"
+    )
+    run.add_argument(
+        "--refit",
+        choices=["train", "train+valid"],
+        help="train the final model(s) on train only, or on train+valid (default: the preset's)",
+    )
+    add_output_flags(run)
+    run.set_defaults(handler=cmd_run)
+
+    presets = commands.add_parser(
+        "presets",
+        help="list the built-in presets",
+        epilog="example:\n  glassnet presets",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    presets.set_defaults(handler=cmd_presets)
+
+    cli_train.add_train_parser(commands)
+    cli_model.add_model_parsers(commands)
+    cli_sweep.add_sweep_parser(commands)
+    return parser
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``glassnet run``: sweep on validation, retrain the best, test once, write the folder."""
+    from glassnet.experiments import presets
+    from glassnet.experiments.experiment import resume_run, run_experiment, start_run, write_run
+
+    out = Output(args)
+    given = (args.preset, args.seed, args.out, args.dtype, args.refit)
+    if args.resume is not None:
+        if any(value is not None for value in given):
+            raise ConfigError(
+                "--resume reuses the run's preset, seed, folder and settings; "
+                "drop --preset, --seed, --out, --dtype and --refit"
+            )
+        folder = args.resume
+        preset, seed, command = resume_run(folder)
+        refit = command.get("refit")
+    else:
+        seed = 0 if args.seed is None else args.seed
+        preset = presets.load("seed" if args.preset is None else args.preset)
+        if args.dtype:
+            preset.train = preset.train.replace(dtype=args.dtype)
+        refit = args.refit
+        command = {"name": "run", "refit": refit}
+        folder = start_run(preset, seed, args.out or default_run_dir(), command)
+    n_trials = len(preset.grid()) if preset.sweep else 0
+    with training_progress(out, n_trials, preset.train.epochs, preset.ensemble) as callbacks:
+        try:
+            result = run_experiment(
+                preset, seed=seed, n_jobs=args.jobs, refit=refit, run_dir=folder, **callbacks
+            )
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(
+                f"finished work is saved in {folder}; continue with: glassnet run --resume {folder}"
+            ) from None
+    outputs = write_run(result, folder)
+    out.result(
+        {
+            "run_dir": str(folder),
+            "preset": preset.name,
+            "seed": seed,
+            "best_params": result.best_params,
+            "validation_accuracy": result.validation_accuracy,
+            "selection_accuracy": result.selection_accuracy,
+            "refit": result.refit,
+            "ensemble": len(result.model.networks),
+            "test_accuracy": result.test_accuracy,
+            "seconds": result.seconds,
+            "outputs": outputs,
+        }
+    )
+    out.print(results_table(result))
+    out.print(results_summary(result))
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    """``glassnet presets``: a table of the built-in presets and what each one runs."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from glassnet.experiments import presets
+
+    table = Table(title="glassnet presets")
+    table.add_column("name")
+    table.add_column("description")
+    for name in presets.names():
+        table.add_row(name, presets.load(name).description)
+    Console().print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

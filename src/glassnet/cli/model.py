@@ -1,0 +1,251 @@
+"""Using a trained model from the command line: ``evaluate``, ``predict`` and ``summary``.
+
+The model file remembers its feature columns and label column, so a CSV with the same
+header (in any column order, with extra columns) works without repeating them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from glassnet.cli.output import Output, add_output_flags, key_value_table
+from glassnet.cli.train import add_data_flags
+from glassnet.data.datasets import Dataset
+from glassnet.errors import DataError
+from glassnet.models.model import Model
+from glassnet.report.format import format_value
+
+
+def add_model_parsers(commands: Any) -> None:
+    """Add ``evaluate``, ``predict`` and ``summary`` to the subcommands ``commands``."""
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="accuracy, per-class precision/recall/F1 and confusion matrix of a model on data",
+        description="Score a trained model on labelled data: accuracy, per-class precision,\n"
+        "recall, F1 and support, and the confusion matrix.",
+        epilog="examples:\n  glassnet evaluate runs/iris/model.npz --data new_flowers.csv\n"
+        "  glassnet evaluate runs/iris/model.npz --data new.csv --target species --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    evaluate.add_argument("model", type=Path, metavar="MODEL", help="a model.npz file")
+    add_data_flags(
+        evaluate, target_help="the label column (default: the one the model was trained on)"
+    )
+    add_output_flags(evaluate)
+    evaluate.set_defaults(handler=cmd_evaluate)
+
+    predict = commands.add_parser(
+        "predict",
+        help="predict the class (and probabilities) of each row of a data file",
+        description="Predict each row of a data file with a trained model; writes CSV\n"
+        "(row, prediction[, probability of each class]) to --out or stdout.",
+        epilog="examples:\n  glassnet predict runs/iris/model.npz --data unlabelled.csv\n"
+        "  glassnet predict runs/iris/model.npz --data unlabelled.csv --proba "
+        "--out predictions.csv",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    predict.add_argument("model", type=Path, metavar="MODEL", help="a model.npz file")
+    add_data_flags(predict, target_help="a label column to ignore (default: the training one)")
+    predict.add_argument(
+        "--proba",
+        action="store_true",
+        help="add one column per class with its predicted probability",
+    )
+    predict.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE.csv",
+        help="write the predictions here (default: print CSV on stdout)",
+    )
+    add_output_flags(predict)
+    predict.set_defaults(handler=cmd_predict)
+
+    summary = commands.add_parser(
+        "summary",
+        help="a model's layers (output shape, parameter count) and training config",
+        description="Show a model file's architecture as a table (layer, output shape,\n"
+        "parameter count) and the configuration it was trained with.",
+        epilog="example:\n  glassnet summary runs/iris/model.npz",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    summary.add_argument("model", type=Path, metavar="MODEL", help="a model.npz file")
+    add_output_flags(summary)
+    summary.set_defaults(handler=cmd_summary)
+
+
+def load_model_data(
+    args: argparse.Namespace, out: Output, *, need_target: bool
+) -> tuple[Model, Dataset]:
+    """The model file and the data to apply it to, columns matched by the model's memory."""
+    from glassnet.data.sources import load_dataset
+    from glassnet.models import checkpoint
+
+    model = checkpoint.load(args.model)
+    if args.data is None:
+        raise DataError("say which data to use: --data FILE.csv|FILE.npz|digits|NAME")
+    target = args.target or model.info.get("target")
+    features = model.info.get("feature_names") if args.data.lower().endswith(".csv") else None
+    with out.status(f"loading {args.data} ..."):
+        data = load_dataset(
+            args.data,
+            target,
+            features=features,
+            need_target=need_target,
+            data_home=args.data_home,
+        )
+    return model, data
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """``glassnet evaluate``: accuracy, per-class metrics and confusion matrix on labelled data."""
+    from rich.table import Table
+
+    from glassnet.models.evaluation import evaluate_model
+
+    out = Output(args)
+    model, data = load_model_data(args, out, need_target=True)
+    with out.status("predicting ..."):
+        evaluation = evaluate_model(model, data)
+    report = evaluation.to_dict()
+    out.result({"model": str(args.model), "data": args.data, **report})
+    out.print(f"accuracy [bold]{evaluation.accuracy:.4f}[/] on {len(data)} samples of {args.data}")
+    per_class = Table(title="per-class metrics")
+    for column in ("class", "precision", "recall", "F1", "support"):
+        per_class.add_column(column, justify="left" if column == "class" else "right")
+    for row in report["per_class"]:
+        per_class.add_row(
+            str(row["class"]),
+            f"{row['precision']:.3f}",
+            f"{row['recall']:.3f}",
+            f"{row['f1']:.3f}",
+            str(row["support"]),
+        )
+    out.print(per_class)
+    confusion = Table(title="confusion matrix (rows: true, columns: predicted)")
+    confusion.add_column("")
+    labels = [str(c) for c in report["classes"]]
+    for label in labels:
+        confusion.add_column(label, justify="right")
+    for label, counts in zip(labels, report["confusion_matrix"], strict=True):
+        confusion.add_row(label, *(str(c) for c in counts))
+    out.print(confusion)
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """``glassnet predict``: a CSV row per data row, its predicted class (and probabilities)."""
+    from glassnet.atomic import write_atomic
+
+    out = Output(args)
+    if args.out is not None and args.out.is_dir():
+        raise DataError(
+            f"--out {args.out} is a folder; name a file, e.g. {args.out}/predictions.csv"
+        )
+    model, data = load_model_data(args, out, need_target=False)
+    with out.status("predicting ..."):
+        proba = model.predict_proba(data.x)
+        predictions = model.predict(data.x)
+    classes = [] if model.classes is None else model.classes.tolist()
+    header = ["row", "prediction"] + ([f"proba_{c}" for c in classes] if args.proba else [])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row, (label, p) in enumerate(zip(predictions.tolist(), proba, strict=True)):
+        writer.writerow([row, label, *(f"{v:.6g}" for v in p)] if args.proba else [row, label])
+    text = buffer.getvalue()
+    if args.out is not None:
+        write_atomic(args.out, lambda handle: handle.write(text), mode="w")
+        out.print(f"wrote {len(predictions)} predictions to {args.out}")
+    document: dict[str, Any] = {
+        "model": str(args.model),
+        "data": args.data,
+        "n_samples": len(predictions),
+        "classes": classes,
+        "predictions": predictions.tolist(),
+    }
+    if args.proba:
+        document["proba"] = np.round(proba, 6).tolist()
+    if args.out is not None:
+        document["out"] = str(args.out)
+    out.result(document)
+    if args.out is None and not out.as_json:
+        print(text, end="")
+    return 0
+
+
+def layer_rows(model: Model) -> list[tuple[str, str, int]]:
+    """(layer, output shape, parameter count) of the first network, input first."""
+    network = model.network
+    width = model.n_features
+    rows = [("input", f"(n, {width})", 0)]
+    for index, layer in enumerate(network.layers):
+        width = layer.output_features(width)
+        name = type(layer).__name__
+        config = layer.config()
+        if name == "Linear":
+            name += f" {config['in_features']} -> {config['out_features']}"
+        elif name == "Dropout":
+            name += f" p={config['p']}"
+        count = sum(int(p.value.size) for p in layer.parameters())
+        rows.append((f"{index}: {name}", f"(n, {width})", count))
+    return rows
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    """``glassnet summary``: a model file's layers, parameter counts and training config."""
+    from rich.table import Table
+
+    from glassnet.models import checkpoint
+
+    out = Output(args)
+    model = checkpoint.load(args.model)
+    rows = layer_rows(model)
+    total = sum(count for _, _, count in rows)
+    info = model.info
+    about = {
+        "task": model.task,
+        "dtype": str(model.dtype),
+        "members": len(model.networks),
+        "classes": None if model.classes is None else model.classes.tolist(),
+        "scaling": None if model.scaler is None else model.scaler.kind,
+        "data": info.get("data"),
+        "target": info.get("target"),
+        "feature_names": info.get("feature_names"),
+    }
+    out.result(
+        {
+            "model": str(args.model),
+            "layers": [{"layer": n, "output_shape": s, "parameters": c} for n, s, c in rows],
+            "total_parameters": total,
+            **about,
+            "train_config": info.get("train_config"),
+        }
+    )
+    table = Table(title=f"{args.model}")
+    table.add_column("layer")
+    table.add_column("output shape")
+    table.add_column("parameters", justify="right")
+    for name, shape, count in rows:
+        table.add_row(name, shape, f"{count:,}")
+    table.add_section()
+    table.add_row("total", "", f"{total:,}", style="bold")
+    out.print(table)
+    features = about.pop("feature_names")
+    if features:
+        about["features"] = (
+            f"{len(features)}: "
+            + ", ".join(map(str, features[:8]))
+            + (", ..." if len(features) > 8 else "")
+        )
+    out.print(key_value_table("model", list(about.items())))
+    config = info.get("train_config")
+    if config:
+        rows = [(key, format_value(value)) for key, value in config.items()]
+        out.print(key_value_table("training config", rows))
+    return 0

@@ -1,0 +1,262 @@
+"""Where data comes from: a CSV or NPZ file, the built-in digits, or an OpenML dataset by name.
+
+``load_dataset(source, target)`` turns what a user types after ``--data`` into a
+``Dataset``. Every problem a user can cause (missing file, missing column, a word in
+a number column, an unknown OpenML name) raises ``DataError`` naming the row and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from glassnet.atomic import write_atomic
+from glassnet.data.checks import check_features
+from glassnet.data.datasets import Dataset, load_digits
+from glassnet.errors import DataError
+
+OPENML_PREFIX = "openml:"
+# OpenML datasets whose rows are images; the report shows a gallery for these.
+KNOWN_IMAGE_SHAPES = {
+    "mnist_784": (28, 28),
+    "fashion-mnist": (28, 28),
+    "kuzushiji-mnist": (28, 28),
+    "usps": (16, 16),
+}
+
+
+def load_dataset(
+    source: str,
+    target: str | None = None,
+    *,
+    features: list[str] | None = None,
+    need_target: bool = True,
+    image_shape: tuple[int, int] | None = None,
+    data_home: str | os.PathLike[str] | None = None,
+) -> Dataset:
+    """The data that ``source`` names: ``digits``, ``FILE.csv``, ``FILE.npz``, or an OpenML
+    name (``mnist_784`` or ``openml:mnist_784``).
+
+    ``target`` is the label column (CSV) or array (NPZ, default ``y``). ``features`` picks
+    CSV columns by name, as a trained model remembers them. With ``need_target=False`` a
+    missing target gives ``y=None`` (for prediction).
+    """
+    path = Path(source)
+    if source == "digits":
+        data = load_digits()
+    elif source.startswith(OPENML_PREFIX):
+        data = load_openml(source[len(OPENML_PREFIX) :], data_home=data_home)
+    elif path.suffix.lower() in (".csv", ".npz") or path.is_file():
+        if not path.is_file():
+            raise DataError(f"data file {source!r} does not exist")
+        if path.suffix.lower() == ".csv":
+            data = load_csv(path, target, features=features, need_target=need_target)
+        elif path.suffix.lower() == ".npz":
+            data = load_npz(path, target or "y", need_target=need_target)
+        else:
+            raise DataError(f"cannot read {source!r}: use a .csv or .npz file")
+    else:
+        data = load_openml(source, data_home=data_home)
+    if image_shape is not None:
+        if image_shape[0] * image_shape[1] != data.x.shape[1]:
+            raise DataError(
+                f"image shape {image_shape[0]}x{image_shape[1]} does not match the "
+                f"{data.x.shape[1]} features of {source!r}"
+            )
+        data.image_shape = image_shape
+    if need_target and data.y is None:
+        raise DataError(f"{source!r} has no labels; pass --target with the label column")
+    return data
+
+
+def parse_labels(cells: list[str], *, where: str = "labels", first_line: int = 1) -> np.ndarray:
+    """Class labels from text: integers when every cell is one, else numbers, else strings.
+
+    An empty cell is refused (it is a missing label, not a class named ""); the error names
+    ``where`` and the line, counting the first cell as ``first_line``."""
+    for line, cell in enumerate(cells, start=first_line):
+        if not cell.strip():
+            raise DataError(f"{where}, line {line}: the label is empty; fill it in or drop the row")
+    for kind in (int, float):
+        try:
+            return np.array([kind(cell) for cell in cells])
+        except ValueError:
+            continue
+    return np.array([cell.strip() for cell in cells])
+
+
+def load_csv(
+    path: Path,
+    target: str | None,
+    *,
+    features: list[str] | None = None,
+    need_target: bool = True,
+) -> Dataset:
+    """A CSV file with a header row; ``target`` names the label column, every other column
+    (or the ``features`` columns, in that order) must hold numbers."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    rows = [row for row in rows if any(cell.strip() for cell in row)]
+    if len(rows) < 2:
+        raise DataError(f"{path} needs a header row and at least one data row")
+    header = [name.strip() for name in rows[0]]
+    body = rows[1:]
+    for line, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise DataError(
+                f"{path}, line {line}: {len(row)} cells but the header has {len(header)} columns"
+            )
+    if target is None and need_target:
+        raise DataError(
+            f"{path}: say which column holds the labels with --target COLUMN "
+            f"(columns: {', '.join(header)})"
+        )
+    if target is not None and target not in header and need_target:
+        raise DataError(f"{path} has no column {target!r}; columns: {', '.join(header)}")
+    has_target = target is not None and target in header
+    if features is None:
+        names = [name for name in header if not (has_target and name == target)]
+    else:
+        missing = [name for name in features if name not in header]
+        if missing:
+            raise DataError(f"{path} lacks the model's feature column(s) {missing}")
+        names = list(features)
+    if not names:
+        raise DataError(f"{path} has no feature columns besides the target {target!r}")
+    columns = [header.index(name) for name in names]
+    cells = [[row[c] for c in columns] for row in body]
+    try:
+        x = np.array(cells, dtype=np.float64)
+    except ValueError:
+        _raise_first_bad_cell(path, cells, names)
+    y = None
+    if has_target:
+        labels = [row[header.index(target)] for row in body]  # type: ignore[arg-type]
+        if need_target or any(cell.strip() for cell in labels):
+            y = parse_labels(labels, where=f"{path}, column {target!r}", first_line=2)
+    x = check_features(x, what=f"{path}")
+    return Dataset(x, y, name=path.stem, feature_names=names)  # type: ignore[arg-type]
+
+
+def _raise_first_bad_cell(path: Path, cells: list[list[str]], names: list[str]) -> None:
+    for line, row in enumerate(cells, start=2):
+        for name, cell in zip(names, row, strict=True):
+            if not cell.strip():
+                raise DataError(
+                    f"{path}, line {line}, column {name!r} is empty; fill in or drop missing values"
+                )
+            try:
+                float(cell)
+            except ValueError:
+                raise DataError(
+                    f"{path}, line {line}, column {name!r}: {cell!r} is not a number; "
+                    "feature columns must be numeric (encode or drop this column)"
+                ) from None
+    raise DataError(f"{path}: feature columns must be numeric")
+
+
+def load_npz(path: Path, target: str, *, need_target: bool = True) -> Dataset:
+    """An ``.npz`` with features in ``x`` (or ``X``; images ``(n, h, w)`` are flattened) and
+    labels in the array named ``target``. Pickled object arrays are refused."""
+    arrays = read_npz(path, hint="save the data again with numpy.savez (numeric arrays only)")
+    feature_key = next((key for key in ("x", "X") if key in arrays), None)
+    if feature_key is None:
+        raise DataError(f"{path} needs a features array named 'x'; it has {sorted(arrays)}")
+    x = arrays[feature_key]
+    image_shape = None
+    if x.ndim == 3:
+        image_shape = (int(x.shape[1]), int(x.shape[2]))
+        x = x.reshape(len(x), -1)
+    x = check_features(x, what=f"{path}:{feature_key}")
+    y = arrays.get(target)
+    if y is None and need_target:
+        raise DataError(f"{path} has no labels array {target!r}; arrays: {sorted(arrays)}")
+    if y is not None and (y.ndim != 1 or len(y) != len(x)):
+        raise DataError(f"{path}: labels {target!r} must be 1-D with one label per row of x")
+    return Dataset(x, y, name=path.stem, image_shape=image_shape)  # type: ignore[arg-type]
+
+
+def read_npz(path: Path, *, hint: str) -> dict[str, np.ndarray]:
+    """Every array of the ``.npz`` file at ``path``, read without pickle.
+
+    A truncated or corrupt archive, a plain ``.npy`` file or a pickled object array raises
+    ``DataError`` naming ``path``, what went wrong and ``hint`` (how to fix it)."""
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded as archive:
+                return {name: archive[name] for name in archive.files}
+        problem = "it holds a single array, not an .npz archive of named arrays"
+    # np.load and the lazy per-array reads surface a damaged file in any of these ways.
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+        problem = f"{type(exc).__name__}: {exc}"
+    raise DataError(f"{path} is not a readable .npz file ({problem}); {hint}")
+
+
+def load_openml(name: str, *, data_home: str | os.PathLike[str] | None = None) -> Dataset:
+    """An OpenML dataset by name (its active version) or numeric id.
+
+    The first load goes through scikit-learn's ``fetch_openml``, which downloads into (and
+    later reads from) ``data_home``; glassnet then keeps the parsed arrays in
+    ``data_home/glassnet/openml/NAME.npz`` because parsing ARFF text is slow for big sets.
+    """
+    from sklearn.datasets import get_data_home
+
+    safe_name = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+    cache = Path(get_data_home(data_home)) / "glassnet" / "openml" / f"{safe_name}.npz"
+    if cache.is_file():
+        try:
+            arrays = read_npz(cache, hint="it is rebuilt")
+            x, y, title = arrays["x"], arrays["y"], str(arrays["name"])
+            feature_names = arrays["feature_names"].tolist()
+        except (DataError, KeyError):
+            cache.unlink(missing_ok=True)  # a broken cache is rebuilt below
+        else:
+            return _openml_dataset(title, x, y, feature_names)
+    title, x, y, feature_names = _fetch_openml(name, data_home)
+    # Pixel-like data is stored as uint8: 8x smaller, and exact.
+    small = x.astype(np.uint8) if np.array_equal(x, x.astype(np.uint8)) else x
+    arrays = {"x": small, "y": y, "name": np.array(title), "feature_names": np.array(feature_names)}
+    write_atomic(cache, lambda handle: np.savez(handle, **arrays))
+    return _openml_dataset(title, x, y, feature_names)
+
+
+def _fetch_openml(
+    name: str, data_home: str | os.PathLike[str] | None
+) -> tuple[str, np.ndarray, np.ndarray, list[str]]:
+    from sklearn.datasets import fetch_openml
+
+    by: dict[str, Any] = {"data_id": int(name)} if name.isdigit() else {"name": name}
+    try:
+        # parser="liac-arff" and as_frame=False: dense ARFF without needing pandas.
+        bunch: Any = fetch_openml(**by, as_frame=False, parser="liac-arff", data_home=data_home)
+    except OSError as exc:
+        raise DataError(
+            f"could not download OpenML dataset {name!r} ({exc}); check the "
+            "network, or --data-home if you have a cached copy"
+        ) from None
+    except ValueError as exc:
+        raise DataError(f"OpenML has no usable dataset {name!r}: {exc}") from None
+    x = bunch.data.toarray() if hasattr(bunch.data, "toarray") else bunch.data
+    x = check_features(x, what=f"OpenML dataset {name!r}")
+    if bunch.target is None or np.ndim(bunch.target) != 1:
+        raise DataError(f"OpenML dataset {name!r} has no single target column to classify")
+    y = parse_labels([str(label) for label in bunch.target])
+    title = str(bunch.details.get("name", name))
+    return title, x, y, [str(f) for f in bunch.feature_names]
+
+
+def _openml_dataset(
+    title: str, x: np.ndarray, y: np.ndarray, feature_names: list[str] | None
+) -> Dataset:
+    shape = KNOWN_IMAGE_SHAPES.get(title.lower())
+    return Dataset(
+        x.astype(np.float64), y, name=title, image_shape=shape, feature_names=feature_names
+    )

@@ -1,0 +1,300 @@
+"""What a sweep runs: a grid (or a random search) over training settings, times seeds.
+
+A plan starts from a preset (data, split, scaling and base ``TrainConfig``), changes some
+settings, and sweeps others. Each trial's generator is spawned from its seed, exactly as
+``glassnet run`` spawns them, so a trial gives the same result wherever it runs.
+
+Sweep file (TOML)::
+
+    base = "seed"                 # a preset name or file to start from
+    seeds = [0, 1, 2]
+    search = "grid"               # or "random", with n_iter and search_seed
+    [train]                       # settings changed from the base preset
+    epochs = 300
+    [sweep]                       # swept settings
+    l2 = { logspace = [-2, 2, 10] }
+    lr = [0.1, 0.2]               # random search also takes {loguniform = [a, b]},
+                                  # {uniform = [a, b]} and {randint = [a, b]}
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from glassnet.errors import ConfigError
+from glassnet.experiments import presets
+from glassnet.experiments.presets import Preset
+from glassnet.experiments.trials import Trial
+
+PLAN_KEYS = {"description", "base", "seeds", "search", "n_iter", "search_seed", "train", "sweep"}
+SEARCHES = ("grid", "random")
+# Distributions a random search samples from; a grid needs lists (or logspace/linspace).
+DISTRIBUTIONS = ("loguniform", "uniform", "randint")
+
+
+@dataclass
+class SweepPlan:
+    """A base preset, the swept settings (``space``), the seeds and the search kind."""
+
+    preset: Preset
+    space: dict[str, Any] = field(default_factory=dict)
+    seeds: list[int] = field(default_factory=lambda: [0])
+    search: str = "grid"
+    n_iter: int = 10
+    search_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.search not in SEARCHES:
+            raise ConfigError(f"search must be one of {list(SEARCHES)}, got {self.search!r}")
+        if not self.seeds:
+            raise ConfigError("a sweep needs at least one seed")
+        self.seeds = [int(seed) for seed in self.seeds]
+        for name, value in (("seed", min(self.seeds)), ("search_seed", self.search_seed)):
+            if not 0 <= int(value) < 2**32:
+                raise ConfigError(f"{name} must be in 0..4294967295, got {value}")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError(f"seeds repeat: {self.seeds}")
+        known = set(self.preset.train.to_dict())
+        unknown = sorted(set(self.space) - known)
+        if unknown:
+            raise ConfigError(f"cannot sweep unknown setting(s) {unknown}; known: {sorted(known)}")
+        if self.search == "random" and (int(self.n_iter) != self.n_iter or self.n_iter < 1):
+            raise ConfigError(f"n_iter must be a positive integer, got {self.n_iter}")
+        for key, spec in self.space.items():
+            if self.search == "grid" or not _is_distribution(spec):
+                self.space[key] = _values(key, spec)
+        for changes in self.settings():  # every configuration is valid before anything runs
+            self.preset.train.replace(**changes)
+
+    @property
+    def keys(self) -> list[str]:
+        """The swept settings' names, in order."""
+        return list(self.space)
+
+    def settings(self) -> list[dict[str, Any]]:
+        """The swept settings of every configuration, in order (first key varies slowest)."""
+        if not self.space:
+            return [{}]
+        if self.search == "grid":
+            keys = list(self.space)
+            return [
+                dict(zip(keys, values, strict=True))
+                for values in itertools.product(*self.space.values())
+            ]
+        # The search draws from its own stream, so adding seeds never changes the configs.
+        rng = np.random.default_rng(self.search_seed)
+        return [
+            {key: _sample(spec, rng) for key, spec in self.space.items()}
+            for _ in range(int(self.n_iter))
+        ]
+
+    def trials(self) -> list[Trial]:
+        """One trial per (configuration, seed); configuration i under seed s uses the i-th
+        child of ``default_rng(s)``, as ``glassnet run --seed s`` does for its sweep."""
+        settings = self.settings()
+        configs = [self.preset.train.replace(**changes) for changes in settings]
+        streams = {seed: np.random.default_rng(seed).spawn(len(settings)) for seed in self.seeds}
+        trials = []
+        for i, (changes, config) in enumerate(zip(settings, configs, strict=True)):
+            for seed in self.seeds:
+                params = {**changes, "seed": seed}
+                trials.append(Trial(len(trials), config, streams[seed][i], params))
+        return trials
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as plain data (JSON-ready)."""
+        return {
+            "preset": self.preset.to_dict(),
+            "space": self.space,
+            "seeds": self.seeds,
+            "search": self.search,
+            "n_iter": self.n_iter,
+            "search_seed": self.search_seed,
+        }
+
+
+def _values(key: str, spec: Any) -> list[Any]:
+    if isinstance(spec, dict) and len(spec) == 1 and next(iter(spec)) in DISTRIBUTIONS:
+        raise ConfigError(
+            f"{key!r} = {spec} is a distribution: use search = 'random' (--random N), "
+            "or give a list of values"
+        )
+    values = presets.expand_values(key, spec)  # lists and {logspace|linspace = [a, b, n]}
+    if not values:
+        raise ConfigError(f"sweep values for {key!r} are empty")
+    return values
+
+
+def _is_distribution(spec: Any) -> bool:
+    return isinstance(spec, dict) and len(spec) == 1 and next(iter(spec)) in DISTRIBUTIONS
+
+
+def _sample(spec: Any, rng: np.random.Generator) -> Any:
+    if isinstance(spec, list):
+        return spec[int(rng.integers(len(spec)))]
+    ((kind, bounds),) = spec.items()
+    if not (isinstance(bounds, list) and len(bounds) == 2):
+        raise ConfigError(f"{{{kind} = ...}} needs [low, high], got {bounds!r}")
+    low, high = bounds
+    if kind == "loguniform":
+        if low <= 0 or high <= 0:
+            raise ConfigError(f"loguniform bounds must be positive, got {bounds}")
+        return float(np.exp(rng.uniform(np.log(low), np.log(high))))
+    if kind == "uniform":
+        return float(rng.uniform(low, high))
+    return int(rng.integers(int(low), int(high) + 1))  # randint: both ends included
+
+
+def load_plan(path: str | Path) -> SweepPlan:
+    """A plan from a sweep TOML file (format in this module's docstring)."""
+    return plan_from_dict(_read_toml(path), name=Path(path).stem)
+
+
+def plan_from_flags(
+    path: str | Path | None = None,
+    *,
+    base: str | None = None,
+    settings: list[str] = (),  # type: ignore[assignment]
+    grid: list[str] = (),  # type: ignore[assignment]
+    seeds: str | None = None,
+    n_random: int | None = None,
+    search_seed: int | None = None,
+) -> SweepPlan:
+    """A plan from an optional sweep file, then command-line changes on top of it."""
+    data = _read_toml(path) if path is not None else {}
+    if base is not None:
+        data["base"] = base
+    data["train"] = {
+        **data.get("train", {}),
+        **dict(parse_assignment(text, many=False) for text in settings),
+    }
+    if grid:
+        data["sweep"] = {
+            **data.get("sweep", {}),
+            **dict(parse_assignment(text, many=True) for text in grid),
+        }
+    if seeds is not None:
+        data["seeds"] = parse_seeds(seeds)
+    if n_random is not None:
+        data["search"], data["n_iter"] = "random", n_random
+    if search_seed is not None:
+        data["search_seed"] = search_seed
+    name = Path(path).stem if path is not None else f"{Path(str(data.get('base', 'seed'))).stem}"
+    return plan_from_dict(data, name=name)
+
+
+def _read_toml(path: str | Path) -> dict[str, Any]:
+    return presets.read_toml(Path(path), f"sweep file {str(path)!r}")
+
+
+def plan_from_dict(data: dict[str, Any], *, name: str = "sweep") -> SweepPlan:
+    """A plan from parsed TOML; without a ``sweep`` table it sweeps what the base preset does."""
+    unknown = sorted(set(data) - PLAN_KEYS)
+    if unknown:
+        raise ConfigError(f"sweep {name!r}: unknown key(s) {unknown}; known: {sorted(PLAN_KEYS)}")
+    base = presets.load(str(data.get("base", "seed")))
+    train = base.train.replace(**_known_settings(base, data.get("train", {})))
+    preset = Preset(
+        name,
+        data.get("description", base.description),
+        train,
+        {},
+        base.data,
+        base.split,
+        base.scaling,
+        base.select,
+    )
+    space = data["sweep"] if "sweep" in data else dict(base.sweep)
+    return SweepPlan(
+        preset,
+        space=dict(space),
+        seeds=list(data.get("seeds", [0])),
+        search=data.get("search", "grid"),
+        n_iter=data.get("n_iter", 10),
+        search_seed=data.get("search_seed", 0),
+    )
+
+
+def load_arrays(
+    preset: Preset,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], int]:
+    """The preset's training and validation arrays (scaled, labels as class indices) and
+    the number of classes; the test split is never touched by a sweep."""
+    train, validation, n_outputs, _ = load_inputs(preset)
+    return train, validation, n_outputs
+
+
+def load_inputs(
+    preset: Preset,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], int, dict[str, Any]]:
+    """``load_arrays`` plus what augmentation needs to know about the inputs, as keyword
+    arguments of ``run_trial``: the images' ``image_shape`` and the ``scaler`` applied."""
+    from glassnet.experiments.experiment import fit_scaler, load_splits, prepare
+
+    splits = load_splits(preset)
+    classes = np.unique(splits.train.y)
+    scaler = fit_scaler(preset, splits.train)
+    return (
+        prepare(scaler, classes, splits.train),
+        prepare(scaler, classes, splits.validation),
+        len(classes),
+        {"image_shape": splits.train.image_shape, "scaler": scaler},
+    )
+
+
+def _known_settings(preset: Preset, changes: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(changes) - set(preset.train.to_dict()))
+    if unknown:
+        raise ConfigError(
+            f"unknown training setting(s) {unknown}; known: {sorted(preset.train.to_dict())}"
+        )
+    return changes
+
+
+def parse_assignment(text: str, *, many: bool) -> tuple[str, Any]:
+    """``KEY=VALUE`` from a flag; VALUE is TOML (``0.1``, ``[32, 16]``, ``"relu"``) or a bare word.
+
+    With ``many``, VALUE is a comma-separated list (``0.1,0.2``, ``[32],[64,32]``,
+    ``relu,tanh``) or one of ``logspace(a,b,n)``, ``linspace(a,b,n)``,
+    ``loguniform(a,b)``, ``uniform(a,b)``, ``randint(a,b)``.
+    """
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"expected KEY=VALUE, got {text!r}")
+    call = re.fullmatch(r"\s*(\w+)\((.*)\)\s*", value)
+    if many and call and call.group(1) in ("logspace", "linspace", *DISTRIBUTIONS):
+        return key, {call.group(1): _toml_value(f"[{call.group(2)}]", text)}
+    if many:
+        try:
+            return key, _toml_value(f"[{value}]", text)
+        except ConfigError:
+            return key, [word.strip() for word in value.split(",")]
+    try:
+        return key, _toml_value(value, text)
+    except ConfigError:
+        return key, value.strip()
+
+
+def _toml_value(text: str, origin: str) -> Any:
+    try:
+        return presets.read_toml(f"value = {text}", "value")["value"]
+    except ConfigError:
+        raise ConfigError(f"cannot read the value in {origin!r}") from None
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``0,1,2`` or a range ``0-4`` (both ends included)."""
+    try:
+        if re.fullmatch(r"\s*\d+\s*-\s*\d+\s*", text):
+            first, last = (int(part) for part in text.split("-"))
+            return list(range(first, last + 1))
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"seeds must look like 0,1,2 or 0-4, got {text!r}") from None

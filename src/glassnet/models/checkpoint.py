@@ -1,0 +1,242 @@
+"""Model files: one ``.npz`` of plain numeric arrays plus a JSON header, never pickle.
+
+Layout: ``__glassnet__`` holds UTF-8 JSON bytes (format, version, task, dtype, each
+network's layer config, classes, scaler kind, free-form info); ``net<k>.<layer>.<name>``
+hold the weights; ``scaler.offset`` / ``scaler.scale`` the preprocessing. Loading uses
+``allow_pickle=False`` and checks every key, shape and dtype against the header.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from glassnet._version import __version__
+from glassnet.atomic import write_atomic
+from glassnet.data.preprocessing import Scaler
+from glassnet.errors import ConfigError, ModelFileError
+from glassnet.models.model import Model
+from glassnet.nn.layers import from_config
+
+FORMAT = "glassnet-model"
+FORMAT_VERSION = 1
+HEADER_KEY = "__glassnet__"
+# A header or array this large is not a model glassnet wrote; refuse before allocating.
+MAX_HEADER_BYTES = 1 << 20
+
+
+def save(model: Model, path: str | os.PathLike[str]) -> Path:
+    """Write ``model`` to ``path`` atomically (temporary file, then rename)."""
+    path = Path(path)
+    arrays: dict[str, np.ndarray] = {}
+    for k, network in enumerate(model.networks):
+        for key, value in network.state_dict().items():
+            arrays[f"net{k}.{key}"] = value
+    if model.scaler is not None:
+        arrays["scaler.offset"] = model.scaler.offset
+        arrays["scaler.scale"] = model.scaler.scale
+    classes = model.classes
+    header = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "glassnet_version": __version__,
+        "task": model.task,
+        "dtype": str(model.dtype),
+        "networks": [network.config() for network in model.networks],
+        "classes": None if classes is None else classes.tolist(),
+        "scaler": None if model.scaler is None else model.scaler.kind,
+        "info": model.info,
+    }
+    arrays[HEADER_KEY] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
+    write_atomic(path, lambda handle: np.savez(handle, **arrays))
+    return path
+
+
+def load(path: str | os.PathLike[str]) -> Model:
+    """Read a model file; any problem raises ``ModelFileError`` saying what is wrong.
+
+    Nothing in the file is executed or unpickled: arrays are read from their raw bytes after
+    their declared dtype and size are checked, and the JSON header is plain data.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file {str(path)!r} does not exist")
+    try:
+        arrays = read_arrays(path)
+        header = _read_header(arrays.pop(HEADER_KEY, None))
+        return _build(header, arrays)
+    except ModelFileError as exc:
+        raise ModelFileError(f"{path}: {exc}") from None
+    except ConfigError as exc:
+        raise ModelFileError(f"{path}: the model description is invalid ({exc})") from None
+    except READ_ERRORS as exc:
+        raise ModelFileError(f"{path} is not a readable glassnet model file ({exc!r})") from None
+
+
+# What a damaged zip or .npy can make the standard library and NumPy raise while reading.
+READ_ERRORS = (
+    OSError,
+    EOFError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    NotImplementedError,
+    RuntimeError,
+    zipfile.BadZipFile,
+    zlib.error,
+    struct.error,
+)
+# Weights, the header's bytes and (in training states) step counts; no other dtype is read.
+ARRAY_DTYPES = tuple(np.dtype(kind) for kind in (np.float32, np.float64, np.uint8, np.int64))
+MAX_ARRAY_BYTES = 1 << 31
+HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
+
+
+def read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array in the ``.npz`` at ``path``, read safely: only float or byte dtypes, sizes
+    checked against the bytes actually present, each member's CRC verified."""
+    arrays: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            name = info.filename.removesuffix(".npy")
+            if name == info.filename or name in arrays:
+                raise ModelFileError(f"unexpected or repeated archive member {info.filename!r}")
+            if info.file_size > MAX_ARRAY_BYTES:
+                raise ModelFileError(f"array {name!r} declares {info.file_size} bytes; refusing")
+            with archive.open(info) as member:
+                arrays[name] = _read_npy(member, info.file_size, name)
+    return arrays
+
+
+def _read_npy(member: Any, size: int, name: str) -> np.ndarray:
+    version = np.lib.format.read_magic(member)
+    if version not in HEADER_READERS:
+        raise ModelFileError(f"array {name!r} uses .npy format {version}, which is not supported")
+    shape, fortran_order, dtype = HEADER_READERS[version](member)
+    if dtype not in ARRAY_DTYPES:
+        raise ModelFileError(
+            f"array {name!r} has dtype {dtype}; glassnet files hold only plain numbers "
+            "(object arrays would need pickle, which glassnet never loads)"
+        )
+    if any(length < 0 for length in shape):
+        raise ModelFileError(f"array {name!r} declares a negative shape {shape}")
+    n_bytes = math.prod(shape) * dtype.itemsize
+    if n_bytes > size:  # checked before allocating anything of the declared size
+        raise ModelFileError(f"array {name!r} declares shape {shape}, larger than its data")
+    data = member.read(n_bytes)
+    if len(data) != n_bytes or member.read():  # reading to the end also checks the CRC
+        raise ModelFileError(f"array {name!r} holds {len(data)} bytes, not the {n_bytes} declared")
+    order = "F" if fortran_order else "C"
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order=order).copy()
+
+
+def _read_header(raw: np.ndarray | None) -> dict[str, Any]:
+    if raw is None:
+        raise ModelFileError(f"no {HEADER_KEY} header: not a glassnet model file")
+    if raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > MAX_HEADER_BYTES:
+        raise ModelFileError("the header is not a JSON byte string")
+    try:
+        header = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ModelFileError(f"the header is not valid JSON ({exc})") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ModelFileError("not a glassnet model file (format marker missing)")
+    if header.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(
+            f"format version {header.get('format_version')}; this glassnet reads "
+            f"version {FORMAT_VERSION}"
+        )
+    missing = sorted({"task", "dtype", "networks", "classes", "scaler"} - set(header))
+    if missing:
+        raise ModelFileError(f"the header lacks {missing}")
+    return header
+
+
+def _build(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Model:
+    dtype = header["dtype"]
+    if dtype not in ("float32", "float64"):
+        raise ModelFileError(f"unsupported dtype {dtype!r}")
+    configs = header["networks"]
+    if not isinstance(configs, list) or not configs:
+        raise ModelFileError("the header lists no networks")
+    networks = []
+    for k, config in enumerate(configs):
+        prefix = f"net{k}."
+        _check_declared_sizes(config, arrays, prefix)
+        network = from_config(config, dtype=np.dtype(dtype))
+        keys = [key for key in arrays if key.startswith(prefix)]
+        state = {key[len(prefix) :]: arrays.pop(key) for key in keys}
+        for key, value in state.items():
+            if value.dtype != np.dtype(dtype):
+                raise ModelFileError(f"array {prefix}{key} is {value.dtype}, header says {dtype}")
+        network.load_state_dict(state)
+        networks.append(network)
+    n_in = {net.layers[0].in_features for net in networks}  # type: ignore[attr-defined]
+    n_out = {net.output_features(0) for net in networks}
+    if len(n_in) != 1 or len(n_out) != 1:
+        raise ModelFileError("ensemble members disagree on input or output size")
+    scaler = None
+    if header["scaler"] is not None:
+        if header["scaler"] not in Scaler.KINDS or "scaler.offset" not in arrays:
+            raise ModelFileError(f"bad scaler {header['scaler']!r} or its arrays are missing")
+        offset, scale = arrays.pop("scaler.offset"), arrays.pop("scaler.scale")
+        if offset.shape != (*n_in,) or scale.shape != (*n_in,):
+            raise ModelFileError("scaler arrays do not match the number of input features")
+        if not (np.all(np.isfinite(offset)) and np.all(np.isfinite(scale)) and np.all(scale != 0)):
+            raise ModelFileError("scaler arrays hold non-finite or zero values")
+        scaler = Scaler(header["scaler"], offset.astype(np.float64), scale.astype(np.float64))
+    if arrays:
+        raise ModelFileError(f"unexpected arrays {sorted(arrays)}")
+    task = header["task"]
+    if task not in ("classification", "regression"):
+        raise ModelFileError(f"unknown task {task!r}")
+    classes = header["classes"]
+    if classes is not None:
+        classes = np.asarray(classes)
+        if classes.dtype.kind not in "iufbU" or classes.ndim != 1 or len(classes) != n_out.pop():
+            raise ModelFileError("class labels do not match the network's outputs")
+        if len(np.unique(classes)) != len(classes):
+            raise ModelFileError("class labels repeat")
+    for network in networks:
+        for param in network.parameters():
+            if not np.all(np.isfinite(param.value)):
+                raise ModelFileError("weights contain NaN or infinite values")
+    info = header.get("info") or {}
+    if not isinstance(info, dict):
+        raise ModelFileError("the header's info is not a mapping")
+    return Model(networks, task=task, classes=classes, scaler=scaler, info=info)
+
+
+def _check_declared_sizes(config: Any, arrays: dict[str, np.ndarray], prefix: str) -> None:
+    """Each Linear layer's declared size must be its weight array's shape, and each layer must
+    take the previous one's output, checked before any layer of the declared size is built."""
+    layers = config.get("layers") if isinstance(config, dict) else None
+    if not isinstance(layers, list) or not layers or not isinstance(layers[0], dict):
+        raise ModelFileError("a network description lists no layers")
+    if layers[0].get("type") != "Linear":
+        raise ModelFileError("a network must start with a Linear layer")
+    width = None
+    for index, spec in enumerate(layers):
+        if not isinstance(spec, dict) or spec.get("type") != "Linear":
+            continue
+        declared = (spec.get("in_features"), spec.get("out_features"))
+        weight = arrays.get(f"{prefix}{index}.weight")
+        if weight is None or weight.shape != declared:
+            found = "missing" if weight is None else f"of shape {weight.shape}"
+            raise ModelFileError(f"layer {index} is declared {declared} but its weight is {found}")
+        if width is not None and declared[0] != width:
+            raise ModelFileError(f"layer {index} takes {declared[0]} inputs, but gets {width}")
+        width = declared[1]

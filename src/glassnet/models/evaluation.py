@@ -1,0 +1,89 @@
+"""How well a classifier does on labelled data: accuracy, per-class metrics, confusion matrix.
+
+An ``Evaluation`` holds the true class indices and the predicted probabilities; every
+number in the CLI tables, ``metrics.json`` and the report is computed from those two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from glassnet.data.checks import check_known_labels
+from glassnet.data.datasets import Dataset
+from glassnet.errors import DataError
+from glassnet.models.model import Model
+
+
+@dataclass
+class Evaluation:
+    """``y_true`` (n,) indexes ``classes``; ``proba`` (n, n_classes) are predicted probabilities."""
+
+    classes: np.ndarray
+    y_true: np.ndarray
+    proba: np.ndarray
+
+    @property
+    def y_pred(self) -> np.ndarray:
+        return self.proba.argmax(axis=1)
+
+    @property
+    def accuracy(self) -> float:
+        return float(np.mean(self.y_pred == self.y_true))
+
+    def confusion_matrix(self) -> np.ndarray:
+        """Counts (n_classes, n_classes): row = true class, column = predicted class."""
+        from sklearn.metrics import confusion_matrix
+
+        return confusion_matrix(self.y_true, self.y_pred, labels=np.arange(len(self.classes)))
+
+    def per_class(self) -> list[dict[str, Any]]:
+        """Precision, recall, F1 and support of each class (0 where a class is never predicted)."""
+        from sklearn.metrics import precision_recall_fscore_support
+
+        precision, recall, f1, support = precision_recall_fscore_support(
+            self.y_true, self.y_pred, labels=np.arange(len(self.classes)), zero_division=0
+        )
+        columns = zip(self.classes.tolist(), precision, recall, f1, support, strict=True)
+        return [
+            {
+                "class": label,
+                "precision": float(p),
+                "recall": float(r),
+                "f1": float(f),
+                "support": int(s),
+            }
+            for label, p, r, f, s in columns
+        ]
+
+    def worst(self, k: int) -> np.ndarray:
+        """Indices of up to ``k`` misclassified samples, most confidently wrong first."""
+        wrong = np.flatnonzero(self.y_pred != self.y_true)
+        true_proba = self.proba[wrong, self.y_true[wrong]]
+        return wrong[np.argsort(true_proba, kind="stable")][:k]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "accuracy": self.accuracy,
+            "n_samples": int(len(self.y_true)),
+            "classes": self.classes.tolist(),
+            "per_class": self.per_class(),
+            "confusion_matrix": self.confusion_matrix().tolist(),
+        }
+
+
+def class_indices(classes: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Position of each label in ``classes``; a label the model never saw is a DataError."""
+    return check_known_labels(labels, classes)
+
+
+def evaluate_model(model: Model, data: Dataset) -> Evaluation:
+    """Predict ``data`` with ``model`` and keep what the metrics need."""
+    if data.y is None:
+        raise DataError(f"{data.name} has no labels to evaluate against")
+    if model.classes is None:
+        raise DataError("this model has no class labels; evaluation needs a classifier")
+    y_true = class_indices(model.classes, data.y)
+    return Evaluation(model.classes, y_true, model.predict_proba(data.x))

@@ -1,0 +1,87 @@
+"""A trained model as a user holds it: network(s), preprocessing and class labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from glassnet.data.checks import check_features, check_known_labels, check_targets
+from glassnet.data.preprocessing import Scaler
+from glassnet.nn.layers import Sequential
+from glassnet.nn.losses import softmax
+
+
+@dataclass
+class Model:
+    """One network or an ensemble of networks sharing inputs and outputs.
+
+    ``predict_proba`` averages the members' class probabilities (one member: its own).
+    ``classes`` maps output index -> original label; ``scaler`` is applied to raw inputs.
+    """
+
+    networks: list[Sequential]
+    task: str = "classification"
+    classes: np.ndarray | None = None
+    scaler: Scaler | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def network(self) -> Sequential:
+        return self.networks[0]
+
+    @property
+    def n_features(self) -> int:
+        return self.network.layers[0].in_features  # type: ignore[attr-defined]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.network.dtype
+
+    def prepare(self, x: Any) -> np.ndarray:
+        """Check raw inputs, scale them, and cast to the model's dtype."""
+        x = check_features(x, n_features=self.n_features)
+        if self.scaler is not None:
+            x = self.scaler.transform(x)
+        return np.ascontiguousarray(x, dtype=self.dtype)
+
+    def outputs(self, x: Any) -> np.ndarray:
+        """Mean over members of softmax probabilities (classification) or outputs (regression)."""
+        x = self.prepare(x)
+        total = None
+        for network in self.networks:
+            network.eval()
+            out = network.forward(x)
+            out = softmax(out) if self.task == "classification" else out
+            total = out if total is None else total + out
+        return total / len(self.networks)  # type: ignore[operator]
+
+    def predict_proba(self, x: Any) -> np.ndarray:
+        return self.outputs(x)
+
+    def predict(self, x: Any) -> np.ndarray:
+        out = self.outputs(x)
+        if self.task != "classification":
+            return out[:, 0] if out.shape[1] == 1 else out
+        index = out.argmax(axis=1)
+        return self.classes[index] if self.classes is not None else index
+
+    def score(self, x: Any, y: Any) -> float:
+        """Accuracy for classification, R^2 for regression (scikit-learn's ``score``).
+
+        Every label in ``y`` must be one the model was trained on: an unseen label is a
+        DataError, not a silent miss.
+        """
+        x = check_features(x, n_features=self.n_features)
+        if self.task == "classification":
+            n_outputs = self.network.output_features(self.n_features)
+            classes = self.classes if self.classes is not None else np.arange(n_outputs)
+            indices = check_known_labels(y, classes, n_samples=len(x))
+            return float(np.mean(self.outputs(x).argmax(axis=1) == indices))
+        y = check_targets(y, len(x))
+        predicted = self.predict(x)
+        predicted = predicted.reshape(y.shape)
+        residual = np.sum((y - predicted) ** 2)
+        total = np.sum((y - y.mean(axis=0)) ** 2)
+        return float(1.0 - residual / total) if total > 0 else 0.0

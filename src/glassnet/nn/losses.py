@@ -1,0 +1,127 @@
+"""Losses: ``forward(output, target) -> float`` keeps what ``backward() -> grad_output`` needs.
+
+Both losses average over samples (optionally weighted: ``mean(w_i * loss_i)``). The L2
+penalty on weights is defined once, here, in :func:`l2_penalty`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet.errors import DataError
+from glassnet.nn.layers import Param
+
+
+def _by_class(logits: np.ndarray) -> np.ndarray:
+    """A ``(n_classes, n_samples)`` copy of ``logits``, shifted so each sample's largest is 0.
+
+    Softmax reduces and broadcasts across a handful of classes per sample. NumPy runs those
+    along the last axis one short row at a time (measured 3-5x slower on (721, 10) logits),
+    so the work is done on the transposed copy, where every step runs over all samples at
+    once. The shift keeps ``exp`` finite for any finite logits.
+    """
+    shifted = np.array(logits.T, order="C")
+    shifted -= shifted.max(axis=0)
+    return shifted
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of ``logits`` (n_samples, n_classes); stable for any finite input."""
+    exp = np.exp(_by_class(logits))
+    exp /= exp.sum(axis=0)
+    return np.ascontiguousarray(exp.T)
+
+
+class Loss:
+    """Base class: a scalar objective of a model's output and the targets."""
+
+    def forward(
+        self, output: np.ndarray, target: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> float:
+        raise NotImplementedError
+
+    def backward(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict(self, output: np.ndarray) -> np.ndarray:
+        """What the model's output means to a user (probabilities, or the values)."""
+        return output
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Softmax over logits (n_samples, n_classes) fused with the mean cross-entropy.
+
+    ``target`` holds integer class indices. Fusing gives the simple, exact gradient
+    ``(softmax(z) - onehot(y)) / n`` and never takes the log of a rounded-off zero.
+    """
+
+    def forward(
+        self, output: np.ndarray, target: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> float:
+        shifted = _by_class(output)  # (n_classes, n_samples), see _by_class
+        n_samples = shifted.shape[1]
+        target = np.asarray(target)
+        if target.dtype.kind not in "iu":
+            raise DataError(
+                f"cross-entropy targets must be integer class indices, not {target.dtype}"
+            )
+        # Each sample's target entry in that layout: (its class, its column).
+        self.targets = (target.astype(np.intp), np.arange(n_samples))
+        exp = np.exp(shifted)
+        sums = exp.sum(axis=0)
+        per_sample = np.log(sums) - shifted[self.targets]
+        exp /= sums
+        self.probs_by_class = exp
+        self.scale = _sample_scale(n_samples, sample_weight, output.dtype)
+        return float(per_sample @ self.scale if self.scale.ndim else per_sample.sum() * self.scale)
+
+    def backward(self) -> np.ndarray:
+        grad = self.probs_by_class
+        grad[self.targets] -= 1.0
+        grad *= self.scale
+        return np.ascontiguousarray(grad.T)
+
+    def predict(self, output: np.ndarray) -> np.ndarray:
+        return softmax(output)
+
+
+class MeanSquaredError(Loss):
+    """Half the mean squared error over all samples and outputs (scikit-learn's convention)."""
+
+    def forward(
+        self, output: np.ndarray, target: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> float:
+        target = target.reshape(output.shape)
+        self.diff = output - target
+        n_outputs = output.shape[1] if output.ndim > 1 else 1
+        self.scale = _sample_scale(len(output), sample_weight, output.dtype) / n_outputs
+        per_sample = 0.5 * np.square(self.diff).sum(axis=1)
+        return float(per_sample @ self.scale if self.scale.ndim else per_sample.sum() * self.scale)
+
+    def backward(self) -> np.ndarray:
+        return self.diff * (self.scale[:, None] if self.scale.ndim else self.scale)
+
+
+def _sample_scale(n_samples: int, sample_weight: np.ndarray | None, dtype) -> np.ndarray:
+    """Per-sample factor w_i / n, or the scalar 1 / n when unweighted."""
+    if sample_weight is None:
+        return np.asarray(1.0 / n_samples, dtype=dtype)
+    return (np.asarray(sample_weight) / n_samples).astype(dtype)
+
+
+def l2_penalty(params: list[Param], l2: float, n_samples: int) -> float:
+    """Add the L2 term to the weights' gradients and return it for the loss.
+
+    The convention is scikit-learn's ``alpha``: loss += 0.5 * l2 / N * sum ||W||^2 and
+    grad W += l2 / N * W, with N the number of training samples. Biases are not penalised.
+    """
+    if l2 == 0.0:
+        return 0.0
+    factor = l2 / n_samples
+    total = 0.0
+    for param in params:
+        if param.decay:
+            flat = param.value.ravel()
+            total += float(flat @ flat)
+            param.grad += factor * param.value
+    return 0.5 * factor * total

@@ -1,0 +1,35 @@
+"""The training objective: mean loss plus the L2 penalty, and the gradients of both."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from glassnet.nn.layers import Sequential
+from glassnet.nn.losses import Loss, l2_penalty
+
+if TYPE_CHECKING:
+    pass
+
+
+def loss_and_gradients(
+    model: Sequential,
+    loss: Loss,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    l2: float = 0.0,
+    n_samples: int | None = None,
+    sample_weight: np.ndarray | None = None,
+    need_grad_x: bool = False,
+) -> float:
+    """Forward and backward through ``model`` and ``loss``; sets every ``.grad``.
+
+    Returns the objective: mean loss + L2 penalty (N = ``n_samples``, the size of the
+    whole training set, defaulting to ``len(x)``). This is the only place where L2 joins
+    the loss, so training and ``gradcheck`` see the same objective.
+    """
+    value = loss.forward(model.forward(x), y, sample_weight)
+    model.backward(loss.backward(), need_grad_x)
+    return value + l2_penalty(model.parameters(), l2, n_samples or len(x))

@@ -1,0 +1,233 @@
+"""report.html: one self-contained page per run folder (figures embedded as base64 PNG).
+
+The page is built only from the run folder's files (metrics.json, predictions.npz and the
+figures), so ``glassnet report RUN_DIR`` can rebuild it at any time, without the data.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from glassnet.atomic import write_atomic
+from glassnet.report import run_folder
+from glassnet.report.format import format_params, format_value
+
+REPORT = "report.html"
+# Section ids, in page order; tests check that each one is present.
+SECTIONS = ("summary", "config", "sweep", "curves", "confusion", "per-class", "gallery", "files")
+
+STYLE = """
+body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0;
+       color: #1d2330; background: #f5f6f8; }
+main { max-width: 980px; margin: 0 auto; padding: 24px; }
+h1 { font-size: 26px; margin: 8px 0 4px; } h2 { font-size: 19px; margin: 0 0 12px; }
+section { background: white; border-radius: 8px; padding: 18px 22px; margin: 16px 0;
+          box-shadow: 0 1px 3px rgba(0,0,0,.08); }
+.headline { display: flex; gap: 14px; flex-wrap: wrap; }
+.number { background: #eef3fb; border-radius: 6px; padding: 10px 16px; min-width: 140px; }
+.number b { display: block; font-size: 24px; color: #1f4e99; }
+table { border-collapse: collapse; font-size: 14px; margin: 6px 0; }
+th, td { padding: 4px 12px; border-bottom: 1px solid #e3e6eb; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+tr.chosen td { background: #e6f4ea; font-weight: 600; }
+img { max-width: 100%; height: auto; }
+.figures { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
+.figures img { width: 430px; } .figures img.wide { width: 100%; }
+.settings { display: grid; grid-template-columns: repeat(3, 1fr); gap: 6px 18px; }
+.settings div { display: flex; justify-content: space-between; gap: 8px;
+                border-bottom: 1px solid #e3e6eb; padding: 2px 0; font-size: 14px; }
+.settings span { color: #667085; }
+.muted { color: #667085; } code { background: #f0f1f3; padding: 1px 4px; border-radius: 3px; }
+"""
+
+
+def write_report(folder: str | Path, figures: dict[str, str] | None = None) -> Path:
+    """Write ``folder/report.html`` from the run folder's files; draws the figures first unless
+    ``figures`` (name -> PNG path, as ``run_folder.draw_figures`` returns) is given."""
+    folder = Path(folder)
+    metrics = run_folder.read_metrics(folder)
+    predictions = run_folder.read_predictions(folder)
+    if figures is None:
+        figures = run_folder.draw_figures(metrics, predictions, folder)
+    page = render(metrics, predictions, figures, folder)
+    path = folder / REPORT
+    write_atomic(path, lambda handle: handle.write(page), mode="w")
+    return path
+
+
+def render(metrics: dict[str, Any], predictions: Any, figures: dict[str, str], folder: Path) -> str:
+    """The whole page as a string."""
+    evaluation = run_folder.evaluation_of(predictions)
+    data = metrics.get("data") or {}
+    has_images = bool(data.get("image_shape"))
+    sections = [
+        _summary(metrics),
+        _config(metrics),
+        _sweep(metrics, figures),
+        _section(
+            "curves",
+            "Training curves",
+            _figures(figures, "loss_plot", "accuracy_plot")
+            or "<p class=muted>No per-epoch history in this run.</p>",
+        ),
+        _section(
+            "confusion",
+            "Confusion matrix (test set)",
+            _figures(figures, "confusion_plot")
+            or "<p class=muted>No test predictions in this run folder.</p>",
+        ),
+        _per_class(evaluation),
+    ]
+    if has_images:
+        sections.append(_gallery(evaluation, figures))
+    sections.append(_files(folder))
+    title = f"glassnet report: {_run_name(metrics)}"
+    return (
+        "<!doctype html>\n<html lang=en><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        f"<title>{_e(title)}</title><style>{STYLE}</style></head>\n<body><main>\n"
+        + "\n".join(sections)
+        + f"\n<p class=muted>Written by glassnet {_e(metrics.get('glassnet_version', ''))} on "
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.</p>\n</main></body></html>\n"
+    )
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def _section(name: str, title: str, body: str) -> str:
+    return f"<section id={name}><h2>{_e(title)}</h2>\n{body}\n</section>"
+
+
+def _table(header: list[str], rows: list[list[Any]], chosen: set[int] = frozenset()) -> str:  # type: ignore[assignment]
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join(
+        f"<tr{' class=chosen' if i in chosen else ''}>"
+        + "".join(f"<td>{_e(format_value(cell))}</td>" for cell in row)
+        + "</tr>"
+        for i, row in enumerate(rows)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _image(path: str, alt: str, wide: bool = False) -> str:
+    encoded = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    style = " class=wide" if wide else ""
+    return f"<img{style} alt='{_e(alt)}' src='data:image/png;base64,{encoded}'>"
+
+
+def _figures(figures: dict[str, str], *names: str, wide: bool = False, extra: str = "") -> str:
+    images = [_image(figures[n], n.replace("_", " "), wide) for n in names if n in figures]
+    return f"<div class=figures>{''.join(images)}{extra}</div>" if images or extra else ""
+
+
+def _summary(metrics: dict[str, Any]) -> str:
+    data = metrics.get("data") or {}
+    numbers = [
+        ("test accuracy", _accuracy(metrics.get("test_accuracy"))),
+        ("validation accuracy", _accuracy(metrics.get("validation_accuracy"))),
+        ("run time", f"{metrics.get('seconds', 0):.1f} s"),
+    ]
+    cards = "".join(
+        f"<div class=number>{_e(label)}<b>{_e(format_value(value))}</b></div>"
+        for label, value in numbers
+    )
+    sizes = metrics.get("split_sizes", {})
+    split = ", ".join(f"{n} {part}" for part, n in sizes.items())
+    chosen = metrics.get("best_params") or {}
+    chosen_text = format_params(chosen) or "no sweep"
+    return (
+        f"<section id=summary><h1>{_e(_run_name(metrics))}</h1>"
+        f"<p class=muted>data <code>{_e(data.get('name', '?'))}</code>"
+        f"{' target <code>' + _e(data['target']) + '</code>' if data.get('target') else ''}; "
+        f"seed {_e(metrics.get('seed'))}; split {_e(split)}; chosen: {_e(chosen_text)}</p>"
+        f"<div class=headline>{cards}</div></section>"
+    )
+
+
+def _accuracy(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, (int, float)) else "n/a"
+
+
+def _run_name(metrics: dict[str, Any]) -> str:
+    """``glassnet run: seed`` for a preset, ``glassnet train: flowers`` for user data."""
+    name = metrics.get("config", {}).get("name", "run")
+    data = (metrics.get("data") or {}).get("name")
+    if name == "train" and data:
+        return f"glassnet train: {data}"
+    return f"glassnet run: {name}"
+
+
+def _config(metrics: dict[str, Any]) -> str:
+    config = metrics.get("config", {})
+    train = dict(config.get("train", {}))
+    train.update(metrics.get("best_params") or {})
+    rows = [(key, value) for key, value in train.items()]
+    rows += [(key, config[key]) for key in ("scaling", "split", "select") if key in config]
+    rows += [(f"sweep over {key}", values) for key, values in config.get("sweep", {}).items()]
+    cells = "".join(
+        f"<div><span>{_e(key)}</span><b>{_e(format_value(value))}</b></div>" for key, value in rows
+    )
+    return _section(
+        "config", "Configuration (of the final model)", f"<div class=settings>{cells}</div>"
+    )
+
+
+def _sweep(metrics: dict[str, Any], figures: dict[str, str]) -> str:
+    records = metrics.get("sweep") or []
+    if not records:
+        return _section(
+            "sweep",
+            "Sweep",
+            "<p class=muted>No sweep: this run trained one "
+            "configuration (give a config file with a [sweep] table to run one).</p>",
+        )
+    keys = list(metrics.get("config", {}).get("sweep", {}))
+    best = metrics.get("best_params") or {}
+    columns = ["trial", *keys, "validation_accuracy", "validation_loss", "train_loss"]
+    rows = [[r.get(c) for c in columns] for r in records]
+    chosen = run_folder.chosen_rows(records, best, keys)
+    body = _figures(figures, "sweep_plot", extra=_table(columns, rows, chosen))
+    return _section("sweep", "Sweep", body)
+
+
+def _per_class(evaluation: Any) -> str:
+    if evaluation is None:
+        return _section(
+            "per-class",
+            "Per-class metrics (test set)",
+            "<p class=muted>No test predictions in this run folder.</p>",
+        )
+    rows = [
+        [r["class"], f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}", r["support"]]
+        for r in evaluation.per_class()
+    ]
+    return _section(
+        "per-class",
+        "Per-class metrics (test set)",
+        f"<p>accuracy {evaluation.accuracy:.4f} on {len(evaluation.y_true)} test "
+        "samples</p>" + _table(["class", "precision", "recall", "F1", "support"], rows),
+    )
+
+
+def _gallery(evaluation: Any, figures: dict[str, str]) -> str:
+    if evaluation is not None and evaluation.accuracy == 1.0:
+        body = "<p>Every test image was classified correctly.</p>"
+    else:
+        body = (
+            "<p class=muted>The misclassified test images the model was most sure about; "
+            "each title gives the true and predicted class and the predicted probability."
+            "</p>" + _figures(figures, "gallery_plot", wide=True)
+        )
+    return _section("gallery", "Worst-misclassified test images", body)
+
+
+def _files(folder: Path) -> str:
+    names = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    items = "".join(f"<li><code>{_e(n)}</code></li>" for n in names if n != REPORT)
+    return _section("files", "Files in this run folder", f"<ul>{items}</ul>")

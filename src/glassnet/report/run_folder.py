@@ -1,0 +1,144 @@
+"""A run folder's files: what ``write_run`` leaves behind and ``glassnet report`` reads back.
+
+model.npz        the final model (checkpoint format)
+metrics.json     config, sweep records, per-epoch history, test evaluation
+predictions.npz  test-set class indices and probabilities, plus the worst-misclassified
+                 images (image data only): everything the report needs beyond metrics
+*.png            the figures; report.html embeds them
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from glassnet.atomic import write_atomic
+from glassnet.data.datasets import Dataset
+from glassnet.errors import DataError
+from glassnet.models.evaluation import Evaluation
+from glassnet.training.history import History
+
+PREDICTIONS = "predictions.npz"
+METRICS = "metrics.json"
+GALLERY_SIZE = 18
+
+
+def write_predictions(path: Path, evaluation: Evaluation, test_set: Dataset | None) -> Path:
+    """Save the test evaluation, and the worst-misclassified raw images when rows are images."""
+    arrays = {
+        "classes": evaluation.classes,
+        "y_true": evaluation.y_true,
+        "proba": evaluation.proba,
+    }
+    if test_set is not None and test_set.image_shape is not None:
+        worst = evaluation.worst(GALLERY_SIZE)
+        arrays["gallery_index"] = worst
+        arrays["gallery_images"] = test_set.x[worst]
+        arrays["image_shape"] = np.array(test_set.image_shape)
+    write_atomic(path, lambda handle: np.savez(handle, **arrays))
+    return path
+
+
+def read_predictions(folder: Path) -> dict[str, np.ndarray] | None:
+    """The arrays of ``predictions.npz``, or None for an older run folder without one."""
+    from glassnet.data.sources import read_npz
+
+    path = Path(folder) / PREDICTIONS
+    if not path.is_file():
+        return None
+    return read_npz(
+        path,
+        hint=f"rerun the training, or delete it and run glassnet report "
+        f"again for a report from {METRICS} alone",
+    )
+
+
+def read_metrics(folder: Path) -> dict[str, Any]:
+    """The parsed ``metrics.json`` of a run folder; DataError if it is missing or not JSON."""
+    path = Path(folder) / METRICS
+    if not path.is_file():
+        raise DataError(f"{folder} is not a run folder: it has no {METRICS}")
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path} is not valid JSON ({exc})") from None
+
+
+def evaluation_of(predictions: dict[str, np.ndarray] | None) -> Evaluation | None:
+    """The test-set ``Evaluation`` stored in ``predictions.npz`` (None when there is none)."""
+    if predictions is None:
+        return None
+    missing = [name for name in ("classes", "y_true", "proba") if name not in predictions]
+    if missing:
+        raise DataError(
+            f"{PREDICTIONS} lacks the array(s) {missing} (it has "
+            f"{sorted(predictions)}); delete it and rerun the training"
+        )
+    return Evaluation(predictions["classes"], predictions["y_true"], predictions["proba"])
+
+
+def chosen_rows(
+    records: list[dict[str, Any]], best_params: dict[str, Any], keys: list[str]
+) -> set[int]:
+    """Positions of the sweep records whose swept settings (``keys``) are the chosen ones."""
+    return {
+        i
+        for i, record in enumerate(records)
+        if all(record.get(key) == best_params.get(key) for key in keys)
+    }
+
+
+def draw_figures(
+    metrics: dict[str, Any], predictions: dict[str, np.ndarray] | None, out: Path
+) -> dict[str, str]:
+    """Every figure the run's data allows, as PNG files in ``out``; returns name -> path."""
+    from glassnet.report import figures as report
+
+    figures: dict[str, str] = {}
+    config = metrics.get("config", {})
+    if metrics.get("sweep"):
+        figures["sweep_plot"] = str(
+            report.plot_sweep_records(
+                metrics["sweep"],
+                list(config.get("sweep", {})),
+                metrics.get("best_params", {}),
+                config.get("train", {}),
+                config.get("name", "run"),
+                out / "sweep.png",
+            )
+        )
+    history = History(**metrics.get("history", {}))
+    if history.train_loss:
+        figures["loss_plot"] = str(report.plot_losses(history, out / "losses.png"))
+    if history.validation_accuracy:
+        figures["accuracy_plot"] = str(
+            report.plot_accuracy(history, metrics.get("test_accuracy"), out / "accuracy.png")
+        )
+    evaluation = evaluation_of(predictions)
+    if evaluation is not None:
+        figures["confusion_plot"] = str(
+            report.plot_confusion(
+                evaluation.confusion_matrix(), evaluation.classes.tolist(), out / "confusion.png"
+            )
+        )
+    if predictions is not None and "gallery_images" in predictions and evaluation is not None:
+        index = predictions["gallery_index"]
+        classes = evaluation.classes
+        titles = [
+            f"true {classes[evaluation.y_true[i]]}, pred {classes[evaluation.y_pred[i]]}\n"
+            f"p = {evaluation.proba[i, evaluation.y_pred[i]]:.2f}"
+            for i in index
+        ]
+        shape = tuple(int(v) for v in predictions["image_shape"])
+        figures["gallery_plot"] = str(
+            report.plot_gallery(
+                predictions["gallery_images"],
+                titles,
+                shape,
+                out / "gallery.png",  # type: ignore[arg-type]
+            )
+        )
+    return figures

@@ -1,0 +1,1 @@
+"""Training: the fit loop and its History, callbacks, schedules, augmentation, interrupt/resume."""

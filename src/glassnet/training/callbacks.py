@@ -1,0 +1,69 @@
+"""Callbacks for ``fit``: objects called as ``callback(epoch, history, model)`` after each epoch.
+
+A callback may also define ``on_train_end(history, model)``, which ``fit`` calls once when
+training ends (normally or through ``StopTraining``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet.errors import ConfigError
+from glassnet.nn.layers import Sequential
+from glassnet.training.history import History, StopTraining
+
+MONITORS = {"validation_loss": "min", "validation_accuracy": "max", "train_loss": "min"}
+
+
+class EarlyStopping:
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+
+    With ``restore_best=True`` the model ends with the weights of its best epoch
+    (``best_epoch``, 0-based), whether training stopped early or ran out of epochs.
+    """
+
+    def __init__(
+        self,
+        patience: int = 10,
+        *,
+        monitor: str = "validation_loss",
+        min_delta: float = 0.0,
+        restore_best: bool = True,
+    ) -> None:
+        if monitor not in MONITORS:
+            raise ConfigError(f"cannot monitor {monitor!r}; choose one of {sorted(MONITORS)}")
+        if int(patience) != patience or patience < 1:
+            raise ConfigError(f"patience must be a positive integer, got {patience}")
+        self.patience, self.monitor = int(patience), monitor
+        self.min_delta, self.restore_best = float(min_delta), restore_best
+        self.sign = 1.0 if MONITORS[monitor] == "min" else -1.0
+        self.on_train_begin(History(), None)
+
+    def on_train_begin(self, history: History, model: Sequential | None) -> None:
+        """Forget any earlier training, so one instance can serve several ``fit`` calls."""
+        self.best_value = np.inf
+        self.best_epoch = -1
+        self.best_state: dict[str, np.ndarray] | None = None
+        self.stopped_epoch: int | None = None
+
+    def __call__(self, epoch: int, history: History, model: Sequential) -> None:
+        values = getattr(history, self.monitor)
+        if not values:
+            raise ConfigError(f"early stopping on {self.monitor} needs validation data")
+        value = self.sign * values[-1]
+        if value < self.best_value - self.min_delta:
+            self.best_value, self.best_epoch = value, epoch
+            if self.restore_best:
+                self.best_state = {k: v.copy() for k, v in model.state_dict().items()}
+        elif epoch - self.best_epoch >= self.patience:
+            self.stopped_epoch = epoch
+            raise StopTraining
+
+    def on_train_end(self, history: History, model: Sequential) -> None:
+        if self.restore_best and self.best_state is not None:
+            model.load_state_dict(self.best_state)
+
+    @property
+    def best_score(self) -> float:
+        """The best monitored value, in its own sign."""
+        return self.sign * self.best_value

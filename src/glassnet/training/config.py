@@ -1,0 +1,307 @@
+"""``TrainConfig``: the plain-data recipe for one training, and ``fit_from_config``, which
+turns it into a model, a loss, an optimizer, schedules and callbacks, and trains.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from glassnet.data.checks import check_classes, check_features, check_targets
+from glassnet.data.preprocessing import Scaler
+from glassnet.errors import ConfigError
+from glassnet.nn.layers import ACTIVATIONS, Sequential, mlp
+from glassnet.nn.losses import Loss, MeanSquaredError, SoftmaxCrossEntropy
+from glassnet.nn.optim import OPTIMIZERS, Optimizer, make_optimizer
+from glassnet.training.history import Augment, Callback, History
+from glassnet.training.loop import fit
+
+if TYPE_CHECKING:
+    from glassnet.training.resume import Checkpointer
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines one training, as plain data."""
+
+    hidden_layer_sizes: tuple[int, ...] = (48, 32)
+    activation: str = "sigmoid"
+    output_activation: str = "identity"
+    loss: str = "cross_entropy"
+    init: str | None = None
+    dropout: float = 0.0
+    optimizer: str = "sgd"
+    lr: float = 0.2
+    momentum: float = 0.9
+    nesterov: bool = False
+    betas: tuple[float, float] = (0.9, 0.999)
+    l2: float = 0.0
+    epochs: int = 1000
+    batch_size: int | None = None
+    dtype: str = "float64"
+    # Learning-rate schedule (glassnet.schedules): "constant", "step" (x lr_decay every
+    # lr_step epochs), "cosine" (to lr_min at the last epoch) or "plateau" (x lr_decay after
+    # lr_patience epochs without a lower validation loss).
+    lr_schedule: str = "constant"
+    lr_step: int = 100
+    lr_decay: float = 0.1
+    lr_patience: int = 10
+    lr_min: float = 0.0
+    # Stop after this many epochs without a lower validation loss and restore the best
+    # epoch's weights; None trains all epochs.
+    early_stopping_patience: int | None = None
+    # Image augmentation (glassnet.augment), fresh each batch: shift by up to augment_shift
+    # pixels, rotate by up to augment_degrees.
+    augment_shift: int = 0
+    augment_degrees: float = 0.0
+
+    def __post_init__(self) -> None:
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, (str, bytes)) or not isinstance(sizes, (list, tuple)):
+            raise ConfigError(
+                f"hidden_layer_sizes must be a list of positive integers, got {sizes!r}"
+            )
+        self.hidden_layer_sizes = tuple(_whole("hidden layer size", size, 1) for size in sizes)
+        _choice("activation", self.activation, ACTIVATIONS)
+        _choice("output_activation", self.output_activation, ACTIVATIONS)
+        _choice("loss", self.loss, LOSSES)
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("dtype", self.dtype, ("float32", "float64"))
+        if self.init is not None:
+            _choice("init", self.init, ("glorot", "he"))
+        self.lr = _real("learning rate lr", self.lr, low=0.0, low_open=True)
+        self.l2 = _real("l2", self.l2, low=0.0)
+        self.dropout = _real("dropout", self.dropout, low=0.0, high=1.0)
+        self.momentum = _real("momentum", self.momentum, low=0.0, high=1.0)
+        if not isinstance(self.nesterov, bool):
+            raise ConfigError(f"nesterov must be true or false, got {self.nesterov!r}")
+        if self.nesterov and self.momentum == 0.0:
+            raise ConfigError("nesterov needs momentum > 0; set momentum or nesterov = false")
+        if not isinstance(self.betas, (list, tuple)) or len(self.betas) != 2:
+            raise ConfigError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
+        self.betas = tuple(_real("Adam beta", beta, low=0.0, high=1.0) for beta in self.betas)  # type: ignore[assignment]
+        self.epochs = _whole("epochs", self.epochs, 1)
+        if self.batch_size is not None:
+            self.batch_size = _whole("batch_size", self.batch_size, 1)
+        _choice("lr_schedule", self.lr_schedule, SCHEDULES)
+        if self.early_stopping_patience is not None:
+            self.early_stopping_patience = _whole(
+                "early_stopping_patience", self.early_stopping_patience, 1
+            )
+        # Build the schedule and augmenter once now, so bad settings fail when the preset is
+        # read rather than inside a sweep's worker process; their classes hold the rules.
+        from glassnet.nn.optim import SGD
+        from glassnet.training.augment import ImageAugment
+
+        try:
+            _schedule(self, SGD([], lr=self.lr), validation=True)
+            ImageAugment((1, 1), self.augment_shift, self.augment_degrees)
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            raise ConfigError(f"bad schedule or augmentation setting: {exc}") from None
+
+    @property
+    def augments(self) -> bool:
+        return self.augment_shift > 0 or self.augment_degrees > 0
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Build from a dict, refusing unknown keys with the list of known ones."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown training setting(s) {unknown}; known: {sorted(known)}")
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["hidden_layer_sizes"] = list(self.hidden_layer_sizes)
+        data["betas"] = list(self.betas)
+        return data
+
+
+LOSSES: dict[str, type[Loss]] = {"cross_entropy": SoftmaxCrossEntropy, "mse": MeanSquaredError}
+
+
+SCHEDULES = ("constant", "step", "cosine", "plateau")
+
+
+def _is_number(value: Any) -> bool:
+    """A real number, not a bool (TOML's ``true`` must not pass as 1)."""
+    real = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    return real and bool(np.isfinite(value))
+
+
+def _real(
+    name: str, value: Any, *, low: float, high: float = np.inf, low_open: bool = False
+) -> float:
+    """``value`` as a float in ``[low, high)`` (``(low, high)`` if ``low_open``), or ConfigError."""
+    below = not _is_number(value) or value < low or (low_open and value == low)
+    if below or value >= high:
+        where = f"{'(' if low_open else '['}{low:g}, {high:g})"
+        raise ConfigError(f"{name} must be a number in {where}, got {value!r}")
+    return float(value)
+
+
+def _whole(name: str, value: Any, minimum: int) -> int:
+    """``value`` as an integer of at least ``minimum``, or a ConfigError."""
+    if not _is_number(value) or int(value) != value or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _choice(name: str, value: Any, choices: Any) -> None:
+    if not isinstance(value, str) or value not in choices:
+        raise ConfigError(f"unknown {name} {value!r}; choose one of {sorted(choices)}")
+
+
+def build(
+    config: TrainConfig, n_features: int, n_outputs: int, rng: np.random.Generator
+) -> tuple[Sequential, Loss, Optimizer]:
+    """The model, loss and optimizer that ``config`` describes, initialised from ``rng``."""
+    model = mlp(
+        [n_features, *config.hidden_layer_sizes, n_outputs],
+        activation_name=config.activation,
+        output_activation=config.output_activation,
+        dropout=config.dropout,
+        init=config.init,
+        rng=rng,
+        dtype=np.dtype(config.dtype),
+    )
+    settings: dict[str, Any] = {"lr": config.lr}
+    if config.optimizer == "sgd":
+        settings.update(momentum=config.momentum, nesterov=config.nesterov)
+    elif config.optimizer == "adam":
+        settings.update(betas=config.betas)
+    optimizer = make_optimizer(config.optimizer, model.parameters(), **settings)
+    return model, LOSSES[config.loss](), optimizer
+
+
+def fit_from_config(
+    config: TrainConfig,
+    train_data: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray] | None,
+    *,
+    n_outputs: int,
+    rng: np.random.Generator,
+    callbacks: Sequence[Callback] = (),
+    image_shape: tuple[int, int] | None = None,
+    scaler: Scaler | None = None,
+    checkpointer: Checkpointer | None = None,
+) -> tuple[Sequential, History]:
+    """Build a fresh model from ``config`` and ``rng`` and fit it; returns (model, history).
+
+    ``config`` also chooses the learning-rate schedule, early stopping and augmentation;
+    augmentation needs the inputs' ``image_shape`` and the ``scaler`` they went through.
+    With a ``checkpointer`` (see ``glassnet.resume``) training continues from its saved state
+    when there is one, and saves its state if a stop is requested.
+    """
+    dtype = np.dtype(config.dtype)
+    x = check_features(train_data[0], what="training X")
+    y = check_targets(train_data[1], len(x), what="training y")
+    if config.loss == "cross_entropy":
+        check_classes(y, what="training y")
+    x = np.ascontiguousarray(x, dtype=dtype)
+    if config.loss == "mse":
+        y = np.asarray(y, dtype=dtype)
+    if validation is not None:
+        x_valid = check_features(validation[0], n_features=x.shape[1], what="validation X")
+        y_valid = check_targets(validation[1], len(x_valid), what="validation y")
+        validation = (
+            np.ascontiguousarray(x_valid, dtype=dtype),
+            np.asarray(y_valid, dtype=dtype) if config.loss == "mse" else y_valid,
+        )
+    model, loss, optimizer = build(config, x.shape[1], n_outputs, rng)
+    stopper = _early_stopping(config, validation)
+    schedule = _schedule(config, optimizer, validation)  # reads the base lr: before a restore
+    history = History()
+    if checkpointer is not None:
+        history = checkpointer.start(model, optimizer, rng)
+    threads = blas_threads(model, min(config.batch_size or len(x), len(x)))
+    with threadpool_limits(limits=threads, user_api="blas"):
+        history = fit(
+            model,
+            loss,
+            optimizer,
+            (x, y),
+            validation,
+            epochs=config.epochs - len(history.train_loss),
+            batch_size=config.batch_size,
+            l2=config.l2,
+            rng=rng,
+            history=history,
+            # The stopper goes last but for the checkpointer: callbacks before it still see
+            # the epoch it stops at, and a saved state follows every other callback's work.
+            callbacks=[*schedule, *callbacks, *filter(None, [stopper, checkpointer])],
+            augment=_augment(config, image_shape, scaler),
+        )
+    if stopper is not None and stopper.best_state is not None:
+        history.best_epoch = stopper.best_epoch
+    return model, history
+
+
+# Below this many multiply-adds in a batch's largest product, OpenBLAS spends more waking
+# threads than it saves (BENCHMARKS.md: 721x64 @ 64x48 ran many times slower on 2 threads).
+SMALL_PRODUCT = 4_000_000
+
+
+def blas_threads(model: Sequential, batch_size: int) -> int | None:
+    """1 BLAS thread for small matrix products; None (keep the current setting) for large."""
+    largest = max((p.value.size for p in model.parameters() if p.value.ndim == 2), default=0)
+    return 1 if batch_size * largest < SMALL_PRODUCT else None
+
+
+# Imported inside the helpers: callbacks, schedules and augment build on this module.
+def _schedule(
+    config: TrainConfig, optimizer: Optimizer, validation: object | None
+) -> list[Callback]:
+    from glassnet.training import schedules
+
+    if config.lr_schedule == "step":
+        return [schedules.StepDecay(optimizer, config.lr_step, config.lr_decay)]
+    if config.lr_schedule == "cosine":
+        return [schedules.CosineDecay(optimizer, config.epochs, config.lr_min)]
+    if config.lr_schedule == "plateau":
+        # Without validation data (a refit on train+valid) the training loss is watched.
+        monitor = "validation_loss" if validation is not None else "train_loss"
+        return [
+            schedules.ReduceOnPlateau(
+                optimizer,
+                config.lr_patience,
+                config.lr_decay,
+                monitor=monitor,
+                min_lr=config.lr_min,
+            )
+        ]
+    return []
+
+
+def _early_stopping(config: TrainConfig, validation: object | None) -> Any:
+    from glassnet.training.callbacks import EarlyStopping
+
+    if config.early_stopping_patience is None:
+        return None
+    if validation is None:
+        raise ConfigError("early stopping needs validation data; set epochs instead when refitting")
+    return EarlyStopping(config.early_stopping_patience)
+
+
+def _augment(
+    config: TrainConfig, image_shape: tuple[int, int] | None, scaler: Scaler | None
+) -> Augment | None:
+    from glassnet.training.augment import ImageAugment
+
+    if not config.augments:
+        return None
+    if image_shape is None:
+        raise ConfigError("augment_shift / augment_degrees need image data (a known image shape)")
+    return ImageAugment(image_shape, config.augment_shift, config.augment_degrees, scaler)

@@ -1,0 +1,39 @@
+"""What ``fit`` records per epoch (``History``), and how a callback ends training early."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from glassnet.nn.layers import Sequential
+
+if TYPE_CHECKING:
+    pass
+
+
+class StopTraining(Exception):
+    """Raised by a callback to end ``fit`` after the current epoch."""
+
+
+@dataclass
+class History:
+    """Per-epoch records of one training; plain lists that serialize to JSON."""
+
+    train_loss: list[float] = field(default_factory=list)
+    validation_loss: list[float] = field(default_factory=list)
+    validation_accuracy: list[float] = field(default_factory=list)
+    # The epoch (0-based) whose weights the model ended with, when early stopping restored them.
+    best_epoch: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+Callback = Callable[[int, History, Sequential], None]
+
+
+Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]

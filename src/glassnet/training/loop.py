@@ -1,0 +1,186 @@
+"""The training loop: data -> model -> loss (+ L2) -> optimizer, one epoch at a time.
+
+``fit`` prints nothing; it reports through callbacks so the CLI, the estimator and
+sweeps share it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from glassnet.data.checks import check_class_indices, check_features, check_targets
+from glassnet.errors import ConfigError, DataError, DivergenceError
+from glassnet.nn.layers import Layer, Sequential
+from glassnet.nn.losses import Loss, SoftmaxCrossEntropy
+from glassnet.nn.objective import loss_and_gradients
+from glassnet.nn.optim import Optimizer
+from glassnet.training.history import Augment, Callback, History, StopTraining
+
+if TYPE_CHECKING:
+    pass
+
+
+def evaluate(
+    model: Sequential, loss: Loss, x: np.ndarray, y: np.ndarray
+) -> tuple[float, float | None]:
+    """Mean loss on ``(x, y)`` in evaluation mode, and accuracy for classification."""
+    was_training = model.training
+    model.eval()
+    output = model.forward(x)
+    model.train(was_training)
+    value = loss.forward(output, y)
+    accuracy = None
+    if isinstance(loss, SoftmaxCrossEntropy):
+        accuracy = np.count_nonzero(output.argmax(axis=1) == y) / len(y)
+    return value, accuracy
+
+
+def fit(
+    model: Sequential,
+    loss: Loss,
+    optimizer: Optimizer,
+    train: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    *,
+    epochs: int,
+    batch_size: int | None = None,
+    l2: float = 0.0,
+    rng: np.random.Generator | None = None,
+    sample_weight: np.ndarray | None = None,
+    callbacks: Sequence[Callback] = (),
+    history: History | None = None,
+    augment: Augment | None = None,
+) -> History:
+    """Train ``model`` for ``epochs`` passes over ``train`` and return its History.
+
+    ``batch_size=None`` is full-batch gradient descent; an integer gives shuffled
+    minibatches drawn from ``rng`` each epoch. After every epoch the validation loss and
+    accuracy are recorded (when ``validation`` is given) and each callback is called with
+    ``(epoch, history, model)``; a callback raises ``StopTraining`` to end early, and its
+    optional ``on_train_begin(history, model)`` / ``on_train_end(history, model)`` run once
+    before the first and after the last epoch. ``augment(x_batch, rng)``,
+    when given, replaces each batch's inputs by a randomly altered copy (labels unchanged).
+
+    A NaN or infinite loss stops training at once with ``DivergenceError``; the model is
+    left with the weights of its best epoch so far (lowest validation loss, or train loss
+    without validation), also attached to the error as ``.model``, with ``.history``.
+    """
+    x, y = check_training_data(model, loss, train, what="training")
+    if validation is not None:
+        validation = check_training_data(model, loss, validation, what="validation")
+    n_samples = len(x)
+    if sample_weight is not None:
+        sample_weight = check_targets(sample_weight, n_samples, what="sample_weight")
+        if sample_weight.ndim != 1 or np.any(sample_weight < 0):
+            raise DataError("sample_weight must be one non-negative number per sample")
+    if epochs < 0 or int(epochs) != epochs:
+        raise ConfigError(f"epochs must be a non-negative integer, got {epochs}")
+    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
+        raise ConfigError(f"batch_size must be a positive integer or None, got {batch_size}")
+    if batch_size is not None and batch_size < n_samples and rng is None:
+        raise ConfigError("minibatch training shuffles: pass rng=numpy.random.default_rng(seed)")
+    if augment is not None and rng is None:
+        raise ConfigError("augmentation is random: pass rng=numpy.random.default_rng(seed)")
+    history = history if history is not None else History()
+    full_batch = batch_size is None or batch_size >= n_samples
+    best = BestWeights(model)
+    _notify(callbacks, "on_train_begin", history, model)
+    model.train()
+    for epoch in range(len(history.train_loss), len(history.train_loss) + epochs):
+        batches = [slice(None)] if full_batch else _batches(rng, n_samples, batch_size)  # type: ignore[arg-type]
+        epoch_loss = 0.0
+        for batch in batches:
+            weight = None if sample_weight is None else sample_weight[batch]
+            x_batch = x[batch] if augment is None else augment(x[batch], rng)  # type: ignore[arg-type]
+            # Overflow warnings would only precede the clear DivergenceError below.
+            with np.errstate(over="ignore", invalid="ignore"):
+                batch_loss = loss_and_gradients(
+                    model,
+                    loss,
+                    x_batch,
+                    y[batch],
+                    l2=l2,
+                    n_samples=n_samples,
+                    sample_weight=weight,
+                )
+            if not np.isfinite(batch_loss):
+                raise best.diverged(batch_loss, epoch, optimizer, history)
+            optimizer.step()
+            epoch_loss += batch_loss * (1.0 if full_batch else len(batch) / n_samples)
+        history.train_loss.append(epoch_loss)
+        if validation is not None:
+            validation_loss, accuracy = evaluate(model, loss, *validation)
+            history.validation_loss.append(validation_loss)
+            if accuracy is not None:
+                history.validation_accuracy.append(accuracy)
+        best.update(epoch, history.validation_loss[-1] if validation is not None else epoch_loss)
+        try:
+            for callback in callbacks:
+                callback(epoch, history, model)
+        except StopTraining:
+            break
+    _notify(callbacks, "on_train_end", history, model)
+    model.eval()
+    return history
+
+
+def _notify(callbacks: Sequence[Callback], hook: str, history: History, model: Sequential) -> None:
+    """Call the optional ``hook`` (``on_train_begin`` / ``on_train_end``) of each callback."""
+    for callback in callbacks:
+        method = getattr(callback, hook, None)
+        if method is not None:
+            method(history, model)
+
+
+class BestWeights:
+    """A copy of the weights of the epoch with the lowest loss, to fall back on if training
+    diverges. The buffers are allocated once, so tracking costs a copy per improving epoch."""
+
+    def __init__(self, model: Sequential) -> None:
+        self.model = model
+        self.weights = {key: value.copy() for key, value in model.state_dict().items()}
+        self.loss, self.epoch = np.inf, -1
+
+    def update(self, epoch: int, loss: float) -> None:
+        if loss < self.loss:  # a NaN loss never counts as an improvement
+            self.loss, self.epoch = loss, epoch
+            for key, value in self.model.state_dict().items():
+                np.copyto(self.weights[key], value)
+
+    def diverged(
+        self, loss: float, epoch: int, optimizer: Optimizer, history: History
+    ) -> DivergenceError:
+        """Restore the best weights and return the error that explains what happened."""
+        self.model.load_state_dict(self.weights)
+        self.model.eval()
+        kept = "its initial weights" if self.epoch < 0 else f"the weights of epoch {self.epoch + 1}"
+        error = DivergenceError(
+            f"training loss became {loss} at epoch {epoch + 1} with learning rate "
+            f"{optimizer.lr:g}; try a smaller learning rate (e.g. {optimizer.lr / 10:g}). "
+            f"The model keeps {kept}, the best so far"
+        )
+        error.model, error.history, error.best_epoch = self.model, history, self.epoch
+        return error
+
+
+def check_training_data(
+    model: Layer, loss: Loss, data: tuple[Any, Any], *, what: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)`` checked against ``model`` and ``loss``: a finite 2-D x as wide as the model's
+    input, one finite target per row, and class indices within the outputs for cross-entropy."""
+    x, y = data
+    first = model.layers[0] if isinstance(model, Sequential) and model.layers else model
+    x = check_features(x, n_features=getattr(first, "in_features", None), what=f"{what} X")
+    y = check_targets(y, len(x), what=f"{what} y")
+    if isinstance(loss, SoftmaxCrossEntropy):
+        y = check_class_indices(y, model.output_features(x.shape[1]), what=f"{what} y")
+    return x, y
+
+
+def _batches(rng: np.random.Generator, n_samples: int, batch_size: int) -> list[np.ndarray]:
+    """A fresh shuffle of the sample indices, cut into batches (the last may be smaller)."""
+    order = rng.permutation(n_samples)
+    return [order[start : start + batch_size] for start in range(0, n_samples, batch_size)]
