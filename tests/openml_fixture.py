@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from glassnet.data import load_digits
+
 DATASET_ID = 990001
 FILE_ID = 990002
 
@@ -103,3 +105,12 @@ def write_openml_cache(data_home: Path, name: str, x: np.ndarray, y: np.ndarray)
 def _write_gz(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(gzip.compress(content))
+
+
+def tiny_mnist(n=120, seed=0):
+    """Digits upscaled to 28x28 (784 pixels, like mnist_784), n random rows."""
+    digits = load_digits()
+    index = np.random.default_rng(seed).choice(len(digits.x), n, replace=False)
+    images = np.kron(digits.x[index].reshape(n, 8, 8), np.ones((3, 3)))
+    images = np.pad(images, ((0, 0), (2, 2), (2, 2)))
+    return images.reshape(n, 784), digits.y[index]

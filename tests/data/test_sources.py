@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 
 from glassnet import DataError
-from glassnet.data import load_digits
 from glassnet.data.sources import load_dataset, parse_labels
-from openml_fixture import write_openml_cache
+from openml_fixture import tiny_mnist, write_openml_cache
 
 
 def write_csv(path, text):
@@ -106,15 +105,6 @@ def test_missing_file_unknown_type_and_bad_image_shape(tmp_path):
         load_dataset(str(other), "y")
     with pytest.raises(DataError, match="image shape 3x3 does not match the 64 features"):
         load_dataset("digits", image_shape=(3, 3))
-
-
-def tiny_mnist(n=120, seed=0):
-    """Digits upscaled to 28x28 (784 pixels, like mnist_784), n random rows."""
-    digits = load_digits()
-    index = np.random.default_rng(seed).choice(len(digits.x), n, replace=False)
-    images = np.kron(digits.x[index].reshape(n, 8, 8), np.ones((3, 3)))
-    images = np.pad(images, ((0, 0), (2, 2), (2, 2)))
-    return images.reshape(n, 784), digits.y[index]
 
 
 def test_openml_by_name_through_fetch_openml_then_from_glassnets_cache(tmp_path):

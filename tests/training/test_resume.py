@@ -203,7 +203,7 @@ def final_weights(model):
 def interrupt_then_resume(command, out, epochs):
     """Run ``glassnet COMMAND`` in a real process, SIGINT it during the final training, check
     the saved state, then ``glassnet COMMAND --resume`` it to the end."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
     cli = [sys.executable, "-m", "glassnet.cli"]
     process = subprocess.Popen(
         [*cli, *command, "--out", str(out)],

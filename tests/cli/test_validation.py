@@ -376,7 +376,7 @@ def test_cli_bad_data_is_one_line_and_exit_2(case, files, tmp_path, capsys):
 
 @pytest.mark.parametrize("args", [["run", "--preset", "nope"], ["run", "--resume", "nowhere"]])
 def test_real_cli_process_exits_2_without_traceback(args, tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
     done = subprocess.run(
         [sys.executable, "-m", "glassnet.cli", *args],
         cwd=tmp_path,

@@ -10,8 +10,7 @@ import pytest
 
 from glassnet.cli.app import main
 from glassnet.models import checkpoint
-from openml_fixture import write_openml_cache
-from test_sources import tiny_mnist
+from openml_fixture import tiny_mnist, write_openml_cache
 
 FAST = ["--hidden", "8", "--epochs", "40", "--lr", "0.5", "--jobs", "1"]
 
