@@ -1,7 +1,7 @@
 """scikit-learn estimators over glassnet's own layers, losses, optimizers and ``fit``.
 
 ``GlassNetClassifier`` and ``GlassNetRegressor`` turn their parameters into a
-``TrainConfig`` and train with ``glassnet.train.fit``; nothing here is a second
+``TrainConfig`` and train with ``glassnet.training.loop.fit``; nothing here is a second
 implementation of the network. One ``numpy.random.Generator``, made from
 ``random_state``, feeds the validation split, the initial weights and the minibatch
 shuffles, in that order.
@@ -390,7 +390,7 @@ class _GlassNet(BaseEstimator):
         return self.network_.forward(x)
 
     def to_model(self) -> Model:
-        """The fitted network as a glassnet ``Model`` (save it with ``glassnet.checkpoint``)."""
+        """The fitted network as a glassnet ``Model`` (save it with ``glassnet.models.checkpoint``)."""
         self._check_fitted()
         task = "classification" if self._loss_name == "cross_entropy" else "regression"
         return Model(

@@ -1,7 +1,8 @@
 """The ``glassnet`` command: run presets, train on your data, use and inspect models, reports.
 
 Each subcommand is one parser block plus one ``cmd_*`` function; the data workflow's
-commands live in ``cli_train`` (train, report) and ``cli_model`` (evaluate, predict, summary).
+commands live in ``glassnet.cli.train`` (train, report) and ``glassnet.cli.model``
+(evaluate, predict, summary), sweeps in ``glassnet.cli.sweep``.
 """
 
 from __future__ import annotations

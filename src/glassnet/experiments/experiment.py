@@ -109,6 +109,33 @@ def load_splits(preset: Preset) -> Splits:
     return seed_split(load_digits())
 
 
+@dataclass
+class RunData:
+    """A run's splits and what training takes from them: the classes, the scaler fitted on
+    the training split, and the training and validation arrays it scaled."""
+
+    splits: Splits
+    classes: np.ndarray
+    scaler: Scaler | None
+    train: tuple[np.ndarray, np.ndarray]
+    validation: tuple[np.ndarray, np.ndarray]
+
+    @property
+    def image_shape(self) -> tuple[int, int] | None:
+        return self.splits.train.image_shape
+
+
+@dataclass
+class FinalRecipe:
+    """How the final network(s) train: the chosen settings, on which arrays, watching which."""
+
+    config: TrainConfig
+    params: dict[str, Any]  # the chosen sweep values ({} without a sweep)
+    train: tuple[np.ndarray, np.ndarray]
+    monitor: tuple[np.ndarray, np.ndarray] | None  # None when validation is trained on
+    scaler: Scaler | None
+
+
 def run_experiment(
     preset: Preset,
     *,
@@ -122,195 +149,288 @@ def run_experiment(
     info: dict[str, Any] | None = None,
     run_dir: str | Path | None = None,
 ) -> ExperimentResult:
-    """Run ``preset``: each grid point is scored by its validation accuracy (after its last
-    epoch, or at its restored best epoch); the best (first on ties) is retrained as
-    ``preset.ensemble`` networks, on train or on train+valid (``refit``, default
-    ``preset.refit``), and tested once. The first network starts from the winning trial's own
-    generator, the others from generators of their own; on train alone the first one is
-    therefore the winning trial itself, whose weights are kept rather than trained twice.
+    """Run ``preset``: prepare the data, sweep, select on validation, train the final
+    network(s), test once. ``write_run`` then writes the run folder.
 
-    ``splits`` replaces the preset's own data (the ``train`` command's user data); ``info``
-    is stored in the model file. Without a sweep the one configuration is trained once.
-    ``on_epoch`` follows a single final network; ``on_member`` each ensemble member.
-
-    With ``run_dir`` (see ``start_run``) the run survives interruption: each finished trial is
-    recorded there and skipped when the run is repeated, and SIGINT/SIGTERM during a single
-    final network's training save its state there to continue from. ``on_trial`` sees only
-    trials run now.
+    Each grid point is scored by its validation accuracy (after its last epoch, or at its
+    restored best epoch); the best (first on ties) is retrained as ``preset.ensemble``
+    networks, on train or on train+valid (``refit``, default ``preset.refit``). ``splits``
+    replaces the preset's own data (the ``train`` command's user data); ``info`` is stored in
+    the model file. ``on_epoch`` follows a single final network; ``on_member`` each ensemble
+    member; ``on_trial`` each trial run now. With ``run_dir`` (see ``start_run``) the run
+    survives interruption (``RunFolder``).
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
     started = time.perf_counter()
     refit = check_refit(refit if refit is not None else preset.refit)
-    splits = splits if splits is not None else load_splits(preset)
-    train_set, valid_set, test_set = splits.train, splits.validation, splits.test
-    classes = np.unique(train_set.y)
-    image_shape = train_set.image_shape
-
-    def prepared(scaler: Scaler | None, *parts: Dataset) -> tuple[np.ndarray, np.ndarray]:
-        return prepare(scaler, classes, *parts)
-
-    # Scaling is fitted on exactly the data the model is trained on.
-    scaler = fit_scaler(preset, train_set)
-    train_xy, valid_xy = prepared(scaler, train_set), prepared(scaler, valid_set)
-    # The test set is only touched at the end, but a label it cannot be scored on must stop
-    # the run now, not after all the training is done.
-    if test_set.y is not None:
-        check_known_labels(test_set.y, classes, what="labels of test")
+    data = prepare_data(preset, splits if splits is not None else load_splits(preset))
     grid = preset.grid() or [{}]
-
-    # One seed feeds everything: each trial and each extra ensemble member get their own child
-    # stream. The first final network starts from a fresh copy of the winning trial's stream.
-    def streams() -> list[np.random.Generator]:
-        return np.random.default_rng(seed).spawn(len(grid) + preset.ensemble)
-
-    trial_streams = streams()
+    folder = RunFolder(None if run_dir is None else Path(run_dir))
     trials = [
-        Trial(i, preset.train.replace(**params), trial_streams[i], params)
-        for i, params in enumerate(grid)
+        Trial(i, preset.train.replace(**params), stream, params)
+        for i, (params, stream) in enumerate(zip(grid, streams(seed, grid, preset), strict=False))
     ]
-    trials_dir = None if run_dir is None else Path(run_dir) / TRIALS_FOLDER
-    finished = {} if trials_dir is None else load_trials(trials_dir, trials)
-
-    def on_result(result: TrialResult) -> None:
-        if trials_dir is not None:
-            save_trial(trials_dir, result)
-        if on_trial is not None:
-            on_trial(result)
-
-    # A refit with early stopping learns its epoch count from a validation run, sweep or not.
-    needs_epochs = refit == "train+valid" and preset.train.early_stopping_patience is not None
-    with StopSignals() if run_dir is not None else contextlib.nullcontext() as stop:
-        results: list[TrialResult] = []
-        best: TrialResult | None = None
-        if preset.sweep or needs_epochs:
-            missing = [trial for trial in trials if trial.index not in finished]
-            new = run_trials(
-                missing,
-                train_xy,
-                valid_xy,
-                n_outputs=len(classes),
-                n_jobs=n_jobs,
-                on_result=on_result,
-                keep_state=refit == "train",  # the winner's weights may be the final network
-                image_shape=image_shape,
-                scaler=scaler,
-            )
-            results = sorted([*finished.values(), *new], key=lambda r: r.index)
-            best = select_best(results, preset)
-            for result in results:  # only the winner's weights can be needed from here on
-                if result is not best:
-                    result.state = None
-        best_params = best.params if best is not None else {}
-
-        final_config = preset.train.replace(**best_params)
-        monitor_xy: tuple[np.ndarray, np.ndarray] | None = valid_xy
-        if refit == "train+valid":
-            scaler = fit_scaler(preset, train_set, valid_set)
-            train_xy, monitor_xy = prepared(scaler, train_set, valid_set), None
-            if best is not None and final_config.early_stopping_patience is not None:
-                # No validation data is left to stop on: train as long as the chosen trial's
-                # best epoch.
-                best_epoch = best.history.best_epoch
-                epochs = len(best.history.train_loss) if best_epoch is None else best_epoch + 1
-                final_config = final_config.replace(epochs=epochs, early_stopping_patience=None)
-        # The first network retrains the winner from its own initial stream: on the same data
-        # it is the network that was scored on validation, not a new draw that was not (a
-        # fresh draw can saturate a class and score far lower, see README).
-        # (Stream len(grid) is left unused, so the other members keep their streams.)
-        fresh = streams()
-        winner = best.index if best is not None else 0
-        members = [
-            Trial(k, final_config, fresh[winner] if k == 0 else fresh[len(grid) + k], best_params)
-            for k in range(preset.ensemble)
-        ]
-        # On train alone that retraining would repeat the winning trial bit for bit (same
-        # stream, settings and data), so the trial's weights are taken instead. A resumed run
-        # found the trial on disk, without weights: it retrains it exactly as the sweep did.
-        replayed = None
-        if best is not None and refit == "train":
-            replayed = best
-            if best.state is None:
-                replayed = run_trial(
-                    members[0],
-                    train_xy,
-                    valid_xy,
-                    len(classes),
-                    keep_state=True,
-                    image_shape=image_shape,
-                    scaler=scaler,
-                )
-        model_info = {
-            "preset": preset.name,
-            "seed": seed,
-            "train_config": final_config.to_dict(),
-            "refit": refit,
-            "ensemble": preset.ensemble,
-            "data": train_set.name.split(":")[0],
-            "feature_names": train_set.feature_names,
-            "image_shape": None if train_set.image_shape is None else list(train_set.image_shape),
-            "scaling": preset.scaling,
-            **(info or {}),
-        }
-        checkpointer = None
-        # Only a single network whose callbacks keep no state of their own (plateau schedules
-        # and early stopping do) is checkpointed; otherwise a resumed run retrains it from
-        # scratch, which gives the same result.
-        stateless = (
-            final_config.lr_schedule != "plateau" and final_config.early_stopping_patience is None
-        )
-        if stop is not None and preset.ensemble == 1 and stateless and replayed is None:
-            stop.deferred = True  # from here a signal saves the state at the end of an epoch
-            training = {
-                "preset": preset.name,
-                "seed": seed,
-                "refit": refit,
-                "train_config": final_config.to_dict(),
-            }
-            checkpointer = Checkpointer(Path(run_dir) / STATE_FILE, stop, training)  # type: ignore[arg-type]
+    with folder.stop_signals() as stop:
+        results = sweep(preset, data, trials, refit, folder, n_jobs=n_jobs, on_trial=on_trial)
+        best = select(results, preset)
+        recipe = final_recipe(preset, refit, best, data)
+        members = ensemble_members(recipe, best, streams(seed, grid, preset), len(grid), preset)
+        replayed = replay_winner(best, members[0], refit, data)
+        info = model_info(preset, seed, refit, recipe.config, data.splits.train, info)
         try:
             networks, histories = train_members(
                 members,
-                train_xy,
-                monitor_xy,
-                n_outputs=len(classes),
+                recipe.train,
+                recipe.monitor,
+                n_outputs=len(data.classes),
                 n_jobs=n_jobs,
-                image_shape=image_shape,
-                scaler=scaler,
+                image_shape=data.image_shape,
+                scaler=recipe.scaler,
                 on_epoch=on_epoch,
                 on_member=on_member,
-                checkpointer=checkpointer,
+                checkpointer=folder.checkpointer(stop, preset, seed, refit, recipe, replayed),
                 replayed=replayed,
             )
         except DivergenceError as exc:
-            if run_dir is not None and getattr(exc, "model", None) is not None:
-                kept_info = {**model_info, "diverged": str(exc)}
-                kept = Model([exc.model], classes=classes, scaler=scaler, info=kept_info)
-                path = checkpoint.save(kept, Path(run_dir) / "model.npz")
-                exc.args = (f"{exc}; those weights are saved in {path}",)
+            folder.keep_diverged(exc, data.classes, recipe.scaler, info)
             raise
-    model = Model(networks, task="classification", classes=classes, scaler=scaler, info=model_info)
-    evaluation = evaluate_model(model, test_set)
-    validation_accuracy = None
-    if refit == "train":
-        validation_accuracy = float(np.mean(model.predict(valid_set.x) == valid_set.y))
+    model = Model(networks, classes=data.classes, scaler=recipe.scaler, info=info)
+    evaluation = evaluate_model(model, data.splits.test)
+    validation = data.splits.validation
     return ExperimentResult(
         preset=preset,
         seed=seed,
-        splits=splits.sizes(),
+        splits=data.splits.sizes(),
         trials=results,
-        best_params=best_params,
+        best_params=recipe.params,
         selection_accuracy=None if best is None else best.score,
         refit=refit,
-        validation_accuracy=validation_accuracy,
+        # The final model's own validation score exists only when it did not train on it.
+        validation_accuracy=(
+            float(np.mean(model.predict(validation.x) == validation.y))
+            if refit == "train"
+            else None
+        ),
         test_accuracy=evaluation.accuracy,
         history=histories[0],
         member_histories=histories,
         model=model,
         seconds=time.perf_counter() - started,
         evaluation=evaluation,
-        test_set=test_set,
+        test_set=data.splits.test,
     )
+
+
+def prepare_data(preset: Preset, splits: Splits) -> RunData:
+    """Step 1: scale on the training split alone, and check every label before any training."""
+    classes = np.unique(splits.train.y)
+    scaler = fit_scaler(preset, splits.train)
+    train = prepare(scaler, classes, splits.train)
+    validation = prepare(scaler, classes, splits.validation)
+    # The test set is only touched at the end, but a label it cannot be scored on must stop
+    # the run now, not after all the training is done.
+    if splits.test.y is not None:
+        check_known_labels(splits.test.y, classes, what="labels of test")
+    return RunData(splits, classes, scaler, train, validation)
+
+
+def streams(seed: int, grid: list[dict[str, Any]], preset: Preset) -> list[np.random.Generator]:
+    """One seed feeds everything: a child stream per grid point, then one per extra ensemble
+    member (the one after the grid is left unused). Each call gives fresh copies."""
+    return np.random.default_rng(seed).spawn(len(grid) + preset.ensemble)
+
+
+def sweep(
+    preset: Preset,
+    data: RunData,
+    trials: list[Trial],
+    refit: str,
+    folder: RunFolder,
+    *,
+    n_jobs: int | None,
+    on_trial: Callable[[TrialResult], None] | None,
+) -> list[TrialResult]:
+    """Step 2: train every trial on train and score it on validation (none without a sweep);
+    trials already recorded in the run folder are taken from there."""
+    # A refit with early stopping learns its epoch count from a validation run, sweep or not.
+    needs_epochs = refit == "train+valid" and preset.train.early_stopping_patience is not None
+    if not (preset.sweep or needs_epochs):
+        return []
+    finished = folder.finished_trials(trials)
+    new = run_trials(
+        [trial for trial in trials if trial.index not in finished],
+        data.train,
+        data.validation,
+        n_outputs=len(data.classes),
+        n_jobs=n_jobs,
+        on_result=folder.recorder(on_trial),
+        keep_state=refit == "train",  # the winner's weights may be the final network
+        image_shape=data.image_shape,
+        scaler=data.scaler,
+    )
+    return sorted([*finished.values(), *new], key=lambda result: result.index)
+
+
+def select(results: list[TrialResult], preset: Preset) -> TrialResult | None:
+    """Step 3: the best trial (None without a sweep); only its weights are kept from here."""
+    if not results:
+        return None
+    best = select_best(results, preset)
+    for result in results:
+        if result is not best:
+            result.state = None
+    return best
+
+
+def final_recipe(
+    preset: Preset, refit: str, best: TrialResult | None, data: RunData
+) -> FinalRecipe:
+    """Step 4a: the chosen settings, on train (watching validation) or on train+valid
+    (scaled afresh on both, watching nothing)."""
+    params = best.params if best is not None else {}
+    config = preset.train.replace(**params)
+    if refit == "train":
+        return FinalRecipe(config, params, data.train, data.validation, data.scaler)
+    parts = (data.splits.train, data.splits.validation)
+    scaler = fit_scaler(preset, *parts)
+    if best is not None and config.early_stopping_patience is not None:
+        # No validation data is left to stop on: train as long as the chosen trial's best epoch.
+        best_epoch = best.history.best_epoch
+        epochs = len(best.history.train_loss) if best_epoch is None else best_epoch + 1
+        config = config.replace(epochs=epochs, early_stopping_patience=None)
+    return FinalRecipe(config, params, prepare(scaler, data.classes, *parts), None, scaler)
+
+
+def ensemble_members(
+    recipe: FinalRecipe,
+    best: TrialResult | None,
+    fresh: list[np.random.Generator],
+    n_grid: int,
+    preset: Preset,
+) -> list[Trial]:
+    """Step 4b: the final networks. The first retrains the winner from its own initial stream:
+    on the same data it is the network that was scored on validation, not a new draw that was
+    not (a fresh draw can saturate a class and score far lower, see README). The others start
+    from streams of their own."""
+    winner = best.index if best is not None else 0
+    return [
+        Trial(k, recipe.config, fresh[winner] if k == 0 else fresh[n_grid + k], recipe.params)
+        for k in range(preset.ensemble)
+    ]
+
+
+def replay_winner(
+    best: TrialResult | None, first: Trial, refit: str, data: RunData
+) -> TrialResult | None:
+    """Step 4c: on train alone, retraining the winner would repeat it bit for bit (same
+    stream, settings and data), so the trial stands for the first member. A resumed run found
+    the trial on disk, without weights: it retrains it exactly as the sweep did."""
+    if best is None or refit != "train":
+        return None
+    if best.state is not None:
+        return best
+    return run_trial(
+        first,
+        data.train,
+        data.validation,
+        len(data.classes),
+        keep_state=True,
+        image_shape=data.image_shape,
+        scaler=data.scaler,
+    )
+
+
+def model_info(
+    preset: Preset,
+    seed: int,
+    refit: str,
+    config: TrainConfig,
+    train_set: Dataset,
+    extra: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """What the model file records about how the model was made."""
+    return {
+        "preset": preset.name,
+        "seed": seed,
+        "train_config": config.to_dict(),
+        "refit": refit,
+        "ensemble": preset.ensemble,
+        "data": train_set.name.split(":")[0],
+        "feature_names": train_set.feature_names,
+        "image_shape": None if train_set.image_shape is None else list(train_set.image_shape),
+        "scaling": preset.scaling,
+        **(extra or {}),
+    }
+
+
+class RunFolder:
+    """Everything that lets a run survive interruption, in one place: finished trials are
+    recorded in the run folder and skipped when the run is repeated; SIGINT/SIGTERM during a
+    single final network's training save its state to continue from; the best weights of a
+    final training that diverged are saved. Without a folder, all of it is off."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.trials = None if path is None else path / TRIALS_FOLDER
+
+    def finished_trials(self, trials: list[Trial]) -> dict[int, TrialResult]:
+        return {} if self.trials is None else load_trials(self.trials, trials)
+
+    def recorder(
+        self, on_trial: Callable[[TrialResult], None] | None
+    ) -> Callable[[TrialResult], None]:
+        def record(result: TrialResult) -> None:
+            if self.trials is not None:
+                save_trial(self.trials, result)
+            if on_trial is not None:
+                on_trial(result)
+
+        return record
+
+    def stop_signals(self) -> contextlib.AbstractContextManager[StopSignals | None]:
+        return StopSignals() if self.path is not None else contextlib.nullcontext()
+
+    def checkpointer(
+        self,
+        stop: StopSignals | None,
+        preset: Preset,
+        seed: int,
+        refit: str,
+        recipe: FinalRecipe,
+        replayed: TrialResult | None,
+    ) -> Checkpointer | None:
+        """A checkpointer for the final training, when it can be resumed: a single network,
+        not replayed, whose callbacks keep no state of their own (plateau schedules and
+        early stopping do). Otherwise a resumed run retrains it, which gives the same result."""
+        config = recipe.config
+        stateless = config.lr_schedule != "plateau" and config.early_stopping_patience is None
+        if stop is None or preset.ensemble != 1 or not stateless or replayed is not None:
+            return None
+        stop.deferred = True  # from here a signal saves the state at the end of an epoch
+        training = {
+            "preset": preset.name,
+            "seed": seed,
+            "refit": refit,
+            "train_config": config.to_dict(),
+        }
+        return Checkpointer(self.path / STATE_FILE, stop, training)  # type: ignore[operator]
+
+    def keep_diverged(
+        self,
+        error: DivergenceError,
+        classes: np.ndarray,
+        scaler: Scaler | None,
+        info: dict[str, Any],
+    ) -> None:
+        """Save the best weights of a final training that diverged, and say where."""
+        network = getattr(error, "model", None)
+        if self.path is None or network is None:
+            return
+        kept_info = {**info, "diverged": str(error)}
+        kept = Model([network], classes=classes, scaler=scaler, info=kept_info)
+        path = checkpoint.save(kept, self.path / "model.npz")
+        error.args = (f"{error}; those weights are saved in {path}",)
 
 
 def train_members(

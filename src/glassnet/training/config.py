@@ -44,7 +44,7 @@ class TrainConfig:
     epochs: int = 1000
     batch_size: int | None = None
     dtype: str = "float64"
-    # Learning-rate schedule (glassnet.schedules): "constant", "step" (x lr_decay every
+    # Learning-rate schedule (glassnet.training.schedules): "constant", "step" (x lr_decay every
     # lr_step epochs), "cosine" (to lr_min at the last epoch) or "plateau" (x lr_decay after
     # lr_patience epochs without a lower validation loss).
     lr_schedule: str = "constant"
@@ -55,7 +55,7 @@ class TrainConfig:
     # Stop after this many epochs without a lower validation loss and restore the best
     # epoch's weights; None trains all epochs.
     early_stopping_patience: int | None = None
-    # Image augmentation (glassnet.augment), fresh each batch: shift by up to augment_shift
+    # Image augmentation (glassnet.training.augment), fresh each batch: shift by up to augment_shift
     # pixels, rotate by up to augment_degrees.
     augment_shift: int = 0
     augment_degrees: float = 0.0
@@ -202,7 +202,7 @@ def fit_from_config(
 
     ``config`` also chooses the learning-rate schedule, early stopping and augmentation;
     augmentation needs the inputs' ``image_shape`` and the ``scaler`` they went through.
-    With a ``checkpointer`` (see ``glassnet.resume``) training continues from its saved state
+    With a ``checkpointer`` (see ``glassnet.training.resume``) training continues from its saved state
     when there is one, and saves its state if a stop is requested.
     """
     dtype = np.dtype(config.dtype)
