@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -17,12 +17,13 @@ from glassnet.data.preprocessing import Scaler
 from glassnet.errors import ConfigError
 from glassnet.nn.layers import ACTIVATIONS, Sequential, mlp
 from glassnet.nn.losses import Loss, MeanSquaredError, SoftmaxCrossEntropy
-from glassnet.nn.optim import OPTIMIZERS, Optimizer, make_optimizer
+from glassnet.nn.optim import OPTIMIZERS, SGD, Optimizer, make_optimizer
+from glassnet.training import schedules
+from glassnet.training.augment import ImageAugment
+from glassnet.training.callbacks import EarlyStopping
 from glassnet.training.history import Augment, Callback, History
 from glassnet.training.loop import fit
-
-if TYPE_CHECKING:
-    from glassnet.training.resume import Checkpointer
+from glassnet.training.resume import Checkpointer
 
 
 @dataclass
@@ -95,9 +96,6 @@ class TrainConfig:
             )
         # Build the schedule and augmenter once now, so bad settings fail when the preset is
         # read rather than inside a sweep's worker process; their classes hold the rules.
-        from glassnet.nn.optim import SGD
-        from glassnet.training.augment import ImageAugment
-
         try:
             _schedule(self, SGD([], lr=self.lr), validation=True)
             ImageAugment((1, 1), self.augment_shift, self.augment_degrees)
@@ -202,8 +200,8 @@ def fit_from_config(
 
     ``config`` also chooses the learning-rate schedule, early stopping and augmentation;
     augmentation needs the inputs' ``image_shape`` and the ``scaler`` they went through.
-    With a ``checkpointer`` (see ``glassnet.training.resume``) training continues from its saved state
-    when there is one, and saves its state if a stop is requested.
+    With a ``checkpointer`` (see ``glassnet.training.resume``) training continues from its
+    saved state when there is one, and saves its state if a stop is requested.
     """
     dtype = np.dtype(config.dtype)
     x = check_features(train_data[0], what="training X")
@@ -260,12 +258,9 @@ def blas_threads(model: Sequential, batch_size: int) -> int | None:
     return 1 if batch_size * largest < SMALL_PRODUCT else None
 
 
-# Imported inside the helpers: callbacks, schedules and augment build on this module.
 def _schedule(
     config: TrainConfig, optimizer: Optimizer, validation: object | None
 ) -> list[Callback]:
-    from glassnet.training import schedules
-
     if config.lr_schedule == "step":
         return [schedules.StepDecay(optimizer, config.lr_step, config.lr_decay)]
     if config.lr_schedule == "cosine":
@@ -286,8 +281,6 @@ def _schedule(
 
 
 def _early_stopping(config: TrainConfig, validation: object | None) -> Any:
-    from glassnet.training.callbacks import EarlyStopping
-
     if config.early_stopping_patience is None:
         return None
     if validation is None:
@@ -298,8 +291,6 @@ def _early_stopping(config: TrainConfig, validation: object | None) -> Any:
 def _augment(
     config: TrainConfig, image_shape: tuple[int, int] | None, scaler: Scaler | None
 ) -> Augment | None:
-    from glassnet.training.augment import ImageAugment
-
     if not config.augments:
         return None
     if image_shape is None:
