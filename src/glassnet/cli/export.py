@@ -1,0 +1,80 @@
+"""``glassnet export``: a model file as an ONNX file that onnxruntime (servers, browsers,
+mobile, C++) runs without glassnet."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from glassnet.cli.output import Output, add_output_flags, key_value_table
+
+EXPORT_EXAMPLES = """examples:
+  glassnet export runs/iris/model.npz --format onnx --out iris.onnx
+  glassnet export runs/iris/model.npz             (writes runs/iris/model.onnx)
+
+the graph takes `input` (n_samples, n_features; raw features, the model's dtype) and returns
+`label` and `probabilities` (classifiers) or `values` (regressors); scaling is inside it.
+needs the onnx extra: pip install 'glassnet[onnx]'"""
+
+
+def add_export_parser(commands: Any) -> None:
+    """Add ``export`` to the subcommands ``commands``."""
+    export = commands.add_parser(
+        "export",
+        help="write a model file as ONNX, to run it in onnxruntime without glassnet",
+        description="Export a trained model (its preprocessing, every ensemble member and its\n"
+        "class labels) as one ONNX graph, checked with onnx.checker before it is written.",
+        epilog=EXPORT_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    export.add_argument("model", type=Path, metavar="MODEL", help="a model.npz file")
+    export.add_argument(
+        "--format", choices=["onnx"], default="onnx", help="the file format (default: onnx)"
+    )
+    export.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE.onnx",
+        help="where to write it (default: MODEL with the suffix .onnx)",
+    )
+    add_output_flags(export)
+    export.set_defaults(handler=cmd_export)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``glassnet export``: load the model file, build and check the graph, write it."""
+    from glassnet.export.onnx import OPSET, save_onnx
+    from glassnet.models import checkpoint
+
+    out = Output(args)
+    model = checkpoint.load(args.model)
+    path = args.out if args.out is not None else args.model.with_suffix(".onnx")
+    with out.status(f"exporting {args.model} ..."):
+        save_onnx(model, path)
+    parameters = sum(
+        int(param.value.size) for network in model.networks for param in network.parameters()
+    )
+    outputs = ["label", "probabilities"] if model.task == "classification" else ["values"]
+    result = {
+        "model": str(args.model),
+        "out": str(path),
+        "format": args.format,
+        "opset": OPSET,
+        "bytes": path.stat().st_size,
+        "parameters": parameters,
+        "dtype": str(model.dtype),
+        "members": len(model.networks),
+        "inputs": {"input": ["n_samples", model.n_features]},
+        "outputs": outputs,
+    }
+    out.result(result)
+    rows = [
+        ("wrote", result["out"]),
+        ("size", f"{result['bytes']:,} bytes for {parameters:,} parameters ({model.dtype})"),
+        ("opset", OPSET),
+        ("input", f"input (n, {model.n_features})"),
+        ("outputs", ", ".join(outputs)),
+    ]
+    out.print(key_value_table("glassnet export", rows))
+    return 0
