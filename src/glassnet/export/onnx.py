@@ -226,7 +226,7 @@ def to_onnx(model: Any) -> Any:
     mean = member_outputs[0]
     if len(member_outputs) > 1:
         total = graph.node("Sum", member_outputs, "sum_of_members")
-        mean = graph.node("Div", [total, graph.constant(len(member_outputs), "n_members")])
+        mean = graph.node("Div", [total, graph.constant(float(len(member_outputs)), "n_members")])
     n_outputs = model.network.output_features(model.n_features)
     dtype = onnx.helper.np_dtype_to_tensor_dtype(graph.dtype)
     batch = "n_samples"
