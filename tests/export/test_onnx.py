@@ -152,3 +152,15 @@ def test_the_file_is_checked_and_readable_by_older_runtimes(tmp_path, rng):
     assert proto.ir_version == export_onnx.IR_VERSION == 8
     assert [i.name for i in proto.graph.input] == ["input"]
     assert [o.name for o in proto.graph.output] == ["label", "probabilities"]
+
+
+def test_a_float64_model_exported_as_float32_still_matches(tmp_path, digits, rng):
+    x, _ = digits
+    model = Model([network(rng, "tanh", np.float64)], classes=np.arange(10))
+    model.scaler = Scaler.fit("standard", x)
+    path = model.to_onnx(tmp_path / "model.onnx", dtype="float32")
+    outputs = run_onnx(path, x)
+    assert outputs["probabilities"].dtype == np.float32
+    assert_matches_glassnet(model, path, x)
+    with pytest.raises(ExportError, match="float32 or float64"):
+        model.to_onnx(tmp_path / "other.onnx", dtype="float16")

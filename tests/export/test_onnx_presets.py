@@ -84,6 +84,11 @@ def test_a_model_trained_on_a_csv_exports_through_the_cli(tmp_path, rng, capsys)
         rows = [[float(row[name]) for name in features] for row in csv.DictReader(handle)]
     assert_matches_glassnet(model, out, np.array(rows))
     assert set(run_onnx(out, np.array(rows))["label"].tolist()) == {"iris", "rose", "lily"}
+    # The same float64 model as a float32 graph, for runtimes without doubles.
+    out32 = tmp_path / "flowers32.onnx"
+    assert main([*command[:4], "--out", str(out32), "--dtype", "float32", "--quiet"]) == 0
+    assert run_onnx(out32, np.array(rows))["probabilities"].dtype == np.float32
+    assert_matches_glassnet(model, out32, np.array(rows))
 
 
 def test_the_cli_default_out_is_beside_the_model_and_errors_are_one_line(

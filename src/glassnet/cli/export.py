@@ -12,9 +12,11 @@ from glassnet.cli.output import Output, add_output_flags, key_value_table
 EXPORT_EXAMPLES = """examples:
   glassnet export runs/iris/model.npz --format onnx --out iris.onnx
   glassnet export runs/iris/model.npz             (writes runs/iris/model.onnx)
+  glassnet export runs/iris/model.npz --dtype float32 --out iris32.onnx
 
-the graph takes `input` (n_samples, n_features; raw features, the model's dtype) and returns
-`label` and `probabilities` (classifiers) or `values` (regressors); scaling is inside it.
+the graph takes `input` (n_samples, n_features: raw features, in --dtype, default the model's)
+and returns `label` and `probabilities` (classifiers) or `values` (regressors); the scaling is
+inside it.
 needs the onnx extra: pip install 'glassnet[onnx]'"""
 
 
@@ -38,6 +40,12 @@ def add_export_parser(commands: Any) -> None:
         metavar="FILE.onnx",
         help="where to write it (default: MODEL with the suffix .onnx)",
     )
+    export.add_argument(
+        "--dtype",
+        choices=["float32", "float64"],
+        help="the graph's floating-point type (default: the model's; float32 runs in "
+        "onnxruntime-web and on most accelerators)",
+    )
     add_output_flags(export)
     export.set_defaults(handler=cmd_export)
 
@@ -51,7 +59,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     model = checkpoint.load(args.model)
     path = args.out if args.out is not None else args.model.with_suffix(".onnx")
     with out.status(f"exporting {args.model} ..."):
-        save_onnx(model, path)
+        save_onnx(model, path, dtype=args.dtype)
     parameters = sum(
         int(param.value.size) for network in model.networks for param in network.parameters()
     )
@@ -63,7 +71,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         "opset": OPSET,
         "bytes": path.stat().st_size,
         "parameters": parameters,
-        "dtype": str(model.dtype),
+        "dtype": args.dtype or str(model.dtype),
         "members": len(model.networks),
         "inputs": {"input": ["n_samples", model.n_features]},
         "outputs": outputs,
@@ -71,9 +79,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     out.result(result)
     rows = [
         ("wrote", result["out"]),
-        ("size", f"{result['bytes']:,} bytes for {parameters:,} parameters ({model.dtype})"),
+        ("size", f"{result['bytes']:,} bytes for {parameters:,} parameters ({result['dtype']})"),
         ("opset", OPSET),
-        ("input", f"input (n, {model.n_features})"),
+        ("input", f"input (n, {model.n_features}), {result['dtype']}"),
         ("outputs", ", ".join(outputs)),
     ]
     out.print(key_value_table("glassnet export", rows))

@@ -1,9 +1,10 @@
 """ONNX export: a trained model as one graph onnxruntime can run, preprocessing included.
 
 The graph takes ``input`` of shape (n_samples, n_features) in the model's dtype (float32 or
-float64), raw features as ``Model.predict`` takes them. A classifier returns
-``probabilities`` (n_samples, n_classes) and ``label`` (n_samples,), holding the model's
-class values (ints or strings); a regressor returns ``values`` (n_samples, n_outputs).
+float64; ``dtype=`` chooses another), raw features as ``Model.predict`` takes them. A
+classifier returns ``probabilities`` (n_samples, n_classes) and ``label`` (n_samples,),
+holding the model's class values (ints or strings); a regressor returns ``values``
+(n_samples, n_outputs).
 
 Each layer type maps to ONNX nodes through one small function in ``LAYERS`` (keyed by the
 layer's class name), each preprocessing step through one in ``PREPROCESSING``; an emitter
@@ -196,15 +197,22 @@ def emitter(table: dict[str, Emitter], thing: Any, where: str) -> Emitter:
     return table[kind]
 
 
-def to_onnx(model: Any) -> Any:
+def to_onnx(model: Any, *, dtype: str | None = None) -> Any:
     """The model as a checked ``onnx.ModelProto`` (see the module docstring for its inputs
-    and outputs); ensembles average their members' probabilities, as ``predict_proba`` does."""
+    and outputs); ensembles average their members' probabilities, as ``predict_proba`` does.
+
+    ``dtype`` (``"float32"`` or ``"float64"``, default the model's) is the graph's: a float64
+    model exported as float32 runs where doubles do not (onnxruntime-web, many accelerators),
+    its outputs rounded to float32.
+    """
     onnx = require_onnx()
+    if dtype not in (None, "float32", "float64"):
+        raise ExportError(f"export dtype must be float32 or float64, got {dtype!r}")
     if model.task not in ("classification", "regression"):
         raise ExportError(
             f"unknown task {model.task!r}; glassnet exports classification or regression"
         )
-    graph = Graph(model.dtype)
+    graph = Graph(dtype or model.dtype)
     features = "input"
     for index, step in enumerate(preprocessing_steps(model)):
         graph.scope = f"preprocess{index}/"
@@ -277,10 +285,10 @@ def _metadata(onnx: Any, proto: Any, model: Any) -> None:
     onnx.helper.set_model_props(proto, props)
 
 
-def save_onnx(model: Any, path: str | os.PathLike[str]) -> Path:
+def save_onnx(model: Any, path: str | os.PathLike[str], *, dtype: str | None = None) -> Path:
     """Export ``model`` to ``path``: the graph is built and checked first, then written
     atomically, so a model that cannot be exported leaves no file (and an old one intact)."""
     path = Path(path)
-    data = to_onnx(model).SerializeToString()
+    data = to_onnx(model, dtype=dtype).SerializeToString()
     write_atomic(path, lambda handle: handle.write(data))
     return path

@@ -69,15 +69,15 @@ class Model:
         index = out.argmax(axis=1)
         return self.classes[index] if self.classes is not None else index
 
-    def to_onnx(self, path: str | os.PathLike[str]) -> Path:
+    def to_onnx(self, path: str | os.PathLike[str], *, dtype: str | None = None) -> Path:
         """Write this model, preprocessing included, as an ONNX file for onnxruntime.
 
-        Needs the optional ``onnx`` extra (``pip install 'glassnet[onnx]'``); see
-        ``glassnet.export.onnx`` for the graph's inputs and outputs.
+        ``dtype`` is the graph's (default: the model's). Needs the optional ``onnx`` extra
+        (``pip install 'glassnet[onnx]'``); ``glassnet.export.onnx`` describes the graph.
         """
         from glassnet.export.onnx import save_onnx
 
-        return save_onnx(self, path)
+        return save_onnx(self, path, dtype=dtype)
 
     def score(self, x: Any, y: Any) -> float:
         """Accuracy for classification, R^2 for regression (scikit-learn's ``score``).
