@@ -67,8 +67,13 @@ def test_a_leaky_relu_slope_and_a_sigmoid_before_softmax_are_kept(tmp_path, digi
 
 @pytest.mark.parametrize(
     "classes",
-    [np.array([3, 7, 11, 20, 21, 22, 40, 41, 42, 99]), np.array(list("abcdefghij")), None],
-    ids=["ints", "strings", "none"],
+    [
+        np.array([3, 7, 11, 20, 21, 22, 40, 41, 42, 99]),
+        np.array(["café", "naïve", *"cdefghij"]),
+        np.linspace(0.5, 5.0, 10),
+        None,
+    ],
+    ids=["ints", "strings", "floats", "none"],
 )
 def test_labels_are_the_models_class_values(tmp_path, digits, rng, classes):
     x, _ = digits
@@ -164,3 +169,45 @@ def test_a_float64_model_exported_as_float32_still_matches(tmp_path, digits, rng
     assert_matches_glassnet(model, path, x)
     with pytest.raises(ExportError, match="float32 or float64"):
         model.to_onnx(tmp_path / "other.onnx", dtype="float16")
+
+
+class MedianImputer:
+    """A stand-in for a tabular preprocessing step: NaN -> the column's median."""
+
+    def __init__(self, x):
+        self.statistics = np.median(x, axis=0)
+
+
+def imputer(step, graph, x_name):
+    """The ai.onnx.ml Imputer, as a tabular preprocessing step would emit it."""
+    values = [float(v) for v in step.statistics]
+    return graph.node(
+        "Imputer",
+        [x_name],
+        "imputed",
+        domain="ai.onnx.ml",
+        imputed_value_floats=values,
+        replaced_value_float=float("nan"),
+    )
+
+
+def test_a_preprocessing_step_with_an_ai_onnx_ml_operator_slots_in(
+    tmp_path, digits, rng, monkeypatch
+):
+    x, _ = digits
+    model = Model([network(rng, "relu", np.float32)], classes=np.arange(10))
+    model.scaler = Scaler.fit("standard", x)
+    step = MedianImputer(x)
+    monkeypatch.setitem(export_onnx.PREPROCESSING, "MedianImputer", imputer)
+    monkeypatch.setattr(export_onnx, "preprocessing_steps", lambda m: [step, m.scaler])
+    path = model.to_onnx(tmp_path / "model.onnx")
+    proto = onnx.load(str(path))
+    assert ("ai.onnx.ml", export_onnx.ML_OPSET) in [
+        (o.domain, o.version) for o in proto.opset_import
+    ]
+    holes = x.copy()
+    holes[rng.random(x.shape) < 0.1] = np.nan
+    filled = np.where(np.isnan(holes), step.statistics, holes)  # the imputation, in NumPy
+    outputs = run_onnx(path, holes)
+    assert np.max(np.abs(outputs["probabilities"] - model.predict_proba(filled))) <= 1e-5
+    assert outputs["label"].tolist() == model.predict(filled).tolist()
