@@ -13,6 +13,7 @@ EXPORT_EXAMPLES = """examples:
   glassnet export runs/iris/model.npz --format onnx --out iris.onnx
   glassnet export runs/iris/model.npz             (writes runs/iris/model.onnx)
   glassnet export runs/iris/model.npz --dtype float32 --out iris32.onnx
+  glassnet export runs/iris/model.npz --check flowers.csv   (verified in onnxruntime first)
 
 the graph takes `input` (n_samples, n_features: raw features, in --dtype, default the model's)
 and returns `label` and `probabilities` (classifiers) or `values` (regressors); the scaling is
@@ -46,6 +47,12 @@ def add_export_parser(commands: Any) -> None:
         help="the graph's floating-point type (default: the model's; float32 runs in "
         "onnxruntime-web and on most accelerators)",
     )
+    export.add_argument(
+        "--check",
+        metavar="DATA",
+        help="FILE.csv, FILE.npz or 'digits': run the graph in onnxruntime on these rows and "
+        "write it only if it matches glassnet (probabilities within 1e-5, same labels)",
+    )
     add_output_flags(export)
     export.set_defaults(handler=cmd_export)
 
@@ -53,13 +60,20 @@ def add_export_parser(commands: Any) -> None:
 def cmd_export(args: argparse.Namespace) -> int:
     """``glassnet export``: load the model file, build and check the graph, write it."""
     from glassnet.export.onnx import OPSET, save_onnx
+    from glassnet.export.verify import save_checked
     from glassnet.models import checkpoint
 
     out = Output(args)
     model = checkpoint.load(args.model)
     path = args.out if args.out is not None else args.model.with_suffix(".onnx")
-    with out.status(f"exporting {args.model} ..."):
-        save_onnx(model, path, dtype=args.dtype)
+    comparison = None
+    if args.check is None:
+        with out.status(f"exporting {args.model} ..."):
+            save_onnx(model, path, dtype=args.dtype)
+    else:
+        x = check_rows(model, args.check)
+        with out.status(f"exporting {args.model}, checking it on {args.check} ..."):
+            comparison = save_checked(model, path, x, dtype=args.dtype)
     parameters = sum(
         int(param.value.size) for network in model.networks for param in network.parameters()
     )
@@ -75,6 +89,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         "members": len(model.networks),
         "inputs": {"input": ["n_samples", model.n_features]},
         "outputs": outputs,
+        "check": None if comparison is None else {"data": args.check, **vars(comparison)},
     }
     out.result(result)
     rows = [
@@ -84,5 +99,23 @@ def cmd_export(args: argparse.Namespace) -> int:
         ("input", f"input (n, {model.n_features}), {result['dtype']}"),
         ("outputs", ", ".join(outputs)),
     ]
+    if comparison is not None:
+        rows.append(
+            (
+                "checked",
+                f"{comparison.rows} rows of {args.check} in onnxruntime: largest difference "
+                f"{comparison.max_difference:.1e}, labels identical",
+            )
+        )
     out.print(key_value_table("glassnet export", rows))
     return 0
+
+
+def check_rows(model: Any, source: str) -> Any:
+    """The feature rows of ``source`` (CSV columns matched by the names the model remembers;
+    its label column, if any, ignored)."""
+    from glassnet.data.sources import load_dataset
+
+    features = model.info.get("feature_names") if source.lower().endswith(".csv") else None
+    data = load_dataset(source, model.info.get("target"), features=features, need_target=False)
+    return data.x
