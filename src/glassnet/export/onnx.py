@@ -216,56 +216,67 @@ def to_onnx(model: Any, *, dtype: str | None = None) -> Any:
     features = "input"
     for index, step in enumerate(preprocessing_steps(model)):
         graph.scope = f"preprocess{index}/"
-        features = emitter(PREPROCESSING, step, f"preprocessing step {index}")(
-            step, graph, features
-        )
-    member_outputs = []
-    for k, network in enumerate(model.networks):
-        out = features
-        for index, layer in enumerate(network.layers):
-            graph.scope = f"net{k}/{index}/"
-            where = f"layer {index} of network {k}"
-            out = emitter(LAYERS, layer, where)(layer, graph, out)
-        if model.task == "classification":
-            graph.scope = f"net{k}/"
-            out = graph.node("Softmax", [out], "probabilities", axis=1)
-        member_outputs.append(out)
+        emit = emitter(PREPROCESSING, step, f"preprocessing step {index}")
+        features = emit(step, graph, features)
+    members = [
+        _member(graph, k, network, features, model.task) for k, network in enumerate(model.networks)
+    ]
     graph.scope = ""
-    mean = member_outputs[0]
-    if len(member_outputs) > 1:
-        total = graph.node("Sum", member_outputs, "sum_of_members")
-        mean = graph.node("Div", [total, graph.constant(float(len(member_outputs)), "n_members")])
-    n_outputs = model.network.output_features(model.n_features)
-    dtype = onnx.helper.np_dtype_to_tensor_dtype(graph.dtype)
-    batch = "n_samples"
-    outputs = []
-    if model.task == "classification":
-        graph.node("Identity", [mean], output="probabilities")
-        index = graph.node("ArgMax", [mean], "class_index", axis=1, keepdims=0)
-        classes = model.classes
-        if classes is None:
-            graph.node("Identity", [index], output="label")
-            label_type = onnx.TensorProto.INT64
-        else:
-            classes = np.asarray(classes)
-            table = graph.constant(classes, "classes", dtype=classes.dtype)
-            graph.node("Gather", [table, index], output="label", axis=0)
-            label_type = (
-                onnx.TensorProto.STRING
-                if classes.dtype.kind in "UO"
-                else onnx.helper.np_dtype_to_tensor_dtype(classes.dtype)
-            )
-        outputs.append(onnx.helper.make_tensor_value_info("label", label_type, [batch]))
-        outputs.append(
-            onnx.helper.make_tensor_value_info("probabilities", dtype, [batch, n_outputs])
-        )
-    else:
-        graph.node("Identity", [mean], output="values")
-        outputs.append(onnx.helper.make_tensor_value_info("values", dtype, [batch, n_outputs]))
-    inputs = [onnx.helper.make_tensor_value_info("input", dtype, [batch, model.n_features])]
+    mean = members[0]
+    if len(members) > 1:  # the mean, summed in one node as predict_proba sums in one loop
+        total = graph.node("Sum", members, "sum_of_members")
+        mean = graph.node("Div", [total, graph.constant(float(len(members)), "n_members")])
+    outputs = _outputs(onnx, graph, model, mean)
+    float_type = onnx.helper.np_dtype_to_tensor_dtype(graph.dtype)
+    inputs = [onnx.helper.make_tensor_value_info("input", float_type, [BATCH, model.n_features])]
     proto = graph.build(inputs, outputs, doc=_describe(model))
     _metadata(onnx, proto, model)
     return proto
+
+
+# The name of the batch dimension: any number of rows.
+BATCH = "n_samples"
+
+
+def _member(graph: Graph, k: int, network: Any, features: str, task: str) -> str:
+    """Network ``k``'s layers on ``features``, then softmax for a classifier."""
+    out = features
+    for index, layer in enumerate(network.layers):
+        graph.scope = f"net{k}/{index}/"
+        out = emitter(LAYERS, layer, f"layer {index} of network {k}")(layer, graph, out)
+    if task == "classification":
+        graph.scope = f"net{k}/"
+        out = graph.node("Softmax", [out], "probabilities", axis=1)
+    return out
+
+
+def _outputs(onnx: Any, graph: Graph, model: Any, mean: str) -> list[Any]:
+    """The graph's named outputs from the members' mean: ``label`` and ``probabilities``,
+    or ``values``; labels are the model's class values (ArgMax, then Gather from them)."""
+    helper = onnx.helper
+    float_type = helper.np_dtype_to_tensor_dtype(graph.dtype)
+    shape = [BATCH, model.network.output_features(model.n_features)]
+    if model.task == "regression":
+        graph.node("Identity", [mean], output="values")
+        return [helper.make_tensor_value_info("values", float_type, shape)]
+    graph.node("Identity", [mean], output="probabilities")
+    # ArgMax keeps the first of tied maxima, as numpy's argmax does.
+    index = graph.node("ArgMax", [mean], "class_index", axis=1, keepdims=0)
+    if model.classes is None:
+        graph.node("Identity", [index], output="label")
+        label_type = onnx.TensorProto.INT64
+    else:
+        classes = np.asarray(model.classes)
+        table = graph.constant(classes, "classes", dtype=classes.dtype)
+        graph.node("Gather", [table, index], output="label", axis=0)
+        text = classes.dtype.kind in "UO"
+        label_type = (
+            onnx.TensorProto.STRING if text else helper.np_dtype_to_tensor_dtype(classes.dtype)
+        )
+    return [
+        helper.make_tensor_value_info("label", label_type, [BATCH]),
+        helper.make_tensor_value_info("probabilities", float_type, shape),
+    ]
 
 
 def _describe(model: Any) -> str:
