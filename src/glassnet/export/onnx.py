@@ -166,7 +166,10 @@ def scaler(step: Any, graph: Graph, x: str) -> str:
     return graph.node("Div", [shifted, graph.constant(step.scale, "scale")], "scaled")
 
 
-# Layer class name -> emitter. A new layer type needs one entry here (and nothing else).
+# Layer class name -> emitter. A new layer type needs one entry here (and nothing else), e.g.
+# images enter as flat rows: a reshape layer's emitter would be
+#   graph.node("Reshape", [x, graph.constant([-1, c, h, w], "shape", dtype=np.int64)])
+# and Conv, MaxPool, AveragePool, BatchNormalization, Flatten are one node each (opset 17).
 LAYERS: dict[str, Emitter] = {
     "Linear": linear,
     "Sigmoid": elementwise("Sigmoid"),
