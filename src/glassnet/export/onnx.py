@@ -225,6 +225,7 @@ def to_onnx(model: Any, *, dtype: str | None = None) -> Any:
         _member(graph, k, network, features, model.task) for k, network in enumerate(model.networks)
     ]
     graph.scope = ""
+    _check_runnable(graph, dtype)
     mean = members[0]
     if len(members) > 1:  # the mean, summed in one node as predict_proba sums in one loop
         total = graph.node("Sum", members, "sum_of_members")
@@ -235,6 +236,22 @@ def to_onnx(model: Any, *, dtype: str | None = None) -> Any:
     proto = graph.build(inputs, outputs, doc=_describe(model))
     _metadata(onnx, proto, model)
     return proto
+
+
+# Operators onnxruntime's CPU provider has no float64 kernel for (measured, onnxruntime 1.32).
+FLOAT32_ONLY = {"Conv", "AveragePool", "GlobalAveragePool"}
+
+
+def _check_runnable(graph: Graph, dtype: str | None) -> None:
+    """A float64 graph with float32-only operators would load nowhere common: unless float64
+    was asked for explicitly, refuse it and say how to export instead."""
+    ops = sorted({node[0] for node in graph.nodes} & FLOAT32_ONLY)
+    if ops and graph.dtype == np.float64 and dtype is None:
+        raise ExportError(
+            f"this float64 model uses {', '.join(ops)}, which onnxruntime runs in float32 "
+            "only: export with dtype='float32' (glassnet export --dtype float32), or "
+            "dtype='float64' for a runtime that has those kernels"
+        )
 
 
 # The name of the batch dimension: any number of rows.

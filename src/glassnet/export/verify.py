@@ -38,7 +38,14 @@ def compare(model: Any, graph_bytes: bytes, x: np.ndarray) -> Comparison:
         import onnxruntime
     except ImportError:
         raise ExportError(f"checking an export needs onnxruntime: {INSTALL_HINT}") from None
-    session = onnxruntime.InferenceSession(graph_bytes, providers=["CPUExecutionProvider"])
+    try:
+        session = onnxruntime.InferenceSession(graph_bytes, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime's errors derive from Exception only
+        message = " ".join(str(exc).split())
+        raise ExportError(
+            f"onnxruntime cannot run the exported graph ({message}); its CPU kernels lack "
+            "some float64 operators (Conv): try exporting with dtype float32"
+        ) from None
     dtype = np.float32 if session.get_inputs()[0].type == "tensor(float)" else np.float64
     feed = {"input": np.asarray(x, dtype=dtype)}
     if model.task == "classification":
