@@ -102,6 +102,10 @@ def test_the_cli_default_out_is_beside_the_model_and_errors_are_one_line(
 
     assert main(["export", str(tmp_path / "missing.npz")]) == 2
     assert "does not exist" in capsys.readouterr().err
+    before = model_path.read_bytes()
+    assert main(["export", str(model_path), "--out", str(model_path)]) == 2
+    assert "the model file itself" in capsys.readouterr().err
+    assert model_path.read_bytes() == before
 
     monkeypatch.setitem(sys.modules, "onnx", None)
     assert main(["export", str(model_path), "--out", str(tmp_path / "other.onnx")]) == 2

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from glassnet.cli.output import Output, add_output_flags, key_value_table
+from glassnet.errors import ConfigError
 
 EXPORT_EXAMPLES = """examples:
   glassnet export runs/iris/model.npz --format onnx --out iris.onnx
   glassnet export runs/iris/model.npz             (writes runs/iris/model.onnx)
   glassnet export runs/iris/model.npz --dtype float32 --out iris32.onnx
-  glassnet export runs/iris/model.npz --check flowers.csv   (verified in onnxruntime first)
+  glassnet export runs/iris/model.npz --check iris.csv   (verified in onnxruntime first)
 
 the graph takes `input` (n_samples, n_features: raw features, in --dtype, default the model's)
 and returns `label` and `probabilities` (classifiers) or `values` (regressors); the scaling is
@@ -66,6 +67,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     out = Output(args)
     model = checkpoint.load(args.model)
     path = args.out if args.out is not None else args.model.with_suffix(".onnx")
+    if path.resolve() == args.model.resolve():
+        raise ConfigError(f"--out {path} is the model file itself; choose another name")
     comparison = None
     if args.check is None:
         with out.status(f"exporting {args.model} ..."):
