@@ -19,3 +19,7 @@ class ModelFileError(GlassnetError, ValueError):
 
 class DivergenceError(GlassnetError, FloatingPointError):
     """The training loss became NaN or infinite."""
+
+
+class ExportError(GlassnetError, ValueError):
+    """A model cannot be exported (a layer with no mapping, a missing optional package)."""

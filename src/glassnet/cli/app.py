@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from glassnet._version import __version__
+from glassnet.cli import export as cli_export
 from glassnet.cli import model as cli_model
 from glassnet.cli import sweep as cli_sweep
 from glassnet.cli import train as cli_train
@@ -41,6 +42,7 @@ EXAMPLES = """examples:
   glassnet predict runs/flowers/model.npz --data unlabelled.csv --out predictions.csv
   glassnet summary runs/flowers/model.npz
   glassnet report runs/flowers      rebuild report.html and the figures
+  glassnet export runs/flowers/model.npz --out flowers.onnx   (run it in onnxruntime)
 
 every command takes --quiet, and --json for a machine-readable result on stdout;
 `glassnet COMMAND --help` lists its options.
@@ -137,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_train.add_train_parser(commands)
     cli_model.add_model_parsers(commands)
     cli_sweep.add_sweep_parser(commands)
+    cli_export.add_export_parser(commands)
     return parser
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -66,6 +68,16 @@ class Model:
             return out[:, 0] if out.shape[1] == 1 else out
         index = out.argmax(axis=1)
         return self.classes[index] if self.classes is not None else index
+
+    def to_onnx(self, path: str | os.PathLike[str], *, dtype: str | None = None) -> Path:
+        """Write this model, preprocessing included, as an ONNX file for onnxruntime.
+
+        ``dtype`` is the graph's (default: the model's). Needs the optional ``onnx`` extra
+        (``pip install 'glassnet[onnx]'``); ``glassnet.export.onnx`` describes the graph.
+        """
+        from glassnet.export.onnx import save_onnx
+
+        return save_onnx(self, path, dtype=dtype)
 
     def score(self, x: Any, y: Any) -> float:
         """Accuracy for classification, R^2 for regression (scikit-learn's ``score``).
