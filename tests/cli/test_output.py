@@ -141,3 +141,14 @@ def test_evaluate_quiet_still_prints_its_result(digits_model, capsys):
     # --json still prints the JSON document alone.
     assert main(["evaluate", str(digits_model), "--data", "digits", "--json"]) == 0
     assert "accuracy" in json.loads(capsys.readouterr().out)
+
+
+def test_a_refit_says_why_there_is_no_validation_accuracy():
+    from types import SimpleNamespace
+
+    refit = SimpleNamespace(validation_accuracy=None, selection_accuracy=None)
+    assert "no unseen validation rows" in output.validation_value(refit)
+    chosen = SimpleNamespace(validation_accuracy=None, selection_accuracy=0.97123)
+    shown = output.validation_value(chosen)
+    assert shown.startswith("0.9712 (the sweep's score when chosen")
+    assert "no unseen validation rows" in shown

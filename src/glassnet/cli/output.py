@@ -255,5 +255,8 @@ def validation_value(result: ExperimentResult) -> str:
     if result.validation_accuracy is not None:
         return f"{result.validation_accuracy:.4f}"
     if result.selection_accuracy is not None:
-        return f"{result.selection_accuracy:.4f} (when chosen, before the refit)"
-    return "n/a (refit on train+valid)"
+        return (
+            f"{result.selection_accuracy:.4f} (the sweep's score when chosen; the refit on "
+            "train+valid leaves no unseen validation rows)"
+        )
+    return "n/a (the final model trained on train+valid: no unseen validation rows are left)"
