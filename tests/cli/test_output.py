@@ -56,8 +56,17 @@ def test_the_epoch_bar_shows_an_eta_and_the_current_loss():
     shown = ANSI.sub("", screen.getvalue())
     assert "4/10" in shown
     assert re.search(r"eta \d+:\d\d:\d\d", shown)  # a time remaining, not -:--:--
-    assert "loss 0.2500" in shown and "validation loss 0.5000" in shown
-    assert "accuracy 0.5300" in shown
+    assert "loss 0.2500, validation 0.5000 (accuracy 0.5300)" in shown
+
+
+def test_on_an_80_column_terminal_each_bar_keeps_to_one_line():
+    out, screen = terminal_output(width=80)
+    with output.training_progress(out, 0, 1000) as callbacks:
+        callbacks["on_epoch"](500, 1000, history(500))
+    frames = ANSI.sub("", screen.getvalue()).replace("\r", "\n").splitlines()
+    bars = [line for line in frames if line.startswith("training")]
+    assert bars and all(len(line) <= 80 for line in frames)
+    assert "loss 0.0020" in bars[-1]  # the status is cut at the end, the loss stays
 
 
 def test_the_final_bar_appears_when_it_has_epochs_to_show(monkeypatch):
@@ -70,7 +79,7 @@ def test_the_final_bar_appears_when_it_has_epochs_to_show(monkeypatch):
         # While the sweep runs the final training has not begun: no bar frozen at 0/10.
         assert not final.visible
         assert sweep.completed == 2
-        assert sweep.fields["status"] == "best validation accuracy 0.5900"
+        assert sweep.fields["status"] == "best 0.5900 validation accuracy"
         for epoch in range(1, 4):
             callbacks["on_epoch"](epoch, 10, history(epoch))
         assert final.visible and final.completed == 3
@@ -83,7 +92,7 @@ def test_a_diverged_trial_leaves_the_best_score_alone(monkeypatch):
     with output.training_progress(out, 2, 10) as callbacks:
         callbacks["on_trial"](TrialResult(0, {}, history(3)))
         callbacks["on_trial"](TrialResult(1, {}, History(), diverged="loss is nan"))
-        assert made[0].tasks[0].fields["status"] == "best validation accuracy 0.5200"
+        assert made[0].tasks[0].fields["status"] == "best 0.5200 validation accuracy"
 
 
 def test_run_experiment_reports_every_epoch_with_its_history():

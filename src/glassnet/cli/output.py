@@ -128,12 +128,12 @@ def training_progress(
             nonlocal best_score
             if np.isfinite(trial.score):  # a diverged trial scores -inf
                 best_score = max(best_score, trial.score)
-            status = f"best validation accuracy {best_score:.4f}" if best_score >= 0 else ""
+            status = f"best {best_score:.4f} validation accuracy" if best_score >= 0 else ""
             bars.update(sweep_task, advance=1, status=status)
 
-        def on_epoch(epoch: int, epochs: int, history: History | None = None) -> None:
+        def on_epoch(epoch: int, epochs: int, history: History) -> None:
             bars.start_task(final_task)  # once started, this does nothing
-            status = "" if history is None else epoch_status(history)
+            status = epoch_status(history)
             bars.update(final_task, completed=epoch, total=epochs, visible=True, status=status)
 
         yield {
@@ -145,17 +145,15 @@ def training_progress(
 
 def epoch_status(history: History) -> str:
     """The latest losses (and validation accuracy) of a training, for its progress bar."""
-    parts = []
-    if history.train_loss:
-        parts.append(f"loss {history.train_loss[-1]:.4f}")
+    status = f"loss {history.train_loss[-1]:.4f}" if history.train_loss else ""
     if history.validation_loss:
-        parts.append(f"validation loss {history.validation_loss[-1]:.4f}")
+        status += f", validation {history.validation_loss[-1]:.4f}"
     if history.validation_accuracy:
-        parts.append(f"accuracy {history.validation_accuracy[-1]:.4f}")
-    return "  ".join(parts)
+        status += f" (accuracy {history.validation_accuracy[-1]:.4f})"
+    return status
 
 
-def progress(console: Console) -> Progress:
+def progress(screen: Console) -> Progress:
     """A transient rich progress bar: description, bar, done/total, elapsed and remaining
     time (ETA), and a status the task may carry (e.g. the current loss)."""
     from rich.progress import (
@@ -167,24 +165,27 @@ def progress(console: Console) -> Progress:
         TimeElapsedColumn,
         TimeRemainingColumn,
     )
+    from rich.table import Column
     from rich.text import Text
 
     class StatusColumn(ProgressColumn):
-        """A task's ``status`` field, empty for tasks that have none."""
+        """A task's ``status`` field (empty for tasks without one), cut to one line."""
 
         def render(self, task: Task) -> Text:
-            return Text(str(task.fields.get("status", "")))
+            return Text(str(task.fields.get("status", "")), no_wrap=True, overflow="ellipsis")
 
     return Progress(
         TextColumn("{task.description}"),
-        BarColumn(),
+        # The bar and the status share what the other columns leave (a third, two thirds).
+        BarColumn(bar_width=None, table_column=Column(ratio=1)),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TextColumn("eta"),
         TimeRemainingColumn(),
-        StatusColumn(),
-        console=console,
+        StatusColumn(table_column=Column(no_wrap=True, overflow="ellipsis", ratio=2)),
+        console=screen,
         transient=True,
+        expand=True,
     )
 
 
