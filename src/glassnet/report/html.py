@@ -261,23 +261,27 @@ def _per_class(evaluation: Any) -> str:
 
 def _gallery(evaluation: Any, figures: dict[str, str], metrics: dict[str, Any]) -> str:
     if evaluation is not None and evaluation.accuracy == 1.0:
-        body = "<p>Every test image was classified correctly.</p>"
-    else:
-        body = (
-            "<p class=muted>The misclassified test images the model was most sure about; "
-            "each title gives the true and predicted class and the predicted probability."
-            "</p>" + _figures(figures, "gallery_plot", wide=True)
+        return _section(
+            "gallery",
+            "Worst-misclassified test images",
+            "<p>Every test image was classified correctly.</p>",
         )
+    note = ""
     train = metrics.get("config", {}).get("train", {})
     squashed = train.get("output_activation") == "sigmoid"
     if squashed and train.get("loss", "cross_entropy") == "cross_entropy" and evaluation:
         n_classes = len(evaluation.classes)
-        body += (
-            f"<p class=muted>This network applies softmax to sigmoid outputs (the seed "
-            f"recipe's quirk). Each sigmoid lies in (0, 1), so no probability can exceed "
-            f"e / (e + {n_classes - 1}) = {probability_cap(n_classes):.3f} with "
-            f"{n_classes} classes: a p near that is as sure as this model can be.</p>"
+        note = (
+            f" This network applies softmax to sigmoid outputs (the seed recipe's quirk). "
+            f"Each sigmoid lies in (0, 1), so no probability can exceed e / (e + "
+            f"{n_classes - 1}) = {probability_cap(n_classes):.3f} with {n_classes} classes: "
+            "a p near that is as sure as this model can be."
         )
+    body = (
+        "<p class=muted>The misclassified test images the model was most sure about; "
+        f"each title gives the true and predicted class and the predicted probability.{note}"
+        "</p>" + _figures(figures, "gallery_plot", wide=True)
+    )
     return _section("gallery", "Worst-misclassified test images", body)
 
 
