@@ -222,7 +222,7 @@ def test_a_refit_says_why_validation_accuracy_is_missing(tmp_path):
     from glassnet.report.html import render
 
     text = page_text(render(refit_metrics(None), None, {}, tmp_path))
-    assert "validation accuracy n/a n/a: the final model was trained on train+valid" in text
+    assert "validation accuracy n/a the final model was trained on train+valid: no unseen" in text
     text = page_text(render(refit_metrics(0.9712), None, {}, tmp_path))
     assert "validation accuracy 0.9712 the chosen setting's score in the sweep, before" in text
 

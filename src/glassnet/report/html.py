@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from glassnet.atomic import write_atomic
 from glassnet.report import run_folder
@@ -175,19 +174,19 @@ def _summary(metrics: dict[str, Any], name: str) -> str:
 
 
 def _validation(metrics: dict[str, Any]) -> tuple[str, str]:
-    """The final model's validation accuracy and a note saying why it is missing, if it is:
-    a refit on train+valid leaves no validation rows the model has not trained on."""
+    """The final model's validation accuracy, and a note when a refit on train+valid left no
+    unseen validation rows to score it (the sweep's score of the chosen setting, if any, is
+    shown instead)."""
     value = metrics.get("validation_accuracy")
     if isinstance(value, (int, float)) or metrics.get("refit") != "train+valid":
         return _accuracy(value), ""
-    note = "n/a: the final model was trained on train+valid, so no unseen validation rows are left"
     chosen = metrics.get("selection_accuracy")
     if isinstance(chosen, (int, float)):
         return _accuracy(chosen), (
             "the chosen setting's score in the sweep, before the refit on train+valid "
             "(the refitted model has no unseen validation rows left)"
         )
-    return "n/a", note
+    return "n/a", "the final model was trained on train+valid: no unseen validation rows are left"
 
 
 def _accuracy(value: Any) -> str:
@@ -291,7 +290,7 @@ def probability_cap(n_classes: int) -> float:
     Softmax is largest for one class when its input is highest (sigmoid -> 1) and every other
     input lowest (sigmoid -> 0): e**1 / (e**1 + (n_classes - 1) * e**0), approached, never
     reached."""
-    return float(np.e / (np.e + n_classes - 1))
+    return math.e / (math.e + n_classes - 1)
 
 
 def _files(folder: Path) -> str:
