@@ -40,6 +40,12 @@ def recording(out, monkeypatch):
     return made
 
 
+@pytest.fixture(autouse=True)
+def every_epoch_shown(monkeypatch):
+    """Tests call on_epoch faster than the bar is meant to be updated: show each one."""
+    monkeypatch.setattr(output, "EPOCH_UPDATE_SECONDS", 0.0)
+
+
 def history(epochs):
     return History(
         train_loss=[1.0 / (e + 1) for e in range(epochs)],
@@ -67,6 +73,19 @@ def test_on_an_80_column_terminal_each_bar_keeps_to_one_line():
     bars = [line for line in frames if line.startswith("training")]
     assert bars and all(len(line) <= 80 for line in frames)
     assert "loss 0.0020" in bars[-1]  # the status is cut at the end, the loss stays
+
+
+def test_fast_epochs_update_the_bar_a_few_times_a_second_and_always_at_the_end(monkeypatch):
+    monkeypatch.setattr(output, "EPOCH_UPDATE_SECONDS", 60.0)
+    out, _ = terminal_output()
+    made = recording(out, monkeypatch)
+    with output.training_progress(out, 0, 500) as callbacks:
+        final = made[0].tasks[1]
+        for epoch in range(1, 500):
+            callbacks["on_epoch"](epoch, 500, history(epoch))
+        assert final.completed == 1  # the first epoch was shown, the rest came too fast
+        callbacks["on_epoch"](500, 500, history(500))
+        assert final.completed == 500 and final.fields["status"].startswith("loss 0.0020")
 
 
 def test_the_final_bar_appears_when_it_has_epochs_to_show(monkeypatch):
