@@ -171,3 +171,140 @@ def test_chromium_renders_the_report(digits_run, tmp_path):
     pixels = image[..., :3].reshape(-1, 3)
     assert np.ptp(pixels) > 0.5  # not one flat colour
     assert len(np.unique(np.round(pixels[::7] * 255), axis=0)) > 50  # text, plots, colours
+
+
+def page_text(path):
+    """The page's visible text, tags removed."""
+
+    class Text(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.parts, self.hidden = [], 0
+
+        def handle_starttag(self, tag, attrs):
+            self.hidden += tag in ("style", "title")
+
+        def handle_endtag(self, tag):
+            self.hidden -= tag in ("style", "title")
+
+        def handle_data(self, data):
+            if not self.hidden:
+                self.parts.append(data)
+
+    text = Text()
+    text.feed(path.read_text() if hasattr(path, "read_text") else path)
+    return " ".join(" ".join(text.parts).split())
+
+
+def test_the_title_names_the_command_and_the_data(digits_run, tmp_path):
+    # digits_run is `glassnet train --config run.toml` on digits: not "glassnet run: run".
+    text = page_text(digits_run / "report.html")
+    assert text.startswith("glassnet train: digits ")
+    preset = tmp_path / "tiny.toml"
+    preset.write_text("[train]\nhidden_layer_sizes = [4]\nepochs = 2\n")
+    out = tmp_path / "run"
+    assert main(["run", "--preset", str(preset), "--jobs", "1", "--quiet", "--out", str(out)]) == 0
+    assert page_text(out / "report.html").startswith("glassnet run: tiny preset on digits ")
+
+
+def refit_metrics(selection_accuracy):
+    return {
+        "config": {"name": "best", "train": {}},
+        "data": {"name": "digits"},
+        "refit": "train+valid",
+        "validation_accuracy": None,
+        "selection_accuracy": selection_accuracy,
+        "test_accuracy": 0.98,
+    }
+
+
+def test_a_refit_says_why_validation_accuracy_is_missing(tmp_path):
+    from glassnet.report.html import render
+
+    text = page_text(render(refit_metrics(None), None, {}, tmp_path))
+    assert "validation accuracy n/a the final model was trained on train+valid: no unseen" in text
+    text = page_text(render(refit_metrics(0.9712), None, {}, tmp_path))
+    assert "validation accuracy 0.9712 the chosen setting's score in the sweep, before" in text
+
+
+def test_the_probability_cap_of_softmax_over_sigmoids():
+    from glassnet.report.html import probability_cap
+
+    rng = np.random.default_rng(0)
+    for n_classes in (2, 10, 30):
+        logits = rng.normal(scale=30, size=(20000, n_classes))
+        logits[0] = -60
+        logits[0, 0] = 60  # as close to the extreme as float64 gets
+        squashed = 1 / (1 + np.exp(-logits))
+        proba = np.exp(squashed) / np.exp(squashed).sum(axis=1, keepdims=True)
+        assert proba.max() <= probability_cap(n_classes) * (1 + 1e-12)  # rounding only
+        assert proba[0, 0] == pytest.approx(probability_cap(n_classes), rel=1e-12)
+    assert probability_cap(10) == pytest.approx(0.2320, abs=1e-4)
+
+
+def gallery_text(tmp_path, output_activation):
+    from glassnet.report.html import render
+
+    rng = np.random.default_rng(0)
+    proba = rng.dirichlet(np.ones(10), size=50)
+    predictions = {"classes": np.arange(10), "y_true": rng.integers(0, 10, 50), "proba": proba}
+    metrics = {
+        "config": {"name": "seed", "train": {"output_activation": output_activation}},
+        "data": {"name": "digits", "image_shape": [8, 8]},
+    }
+    return page_text(render(metrics, predictions, {}, tmp_path))
+
+
+def test_the_gallery_explains_the_seed_recipes_probability_cap(tmp_path):
+    assert "no probability can exceed e / (e + 9) = 0.232 with 10 classes" in gallery_text(
+        tmp_path, "sigmoid"
+    )
+    assert "no probability can exceed" not in gallery_text(tmp_path, "identity")
+
+
+def test_the_confusion_matrix_is_shown_at_its_own_size(digits_run):
+    text = (digits_run / "report.html").read_text()
+    assert "<img class=natural alt='confusion plot'" in text
+
+
+def chromium(tmp_path, *flags):
+    command = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        *flags,
+    ]
+    return subprocess.run(command, check=True, capture_output=True, timeout=120, text=True)
+
+
+# Written into a copy of the page: every element whose content is wider than its box (and
+# that does not scroll on purpose), and the page's own width.
+OVERFLOW_PROBE = """<script>
+const wide = [...document.querySelectorAll("body *")]
+  .filter(e => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== "auto")
+  .map(e => e.tagName + "." + e.className);
+document.body.dataset.probe = JSON.stringify({page: document.documentElement.scrollWidth,
+                                              wide: wide});
+</script>"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
+@pytest.mark.parametrize("width", [700, 1100])
+def test_nothing_overflows_a_narrow_window(digits_run, tmp_path, width):
+    import html
+    import json
+    import re
+
+    probe = tmp_path / "probe.html"
+    page = (digits_run / "report.html").read_text()
+    probe.write_text(page.replace("</body>", OVERFLOW_PROBE + "</body>"))
+    dom = chromium(tmp_path, f"--window-size={width},1000", "--dump-dom", probe.as_uri()).stdout
+    found = json.loads(html.unescape(re.search(r'data-probe="([^"]*)"', dom).group(1)))
+    assert found == {"page": width, "wide": []}

@@ -369,7 +369,7 @@ def test_sweep_records_are_written_atomically_in_trial_order(tmp_path):
 def signal_at(epoch_number):
     """An ``on_epoch`` hook that sends this process SIGINT after epoch ``epoch_number``."""
 
-    def on_epoch(epoch, epochs):
+    def on_epoch(epoch, epochs, history):
         if epoch == epoch_number:
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.01)  # let the handler run here, inside the run's StopSignals

@@ -134,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example:\n  glassnet presets",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_output_flags(presets)
     presets.set_defaults(handler=cmd_presets)
 
     cli_train.add_train_parser(commands)
@@ -200,17 +201,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_presets(args: argparse.Namespace) -> int:
     """``glassnet presets``: a table of the built-in presets and what each one runs."""
-    from rich.console import Console
     from rich.table import Table
 
     from glassnet.experiments import presets
 
+    out = Output(args)
+    described = [(name, presets.load(name).description) for name in presets.names()]
+    out.result({"presets": [{"name": n, "description": d} for n, d in described]})
     table = Table(title="glassnet presets")
     table.add_column("name")
     table.add_column("description")
-    for name in presets.names():
-        table.add_row(name, presets.load(name).description)
-    Console().print(table)
+    for name, description in described:
+        table.add_row(name, description)
+    out.print(table)
     return 0
 
 

@@ -114,7 +114,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         evaluation = evaluate_model(model, data)
     report = evaluation.to_dict()
     out.result({"model": str(args.model), "data": args.data, **report})
-    out.print(f"accuracy [bold]{evaluation.accuracy:.4f}[/] on {len(data)} samples of {args.data}")
+    out.headline(
+        f"accuracy [bold]{evaluation.accuracy:.4f}[/] on {len(data)} samples of {args.data}"
+    )
     per_class = Table(title="per-class metrics")
     for column in ("class", "precision", "recall", "F1", "support"):
         per_class.add_column(column, justify="left" if column == "class" else "right")

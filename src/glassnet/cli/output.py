@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -21,15 +23,28 @@ from glassnet.report.format import format_params, format_value
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.progress import Progress
+    from rich.progress import Progress, Task
     from rich.table import Table
+    from rich.text import Text
 
     from glassnet.experiments.experiment import ExperimentResult
+    from glassnet.experiments.trials import TrialResult
+    from glassnet.training.history import History
+
+
+# Piped or redirected output is read by programs and pagers, not by a terminal 80 columns
+# wide (rich's default for anything that is not a terminal): lines are left unwrapped.
+PIPED_WIDTH = 1000
+# The bars redraw 10 times a second; updating the epoch bar more often (an epoch can take
+# under a millisecond, an update ~25 us) would only slow the training down.
+EPOCH_UPDATE_SECONDS = 0.05
 
 
 def add_output_flags(parser: argparse.ArgumentParser) -> None:
     """Add ``--quiet`` and ``--json``, which every command takes, to ``parser``."""
-    parser.add_argument("--quiet", action="store_true", help="no progress bars or tables")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bars or tables (a result line stays)"
+    )
     parser.add_argument(
         "--json",
         action="store_true",
@@ -41,12 +56,12 @@ class Output:
     """The consoles of one command, set from its ``--quiet`` / ``--json`` flags."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        from rich.console import Console
-
         self.quiet = bool(getattr(args, "quiet", False))
         self.as_json = bool(getattr(args, "json", False))
-        self.progress_console = Console(stderr=True, quiet=self.quiet)
-        self.console = Console(quiet=self.quiet or self.as_json)
+        self.progress_console = console(stderr=True, quiet=self.quiet)
+        self.console = console(quiet=self.quiet or self.as_json)
+        # The one line a command exists to print (evaluate's accuracy) survives --quiet.
+        self.result_console = console(quiet=self.as_json)
 
     def progress(self) -> Progress:
         """A progress bar on stderr (silent under ``--quiet``)."""
@@ -62,10 +77,25 @@ class Output:
         """Print tables or text on stdout, unless ``--quiet`` or ``--json``."""
         self.console.print(*things)
 
+    def headline(self, text: str) -> None:
+        """Print a command's result line on stdout, even under ``--quiet`` (not ``--json``)."""
+        self.result_console.print(text)
+
     def result(self, document: dict[str, Any]) -> None:
         """Print ``document`` as JSON on stdout when ``--json`` was given."""
         if self.as_json:
             sys.stdout.write(json.dumps(document, indent=2, default=_plain) + "\n")
+
+
+def console(**options: Any) -> Console:
+    """A rich Console that wraps at the terminal's width, and not at all when piped (unless
+    ``COLUMNS`` says otherwise)."""
+    from rich.console import Console
+
+    made = Console(**options)
+    if not made.is_terminal and not os.environ.get("COLUMNS"):
+        made.width = PIPED_WIDTH
+    return made
 
 
 def default_run_dir(prefix: str = "") -> Path:
@@ -78,42 +108,95 @@ def training_progress(
     out: Output, n_trials: int, epochs: int, ensemble: int = 1
 ) -> Iterator[dict[str, Callable[..., None] | None]]:
     """Bars for a sweep of ``n_trials`` trainings (none when 0), then for the final training:
-    epoch by epoch for one network, member by member for an ``ensemble``; yields the
-    ``on_trial``, ``on_epoch`` and ``on_member`` keyword arguments of ``run_experiment``."""
+    epoch by epoch, with its current losses, for one network; member by member for an
+    ``ensemble``. Yields the ``on_trial``, ``on_epoch`` and ``on_member`` keyword arguments
+    of ``run_experiment``."""
     single = ensemble == 1
     with out.progress() as bars:
         sweep_task = bars.add_task(
             f"sweep ({n_trials} trainings)", total=n_trials, visible=n_trials > 0
         )
+        best_score = -1.0
         name = "final training" if n_trials else "training"
+        # After a sweep the final network may be the winning trial itself, with nothing left
+        # to train (the seed preset): its bar appears only once an epoch is reported, so it
+        # never sits frozen at 0 while the sweep runs.
         final_task = bars.add_task(
             name if single else f"{name} ({ensemble} networks)",
             total=epochs if single else ensemble,
+            visible=not (single and n_trials),
             start=not (single and n_trials),
         )
 
-        def on_epoch(epoch: int, epochs: int) -> None:
+        def on_trial(trial: TrialResult) -> None:
+            nonlocal best_score
+            if np.isfinite(trial.score):  # a diverged trial scores -inf
+                best_score = max(best_score, trial.score)
+            status = f"best {best_score:.4f} validation accuracy" if best_score >= 0 else ""
+            bars.update(sweep_task, advance=1, status=status)
+
+        shown_at = -1.0
+
+        def on_epoch(epoch: int, epochs: int, history: History) -> None:
+            nonlocal shown_at
+            now = time.monotonic()
+            if now - shown_at < EPOCH_UPDATE_SECONDS and epoch < epochs:
+                return
+            shown_at = now
             bars.start_task(final_task)  # once started, this does nothing
-            bars.update(final_task, completed=epoch)
+            status = epoch_status(history)
+            bars.update(final_task, completed=epoch, total=epochs, visible=True, status=status)
 
         yield {
-            "on_trial": lambda _: bars.advance(sweep_task),
+            "on_trial": on_trial,
             "on_epoch": on_epoch,
             "on_member": None if single else lambda _: bars.advance(final_task),
         }
 
 
-def progress(console: Console) -> Progress:
-    """A transient rich progress bar: description, bar, done/total, elapsed time."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def epoch_status(history: History) -> str:
+    """The latest losses (and validation accuracy) of a training, for its progress bar."""
+    status = f"loss {history.train_loss[-1]:.4f}" if history.train_loss else ""
+    if history.validation_loss:
+        status += f", validation {history.validation_loss[-1]:.4f}"
+    if history.validation_accuracy:
+        status += f" (accuracy {history.validation_accuracy[-1]:.4f})"
+    return status
+
+
+def progress(screen: Console) -> Progress:
+    """A transient rich progress bar: description, bar, done/total, elapsed and remaining
+    time (ETA), and a status the task may carry (e.g. the current loss)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.table import Column
+    from rich.text import Text
+
+    class StatusColumn(ProgressColumn):
+        """A task's ``status`` field (empty for tasks without one), cut to one line."""
+
+        def render(self, task: Task) -> Text:
+            return Text(str(task.fields.get("status", "")), no_wrap=True, overflow="ellipsis")
 
     return Progress(
         TextColumn("{task.description}"),
-        BarColumn(),
+        # The bar and the status share what the other columns leave (a third, two thirds).
+        BarColumn(bar_width=None, table_column=Column(ratio=1)),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=console,
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        StatusColumn(table_column=Column(no_wrap=True, overflow="ellipsis", ratio=2)),
+        console=screen,
         transient=True,
+        expand=True,
     )
 
 
@@ -184,5 +267,8 @@ def validation_value(result: ExperimentResult) -> str:
     if result.validation_accuracy is not None:
         return f"{result.validation_accuracy:.4f}"
     if result.selection_accuracy is not None:
-        return f"{result.selection_accuracy:.4f} (when chosen, before the refit)"
-    return "n/a (refit on train+valid)"
+        return (
+            f"{result.selection_accuracy:.4f} (the sweep's score when chosen; the refit on "
+            "train+valid leaves no unseen validation rows)"
+        )
+    return "n/a (the final model trained on train+valid: no unseen validation rows are left)"

@@ -41,7 +41,8 @@ from glassnet.training.resume import Checkpointer, StopSignals
 # interrupted) the final training's state.
 RUN_FILE, TRIALS_FOLDER, STATE_FILE = "run.json", "trials", "training_state.npz"
 
-EpochCallback = Callable[[int, int], None]
+# on_epoch(epoch, epochs, history): epochs done of the total, and the history so far.
+EpochCallback = Callable[[int, int, History], None]
 
 
 @dataclass
@@ -455,7 +456,8 @@ def train_members(
     if replayed is not None:
         first = network_from_state(members[0].config, n_features, n_outputs, replayed.state)
         if len(members) == 1 and on_epoch is not None:
-            on_epoch(len(replayed.history.train_loss), members[0].config.epochs)
+            history = replayed.history
+            on_epoch(len(history.train_loss), members[0].config.epochs, history)
         if on_member is not None:
             on_member(TrialResult(members[0].index, members[0].params, replayed.history))
         others = members[1:]
@@ -478,7 +480,7 @@ def train_members(
         callbacks = []
         if on_epoch is not None:
             epochs = member.config.epochs
-            callbacks.append(lambda epoch, history, network: on_epoch(epoch + 1, epochs))
+            callbacks.append(lambda epoch, history, network: on_epoch(epoch + 1, epochs, history))
         # fit_from_config picks the BLAS threads for the matrix sizes; this is the only
         # training running now, so it may use every core.
         network, history = fit_from_config(

@@ -89,32 +89,75 @@ def plot_accuracy(history: History, test_accuracy: float | None, path: str | Pat
 
 
 def plot_confusion(matrix: np.ndarray, classes: list[Any], path: str | Path) -> Path:
-    """Confusion matrix (rows: true class, columns: predicted), counts written in each cell."""
+    """The confusion matrix figure (see ``confusion_figure``) written to ``path``."""
+    return save_figure(confusion_figure(matrix, classes), path)
+
+
+# The report shows figures at their own pixel size up to its ~880 px column, so the
+# confusion matrix is drawn at most that wide (at 100 dpi) instead of being shrunk there.
+CONFUSION_MAX_INCHES = 8.6
+MIN_FONT_POINTS = 6.0  # below this a count is noise; the colours still show the pattern
+
+
+def confusion_figure(matrix: np.ndarray, classes: list[Any]) -> Any:
+    """Confusion matrix ``matrix`` (k, k) (rows: true class, columns: predicted) as a figure.
+
+    Colours are each row's share of its true class, so a rare class's errors show as
+    plainly as a common one's; counts are written in the cells when they fit (zeros left
+    blank past 10 classes), with fonts sized to the cells."""
     plt = pyplot()
+    matrix = np.asarray(matrix)
     n = len(classes)
-    size = min(3.0 + 0.45 * n, 12.0)
-    fig, ax = plt.subplots(figsize=(size, size * 0.85), dpi=100)
-    image = ax.imshow(matrix, cmap="Blues")
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    labels = [str(c) for c in classes]
-    ax.set_xticks(range(n), labels, rotation=45 if max(map(len, labels)) > 2 else 0)
+    width = min(3.2 + 0.5 * n, CONFUSION_MAX_INCHES)
+    fig, ax = plt.subplots(figsize=(width, width * 0.88), dpi=100)
+    totals = matrix.sum(axis=1, keepdims=True)
+    shares = np.divide(matrix, totals, out=np.zeros(matrix.shape), where=totals > 0)
+    image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
+    bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    bar.set_label("share of the true class")
+    labels = [_short(c) for c in classes]
+    longest = max(map(len, labels), default=1)
+    # Label sizes are guessed from a first layout; the counts are then fitted to the cells
+    # of the final one. DejaVu Sans digits are 0.64 em wide, letters about 0.6 em.
+    ax.set_xticks(range(n), labels)
     ax.set_yticks(range(n), labels)
-    if n <= 30:  # beyond that the numbers are unreadable; the colours still show the pattern
-        threshold = matrix.max() / 2 if matrix.size else 0
+    label_size = float(np.clip(_cell_points(fig, ax, n) * 0.7, 5.0, 10.0))
+    rotate = longest * 0.6 * label_size > _cell_points(fig, ax, n)
+    ax.set_xticks(range(n), labels, rotation=90 if rotate else 0, fontsize=label_size)
+    ax.set_yticks(range(n), labels, fontsize=label_size)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title("test set: confusion matrix")
+    fig.tight_layout()
+    cell = _cell_points(fig, ax, n)
+    digits = len(str(int(matrix.max()))) if matrix.size else 1
+    count_size = min(9.0, cell * 0.85 / (0.64 * digits), cell * 0.6)
+    if count_size >= MIN_FONT_POINTS:
         for (row, col), count in np.ndenumerate(matrix):
+            if count == 0 and n > 10:
+                continue
             ax.text(
                 col,
                 row,
                 str(count),
                 ha="center",
                 va="center",
-                fontsize=8,
-                color="white" if count > threshold else "black",
+                fontsize=count_size,
+                color="white" if shares[row, col] > 0.5 else "black",
             )
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
-    ax.set_title("test set: confusion matrix")
-    return save_figure(fig, path)
+    return fig
+
+
+def _cell_points(fig: Any, ax: Any, n: int) -> float:
+    """The side of one matrix cell in points, in the figure's current layout."""
+    box = ax.get_window_extent(renderer=fig.canvas.get_renderer())
+    return min(box.width, box.height) / max(n, 1) * 72 / fig.dpi
+
+
+def _short(label: Any, limit: int = 14) -> str:
+    """A class name cut to ``limit`` characters, so long names do not crowd out the cells."""
+    text = str(label)
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def plot_gallery(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ from glassnet.report.format import format_params, format_value
 REPORT = "report.html"
 # Section ids, in page order; tests check that each one is present.
 SECTIONS = ("summary", "config", "sweep", "curves", "confusion", "per-class", "gallery", "files")
+
+# A setting whose name and value are longer than this takes a whole row of the grid.
+LONG_SETTING = 30
 
 STYLE = """
 body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0;
@@ -37,10 +41,18 @@ tr.chosen td { background: #e6f4ea; font-weight: 600; }
 img { max-width: 100%; height: auto; }
 .figures { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
 .figures img { width: 430px; } .figures img.wide { width: 100%; }
-.settings { display: grid; grid-template-columns: repeat(3, 1fr); gap: 6px 18px; }
-.settings div { display: flex; justify-content: space-between; gap: 8px;
+.figures img.natural { width: auto; }
+.scroll { max-width: 100%; overflow-x: auto; }
+/* As many 240 px columns as the window holds (3 at full width, 1 on a phone); a long
+   value (a sweep's list) takes a row of its own and wraps instead of widening the page. */
+.settings { display: grid; grid-template-columns: repeat(auto-fill, minmax(240px, 1fr));
+            gap: 6px 18px; }
+.settings div { display: flex; justify-content: space-between; gap: 8px; min-width: 0;
                 border-bottom: 1px solid #e3e6eb; padding: 2px 0; font-size: 14px; }
-.settings span { color: #667085; }
+.settings div.long { grid-column: 1 / -1; }
+.settings span { color: #667085; white-space: nowrap; }
+.settings b { text-align: right; overflow-wrap: anywhere; }
+.number small { display: block; max-width: 260px; font-size: 12px; color: #667085; }
 .muted { color: #667085; } code { background: #f0f1f3; padding: 1px 4px; border-radius: 3px; }
 """
 
@@ -64,8 +76,9 @@ def render(metrics: dict[str, Any], predictions: Any, figures: dict[str, str], f
     evaluation = run_folder.evaluation_of(predictions)
     data = metrics.get("data") or {}
     has_images = bool(data.get("image_shape"))
+    name = run_name(metrics, run_folder.read_command(folder))
     sections = [
-        _summary(metrics),
+        _summary(metrics, name),
         _config(metrics),
         _sweep(metrics, figures),
         _section(
@@ -77,15 +90,15 @@ def render(metrics: dict[str, Any], predictions: Any, figures: dict[str, str], f
         _section(
             "confusion",
             "Confusion matrix (test set)",
-            _figures(figures, "confusion_plot")
+            _figures(figures, "confusion_plot", natural=True)
             or "<p class=muted>No test predictions in this run folder.</p>",
         ),
         _per_class(evaluation),
     ]
     if has_images:
-        sections.append(_gallery(evaluation, figures))
+        sections.append(_gallery(evaluation, figures, metrics))
     sections.append(_files(folder))
-    title = f"glassnet report: {_run_name(metrics)}"
+    title = f"glassnet report: {name}"
     return (
         "<!doctype html>\n<html lang=en><head><meta charset=utf-8>"
         "<meta name=viewport content='width=device-width, initial-scale=1'>"
@@ -112,37 +125,47 @@ def _table(header: list[str], rows: list[list[Any]], chosen: set[int] = frozense
         + "</tr>"
         for i, row in enumerate(rows)
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<div class=scroll>{table}</div>"  # a wide table scrolls, the page does not
 
 
-def _image(path: str, alt: str, wide: bool = False) -> str:
+def _image(path: str, alt: str, wide: bool = False, natural: bool = False) -> str:
     encoded = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    style = " class=wide" if wide else ""
+    # wide: the column's width; natural: the figure's own pixel size (at most the column's),
+    # for a figure whose text is sized for that (the confusion matrix).
+    style = " class=wide" if wide else " class=natural" if natural else ""
     return f"<img{style} alt='{_e(alt)}' src='data:image/png;base64,{encoded}'>"
 
 
-def _figures(figures: dict[str, str], *names: str, wide: bool = False, extra: str = "") -> str:
-    images = [_image(figures[n], n.replace("_", " "), wide) for n in names if n in figures]
+def _figures(
+    figures: dict[str, str],
+    *names: str,
+    wide: bool = False,
+    natural: bool = False,
+    extra: str = "",
+) -> str:
+    images = [_image(figures[n], n.replace("_", " "), wide, natural) for n in names if n in figures]
     return f"<div class=figures>{''.join(images)}{extra}</div>" if images or extra else ""
 
 
-def _summary(metrics: dict[str, Any]) -> str:
+def _summary(metrics: dict[str, Any], name: str) -> str:
     data = metrics.get("data") or {}
     numbers = [
-        ("test accuracy", _accuracy(metrics.get("test_accuracy"))),
-        ("validation accuracy", _accuracy(metrics.get("validation_accuracy"))),
-        ("run time", f"{metrics.get('seconds', 0):.1f} s"),
+        ("test accuracy", _accuracy(metrics.get("test_accuracy")), ""),
+        ("validation accuracy", *_validation(metrics)),
+        ("run time", f"{metrics.get('seconds', 0):.1f} s", ""),
     ]
     cards = "".join(
-        f"<div class=number>{_e(label)}<b>{_e(format_value(value))}</b></div>"
-        for label, value in numbers
+        f"<div class=number>{_e(label)}<b>{_e(format_value(value))}</b>"
+        f"{f'<small>{_e(note)}</small>' if note else ''}</div>"
+        for label, value, note in numbers
     )
     sizes = metrics.get("split_sizes", {})
     split = ", ".join(f"{n} {part}" for part, n in sizes.items())
     chosen = metrics.get("best_params") or {}
     chosen_text = format_params(chosen) or "no sweep"
     return (
-        f"<section id=summary><h1>{_e(_run_name(metrics))}</h1>"
+        f"<section id=summary><h1>{_e(name)}</h1>"
         f"<p class=muted>data <code>{_e(data.get('name', '?'))}</code>"
         f"{' target <code>' + _e(data['target']) + '</code>' if data.get('target') else ''}; "
         f"seed {_e(metrics.get('seed'))}; split {_e(split)}; chosen: {_e(chosen_text)}</p>"
@@ -150,17 +173,35 @@ def _summary(metrics: dict[str, Any]) -> str:
     )
 
 
+def _validation(metrics: dict[str, Any]) -> tuple[str, str]:
+    """The final model's validation accuracy, and a note when a refit on train+valid left no
+    unseen validation rows to score it (the sweep's score of the chosen setting, if any, is
+    shown instead)."""
+    value = metrics.get("validation_accuracy")
+    if isinstance(value, (int, float)) or metrics.get("refit") != "train+valid":
+        return _accuracy(value), ""
+    chosen = metrics.get("selection_accuracy")
+    if isinstance(chosen, (int, float)):
+        return _accuracy(chosen), (
+            "the chosen setting's score in the sweep, before the refit on train+valid "
+            "(the refitted model has no unseen validation rows left)"
+        )
+    return "n/a", "the final model was trained on train+valid: no unseen validation rows are left"
+
+
 def _accuracy(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, (int, float)) else "n/a"
 
 
-def _run_name(metrics: dict[str, Any]) -> str:
-    """``glassnet run: seed`` for a preset, ``glassnet train: flowers`` for user data."""
-    name = metrics.get("config", {}).get("name", "run")
-    data = (metrics.get("data") or {}).get("name")
-    if name == "train" and data:
-        return f"glassnet train: {data}"
-    return f"glassnet run: {name}"
+def run_name(metrics: dict[str, Any], command: str | None = None) -> str:
+    """The command and the data: ``glassnet train: flowers.csv``, ``glassnet run: seed preset
+    on digits``. ``command`` is the run folder's (run.json); without it, a guess."""
+    preset = metrics.get("config", {}).get("name", "run")
+    data = (metrics.get("data") or {}).get("name") or metrics.get("config", {}).get("data")
+    command = command or ("train" if preset == "train" else "run")
+    if command == "run":
+        return f"glassnet run: {preset} preset" + (f" on {data}" if data else "")
+    return f"glassnet {command}: {data or preset}"
 
 
 def _config(metrics: dict[str, Any]) -> str:
@@ -171,7 +212,9 @@ def _config(metrics: dict[str, Any]) -> str:
     rows += [(key, config[key]) for key in ("scaling", "split", "select") if key in config]
     rows += [(f"sweep over {key}", values) for key, values in config.get("sweep", {}).items()]
     cells = "".join(
-        f"<div><span>{_e(key)}</span><b>{_e(format_value(value))}</b></div>" for key, value in rows
+        f"<div{' class=long' if len(key) + len(text) > LONG_SETTING else ''}>"
+        f"<span>{_e(key)}</span><b>{_e(text)}</b></div>"
+        for key, text in ((key, format_value(value)) for key, value in rows)
     )
     return _section(
         "config", "Configuration (of the final model)", f"<div class=settings>{cells}</div>"
@@ -215,16 +258,39 @@ def _per_class(evaluation: Any) -> str:
     )
 
 
-def _gallery(evaluation: Any, figures: dict[str, str]) -> str:
+def _gallery(evaluation: Any, figures: dict[str, str], metrics: dict[str, Any]) -> str:
     if evaluation is not None and evaluation.accuracy == 1.0:
-        body = "<p>Every test image was classified correctly.</p>"
-    else:
-        body = (
-            "<p class=muted>The misclassified test images the model was most sure about; "
-            "each title gives the true and predicted class and the predicted probability."
-            "</p>" + _figures(figures, "gallery_plot", wide=True)
+        return _section(
+            "gallery",
+            "Worst-misclassified test images",
+            "<p>Every test image was classified correctly.</p>",
         )
+    note = ""
+    train = metrics.get("config", {}).get("train", {})
+    squashed = train.get("output_activation") == "sigmoid"
+    if squashed and train.get("loss", "cross_entropy") == "cross_entropy" and evaluation:
+        n_classes = len(evaluation.classes)
+        note = (
+            f" This network applies softmax to sigmoid outputs (the seed recipe's quirk). "
+            f"Each sigmoid lies in (0, 1), so no probability can exceed e / (e + "
+            f"{n_classes - 1}) = {probability_cap(n_classes):.3f} with {n_classes} classes: "
+            "a p near that is as sure as this model can be."
+        )
+    body = (
+        "<p class=muted>The misclassified test images the model was most sure about; "
+        f"each title gives the true and predicted class and the predicted probability.{note}"
+        "</p>" + _figures(figures, "gallery_plot", wide=True)
+    )
     return _section("gallery", "Worst-misclassified test images", body)
+
+
+def probability_cap(n_classes: int) -> float:
+    """The largest probability softmax can give over ``n_classes`` sigmoid outputs.
+
+    Softmax is largest for one class when its input is highest (sigmoid -> 1) and every other
+    input lowest (sigmoid -> 0): e**1 / (e**1 + (n_classes - 1) * e**0), approached, never
+    reached."""
+    return math.e / (math.e + n_classes - 1)
 
 
 def _files(folder: Path) -> str:

@@ -1,5 +1,6 @@
 """A run folder's files: what ``write_run`` leaves behind and ``glassnet report`` reads back.
 
+run.json         the command and settings that started the run (to resume it)
 model.npz        the final model (checkpoint format)
 metrics.json     config, sweep records, per-epoch history, test evaluation
 predictions.npz  test-set class indices and probabilities, plus the worst-misclassified
@@ -23,6 +24,7 @@ from glassnet.training.history import History
 
 PREDICTIONS = "predictions.npz"
 METRICS = "metrics.json"
+RUN = "run.json"  # the command and settings that started the run (experiments.start_run)
 GALLERY_SIZE = 18
 
 
@@ -65,6 +67,17 @@ def read_metrics(folder: Path) -> dict[str, Any]:
         return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise DataError(f"{path} is not valid JSON ({exc})") from None
+
+
+def read_command(folder: Path) -> str | None:
+    """The name of the command that started the run in ``folder`` (``run``, ``train``), from
+    its run.json; None when there is none (or it cannot be read: the report does without)."""
+    try:
+        command = json.loads((Path(folder) / RUN).read_text()).get("command") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    name = command.get("name") if isinstance(command, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def evaluation_of(predictions: dict[str, np.ndarray] | None) -> Evaluation | None:
