@@ -33,13 +33,14 @@ from glassnet.models import checkpoint
 from glassnet.models.evaluation import Evaluation, evaluate_model
 from glassnet.models.model import Model
 from glassnet.nn.layers import Sequential
+from glassnet.report.run_folder import RUN as RUN_FILE
 from glassnet.training.config import TrainConfig, build, fit_from_config
 from glassnet.training.history import History
 from glassnet.training.resume import Checkpointer, StopSignals
 
-# Inside a run folder: what was asked for, each finished sweep trial, and (only while
-# interrupted) the final training's state.
-RUN_FILE, TRIALS_FOLDER, STATE_FILE = "run.json", "trials", "training_state.npz"
+# Inside a run folder, beside run.json (RUN_FILE: what was asked for): each finished sweep
+# trial, and (only while interrupted) the final training's state.
+TRIALS_FOLDER, STATE_FILE = "trials", "training_state.npz"
 
 # on_epoch(epoch, epochs, history): epochs done of the total, and the history so far.
 EpochCallback = Callable[[int, int, History], None]
