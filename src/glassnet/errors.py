@@ -19,3 +19,8 @@ class ModelFileError(GlassnetError, ValueError):
 
 class DivergenceError(GlassnetError, FloatingPointError):
     """The training loss became NaN or infinite."""
+
+
+class DataWarning(UserWarning):
+    """Something in the data the user should know about (a dropped column, an unseen
+    category, a fallback encoding); the CLI prints it as one line on stderr."""
