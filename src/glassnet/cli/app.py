@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import NoReturn
 
@@ -23,7 +24,7 @@ from glassnet.cli.output import (
     results_table,
     training_progress,
 )
-from glassnet.errors import ConfigError, GlassnetError
+from glassnet.errors import ConfigError, DataWarning, GlassnetError
 
 EXAMPLES = """examples:
   glassnet run                      the seed experiment (the tutorial, reproduced)
@@ -54,7 +55,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.handler(args) or 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", DataWarning)  # each one names a different thing
+            shown = warnings.showwarning
+            warnings.showwarning = lambda message, category, *rest, **named: (
+                print(f"glassnet: warning: {one_line(message)}", file=sys.stderr)
+                if issubclass(category, DataWarning)
+                else shown(message, category, *rest, **named)
+            )
+            return int(args.handler(args) or 0)
     except GlassnetError as exc:
         print(f"glassnet: error: {one_line(exc)}", file=sys.stderr)
         return 2

@@ -30,7 +30,7 @@ from glassnet.experiments.trials import (
     save_trial,
 )
 from glassnet.models import checkpoint
-from glassnet.models.evaluation import Evaluation, evaluate_model
+from glassnet.models.evaluation import Evaluation, RegressionEvaluation, evaluate_model
 from glassnet.models.model import Model
 from glassnet.nn.layers import Sequential
 from glassnet.training.config import TrainConfig, build, fit_from_config
@@ -56,14 +56,15 @@ class ExperimentResult:
     selection_accuracy: float | None  # the chosen trial's validation accuracy (None: no sweep)
     refit: str
     validation_accuracy: float | None  # the final model's; None when it trained on validation
-    test_accuracy: float
+    test_accuracy: float | None  # None for a regression, whose evaluation holds R^2 etc.
     history: History  # the first ensemble member's
     model: Model
     seconds: float
     member_histories: list[History] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
-    evaluation: Evaluation | None = None  # the final model on the test set
+    evaluation: Evaluation | RegressionEvaluation | None = None  # the model on the test set
     test_set: Dataset | None = None
+    validation_r2: float | None = None  # a regression's validation R^2 (refit on train only)
 
     @property
     def best_l2(self) -> float:
@@ -89,7 +90,17 @@ class ExperimentResult:
             "outputs": self.outputs,
             "data": self.data_info(),
             "evaluation": None if self.evaluation is None else self.evaluation.to_dict(),
+            "task": self.model.task,
+            **self.regression_metrics(),
         }
+
+    def regression_metrics(self) -> dict[str, Any]:
+        """test_r2, test_rmse, test_mae (and validation_r2) of a regression; {} otherwise."""
+        if not isinstance(self.evaluation, RegressionEvaluation):
+            return {}
+        scores = {f"test_{key}": value for key, value in self.evaluation.to_dict().items()}
+        scores.pop("test_n_samples")
+        return {**scores, "validation_r2": self.validation_r2}
 
     def data_info(self) -> dict[str, Any]:
         info = self.model.info
@@ -144,18 +155,27 @@ def run_experiment(
     refit = check_refit(refit if refit is not None else preset.refit)
     splits = splits if splits is not None else load_splits(preset)
     train_set, valid_set, test_set = splits.train, splits.validation, splits.test
-    classes = np.unique(train_set.y)
+    # A squared-error loss makes the run a regression: one output, trained on the target
+    # standardised on the training split, scored by validation loss instead of accuracy.
+    regression = preset.train.loss == "mse"
+    classes = None if regression else np.unique(train_set.y)
+    target_scaler = Scaler.fit("standard", train_set.y.reshape(-1, 1)) if regression else None
+    n_outputs = 1 if classes is None else len(classes)
     image_shape = train_set.image_shape
 
     def prepared(scaler: Scaler | None, *parts: Dataset) -> tuple[np.ndarray, np.ndarray]:
-        return prepare(scaler, classes, *parts)
+        if target_scaler is not None:
+            x = np.vstack([p.x for p in parts])
+            y = target_scaler.transform(np.concatenate([p.y for p in parts]).reshape(-1, 1))
+            return (x if scaler is None else scaler.transform(x)), y[:, 0]
+        return prepare(scaler, classes, *parts)  # type: ignore[arg-type]
 
     # Scaling is fitted on exactly the data the model is trained on.
     scaler = fit_scaler(preset, train_set)
     train_xy, valid_xy = prepared(scaler, train_set), prepared(scaler, valid_set)
     # The test set is only touched at the end, but a label it cannot be scored on must stop
     # the run now, not after all the training is done.
-    if test_set.y is not None:
+    if test_set.y is not None and classes is not None:
         check_known_labels(test_set.y, classes, what="labels of test")
     grid = preset.grid() or [{}]
 
@@ -189,7 +209,7 @@ def run_experiment(
                 missing,
                 train_xy,
                 valid_xy,
-                n_outputs=len(classes),
+                n_outputs=n_outputs,
                 n_jobs=n_jobs,
                 on_result=on_result,
                 keep_state=refit == "train",  # the winner's weights may be the final network
@@ -235,7 +255,7 @@ def run_experiment(
                     members[0],
                     train_xy,
                     valid_xy,
-                    len(classes),
+                    n_outputs,
                     keep_state=True,
                     image_shape=image_shape,
                     scaler=scaler,
@@ -273,7 +293,7 @@ def run_experiment(
                 members,
                 train_xy,
                 monitor_xy,
-                n_outputs=len(classes),
+                n_outputs=n_outputs,
                 n_jobs=n_jobs,
                 image_shape=image_shape,
                 scaler=scaler,
@@ -285,14 +305,30 @@ def run_experiment(
         except DivergenceError as exc:
             if run_dir is not None and getattr(exc, "model", None) is not None:
                 kept_info = {**model_info, "diverged": str(exc)}
-                kept = Model([exc.model], classes=classes, scaler=scaler, info=kept_info)
+                kept = Model(
+                    [exc.model],
+                    task="regression" if regression else "classification",
+                    classes=classes,
+                    scaler=scaler,
+                    info=kept_info,
+                    target_scaler=target_scaler,
+                )
                 path = checkpoint.save(kept, Path(run_dir) / "model.npz")
                 exc.args = (f"{exc}; those weights are saved in {path}",)
             raise
-    model = Model(networks, task="classification", classes=classes, scaler=scaler, info=model_info)
+    model = Model(
+        networks,
+        task="regression" if regression else "classification",
+        classes=classes,
+        scaler=scaler,
+        info=model_info,
+        target_scaler=target_scaler,
+    )
     evaluation = evaluate_model(model, test_set)
-    validation_accuracy = None
-    if refit == "train":
+    validation_accuracy = validation_r2 = None
+    if refit == "train" and regression:
+        validation_r2 = evaluate_model(model, valid_set).r2  # type: ignore[union-attr]
+    elif refit == "train":
         validation_accuracy = float(np.mean(model.predict(valid_set.x) == valid_set.y))
     return ExperimentResult(
         preset=preset,
@@ -303,13 +339,14 @@ def run_experiment(
         selection_accuracy=None if best is None else best.score,
         refit=refit,
         validation_accuracy=validation_accuracy,
-        test_accuracy=evaluation.accuracy,
+        test_accuracy=None if regression else evaluation.accuracy,  # type: ignore[union-attr]
         history=histories[0],
         member_histories=histories,
         model=model,
         seconds=time.perf_counter() - started,
         evaluation=evaluation,
         test_set=test_set,
+        validation_r2=validation_r2,
     )
 
 

@@ -117,6 +117,28 @@ def plot_confusion(matrix: np.ndarray, classes: list[Any], path: str | Path) -> 
     return save_figure(fig, path)
 
 
+def plot_regression(y_true: np.ndarray, y_pred: np.ndarray, path: str | Path) -> Path:
+    """Two panels for a regression's test set: predicted against true (the diagonal is a
+    perfect fit) and residual (true - predicted) against predicted."""
+    plt = pyplot()
+    fig, (fit_ax, residual_ax) = plt.subplots(1, 2, figsize=(9.0, 4.0), dpi=100)
+    low, high = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
+    fit_ax.scatter(y_true, y_pred, s=10, alpha=0.6)
+    fit_ax.plot([low, high], [low, high], color="grey", linewidth=1, label="perfect fit")
+    fit_ax.set_xlabel("true value")
+    fit_ax.set_ylabel("predicted value")
+    fit_ax.set_title("test set: predicted against true")
+    fit_ax.legend(loc="upper left")
+    residual_ax.scatter(y_pred, y_true - y_pred, s=10, alpha=0.6)
+    residual_ax.axhline(0.0, color="grey", linewidth=1)
+    residual_ax.set_xlabel("predicted value")
+    residual_ax.set_ylabel("residual (true - predicted)")
+    residual_ax.set_title("test set: residuals")
+    for ax in (fit_ax, residual_ax):
+        ax.grid(True, alpha=0.3)
+    return save_figure(fig, path)
+
+
 def plot_gallery(
     images: np.ndarray, titles: list[str], image_shape: tuple[int, int], path: str | Path
 ) -> Path:

@@ -64,6 +64,8 @@ def render(metrics: dict[str, Any], predictions: Any, figures: dict[str, str], f
     evaluation = run_folder.evaluation_of(predictions)
     data = metrics.get("data") or {}
     has_images = bool(data.get("image_shape"))
+    if metrics.get("task") == "regression":
+        return _page(metrics, [*_regression_sections(metrics, figures), _files(folder)])
     sections = [
         _summary(metrics),
         _config(metrics),
@@ -85,6 +87,10 @@ def render(metrics: dict[str, Any], predictions: Any, figures: dict[str, str], f
     if has_images:
         sections.append(_gallery(evaluation, figures))
     sections.append(_files(folder))
+    return _page(metrics, sections)
+
+
+def _page(metrics: dict[str, Any], sections: list[str]) -> str:
     title = f"glassnet report: {_run_name(metrics)}"
     return (
         "<!doctype html>\n<html lang=en><head><meta charset=utf-8>"
@@ -126,6 +132,31 @@ def _figures(figures: dict[str, str], *names: str, wide: bool = False, extra: st
     return f"<div class=figures>{''.join(images)}{extra}</div>" if images or extra else ""
 
 
+def _regression_sections(metrics: dict[str, Any], figures: dict[str, str]) -> list[str]:
+    """A regression's page: R^2/RMSE/MAE instead of accuracy, and the predicted-against-true
+    and residual plots instead of a confusion matrix."""
+    rows = [
+        [name, _accuracy(metrics.get(f"test_{key}"))]
+        for name, key in (("R²", "r2"), ("RMSE", "rmse"), ("MAE", "mae"))
+    ]
+    return [
+        _summary(metrics),
+        _config(metrics),
+        _sweep(metrics, figures),
+        _section(
+            "curves",
+            "Training curves (loss on the standardised target)",
+            _figures(figures, "loss_plot") or "<p class=muted>No per-epoch history.</p>",
+        ),
+        _section(
+            "predictions",
+            "Predictions (test set)",
+            _table(["metric", "test set"], rows)
+            + (_figures(figures, "regression_plot", wide=True) or ""),
+        ),
+    ]
+
+
 def _summary(metrics: dict[str, Any]) -> str:
     data = metrics.get("data") or {}
     numbers = [
@@ -133,6 +164,11 @@ def _summary(metrics: dict[str, Any]) -> str:
         ("validation accuracy", _accuracy(metrics.get("validation_accuracy"))),
         ("run time", f"{metrics.get('seconds', 0):.1f} s"),
     ]
+    if metrics.get("task") == "regression":
+        numbers[:2] = [
+            ("test R²", _accuracy(metrics.get("test_r2"))),
+            ("test RMSE", _accuracy(metrics.get("test_rmse"))),
+        ]
     cards = "".join(
         f"<div class=number>{_e(label)}<b>{_e(format_value(value))}</b></div>"
         for label, value in numbers
