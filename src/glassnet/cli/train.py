@@ -144,6 +144,21 @@ def seed_number(text: str) -> int:
     return value
 
 
+def patience(text: str) -> int | str:
+    """``--patience``: a positive integer, or ``none`` (train every epoch)."""
+    if text.lower() == "none":
+        return "none"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"patience is an integer or 'none', got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"patience must be positive, got {value}")
+    return value
+
+
 def batch_size(text: str) -> int | str:
     """``--batch-size``: a positive integer, or ``full`` for full-batch training."""
     if text.lower() == "full":
@@ -219,6 +234,13 @@ def add_train_parser(commands: Any) -> None:
     )
     model.add_argument("--epochs", type=int, help=f"(default: {DEFAULTS.epochs})")
     model.add_argument(
+        "--patience",
+        type=patience,
+        metavar="N|none",
+        help="stop after N epochs without a lower validation loss, keeping the best epoch's "
+        "weights; none trains every epoch (default: none; 30 on tables)",
+    )
+    model.add_argument(
         "--batch-size",
         type=batch_size,
         metavar="N|full",
@@ -288,6 +310,7 @@ FLAG_TO_SETTING = {
     "nesterov": "nesterov",
     "l2": "l2",
     "epochs": "epochs",
+    "patience": "early_stopping_patience",
     "batch_size": "batch_size",
     "dtype": "dtype",
 }
@@ -310,7 +333,11 @@ def train_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
     for flag, setting in FLAG_TO_SETTING.items():
         value = getattr(args, flag)
         if value is not None:
-            train[setting] = None if value == "full" else value
+            train[setting] = value
+    # "full" batches and "none" patience are spelled in words (TOML has no null).
+    for setting, word in (("batch_size", "full"), ("early_stopping_patience", "none")):
+        if train.get(setting) == word:
+            train[setting] = None
     preset["train"] = train
     preset.setdefault("description", "glassnet train")
     if args.data is not None:
