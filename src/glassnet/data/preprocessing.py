@@ -300,7 +300,7 @@ def input_frame(
     for name in dates:
         parsed = parse_dates(frame[name])
         for part in DATE_PARTS:
-            values = parsed.dt.dayofweek if part == "weekday" else getattr(parsed.dt, part)
+            values = parsed.dt.day_of_week if part == "weekday" else getattr(parsed.dt, part)
             columns[f"{name}.{part}"] = values.astype(np.float64)
     for name in numeric:
         if name in columns:
