@@ -342,7 +342,7 @@ def _category_codes(text: Any, categories: list[str]) -> np.ndarray:
     """Index of each cell in ``categories``, -1 for a value not among them."""
     import pandas as pd
 
-    return np.asarray(pd.Categorical(text, categories=categories).codes, dtype=np.int64)
+    return np.asarray(pd.Index(categories).get_indexer(text), dtype=np.int64)
 
 
 def warn(message: str) -> None:

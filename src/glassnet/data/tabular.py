@@ -94,14 +94,14 @@ def load_table_data(
     y = None
     if target is not None:
         labelled = frame[target].notna()
+        if not labelled.any():
+            raise DataError(f"{source}: no row has a value in the target column {target!r}")
         if not labelled.all() and need_target:
             warn(
                 f"{int((~labelled).sum())} of {len(frame)} rows have no {target!r} value; "
                 "they are left out"
             )
             frame = frame[labelled].reset_index(drop=True)
-        if len(frame) == 0:
-            raise DataError(f"{source}: no row has a value in the target column {target!r}")
         task = task or infer_task(frame[target])
         y = target_values(frame[target], task, where=f"{source}, column {target!r}")
     columns = infer_columns(
