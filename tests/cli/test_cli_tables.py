@@ -199,3 +199,38 @@ def test_bad_tables_are_one_line_exit_2_and_leave_no_run_folder(
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "runs").exists()
+
+
+def test_ctrl_c_during_training_leaves_a_usable_model_and_a_resumable_run(
+    tmp_path, capsys, monkeypatch
+):
+    import contextlib
+
+    import glassnet.cli.train as cli_train
+
+    @contextlib.contextmanager
+    def interrupting_progress(*args, **kwargs):
+        def on_epoch(epoch, epochs):
+            if epoch == 8:
+                raise KeyboardInterrupt  # as Ctrl-C would, in the middle of training
+
+        yield {"on_trial": None, "on_epoch": on_epoch, "on_member": None}
+
+    monkeypatch.setattr(cli_train, "training_progress", interrupting_progress)
+    data = regression_table(tmp_path / "prices.tsv")
+    out = tmp_path / "run"
+    argv = ["train", "--data", str(data), "--target", "price", "--out", str(out), *QUICK]
+    assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert f"the best model so far in {out / 'model.npz'}" in err and "--resume" in err
+    assert not (out / "metrics.json").exists()  # the run is not finished
+    evaluated = json.loads(
+        run(capsys, ["evaluate", str(out / "model.npz"), "--data", str(data), "--json"]).out
+    )
+    assert evaluated["task"] == "regression" and np.isfinite(evaluated["r2"])
+    from glassnet.models import checkpoint
+
+    assert "interrupted" in checkpoint.load(out / "model.npz").info
+    monkeypatch.undo()
+    run(capsys, ["train", "--resume", str(out), "--quiet"])
+    assert json.loads((out / "metrics.json").read_text())["test_r2"] > 0.5

@@ -376,7 +376,7 @@ def train_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
 # benchmarks/tables.py (README, "Quality on real tables"), where it matches or beats a
 # scikit-learn pipeline with MLPClassifier / MLPRegressor on the same split.
 TABLE_DEFAULTS: dict[str, Any] = {
-    "hidden_layer_sizes": [128, 64],
+    "hidden_layer_sizes": [100],
     "activation": "relu",
     "optimizer": "adam",
     "lr": 0.001,
@@ -473,9 +473,13 @@ def cmd_train(args: argparse.Namespace) -> int:
                 run_dir=folder,
                 **callbacks,
             )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
+            kept = getattr(exc, "model", None) is not None
+            if kept and table is not None:  # the saved model needs the table's preprocessing
+                add_table(Path(folder) / "model.npz", table)
+            best = f", the best model so far in {Path(folder) / 'model.npz'}" if kept else ""
             raise KeyboardInterrupt(
-                f"finished work is saved in {folder}; continue with: "
+                f"finished work is saved in {folder}{best}; continue with: "
                 f"glassnet train --resume {folder}"
             ) from None
     result.model.table = table
@@ -525,6 +529,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def add_table(path: Path, table: TablePreprocessor) -> None:
+    """Put a table's preprocessing into the model file at ``path``."""
+    from glassnet.models import checkpoint
+
+    model = checkpoint.load(path)
+    model.table = table
+    checkpoint.save(model, path)
 
 
 def _number(value: float | None) -> str:

@@ -302,9 +302,11 @@ def run_experiment(
                 checkpointer=checkpointer,
                 replayed=replayed,
             )
-        except DivergenceError as exc:
+        except (DivergenceError, KeyboardInterrupt) as exc:
+            # Diverged or interrupted: the best weights so far are still a usable model.
             if run_dir is not None and getattr(exc, "model", None) is not None:
-                kept_info = {**model_info, "diverged": str(exc)}
+                why = "diverged" if isinstance(exc, DivergenceError) else "interrupted"
+                kept_info = {**model_info, why: str(exc) or "Ctrl-C"}
                 kept = Model(
                     [exc.model],
                     task="regression" if regression else "classification",
@@ -314,7 +316,7 @@ def run_experiment(
                     target_scaler=target_scaler,
                 )
                 path = checkpoint.save(kept, Path(run_dir) / "model.npz")
-                exc.args = (f"{exc}; those weights are saved in {path}",)
+                exc.args = (f"{exc or 'interrupted'}; the best weights so far are in {path}",)
             raise
     model = Model(
         networks,
