@@ -87,11 +87,20 @@ def test_a_pandas_index_column_keeps_its_unnamed_name(tmp_path):
 
 @pytest.mark.parametrize(
     "text, line, cells",
-    [("a,b,c\n1,2,3\n4,5\n7,8,9\n", 3, 2), ("a,b,c\n1,2,3\n4,5,6,7\n", 3, 4)],
+    [
+        ("a,b,c\n1,2,3\n4,5\n7,8,9\n", 3, 2),
+        ("a,b,c\n1,2,3\n4,5,6,7\n", 3, 4),
+        ('a,b,c\n1,2,3\n"4",5\n', 3, 2),  # quotes: pandas pads it; the column check finds it
+    ],
 )
 def test_a_row_with_too_few_or_too_many_cells_is_refused_with_its_line(tmp_path, text, line, cells):
     with pytest.raises(DataError, match=f"line {line}: {cells} cells but the header has 3"):
         read_table(write(tmp_path / "t.csv", text))
+
+
+def test_a_first_row_with_a_cell_too_many_is_refused(tmp_path):
+    with pytest.raises(DataError, match="line 2: more cells than the header's 3 columns"):
+        read_table(write(tmp_path / "t.csv", "a,b,c\n1,2,3,4\n5,6,7\n"))
 
 
 def test_row_lengths_are_counted_across_chunks_and_blank_lines(tmp_path):

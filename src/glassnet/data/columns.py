@@ -116,10 +116,10 @@ def guess_role(name: str, column: pd.Series, distinct: int) -> tuple[str, str]:
     if pd.api.types.is_datetime64_any_dtype(column):
         return "datetime", ""
     if pd.api.types.is_numeric_dtype(column):
-        whole = np.all(np.mod(values.to_numpy(dtype=np.float64), 1.0) == 0.0)
-        is_range = whole and values.max() - values.min() == len(column) - 1
-        if unique_per_row and is_range:
-            return "dropped", "id-like (numbers each row once)"
+        # Whole numbers each row once, 0..n-1 or k..k+n-1 in any order, number the rows.
+        if unique_per_row and values.max() - values.min() == len(column) - 1:
+            if np.all(np.mod(values.to_numpy(dtype=np.float64), 1.0) == 0.0):
+                return "dropped", "id-like (numbers each row once)"
         return "numeric", ""
     text = values.astype(str).str.strip()
     if {value.lower() for value in text.unique()} in BOOLEAN_PAIRS:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,27 +98,20 @@ def _read_text(path: Path) -> Table:
             f"{path}: column name(s) {repeated} appear more than once; rename them so "
             "each column has its own name"
         )
-    short = short_row(path, delimiter, len(header))
-    if short is not None:
-        line, cells = short
-        raise DataError(
-            f"{path}, line {line}: {cells} cells but the header has {len(header)} columns; "
-            "fix that row (a missing cell is written as an empty field)"
-        )
     notes = []
     for attempt in ENCODINGS[ENCODINGS.index(encoding) :]:
         try:
-            frame = pd.read_csv(
-                path,
-                sep=delimiter,
-                encoding=attempt,
-                na_values=NA_TOKENS,
-                keep_default_na=False,
-                skipinitialspace=True,
-                skip_blank_lines=True,
-                index_col=False,  # a row with one cell too many is an error, not an index
-                low_memory=False,  # one dtype per column, not per chunk of rows
-            )
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                frame = pd.read_csv(
+                    path,
+                    sep=delimiter,
+                    encoding=attempt,
+                    na_values=NA_TOKENS,
+                    keep_default_na=False,
+                    skip_blank_lines=True,
+                    index_col=False,  # a row with one cell too many is an error, not an index
+                )
         except UnicodeDecodeError:
             continue  # bytes past the sample were not in this encoding: try the next one
         except pd.errors.EmptyDataError:
@@ -124,8 +119,26 @@ def _read_text(path: Path) -> Table:
                 f"{path} has no header row; the first line must name the columns"
             ) from None
         except pd.errors.ParserError as exc:
+            found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+            if found:
+                raise DataError(
+                    f"{path}, line {found[2]}: {found[3]} cells but the header has {found[1]} "
+                    "columns; fix that row"
+                ) from None
             raise DataError(f"{path} is not a well-formed table ({_first_line(exc)})") from None
         break
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        raise DataError(
+            f"{path}, line 2: more cells than the header's {len(header)} columns; fix that row"
+        )
+    # A short row comes out of pandas with missing trailing cells; only then is it looked for.
+    if len(frame.columns) and frame.iloc[:, -1].isna().any():
+        short = short_row(path, delimiter, len(header), attempt)
+        if short is not None:
+            raise DataError(
+                f"{path}, line {short[0]}: {short[1]} cells but the header has {len(header)} "
+                "columns; fix that row (a missing cell is written as an empty field)"
+            )
     if attempt != "utf-8-sig":
         notes.append(f"{path.name} is not UTF-8; read it as {attempt}")
     frame.columns = [str(name).strip() for name in frame.columns]
@@ -147,39 +160,54 @@ def _sample_encoding(path: Path, raw: bytes) -> tuple[str, str]:
     raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
 
 
-def short_row(path: Path, delimiter: str, n_columns: int) -> tuple[int, int] | None:
-    """(line number, cells) of the first non-blank line with fewer or more cells than the
-    header's ``n_columns``, or None. pandas would pad a short row with missing values,
-    shifting nothing but silently inventing cells, so it is found here first: in 1 MiB
-    chunks with NumPy, fast enough to cost little beside the parse. A file with quotes is
-    left to pandas (a quoted delimiter is not a cell boundary; counting would be wrong)."""
-    separator, newline = ord(delimiter), ord("\n")
-    line, cells, length = 0, 1, 0  # the line being read: its number, cells so far, bytes
+def short_row(
+    path: Path, delimiter: str, n_columns: int, encoding: str = "utf-8-sig"
+) -> tuple[int, int] | None:
+    """(line number, cells) of the first non-blank line with another number of cells than
+    the header's ``n_columns``, or None. pandas pads a short row with missing values, so
+    that is checked here, on the raw bytes in 8 MiB chunks with NumPy. In a file with quotes
+    (a quoted delimiter or newline is no boundary) the slower ``csv`` module counts instead.
+    """
+    separator, newline, carriage = ord(delimiter), ord("\n"), ord("\r")
+    line, cells, length = 0, 1, 0  # the line being read: its index, its cells and bytes so far
     with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
+        while chunk := handle.read(1 << 23):
             if b'"' in chunk:
-                return None
+                return _short_quoted_row(path, delimiter, n_columns, encoding)
             data = np.frombuffer(chunk, dtype=np.uint8)
-            data = data[data != ord("\r")]
             ends = np.flatnonzero(data == newline)
-            before = np.concatenate([[0], np.cumsum(data == separator)])
+            separators = np.flatnonzero(data == separator)
             starts = np.concatenate([[0], ends + 1])
-            # Cells and bytes of each line that ends in this chunk (the first one continues
-            # the previous chunk's last line).
-            line_cells = before[ends] - before[starts[:-1]] + 1
-            line_bytes = ends - starts[:-1]
-            line_cells[:1] += cells - 1
-            line_bytes[:1] += length
+            # Cells and bytes (without a final "\r") of each line ending in this chunk; the
+            # first one continues the previous chunk's last line.
+            before = np.searchsorted(separators, starts)
+            line_cells = before[1:] - before[:-1] + 1
+            line_bytes = ends - starts[:-1] - (data[np.maximum(ends - 1, 0)] == carriage)
+            if len(ends):
+                line_cells[0] += cells - 1
+                line_bytes[0] += length
             wrong = np.flatnonzero((line_cells != n_columns) & (line_bytes > 0))
-            wrong = wrong[wrong + line > 0]  # the header (line 0) defines n_columns
+            wrong = wrong[wrong + line > 0]  # the header (line index 0) defines n_columns
             if len(wrong):
                 return int(line + wrong[0] + 1), int(line_cells[wrong[0]])
+            tail_cells = len(separators) - int(before[-1])
+            tail_bytes = len(data) - int(starts[-1])
+            cells = tail_cells + (1 if len(ends) else cells)
+            length = tail_bytes + (0 if len(ends) else length)
             line += len(ends)
-            tail = slice(starts[-1], None)
-            cells = (cells if not len(ends) else 1) + int(np.sum(data[tail] == separator))
-            length = (length if not len(ends) else 0) + len(data[tail])
     if length and cells != n_columns and line > 0:
         return line + 1, cells
+    return None
+
+
+def _short_quoted_row(
+    path: Path, delimiter: str, n_columns: int, encoding: str
+) -> tuple[int, int] | None:
+    with open(path, newline="", encoding=encoding, errors="replace") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        for row in reader:
+            if row and len(row) != n_columns:
+                return reader.line_num, len(row)
     return None
 
 
