@@ -89,6 +89,10 @@ def test_a_messy_export_trains_evaluates_and_predicts(messy, tmp_path, capsys):
     rows = list(csv.DictReader(captured.out.splitlines()))
     assert len(rows) == 6 and {r["prediction"] for r in rows} <= {"Adélie", "Chinstrap", "Gentoo"}
 
+    # Predicting the training file itself: the row without a label is predicted too.
+    predicted = run(capsys, ["predict", str(out / "model.npz"), "--data", str(messy), "--json"])
+    assert json.loads(predicted.out)["n_samples"] == 150
+
     summary = json.loads(run(capsys, ["summary", str(out / "model.npz"), "--json"]).out)
     steps = {row["column"]: row for row in summary["preprocessing"]}
     assert steps["island"]["role"] == "categorical" and "3 categories" in steps["island"]["learned"]

@@ -111,7 +111,7 @@ def load_model_data(
 def table_rows(model: Model, source: str, target: str | None, *, need_target: bool) -> Dataset:
     """A table's rows through the model's own preprocessing (columns found by name, in any
     order, extra ones ignored); labels from ``target`` when the table has that column.
-    Evaluating leaves out rows without a label, with a warning."""
+    Evaluating leaves out rows without a label, with a warning; predicting keeps every row."""
     from glassnet.data.preprocessing import warn
     from glassnet.data.tables import read_table
     from glassnet.data.tabular import target_values
@@ -125,7 +125,7 @@ def table_rows(model: Model, source: str, target: str | None, *, need_target: bo
         if need_target and not labelled.all():
             warn(f"{int((~labelled).sum())} rows have no {target!r} value; they are left out")
             frame = frame[labelled].reset_index(drop=True)
-        if labelled.any():
+        if need_target:  # predicting ignores the labels, so gaps in them do not matter
             y = target_values(frame[target], model.task, where=f"{source}, column {target!r}")
     elif need_target:
         raise DataError(
