@@ -238,3 +238,25 @@ def test_ctrl_c_during_training_leaves_a_usable_model_and_a_resumable_run(
     monkeypatch.undo()
     run(capsys, ["train", "--resume", str(out), "--quiet"])
     assert json.loads((out / "metrics.json").read_text())["test_r2"] > 0.5
+
+
+def test_run_takes_a_preset_onto_a_table(tmp_path, capsys):
+    data = regression_table(tmp_path / "prices.tsv")
+    preset = tmp_path / "small.toml"
+    preset.write_text(
+        'description = "small"\n[train]\nhidden_layer_sizes = [8]\nactivation = "relu"\n'
+        'optimizer = "adam"\nlr = 0.01\nbatch_size = 32\nepochs = 40\n[sweep]\nl2 = [0.001, 10.0]\n'
+    )
+    out = tmp_path / "run"
+    argv = ["run", "--preset", str(preset), "--data", str(data), "--target", "price"]
+    result = json.loads(run(capsys, [*argv, "--out", str(out), "--jobs", "1", "--json"]).out)
+    assert result["task"] == "regression" and result["test_r2"] > 0.8
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [r["l2"] for r in metrics["sweep"]] == [0.001, 10.0]
+    assert all("validation_loss" in r for r in metrics["sweep"])
+    evaluated = json.loads(
+        run(capsys, ["evaluate", str(out / "model.npz"), "--data", str(data), "--json"]).out
+    )
+    assert evaluated["r2"] > 0.8
+    assert main(["run", "--target", "price", "--out", str(tmp_path / "x")]) == 2
+    assert "--target and --task go with --data" in capsys.readouterr().err

@@ -10,7 +10,7 @@ import argparse
 import sys
 import warnings
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from glassnet._version import __version__
 from glassnet.cli import model as cli_model
@@ -131,6 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["train", "train+valid"],
         help="train the final model(s) on train only, or on train+valid (default: the preset's)",
     )
+    cli_train.add_data_flags(
+        run,
+        target_help="the label column of --data (a table) or its labels array (NPZ)",
+        columns=True,
+    )
     add_output_flags(run)
     run.set_defaults(handler=cmd_run)
 
@@ -154,16 +159,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     from glassnet.experiments.experiment import resume_run, run_experiment, start_run, write_run
 
     out = Output(args)
+    data_flags = ("data", "target", "task", *cli_train.COLUMN_KEYS, "data_home")
     given = (args.preset, args.seed, args.out, args.dtype, args.refit)
+    given += tuple(getattr(args, flag) for flag in data_flags)
+    splits = table = None
     if args.resume is not None:
         if any(value is not None for value in given):
             raise ConfigError(
-                "--resume reuses the run's preset, seed, folder and settings; "
-                "drop --preset, --seed, --out, --dtype and --refit"
+                "--resume reuses the run's preset, data, seed, folder and settings; "
+                "drop --preset, --data, --seed, --out, --dtype and --refit"
             )
         folder = args.resume
         preset, seed, command = resume_run(folder)
         refit = command.get("refit")
+        if "data" in command:
+            splits, table = cli_train.user_splits(out, preset, command, seed)
     else:
         seed = 0 if args.seed is None else args.seed
         preset = presets.load("seed" if args.preset is None else args.preset)
@@ -171,17 +181,33 @@ def cmd_run(args: argparse.Namespace) -> int:
             preset.train = preset.train.replace(dtype=args.dtype)
         refit = args.refit
         command = {"name": "run", "refit": refit}
+        if args.data is not None:
+            # The preset's recipe on the user's data, split as `glassnet train` splits it.
+            preset.data = args.data
+            preset.split = "seed" if args.data == "digits" else "random"
+            command.update(data_settings(args))
+            splits, table = cli_train.user_splits(out, preset, command, seed)
+        elif args.target is not None or args.task is not None:
+            raise ConfigError("--target and --task go with --data FILE")
         folder = start_run(preset, seed, args.out or default_run_dir(), command)
     n_trials = len(preset.grid()) if preset.sweep else 0
     with training_progress(out, n_trials, preset.train.epochs, preset.ensemble) as callbacks:
         try:
             result = run_experiment(
-                preset, seed=seed, n_jobs=args.jobs, refit=refit, run_dir=folder, **callbacks
+                preset,
+                seed=seed,
+                n_jobs=args.jobs,
+                refit=refit,
+                run_dir=folder,
+                splits=splits,
+                info={"target": command.get("target")} if splits is not None else None,
+                **callbacks,
             )
         except KeyboardInterrupt:
             raise KeyboardInterrupt(
                 f"finished work is saved in {folder}; continue with: glassnet run --resume {folder}"
             ) from None
+    result.model.table = table
     outputs = write_run(result, folder)
     out.result(
         {
@@ -194,6 +220,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             "refit": result.refit,
             "ensemble": len(result.model.networks),
             "test_accuracy": result.test_accuracy,
+            "task": result.model.task,
+            **result.regression_metrics(),
             "seconds": result.seconds,
             "outputs": outputs,
         }
@@ -201,6 +229,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     out.print(results_table(result))
     out.print(results_summary(result))
     return 0
+
+
+def data_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """What ``user_splits`` needs from ``--data`` and its flags, as `glassnet train` has it."""
+    columns = {key: getattr(args, key) for key in cli_train.COLUMN_KEYS if getattr(args, key)}
+    return {
+        "data": args.data,
+        "target": args.target,
+        "task": args.task,
+        "columns": columns,
+        "validation_fraction": 0.2,
+        "test_fraction": 0.2,
+        "data_home": args.data_home,
+    }
 
 
 def cmd_presets(args: argparse.Namespace) -> int:

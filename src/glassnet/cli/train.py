@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from glassnet.data.columns import ColumnInfo
     from glassnet.data.datasets import Splits
     from glassnet.data.preprocessing import TablePreprocessor
+    from glassnet.experiments.presets import Preset
 
 DEFAULTS = TrainConfig()
 # Keys a train config file may hold besides a preset's own keys.
@@ -350,7 +351,10 @@ def train_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
     if "data" not in preset:
         raise ConfigError("say which data to train on: --data FILE.csv|FILE.npz|digits|NAME")
     preset["split"] = preset.get("split", "random")
-    preset["scaling"] = args.scaling or preset.get("scaling", "standard")
+    # A table's own preprocessing already standardises its numeric columns (and leaves the
+    # one-hot ones as 0/1), so tables get no second scaling unless asked for.
+    default_scaling = "none" if is_table(preset["data"]) else "standard"
+    preset["scaling"] = args.scaling or preset.get("scaling", default_scaling)
     for key in ("target", "task", "validation_fraction", "test_fraction", "image_shape"):
         value = getattr(args, key)
         if value is not None:
@@ -413,8 +417,6 @@ RESUME_KEEPS = (
 
 def cmd_train(args: argparse.Namespace) -> int:
     """``glassnet train``: split the data, train (or sweep), test once, write a run folder."""
-    from glassnet.data.datasets import random_split, seed_split
-    from glassnet.data.sources import load_dataset
     from glassnet.experiments import presets
     from glassnet.experiments.experiment import resume_run, run_experiment, start_run, write_run
 
@@ -435,30 +437,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ConfigError(f"split must be 'random' or 'seed', got {preset.split!r}")
         seed = 0 if args.seed is None else args.seed
         run["data_home"] = args.data_home
-    table = None
-    if is_table(preset.data):
-        splits, table, task = table_training_data(out, preset.data, run, seed)
-        if task == "regression":
-            # One output trained on the standardised target (run_experiment: loss "mse").
-            preset.train = preset.train.replace(loss="mse", output_activation="identity")
-    else:
-        shape = run.get("image_shape")
-        with out.status(f"loading {preset.data} ..."):
-            data = load_dataset(
-                preset.data,
-                run.get("target"),
-                image_shape=tuple(shape) if shape else None,  # type: ignore[arg-type]
-                data_home=run.get("data_home"),
-            )
-        if preset.split == "seed":
-            splits = seed_split(data)
-        else:
-            splits = random_split(
-                data,
-                validation_fraction=run["validation_fraction"],
-                test_fraction=run["test_fraction"],
-                seed=seed,
-            )
+    splits, table = user_splits(out, preset, run, seed)
     if args.resume is None:  # claimed only now: data that cannot be read leaves no folder behind
         folder = start_run(preset, seed, args.out or default_run_dir(), {"name": "train", **run})
     n_trials = len(preset.grid()) if preset.sweep else 0
@@ -542,6 +521,40 @@ def add_table(path: Path, table: TablePreprocessor) -> None:
 
 def _number(value: float | None) -> str:
     return "n/a (refit on train+valid)" if value is None else f"{value:.4f}"
+
+
+def user_splits(
+    out: Output, preset: Preset, run: dict[str, Any], seed: int
+) -> tuple[Splits, TablePreprocessor | None]:
+    """The train / validation / test splits of ``preset.data`` with the ``run`` settings
+    (target, task, columns, fractions, image shape, data home), and a table's preprocessing
+    (None for other data). A regression target switches ``preset.train`` to one output
+    trained with the squared error."""
+    from glassnet.data.datasets import random_split, seed_split
+    from glassnet.data.sources import load_dataset
+
+    if is_table(preset.data):
+        splits, table, task = table_training_data(out, preset.data, run, seed)
+        if task == "regression":  # run_experiment: the loss "mse" makes it a regression
+            preset.train = preset.train.replace(loss="mse", output_activation="identity")
+        return splits, table
+    shape = run.get("image_shape")
+    with out.status(f"loading {preset.data} ..."):
+        data = load_dataset(
+            preset.data,
+            run.get("target"),
+            image_shape=tuple(shape) if shape else None,  # type: ignore[arg-type]
+            data_home=run.get("data_home"),
+        )
+    if preset.split == "seed":
+        return seed_split(data), None
+    splits = random_split(
+        data,
+        validation_fraction=run["validation_fraction"],
+        test_fraction=run["test_fraction"],
+        seed=seed,
+    )
+    return splits, None
 
 
 def table_training_data(

@@ -34,17 +34,23 @@ def plot_sweep_records(
     key = "l2" if "l2" in keys else keys[0]
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
     xs = [r.get(key, train.get(key)) for r in records]
-    ys = [r.get("validation_accuracy", float("nan")) for r in records]
-    ax.plot(xs, ys, "o-", color="tab:blue", label="validation accuracy")
+    # A regression's trials have no accuracy; they were chosen by validation loss.
+    metric = "validation_accuracy"
+    if not any("validation_accuracy" in r for r in records):
+        metric = "validation_loss"
+    label = metric.replace("_", " ")
+    ys = [r.get(metric, float("nan")) for r in records]
+    ax.plot(xs, ys, "o-", color="tab:blue", label=label)
     best = best_params.get(key, train.get(key))
     if isinstance(best, (int, float)):
         ax.axvline(best, color="tab:red", linestyle="--", label=f"chosen {key} = {best:.3g}")
     if key in ("l2", "lr") and all(isinstance(x, (int, float)) and x > 0 for x in xs):
         ax.set_xscale("log")
     ax.set_xlabel(key)
-    ax.set_ylabel("validation accuracy")
-    ax.set_ylim(0, 1.02)
-    ax.set_title(f"{name}: validation accuracy over the sweep")
+    ax.set_ylabel(label)
+    if metric == "validation_accuracy":
+        ax.set_ylim(0, 1.02)
+    ax.set_title(f"{name}: {label} over the sweep")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower left")
     return save_figure(fig, path)
