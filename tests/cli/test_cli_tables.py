@@ -11,7 +11,7 @@ import pytest
 
 from glassnet.cli.app import main
 
-QUICK = ["--epochs", "60", "--patience", "none", "--hidden", "16", "--jobs", "1"]
+QUICK = ["--epochs", "60", "--lr", "0.01", "--patience", "none", "--hidden", "16", "--jobs", "1"]
 
 
 def messy_frame(n=150, seed=0):

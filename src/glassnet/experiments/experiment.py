@@ -316,7 +316,7 @@ def run_experiment(
                     target_scaler=target_scaler,
                 )
                 path = checkpoint.save(kept, Path(run_dir) / "model.npz")
-                exc.args = (f"{exc or 'interrupted'}; the best weights so far are in {path}",)
+                exc.args = (f"{exc or 'interrupted'}; the best weights so far are saved in {path}",)
             raise
     model = Model(
         networks,
