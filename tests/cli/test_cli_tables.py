@@ -260,3 +260,18 @@ def test_run_takes_a_preset_onto_a_table(tmp_path, capsys):
     assert evaluated["r2"] > 0.8
     assert main(["run", "--target", "price", "--out", str(tmp_path / "x")]) == 2
     assert "--target and --task go with --data" in capsys.readouterr().err
+
+
+def test_run_and_train_read_the_same_config_file(tmp_path, capsys):
+    regression_table(tmp_path / "prices.tsv")
+    config = tmp_path / "run.toml"
+    config.write_text(
+        'data = "prices.tsv"\ntarget = "price"\n[columns]\ndrop = ["x2"]\n'
+        '[train]\nhidden_layer_sizes = [8]\nactivation = "relu"\noptimizer = "adam"\n'
+        "lr = 0.01\nbatch_size = 32\nepochs = 20\n"
+    )
+    for argv in (["run", "--preset", str(config)], ["train", "--config", str(config)]):
+        out = tmp_path / argv[0]
+        result = json.loads(run(capsys, [*argv, "--out", str(out), "--jobs", "1", "--json"]).out)
+        assert result["task"] == "regression"
+        assert checkpoint_roles(out)["x2"] == "dropped: --drop"

@@ -155,7 +155,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``glassnet run``: sweep on validation, retrain the best, test once, write the folder."""
-    from glassnet.experiments import presets
     from glassnet.experiments.experiment import resume_run, run_experiment, start_run, write_run
 
     out = Output(args)
@@ -176,16 +175,17 @@ def cmd_run(args: argparse.Namespace) -> int:
             splits, table = cli_train.user_splits(out, preset, command, seed)
     else:
         seed = 0 if args.seed is None else args.seed
-        preset = presets.load("seed" if args.preset is None else args.preset)
+        preset, file_settings = run_preset(args.preset)
         if args.dtype:
             preset.train = preset.train.replace(dtype=args.dtype)
         refit = args.refit
         command = {"name": "run", "refit": refit}
-        if args.data is not None:
+        data = args.data or (None if preset.data == "digits" else preset.data)
+        if data is not None:
             # The preset's recipe on the user's data, split as `glassnet train` splits it.
-            preset.data = args.data
-            preset.split = "seed" if args.data == "digits" else "random"
-            command.update(data_settings(args))
+            preset.data = data
+            preset.split = "random" if cli_train.is_table(data) else preset.split
+            command.update(data_settings(args, file_settings, data))
             splits, table = cli_train.user_splits(out, preset, command, seed)
         elif args.target is not None or args.task is not None:
             raise ConfigError("--target and --task go with --data FILE")
@@ -231,16 +231,45 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def data_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """What ``user_splits`` needs from ``--data`` and its flags, as `glassnet train` has it."""
-    columns = {key: getattr(args, key) for key in cli_train.COLUMN_KEYS if getattr(args, key)}
+def run_preset(name: str | None) -> tuple[Any, dict[str, Any]]:
+    """The preset named ``name`` (default: seed), and, when it is a TOML file in the layout
+    `glassnet train --config` reads, that file's data settings (target, task, [columns],
+    fractions), which a preset itself does not hold."""
+    from glassnet.experiments import presets
+
+    path = Path(name or "")
+    if path.suffix != ".toml" or not path.is_file():
+        return presets.load(name or "seed"), {}
+    file = presets.read_toml(path, f"preset file {name!r}")
+    settings = {key: file.pop(key) for key in list(file) if key in cli_train.RUN_KEYS}
+    if "data" in file and not Path(file["data"]).is_absolute():
+        beside = path.parent / file["data"]  # a data file named in a file is found beside it
+        file["data"] = str(beside) if beside.is_file() else file["data"]
+    train = dict(file.get("train", {}))
+    for setting, word in (("batch_size", "full"), ("early_stopping_patience", "none")):
+        if train.get(setting) == word:  # spelled in words, as for train (TOML has no null)
+            train[setting] = None
+    if cli_train.is_table(str(file.get("data", ""))):  # as `train` does: the tabular recipe
+        train = {**cli_train.TABLE_DEFAULTS, **train}
+    file["train"] = train
+    return presets.from_dict(path.stem, file), settings
+
+
+def data_settings(args: argparse.Namespace, file: dict[str, Any], data: str) -> dict[str, Any]:
+    """What ``user_splits`` needs: ``--data`` and its flags over the preset file's settings,
+    as `glassnet train` has them."""
+    columns = dict(file.get("columns", {}))
+    if not isinstance(columns, dict) or set(columns) - set(cli_train.COLUMN_KEYS):
+        raise ConfigError(f"[columns] may hold only {list(cli_train.COLUMN_KEYS)}")
+    columns.update({key: getattr(args, key) for key in cli_train.COLUMN_KEYS if getattr(args, key)})
     return {
-        "data": args.data,
-        "target": args.target,
-        "task": args.task,
+        "data": data,
+        "target": args.target or file.get("target"),
+        "task": args.task or file.get("task"),
         "columns": columns,
-        "validation_fraction": 0.2,
-        "test_fraction": 0.2,
+        "validation_fraction": file.get("validation_fraction", 0.2),
+        "test_fraction": file.get("test_fraction", 0.2),
+        "image_shape": file.get("image_shape"),
         "data_home": args.data_home,
     }
 
