@@ -275,3 +275,15 @@ def test_run_and_train_read_the_same_config_file(tmp_path, capsys):
         result = json.loads(run(capsys, [*argv, "--out", str(out), "--jobs", "1", "--json"]).out)
         assert result["task"] == "regression"
         assert checkpoint_roles(out)["x2"] == "dropped: --drop"
+
+
+def test_sweep_takes_a_table(tmp_path, capsys):
+    data = regression_table(tmp_path / "prices.tsv")
+    argv = ["sweep", "--data", str(data), "--target", "price", "--drop", "x2"]
+    argv += ["--set", "epochs=10", "--set", "hidden_layer_sizes=[8]", "--set", "activation=relu"]
+    argv += ["--grid", "l2=0.001,1000", "--seeds", "0,1", "--jobs", "1"]
+    result = json.loads(run(capsys, [*argv, "--out", str(tmp_path / "sweep"), "--json"]).out)
+    assert result["trials"] == 4
+    # A regression is ranked by validation loss, lowest first: a huge l2 cannot fit.
+    assert [row["l2"] for row in result["summary"]] == [0.001, 1000]
+    assert (tmp_path / "sweep" / "sweep.png").exists()

@@ -185,7 +185,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             # The preset's recipe on the user's data, split as `glassnet train` splits it.
             preset.data = data
             preset.split = "random" if cli_train.is_table(data) else preset.split
-            command.update(data_settings(args, file_settings, data))
+            command.update(cli_train.data_settings(args, file_settings, data))
             splits, table = cli_train.user_splits(out, preset, command, seed)
         elif args.target is not None or args.task is not None:
             raise ConfigError("--target and --task go with --data FILE")
@@ -253,25 +253,6 @@ def run_preset(name: str | None) -> tuple[Any, dict[str, Any]]:
         train = {**cli_train.TABLE_DEFAULTS, **train}
     file["train"] = train
     return presets.from_dict(path.stem, file), settings
-
-
-def data_settings(args: argparse.Namespace, file: dict[str, Any], data: str) -> dict[str, Any]:
-    """What ``user_splits`` needs: ``--data`` and its flags over the preset file's settings,
-    as `glassnet train` has them."""
-    columns = dict(file.get("columns", {}))
-    if not isinstance(columns, dict) or set(columns) - set(cli_train.COLUMN_KEYS):
-        raise ConfigError(f"[columns] may hold only {list(cli_train.COLUMN_KEYS)}")
-    columns.update({key: getattr(args, key) for key in cli_train.COLUMN_KEYS if getattr(args, key)})
-    return {
-        "data": data,
-        "target": args.target or file.get("target"),
-        "task": args.task or file.get("task"),
-        "columns": columns,
-        "validation_fraction": file.get("validation_fraction", 0.2),
-        "test_fraction": file.get("test_fraction", 0.2),
-        "image_shape": file.get("image_shape"),
-        "data_home": args.data_home,
-    }
 
 
 def cmd_presets(args: argparse.Namespace) -> int:

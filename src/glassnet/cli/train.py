@@ -523,6 +523,25 @@ def _number(value: float | None) -> str:
     return "n/a (refit on train+valid)" if value is None else f"{value:.4f}"
 
 
+def data_settings(args: argparse.Namespace, file: dict[str, Any], data: str) -> dict[str, Any]:
+    """What ``user_splits`` needs: ``--data`` and its flags over the preset file's settings,
+    as `glassnet train` has them."""
+    columns = dict(file.get("columns", {}))
+    if not isinstance(columns, dict) or set(columns) - set(COLUMN_KEYS):
+        raise ConfigError(f"[columns] may hold only {list(COLUMN_KEYS)}")
+    columns.update({key: getattr(args, key) for key in COLUMN_KEYS if getattr(args, key)})
+    return {
+        "data": data,
+        "target": args.target or file.get("target"),
+        "task": args.task or file.get("task"),
+        "columns": columns,
+        "validation_fraction": file.get("validation_fraction", 0.2),
+        "test_fraction": file.get("test_fraction", 0.2),
+        "image_shape": file.get("image_shape"),
+        "data_home": args.data_home,
+    }
+
+
 def user_splits(
     out: Output, preset: Preset, run: dict[str, Any], seed: int
 ) -> tuple[Splits, TablePreprocessor | None]:
