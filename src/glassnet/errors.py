@@ -23,3 +23,8 @@ class DivergenceError(GlassnetError, FloatingPointError):
 
 class ExportError(GlassnetError, ValueError):
     """A model cannot be exported (a layer with no mapping, a missing optional package)."""
+
+
+class DataWarning(UserWarning):
+    """Something in the data the user should know about (a dropped column, an unseen
+    category, a fallback encoding); the CLI prints it as one line on stderr."""

@@ -300,6 +300,7 @@ def files(tmp_path_factory):
     write_csv(folder / "header_only.csv", "a,b,label", [])
     write_csv(folder / "one_class.csv", "a,b,label", [f"{a:.3f},{b:.3f},yes" for a, b in values])
     write_csv(folder / "unseen.csv", "a,b,label", [*good[:5], "0.1,0.2,maybe"])
+    write_csv(folder / "twice.csv", "a,a,label", good)
     write_csv(folder / "other_columns.csv", "c,d,label", good)
     write_csv(folder / "bad_config.toml", 'colour = "blue"', [])
     (folder / "corrupt.npz").write_bytes(b"PK\x03\x04 not really a model")
@@ -324,8 +325,12 @@ def files(tmp_path_factory):
 TRAIN = ["train", "--target", "label", "--epochs", "2", "--quiet"]
 DATA_CLI_CASES = {
     "missing data file": ([*TRAIN, "--data", "{d}/none.csv"], "does not exist"),
-    "non-numeric cell": ([*TRAIN, "--data", "{d}/words.csv"], "'abc' is not a number"),
-    "NaN cell": ([*TRAIN, "--data", "{d}/nan.csv"], "NaN"),
+    "regression target with text": (
+        [*TRAIN, "--data", "{d}/words.csv", "--target", "b", "--task", "regression"],
+        "'abc' is not a number",
+    ),
+    "unknown column to drop": ([*TRAIN, "--data", "{d}/good.csv", "--drop", "z"], "no column"),
+    "duplicate column names": ([*TRAIN, "--data", "{d}/twice.csv"], "['a'] appear more than once"),
     "ragged row": ([*TRAIN, "--data", "{d}/ragged.csv"], "cells but the header has"),
     "no data rows": ([*TRAIN, "--data", "{d}/header_only.csv"], "at least one data row"),
     "single class": ([*TRAIN, "--data", "{d}/one_class.csv"], "one class"),
@@ -347,9 +352,8 @@ DATA_CLI_CASES = {
     ),
     "features the model lacks": (
         ["predict", "{d}/run/model.npz", "--data", "{d}/other_columns.csv"],
-        "feature column",
+        "lacks the column(s) ['a', 'b']",
     ),
-    "NaN at predict time": (["predict", "{d}/run/model.npz", "--data", "{d}/nan.csv"], "NaN"),
     "corrupt model file": (
         ["predict", "{d}/corrupt.npz", "--data", "{d}/good.csv"],
         "not a readable glassnet model file",

@@ -99,9 +99,9 @@ def test_corrupt_npz_is_a_data_error_naming_the_file(tmp_path, damage):
 def test_missing_file_unknown_type_and_bad_image_shape(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         load_dataset(str(tmp_path / "nope.csv"), "y")
-    other = tmp_path / "table.txt"
+    other = tmp_path / "table.xlsx"
     other.write_text("1,2\n")
-    with pytest.raises(DataError, match="use a .csv or .npz"):
+    with pytest.raises(DataError, match="use a .csv, .tsv, .txt, .parquet or .npz"):
         load_dataset(str(other), "y")
     with pytest.raises(DataError, match="image shape 3x3 does not match the 64 features"):
         load_dataset("digits", image_shape=(3, 3))

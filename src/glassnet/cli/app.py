@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from glassnet._version import __version__
 from glassnet.cli import export as cli_export
@@ -25,7 +26,7 @@ from glassnet.cli.output import (
     results_table,
     training_progress,
 )
-from glassnet.errors import ConfigError, GlassnetError
+from glassnet.errors import ConfigError, DataWarning, GlassnetError
 
 EXAMPLES = """examples:
   glassnet run                      the seed experiment (the tutorial, reproduced)
@@ -57,7 +58,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.handler(args) or 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", DataWarning)  # each one names a different thing
+            shown = warnings.showwarning
+            warnings.showwarning = lambda message, category, *rest, **named: (
+                print(f"glassnet: warning: {one_line(message)}", file=sys.stderr)
+                if issubclass(category, DataWarning)
+                else shown(message, category, *rest, **named)
+            )
+            return int(args.handler(args) or 0)
     except GlassnetError as exc:
         print(f"glassnet: error: {one_line(exc)}", file=sys.stderr)
         return 2
@@ -125,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["train", "train+valid"],
         help="train the final model(s) on train only, or on train+valid (default: the preset's)",
     )
+    cli_train.add_data_flags(
+        run,
+        target_help="the label column of --data (a table) or its labels array (NPZ)",
+        columns=True,
+    )
     add_output_flags(run)
     run.set_defaults(handler=cmd_run)
 
@@ -146,38 +160,59 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``glassnet run``: sweep on validation, retrain the best, test once, write the folder."""
-    from glassnet.experiments import presets
     from glassnet.experiments.experiment import resume_run, run_experiment, start_run, write_run
 
     out = Output(args)
+    data_flags = ("data", "target", "task", *cli_train.COLUMN_KEYS, "data_home")
     given = (args.preset, args.seed, args.out, args.dtype, args.refit)
+    given += tuple(getattr(args, flag) for flag in data_flags)
+    splits = table = None
     if args.resume is not None:
         if any(value is not None for value in given):
             raise ConfigError(
-                "--resume reuses the run's preset, seed, folder and settings; "
-                "drop --preset, --seed, --out, --dtype and --refit"
+                "--resume reuses the run's preset, data, seed, folder and settings; "
+                "drop --preset, --data, --seed, --out, --dtype and --refit"
             )
         folder = args.resume
         preset, seed, command = resume_run(folder)
         refit = command.get("refit")
+        if "data" in command:
+            splits, table = cli_train.user_splits(out, preset, command, seed)
     else:
         seed = 0 if args.seed is None else args.seed
-        preset = presets.load("seed" if args.preset is None else args.preset)
+        preset, file_settings = run_preset(args.preset)
         if args.dtype:
             preset.train = preset.train.replace(dtype=args.dtype)
         refit = args.refit
         command = {"name": "run", "refit": refit}
+        data = args.data or (None if preset.data == "digits" else preset.data)
+        if data is not None:
+            # The preset's recipe on the user's data, split as `glassnet train` splits it.
+            preset.data = data
+            preset.split = "random" if cli_train.is_table(data) else preset.split
+            command.update(cli_train.data_settings(args, file_settings, data))
+            splits, table = cli_train.user_splits(out, preset, command, seed)
+        elif args.target is not None or args.task is not None:
+            raise ConfigError("--target and --task go with --data FILE")
         folder = start_run(preset, seed, args.out or default_run_dir(), command)
     n_trials = len(preset.grid()) if preset.sweep else 0
     with training_progress(out, n_trials, preset.train.epochs, preset.ensemble) as callbacks:
         try:
             result = run_experiment(
-                preset, seed=seed, n_jobs=args.jobs, refit=refit, run_dir=folder, **callbacks
+                preset,
+                seed=seed,
+                n_jobs=args.jobs,
+                refit=refit,
+                run_dir=folder,
+                splits=splits,
+                info={"target": command.get("target")} if splits is not None else None,
+                **callbacks,
             )
         except KeyboardInterrupt:
             raise KeyboardInterrupt(
                 f"finished work is saved in {folder}; continue with: glassnet run --resume {folder}"
             ) from None
+    result.model.table = table
     outputs = write_run(result, folder)
     out.result(
         {
@@ -190,6 +225,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             "refit": result.refit,
             "ensemble": len(result.model.networks),
             "test_accuracy": result.test_accuracy,
+            "task": result.model.task,
+            **result.regression_metrics(),
             "seconds": result.seconds,
             "outputs": outputs,
         }
@@ -197,6 +234,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     out.print(results_table(result))
     out.print(results_summary(result))
     return 0
+
+
+def run_preset(name: str | None) -> tuple[Any, dict[str, Any]]:
+    """The preset named ``name`` (default: seed), and, when it is a TOML file in the layout
+    `glassnet train --config` reads, that file's data settings (target, task, [columns],
+    fractions), which a preset itself does not hold."""
+    from glassnet.experiments import presets
+
+    path = Path(name or "")
+    if path.suffix != ".toml" or not path.is_file():
+        return presets.load(name or "seed"), {}
+    file = presets.read_toml(path, f"preset file {name!r}")
+    settings = {key: file.pop(key) for key in list(file) if key in cli_train.RUN_KEYS}
+    if "data" in file and not Path(file["data"]).is_absolute():
+        beside = path.parent / file["data"]  # a data file named in a file is found beside it
+        file["data"] = str(beside) if beside.is_file() else file["data"]
+    train = dict(file.get("train", {}))
+    for setting, word in (("batch_size", "full"), ("early_stopping_patience", "none")):
+        if train.get(setting) == word:  # spelled in words, as for train (TOML has no null)
+            train[setting] = None
+    if cli_train.is_table(str(file.get("data", ""))):  # as `train` does: the tabular recipe
+        train = {**cli_train.TABLE_DEFAULTS, **train}
+    file["train"] = train
+    return presets.from_dict(path.stem, file), settings
 
 
 def cmd_presets(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ import argparse
 import csv
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from glassnet.cli.train import add_data_flags
 from glassnet.data.datasets import Dataset
 from glassnet.errors import DataError
 from glassnet.models.model import Model
+
+if TYPE_CHECKING:
+    from glassnet.data.preprocessing import TablePreprocessor
 from glassnet.report.format import format_value
 
 
@@ -90,6 +93,9 @@ def load_model_data(
     if args.data is None:
         raise DataError("say which data to use: --data FILE.csv|FILE.npz|digits|NAME")
     target = args.target or model.info.get("target")
+    if model.table is not None:
+        with out.status(f"loading {args.data} ..."):
+            return model, table_rows(model, args.data, target, need_target=need_target)
     features = model.info.get("feature_names") if args.data.lower().endswith(".csv") else None
     with out.status(f"loading {args.data} ..."):
         data = load_dataset(
@@ -102,18 +108,51 @@ def load_model_data(
     return model, data
 
 
+def table_rows(model: Model, source: str, target: str | None, *, need_target: bool) -> Dataset:
+    """A table's rows through the model's own preprocessing (columns found by name, in any
+    order, extra ones ignored); labels from ``target`` when the table has that column.
+    Evaluating leaves out rows without a label, with a warning; predicting keeps every row."""
+    from glassnet.data.preprocessing import warn
+    from glassnet.data.tables import read_table
+    from glassnet.data.tabular import target_values
+
+    table = read_table(source)
+    for note in table.notes:
+        warn(note)
+    frame, y = table.frame, None
+    if target is not None and target in frame.columns:
+        labelled = frame[target].notna()
+        if need_target and not labelled.all():
+            warn(f"{int((~labelled).sum())} rows have no {target!r} value; they are left out")
+            frame = frame[labelled].reset_index(drop=True)
+        if need_target:  # predicting ignores the labels, so gaps in them do not matter
+            y = target_values(frame[target], model.task, where=f"{source}, column {target!r}")
+    elif need_target:
+        raise DataError(
+            f"{source} has no label column {target!r} to evaluate against; name it with --target"
+        )
+    x = model.features(frame, what=source)
+    return Dataset(x, y if y is None or len(y) == len(x) else None, name=table.name)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """``glassnet evaluate``: accuracy, per-class metrics and confusion matrix on labelled data."""
     from rich.table import Table
 
-    from glassnet.models.evaluation import evaluate_model
+    from glassnet.models.evaluation import RegressionEvaluation, evaluate_model
 
     out = Output(args)
     model, data = load_model_data(args, out, need_target=True)
     with out.status("predicting ..."):
         evaluation = evaluate_model(model, data)
     report = evaluation.to_dict()
-    out.result({"model": str(args.model), "data": args.data, **report})
+    out.result({"model": str(args.model), "data": args.data, "task": model.task, **report})
+    if isinstance(evaluation, RegressionEvaluation):
+        out.headline(
+            f"R² [bold]{evaluation.r2:.4f}[/], RMSE {evaluation.rmse:.4g}, MAE "
+            f"{evaluation.mae:.4g} on {len(data)} samples of {args.data}"
+        )
+        return 0
     out.headline(
         f"accuracy [bold]{evaluation.accuracy:.4f}[/] on {len(data)} samples of {args.data}"
     )
@@ -150,9 +189,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
             f"--out {args.out} is a folder; name a file, e.g. {args.out}/predictions.csv"
         )
     model, data = load_model_data(args, out, need_target=False)
+    if args.proba and model.task != "classification":
+        raise DataError("--proba needs a classifier; this model predicts numbers (regression)")
     with out.status("predicting ..."):
         proba = model.predict_proba(data.x)
         predictions = model.predict(data.x)
+    if model.task == "regression":
+        predictions = np.asarray([float(f"{value:.8g}") for value in predictions])
     classes = [] if model.classes is None else model.classes.tolist()
     header = ["row", "prediction"] + ([f"proba_{c}" for c in classes] if args.proba else [])
     buffer = io.StringIO()
@@ -227,6 +270,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
             "total_parameters": total,
             **about,
             "train_config": info.get("train_config"),
+            "preprocessing": None if model.table is None else preprocessing_rows(model.table),
         }
     )
     table = Table(title=f"{args.model}")
@@ -250,4 +294,36 @@ def cmd_summary(args: argparse.Namespace) -> int:
     if config:
         rows = [(key, format_value(value)) for key, value in config.items()]
         out.print(key_value_table("training config", rows))
+    if model.table is not None:
+        steps = Table(title="preprocessing (learned on the training rows)")
+        for column in ("column", "role", "learned"):
+            steps.add_column(column)
+        for row in preprocessing_rows(model.table):
+            steps.add_row(row["column"], row["role"], row["learned"])
+        out.print(steps)
     return 0
+
+
+def preprocessing_rows(table: TablePreprocessor) -> list[dict[str, str]]:
+    """One row per training column: its role and what was learned for it, in words."""
+    rows = []
+    numeric = dict(zip(table.numeric, range(len(table.numeric)), strict=True))
+    categories = dict(zip(table.categorical, table.categories, strict=True))
+    for name, role in table.roles.items():
+        if name in numeric:
+            i = numeric[name]
+            learned = (
+                f"missing -> median {table.medians[i]:.4g}"
+                f"{' (+ missing indicator)' if name in table.indicators else ''}; "
+                f"standardised (mean {table.means[i]:.4g}, std {table.scales[i]:.4g})"
+            )
+        elif name in categories:
+            known = categories[name]
+            shown = ", ".join(known[:6]) + (", ..." if len(known) > 6 else "")
+            learned = f"one-hot over {len(known)} categories: {shown}; unseen -> all zero"
+        elif name in table.datetime:
+            learned = "expanded into year, month, day, weekday, hour (numeric, as above)"
+        else:
+            learned = ""
+        rows.append({"column": name, "role": role, "learned": learned})
+    return rows

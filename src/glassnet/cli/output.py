@@ -232,11 +232,13 @@ def results_table(result: ExperimentResult, title: str | None = None) -> Table:
     keys = list(result.preset.sweep)
     for key in keys:
         table.add_column(key, justify="right")
-    table.add_column("validation accuracy", justify="right")
+    # A regression has no accuracy: its trials are chosen by (and shown with) validation loss.
+    score = "validation_loss" if result.model.task == "regression" else "validation_accuracy"
+    table.add_column(score.replace("_", " "), justify="right")
     records = [trial.record() for trial in result.trials]
     chosen = chosen_rows(records, result.best_params, keys)
     for i, record in enumerate(records):
-        accuracy = record.get("validation_accuracy")
+        accuracy = record.get(score)
         shown = "diverged" if "diverged" in record or accuracy is None else f"{accuracy:.4f}"
         table.add_row(
             *(format_value(record[key]) for key in keys),
@@ -253,10 +255,15 @@ def results_summary(result: ExperimentResult) -> str:
     networks = "1 network" if members == 1 else f"an ensemble of {members} networks"
     trained_on = "train+valid" if result.refit == "train+valid" else "train"
     validation = f"validation accuracy [bold]{validation_value(result)}[/]"
+    test = f"test accuracy [bold]{result.test_accuracy or 0:.4f}[/]"
+    if result.model.task == "regression":
+        r2 = result.validation_r2
+        validation = f"validation R² [bold]{'n/a' if r2 is None else f'{r2:.4f}'}[/]"
+        test = f"test R² [bold]{result.regression_metrics()['test_r2']:.4f}[/]"
     return (
         f"chosen: {format_params(result.best_params) or 'the preset settings'}\n"
         f"final model ({networks}, trained on {trained_on}): {validation}, "
-        f"test accuracy [bold]{result.test_accuracy:.4f}[/]  ({result.seconds:.1f} s)\n"
+        f"{test}  ({result.seconds:.1f} s)\n"
         f"written to {folder}/: report.html, metrics.json, model.npz, predictions.npz, figures"
     )
 

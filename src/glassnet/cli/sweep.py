@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from glassnet.cli.output import Output, add_output_flags, default_run_dir
+from glassnet.cli.train import add_data_flags
 from glassnet.errors import ConfigError
 from glassnet.training.resume import StopSignals
 
@@ -70,6 +71,12 @@ def add_sweep_parser(commands: Any) -> None:
         help="start a dask.distributed LocalCluster and run the trials there",
     )
     sweep.add_argument("--workers", type=int, help="LocalCluster worker processes (default: cores)")
+
+    add_data_flags(
+        sweep,
+        target_help="the label column of --data (a table) or its labels array (NPZ)",
+        columns=True,
+    )
     add_output_flags(sweep)
     sweep.set_defaults(handler=cmd_sweep)
 
@@ -91,6 +98,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     )
     if args.workers is not None and args.cluster is None:
         raise ConfigError("--workers sets the size of --cluster local")
+    splits = None
+    if args.data is not None:
+        # The user's data, split once (split seed 0) as `glassnet train` splits it; the
+        # sweep's seeds vary the trainings, not the split.
+        from glassnet.cli.train import data_settings, is_table, user_splits
+
+        plan.preset.data = args.data
+        plan.preset.split = "random" if is_table(args.data) else plan.preset.split
+        splits, _ = user_splits(out, plan.preset, data_settings(args, {}, args.data), 0)
+    elif args.target is not None or args.task is not None:
+        raise ConfigError("--target and --task go with --data FILE")
     if args.scheduler is not None or args.cluster is not None:
         from glassnet.experiments.dask_trials import dask_client, require_distributed
 
@@ -110,6 +128,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 n_jobs=args.jobs,
                 client=client,
                 on_record=lambda _: progress.advance(task),
+                splits=splits,
             )
         except KeyboardInterrupt:
             raise KeyboardInterrupt(

@@ -1,15 +1,19 @@
 """``glassnet train`` (your own data -> a run folder) and ``glassnet report`` (rebuild report.html).
 
 Settings come from, in rising priority: TrainConfig's defaults, a ``--config`` TOML file
-(a preset file plus ``target``, ``validation_fraction``, ``test_fraction``, ``image_shape``),
-and the command-line flags.
+(a preset file plus ``target``, ``task``, ``[columns]``, ``validation_fraction``,
+``test_fraction``, ``image_shape``), and the command-line flags.
+
+A table file (.csv, .tsv, .txt, .parquet) goes through ``glassnet.data.tabular``: column
+roles are guessed and shown, and a ``TablePreprocessor`` fitted on the training rows is
+stored in the model file.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from glassnet.cli.output import (
     Output,
@@ -24,9 +28,19 @@ from glassnet.errors import ConfigError, DataError
 from glassnet.report.format import format_params
 from glassnet.training.config import TrainConfig
 
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from glassnet.data.columns import ColumnInfo
+    from glassnet.data.datasets import Splits
+    from glassnet.data.preprocessing import TablePreprocessor
+    from glassnet.experiments.presets import Preset
+
 DEFAULTS = TrainConfig()
 # Keys a train config file may hold besides a preset's own keys.
-RUN_KEYS = {"target", "validation_fraction", "test_fraction", "image_shape"}
+RUN_KEYS = {"target", "task", "columns", "validation_fraction", "test_fraction", "image_shape"}
+# The [columns] table of a config file, and the flags of the same names.
+COLUMN_KEYS = ("drop", "features", "categorical", "numeric")
 
 TRAIN_EXAMPLES = """examples:
   glassnet train --data iris.csv --target species
@@ -41,17 +55,37 @@ then open RUN_DIR/report.html in a browser."""
 
 
 def add_data_flags(
-    parser: argparse.ArgumentParser, *, target_help: str, images: bool = False
+    parser: argparse.ArgumentParser,
+    *,
+    target_help: str,
+    images: bool = False,
+    columns: bool = False,
 ) -> None:
-    """Add the ``--data``, ``--target``, ``--data-home`` (and ``--image-shape``) flags."""
+    """Add the ``--data``, ``--target``, ``--data-home`` (and ``--image-shape``; with
+    ``columns`` also ``--task``, ``--drop``, ``--features``, ``--categorical``, ``--numeric``)
+    flags."""
     data = parser.add_argument_group("data")
     data.add_argument(
         "--data",
         metavar="SOURCE",
-        help="FILE.csv, FILE.npz, 'digits', or an OpenML name such as mnist_784 "
-        "(or openml:NAME / openml:ID)",
+        help="a table (FILE.csv, .tsv, .txt, .parquet), FILE.npz, 'digits', or an OpenML "
+        "name such as mnist_784 (or openml:NAME / openml:ID)",
     )
     data.add_argument("--target", metavar="COLUMN", help=target_help)
+    if columns:
+        data.add_argument(
+            "--task",
+            choices=("classification", "regression"),
+            help="what to predict (default: inferred from the target: many distinct numbers "
+            "mean regression, text or a few whole numbers classification)",
+        )
+        for flag, what in (
+            ("drop", "leave these columns out"),
+            ("features", "use only these columns as features"),
+            ("categorical", "treat these columns as categories (one-hot)"),
+            ("numeric", "treat these columns as numbers (other cells become missing)"),
+        ):
+            data.add_argument(f"--{flag}", type=column_names, metavar="COL,COL", help=what)
     if images:
         data.add_argument(
             "--image-shape",
@@ -65,6 +99,14 @@ def add_data_flags(
         metavar="DIR",
         help="where OpenML downloads are cached (default: scikit-learn's data home)",
     )
+
+
+def column_names(text: str) -> list[str]:
+    """``--drop a,b``: ``["a", "b"]`` (names are stripped; empty names are refused)."""
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"column lists look like a,b,c; got {text!r}")
+    return names
 
 
 def image_shape(text: str) -> tuple[int, int]:
@@ -103,6 +145,21 @@ def seed_number(text: str) -> int:
     return value
 
 
+def patience(text: str) -> int | str:
+    """``--patience``: a positive integer, or ``none`` (train every epoch)."""
+    if text.lower() == "none":
+        return "none"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"patience is an integer or 'none', got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"patience must be positive, got {value}")
+    return value
+
+
 def batch_size(text: str) -> int | str:
     """``--batch-size``: a positive integer, or ``full`` for full-batch training."""
     if text.lower() == "full":
@@ -134,7 +191,10 @@ def add_train_parser(commands: Any) -> None:
         help="a preset TOML file ([train], optional [sweep], data, target, ...)",
     )
     add_data_flags(
-        train, target_help="the label column (CSV) or array (NPZ, default: y)", images=True
+        train,
+        target_help="the label column (table) or array (NPZ, default: y)",
+        images=True,
+        columns=True,
     )
     model = train.add_argument_group("network and training (defaults: glassnet's TrainConfig)")
     model.add_argument(
@@ -174,6 +234,13 @@ def add_train_parser(commands: Any) -> None:
         help=f"L2 strength, scikit-learn's alpha convention (default: {DEFAULTS.l2})",
     )
     model.add_argument("--epochs", type=int, help=f"(default: {DEFAULTS.epochs})")
+    model.add_argument(
+        "--patience",
+        type=patience,
+        metavar="N|none",
+        help="stop after N epochs without a lower validation loss, keeping the best epoch's "
+        "weights; none trains every epoch (default: none; 30 on tables)",
+    )
     model.add_argument(
         "--batch-size",
         type=batch_size,
@@ -244,6 +311,7 @@ FLAG_TO_SETTING = {
     "nesterov": "nesterov",
     "l2": "l2",
     "epochs": "epochs",
+    "patience": "early_stopping_patience",
     "batch_size": "batch_size",
     "dtype": "dtype",
 }
@@ -266,7 +334,11 @@ def train_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
     for flag, setting in FLAG_TO_SETTING.items():
         value = getattr(args, flag)
         if value is not None:
-            train[setting] = None if value == "full" else value
+            train[setting] = value
+    # "full" batches and "none" patience are spelled in words (TOML has no null).
+    for setting, word in (("batch_size", "full"), ("early_stopping_patience", "none")):
+        if train.get(setting) == word:
+            train[setting] = None
     preset["train"] = train
     preset.setdefault("description", "glassnet train")
     if args.data is not None:
@@ -279,20 +351,59 @@ def train_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
     if "data" not in preset:
         raise ConfigError("say which data to train on: --data FILE.csv|FILE.npz|digits|NAME")
     preset["split"] = preset.get("split", "random")
-    preset["scaling"] = args.scaling or preset.get("scaling", "standard")
-    for key in ("target", "validation_fraction", "test_fraction", "image_shape"):
+    # A table's own preprocessing already standardises its numeric columns (and leaves the
+    # one-hot ones as 0/1), so tables get no second scaling unless asked for.
+    default_scaling = "none" if is_table(preset["data"]) else "standard"
+    preset["scaling"] = args.scaling or preset.get("scaling", default_scaling)
+    for key in ("target", "task", "validation_fraction", "test_fraction", "image_shape"):
         value = getattr(args, key)
         if value is not None:
             run[key] = value
+    columns = run.get("columns", {})
+    if not isinstance(columns, dict) or set(columns) - set(COLUMN_KEYS):
+        raise ConfigError(f"[columns] may hold only {list(COLUMN_KEYS)} (lists of column names)")
+    for key in COLUMN_KEYS:
+        if getattr(args, key) is not None:
+            columns[key] = getattr(args, key)
+        if not all(isinstance(name, str) for name in columns.get(key, [])):
+            raise ConfigError(f"[columns] {key} must be a list of column names")
+    run["columns"] = columns
     run.setdefault("validation_fraction", 0.2)
     run.setdefault("test_fraction", 0.2)
+    if is_table(preset["data"]):
+        # Tables get the tabular recipe underneath the file's and the flags' settings.
+        preset["train"] = {**TABLE_DEFAULTS, **preset["train"]}
     return preset, run
+
+
+# The recipe `glassnet train` uses on a table unless told otherwise: chosen on the tables of
+# benchmarks/tables.py (README, "Quality on real tables"), where it matches or beats a
+# scikit-learn pipeline with MLPClassifier / MLPRegressor on the same split.
+TABLE_DEFAULTS: dict[str, Any] = {
+    "hidden_layer_sizes": [100],
+    "activation": "relu",
+    "optimizer": "adam",
+    "lr": 0.001,
+    "batch_size": 32,
+    "epochs": 300,
+    "early_stopping_patience": 30,
+    "l2": 0.0001,
+}
+
+
+def is_table(source: str) -> bool:
+    """True for a table file name (.csv, .tsv, .txt, .parquet)."""
+    from glassnet.data.tables import TABLE_SUFFIXES
+
+    return Path(source).suffix.lower() in TABLE_SUFFIXES
 
 
 RESUME_KEEPS = (
     "config",
     "data",
     "target",
+    "task",
+    *COLUMN_KEYS,
     "image_shape",
     "scaling",
     "validation_fraction",
@@ -306,8 +417,6 @@ RESUME_KEEPS = (
 
 def cmd_train(args: argparse.Namespace) -> int:
     """``glassnet train``: split the data, train (or sweep), test once, write a run folder."""
-    from glassnet.data.datasets import random_split, seed_split
-    from glassnet.data.sources import load_dataset
     from glassnet.experiments import presets
     from glassnet.experiments.experiment import resume_run, run_experiment, start_run, write_run
 
@@ -328,23 +437,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ConfigError(f"split must be 'random' or 'seed', got {preset.split!r}")
         seed = 0 if args.seed is None else args.seed
         run["data_home"] = args.data_home
-    shape = run.get("image_shape")
-    with out.status(f"loading {preset.data} ..."):
-        data = load_dataset(
-            preset.data,
-            run.get("target"),
-            image_shape=tuple(shape) if shape else None,  # type: ignore[arg-type]
-            data_home=run.get("data_home"),
-        )
-    if preset.split == "seed":
-        splits = seed_split(data)
-    else:
-        splits = random_split(
-            data,
-            validation_fraction=run["validation_fraction"],
-            test_fraction=run["test_fraction"],
-            seed=seed,
-        )
+    splits, table = user_splits(out, preset, run, seed)
     if args.resume is None:  # claimed only now: data that cannot be read leaves no folder behind
         folder = start_run(preset, seed, args.out or default_run_dir(), {"name": "train", **run})
     n_trials = len(preset.grid()) if preset.sweep else 0
@@ -359,37 +452,55 @@ def cmd_train(args: argparse.Namespace) -> int:
                 run_dir=folder,
                 **callbacks,
             )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
+            kept = getattr(exc, "model", None) is not None
+            if kept and table is not None:  # the saved model needs the table's preprocessing
+                add_table(Path(folder) / "model.npz", table)
+            best = f", the best model so far in {Path(folder) / 'model.npz'}" if kept else ""
             raise KeyboardInterrupt(
-                f"finished work is saved in {folder}; continue with: "
+                f"finished work is saved in {folder}{best}; continue with: "
                 f"glassnet train --resume {folder}"
             ) from None
+    result.model.table = table
     with out.status("writing the run folder and report.html ..."):
         outputs = write_run(result, folder)
-    out.result(
-        {
-            "run_dir": str(folder),
-            "data": preset.data,
-            "target": run.get("target"),
-            "validation_accuracy": result.validation_accuracy,
-            "test_accuracy": result.test_accuracy,
-            "best_params": result.best_params,
-            "split_sizes": result.splits,
-            "seconds": result.seconds,
-            "outputs": outputs,
-        }
-    )
+    regression = result.model.task == "regression"
+    document: dict[str, Any] = {
+        "run_dir": str(folder),
+        "data": preset.data,
+        "target": run.get("target"),
+        "task": result.model.task,
+        "validation_accuracy": result.validation_accuracy,
+        "test_accuracy": result.test_accuracy,
+        **result.regression_metrics(),
+        "best_params": result.best_params,
+        "split_sizes": result.splits,
+        "seconds": result.seconds,
+        "outputs": outputs,
+    }
+    out.result(document)
     if result.trials:
         out.print(results_table(result, title=f"sweep (seed {result.seed})"))
+    if regression:
+        scores = [
+            ("validation R²", _number(result.validation_r2)),
+            ("test R²", _number(document["test_r2"])),
+            ("test RMSE / MAE", f"{document['test_rmse']:.4g} / {document['test_mae']:.4g}"),
+        ]
+    else:
+        scores = [
+            ("classes", len(result.model.classes)),  # type: ignore[arg-type]
+            ("validation accuracy", validation_value(result)),
+            ("test accuracy", f"{result.test_accuracy:.4f}"),
+        ]
     out.print(
         key_value_table(
             f"glassnet train: {preset.data}",
             [
+                ("task", result.model.task),
                 ("split (train/validation/test)", "/".join(str(n) for n in result.splits.values())),
-                ("classes", len(result.model.classes)),  # type: ignore[arg-type]
                 ("chosen", format_params(result.best_params) or "no sweep"),
-                ("validation accuracy", validation_value(result)),
-                ("test accuracy", f"{result.test_accuracy:.4f}"),
+                *scores,
                 ("time", f"{result.seconds:.1f} s"),
                 ("report", outputs["report"]),
                 ("model", outputs["model"]),
@@ -397,6 +508,120 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def add_table(path: Path, table: TablePreprocessor) -> None:
+    """Put a table's preprocessing into the model file at ``path``."""
+    from glassnet.models import checkpoint
+
+    model = checkpoint.load(path)
+    model.table = table
+    checkpoint.save(model, path)
+
+
+def _number(value: float | None) -> str:
+    return "n/a (refit on train+valid)" if value is None else f"{value:.4f}"
+
+
+def data_settings(args: argparse.Namespace, file: dict[str, Any], data: str) -> dict[str, Any]:
+    """What ``user_splits`` needs: ``--data`` and its flags over the preset file's settings,
+    as `glassnet train` has them."""
+    columns = dict(file.get("columns", {}))
+    if not isinstance(columns, dict) or set(columns) - set(COLUMN_KEYS):
+        raise ConfigError(f"[columns] may hold only {list(COLUMN_KEYS)}")
+    columns.update({key: getattr(args, key) for key in COLUMN_KEYS if getattr(args, key)})
+    return {
+        "data": data,
+        "target": args.target or file.get("target"),
+        "task": args.task or file.get("task"),
+        "columns": columns,
+        "validation_fraction": file.get("validation_fraction", 0.2),
+        "test_fraction": file.get("test_fraction", 0.2),
+        "image_shape": file.get("image_shape"),
+        "data_home": args.data_home,
+    }
+
+
+def user_splits(
+    out: Output, preset: Preset, run: dict[str, Any], seed: int
+) -> tuple[Splits, TablePreprocessor | None]:
+    """The train / validation / test splits of ``preset.data`` with the ``run`` settings
+    (target, task, columns, fractions, image shape, data home), and a table's preprocessing
+    (None for other data). A regression target switches ``preset.train`` to one output
+    trained with the squared error."""
+    from glassnet.data.datasets import random_split, seed_split
+    from glassnet.data.sources import load_dataset
+
+    if is_table(preset.data):
+        splits, table, task = table_training_data(out, preset.data, run, seed)
+        if task == "regression":  # run_experiment: the loss "mse" makes it a regression
+            preset.train = preset.train.replace(loss="mse", output_activation="identity")
+        return splits, table
+    shape = run.get("image_shape")
+    with out.status(f"loading {preset.data} ..."):
+        data = load_dataset(
+            preset.data,
+            run.get("target"),
+            image_shape=tuple(shape) if shape else None,  # type: ignore[arg-type]
+            data_home=run.get("data_home"),
+        )
+    if preset.split == "seed":
+        return seed_split(data), None
+    splits = random_split(
+        data,
+        validation_fraction=run["validation_fraction"],
+        test_fraction=run["test_fraction"],
+        seed=seed,
+    )
+    return splits, None
+
+
+def table_training_data(
+    out: Output, source: str, run: dict[str, Any], seed: int
+) -> tuple[Splits, TablePreprocessor, str]:
+    """Read a table, show its columns' roles, split it and fit its preprocessing on the
+    training rows: (numeric splits, the preprocessing, the task)."""
+    from glassnet.data.tabular import load_table_data, table_splits
+
+    columns = run.get("columns", {})
+    with out.status(f"loading {source} ..."):
+        data = load_table_data(
+            source,
+            run.get("target"),
+            task=run.get("task"),
+            drop=columns.get("drop", ()),
+            features=columns.get("features"),
+            categorical=columns.get("categorical", ()),
+            numeric=columns.get("numeric", ()),
+        )
+    out.print(columns_table(data.columns, f"columns of {Path(source).name}"))
+    with out.status("fitting the preprocessing on the training rows ..."):
+        splits, table = table_splits(
+            data,
+            validation_fraction=run["validation_fraction"],
+            test_fraction=run["test_fraction"],
+            seed=seed,
+        )
+    return splits, table, data.task
+
+
+def columns_table(columns: list[ColumnInfo], title: str) -> Table:
+    """Each column's role, share of missing cells and distinct values; dropped ones dimmed."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for name in ("column", "role", "missing", "distinct", "note"):
+        table.add_column(name, justify="right" if name in ("missing", "distinct") else "left")
+    for info in columns:
+        table.add_row(
+            info.name,
+            info.role,
+            f"{100 * info.missing:.1f}%",
+            str(info.distinct),
+            info.note,
+            style=None if info.used else "dim",
+        )
+    return table
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -93,7 +93,14 @@ def random_split(
         try:
             return train_test_split(x, y, test_size=size, random_state=state, stratify=stratify)
         except ValueError:  # too few samples per class to stratify this split
+            pass
+        try:
             return train_test_split(x, y, test_size=size, random_state=state)
+        except ValueError:  # a split would be empty
+            raise DataError(
+                f"{data.name} has too few rows ({len(data)}) to split three ways; "
+                "add rows or lower --validation-fraction / --test-fraction"
+            ) from None
 
     x_rest, x_test, y_rest, y_test = split(data.x, data.y, test_fraction, seed)
     x_train, x_valid, y_train, y_valid = split(

@@ -1,12 +1,15 @@
-"""Feature scaling learned on the training rows and stored as plain arrays."""
+"""Preprocessing learned on the training rows and stored as plain data: ``Scaler`` for
+arrays, ``TablePreprocessor`` for the columns of a table."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from glassnet.errors import DataError
+from glassnet.errors import DataError, DataWarning
 
 
 @dataclass
@@ -45,3 +48,303 @@ class Scaler:
     def inverse_transform(self, x: np.ndarray) -> np.ndarray:
         """Raw features back from scaled ones: ``x * scale + offset``."""
         return x * self.scale + self.offset
+
+
+# A categorical cell with no value is a category of its own, under this name.
+MISSING_CATEGORY = "(missing)"
+# What a datetime column becomes: one numeric column per part, named "COLUMN.PART".
+DATE_PARTS = ("year", "month", "day", "weekday", "hour")
+
+
+@dataclass
+class TablePreprocessor:
+    """A table's columns -> the network's inputs, learned on the training rows, as plain data.
+
+    Outputs, in order: the ``numeric`` columns (a datetime column ``d`` contributes the
+    numeric columns ``d.year``, ``d.month``, ... listed in ``DATE_PARTS``), missing cells
+    replaced by ``medians``; then a 0/1 missing-indicator for each column in ``indicators``;
+    all of those standardised by ``(value - means) / scales``; then the one-hot code of each
+    ``categorical`` column over its ``categories`` (a missing cell is the category
+    ``"(missing)"``, a value not in ``categories`` is all zeros). This is scikit-learn's
+    ``ColumnTransformer`` of ``SimpleImputer(strategy="median", add_indicator=True)`` +
+    ``StandardScaler`` on the numeric columns and ``OneHotEncoder(handle_unknown="ignore")``
+    on the categorical ones; ``from_column_transformer`` reads one such fitted object.
+
+    ``roles`` records every training column's role (``"numeric"``, ``"dropped: constant"``,
+    ...) for ``glassnet summary``. Arrays: ``medians`` (n_numeric,), ``means`` and ``scales``
+    (n_numeric + n_indicators,).
+    """
+
+    numeric: list[str]
+    medians: np.ndarray
+    indicators: list[str]
+    means: np.ndarray
+    scales: np.ndarray
+    categorical: list[str]
+    categories: list[list[str]]
+    datetime: list[str] = field(default_factory=list)
+    roles: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.medians = np.asarray(self.medians, dtype=np.float64).reshape(-1)
+        self.means = np.asarray(self.means, dtype=np.float64).reshape(-1)
+        self.scales = np.asarray(self.scales, dtype=np.float64).reshape(-1)
+        self.check()
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.numeric) + len(self.indicators) + sum(map(len, self.categories))
+
+    @property
+    def input_columns(self) -> list[str]:
+        """The table columns ``transform`` reads, in the order they were learned."""
+        derived = {f"{name}.{part}" for name in self.datetime for part in DATE_PARTS}
+        plain = [name for name in self.numeric if name not in derived]
+        return [*plain, *self.datetime, *self.categorical]
+
+    def output_names(self) -> list[str]:
+        """A name for each output column: ``x``, ``x (missing)``, ``colour=red``."""
+        return [
+            *self.numeric,
+            *(f"{name} (missing)" for name in self.indicators),
+            *(
+                f"{name}={category}"
+                for name, categories in zip(self.categorical, self.categories, strict=True)
+                for category in categories
+            ),
+        ]
+
+    def check(self) -> None:
+        """Refuse values that do not fit together (DataError): a record read from a file
+        must describe exactly the arrays it comes with."""
+        text_lists = [self.numeric, self.indicators, self.categorical, self.datetime]
+        if not all(isinstance(names, list) for names in text_lists) or not all(
+            isinstance(name, str) for names in text_lists for name in names
+        ):
+            raise DataError("column lists of the table preprocessing must be lists of names")
+        if not set(self.indicators) <= set(self.numeric):
+            raise DataError("missing indicators must belong to numeric columns")
+        width = len(self.numeric) + len(self.indicators)
+        if self.medians.shape != (len(self.numeric),) or self.means.shape != (width,):
+            raise DataError("medians/means do not match the numeric columns")
+        if self.scales.shape != (width,) or np.any(self.scales <= 0):
+            raise DataError("scales must be positive, one per numeric output")
+        for values in (self.medians, self.means, self.scales):
+            if not np.all(np.isfinite(values)):
+                raise DataError("the table preprocessing holds NaN or infinite statistics")
+        if not isinstance(self.categories, list) or len(self.categories) != len(self.categorical):
+            raise DataError("there must be one category list per categorical column")
+        for categories in self.categories:
+            if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+                raise DataError("categories must be lists of text values")
+            if len(set(categories)) != len(categories):
+                raise DataError("a categorical column lists a category twice")
+        inputs = self.input_columns
+        if len(set(inputs)) != len(inputs):
+            raise DataError("a column appears twice in the table preprocessing")
+        if not isinstance(self.roles, dict):
+            raise DataError("the column roles must be a mapping of name to role")
+
+    @classmethod
+    def fit(
+        cls, frame: Any, roles: dict[str, str], *, datetime: list[str] | None = None
+    ) -> TablePreprocessor:
+        """Fit scikit-learn's transformers on the training rows ``frame`` for the used
+        columns in ``roles`` (name -> numeric, categorical, boolean or datetime)."""
+        from sklearn.compose import ColumnTransformer
+        from sklearn.impute import SimpleImputer
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+        dates = [name for name, role in roles.items() if role == "datetime"]
+        numeric = [name for name, role in roles.items() if role == "numeric"]
+        numeric += [f"{name}.{part}" for name in dates for part in DATE_PARTS]
+        categorical = [name for name, role in roles.items() if role in ("categorical", "boolean")]
+        inputs = input_frame(frame, numeric, categorical, dates)
+        steps = []
+        if numeric:
+            imputer = SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
+            steps.append(
+                ("numeric", Pipeline([("impute", imputer), ("scale", StandardScaler())]), numeric)
+            )
+        if categorical:
+            encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+            steps.append(("categorical", encoder, categorical))
+        transformer = ColumnTransformer(steps, remainder="drop").fit(inputs)
+        return cls.from_column_transformer(transformer, datetime=dates, roles=roles)
+
+    @classmethod
+    def from_column_transformer(
+        cls,
+        transformer: Any,
+        *,
+        datetime: list[str] | None = None,
+        roles: dict[str, str] | None = None,
+    ) -> TablePreprocessor:
+        """The plain-data record of a fitted ``ColumnTransformer`` laid out as described in
+        the class docstring (transformers named "numeric" and "categorical", either may be
+        absent). Datetime columns must already be expanded into their parts."""
+        numeric: list[str] = []
+        medians = means = scales = np.zeros(0)
+        indicators: list[str] = []
+        categorical: list[str] = []
+        categories: list[list[str]] = []
+        for name, fitted, columns in transformer.transformers_:
+            if name == "numeric":
+                numeric = [str(column) for column in columns]
+                imputer, scaler = fitted.named_steps["impute"], fitted.named_steps["scale"]
+                medians = imputer.statistics_
+                if imputer.indicator_ is not None:
+                    indicators = [numeric[i] for i in imputer.indicator_.features_]
+                means, scales = scaler.mean_, scaler.scale_
+            elif name == "categorical":
+                categorical = [str(column) for column in columns]
+                categories = [[str(c) for c in found] for found in fitted.categories_]
+        return cls(
+            numeric,
+            medians,
+            indicators,
+            means,
+            scales,
+            categorical,
+            categories,
+            list(datetime or []),
+            dict(roles or {}),
+        )
+
+    def transform(self, frame: Any, *, what: str = "data") -> np.ndarray:
+        """The network's inputs (n_rows, n_outputs) for a DataFrame with (at least) the
+        learned columns, in any order. A missing column is a DataError; cells that are not
+        numbers in a numeric column, and categories never seen in training, give a warning
+        and are treated as missing / all-zero."""
+        absent = [name for name in self.input_columns if name not in frame.columns]
+        if absent:
+            raise DataError(
+                f"{what} lacks the column(s) {absent} the model was trained on; add them "
+                "(cells may be empty)"
+            )
+        inputs = input_frame(frame, self.numeric, self.categorical, self.datetime, what=what)
+        parts = []
+        if self.numeric:
+            values = inputs[self.numeric].to_numpy(dtype=np.float64)
+            missing = np.isnan(values)
+            values = np.where(missing, self.medians, values)
+            flags = missing[:, [self.numeric.index(name) for name in self.indicators]]
+            numeric = np.hstack([values, flags.astype(np.float64)])
+            parts.append((numeric - self.means) / self.scales)
+        for name, categories in zip(self.categorical, self.categories, strict=True):
+            codes = _category_codes(inputs[name], categories)
+            unseen = codes < 0
+            if unseen.any():
+                examples = sorted(set(inputs[name][unseen].tolist()))[:3]
+                warn(
+                    f"{what}, column {name!r}: {int(unseen.sum())} row(s) hold categories not "
+                    f"seen in training (e.g. {examples}); they are encoded as none of the known"
+                )
+            onehot = np.zeros((len(codes), len(categories)))
+            onehot[np.flatnonzero(~unseen), codes[~unseen]] = 1.0
+            parts.append(onehot)
+        return np.hstack(parts) if parts else np.zeros((len(frame), 0))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The numeric statistics, for the model file's arrays."""
+        return {"medians": self.medians, "means": self.means, "scales": self.scales}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything but ``arrays()``, as JSON-ready lists and strings."""
+        return {
+            "numeric": self.numeric,
+            "indicators": self.indicators,
+            "categorical": self.categorical,
+            "categories": self.categories,
+            "datetime": self.datetime,
+            "roles": self.roles,
+        }
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any], arrays: dict[str, np.ndarray]) -> TablePreprocessor:
+        """The inverse of ``to_dict()`` and ``arrays()``; a DataError if they do not fit."""
+        keys = {"numeric", "indicators", "categorical", "categories", "datetime", "roles"}
+        if not isinstance(record, dict) or set(record) != keys:
+            raise DataError(f"a table preprocessing record has the keys {sorted(keys)}")
+        if set(arrays) != {"medians", "means", "scales"}:
+            raise DataError("a table preprocessing needs the arrays medians, means and scales")
+        return cls(
+            record["numeric"],
+            arrays["medians"],
+            record["indicators"],
+            arrays["means"],
+            arrays["scales"],
+            record["categorical"],
+            record["categories"],
+            record["datetime"],
+            record["roles"],
+        )
+
+
+def input_frame(
+    frame: Any,
+    numeric: list[str],
+    categorical: list[str],
+    dates: list[str],
+    *,
+    what: str = "data",
+) -> Any:
+    """The columns a TablePreprocessor reads, in the types its steps take: numbers as float
+    (NaN where missing; datetime parts computed), categories as text (``"(missing)"``)."""
+    import pandas as pd
+
+    from glassnet.data.columns import parse_dates
+
+    columns: dict[str, Any] = {}
+    for name in dates:
+        parsed = parse_dates(frame[name])
+        for part in DATE_PARTS:
+            values = parsed.dt.day_of_week if part == "weekday" else getattr(parsed.dt, part)
+            columns[f"{name}.{part}"] = values.astype(np.float64)
+    for name in numeric:
+        if name in columns:
+            continue
+        raw = frame[name]
+        values = pd.to_numeric(raw, errors="coerce").astype(np.float64)
+        bad = int((values.isna() & raw.notna()).sum())
+        if bad:
+            example = raw[values.isna() & raw.notna()].iloc[0]
+            warn(
+                f"{what}, column {name!r}: {bad} cell(s) are not numbers (e.g. {example!r}); "
+                "they are treated as missing"
+            )
+        columns[name] = values.to_numpy()
+    for name in categorical:
+        columns[name] = category_text(frame[name])
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def category_text(column: Any) -> Any:
+    """A column's cells as category names: whole numbers without ".0" (so 3 and 3.0 are one
+    category), booleans as True/False, text stripped, missing cells ``"(missing)"``."""
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(column):
+        text = column.map({True: "True", False: "False"})
+    elif pd.api.types.is_numeric_dtype(column):
+        values = column.astype(np.float64)
+        whole = values.notna() & (np.mod(values.fillna(0), 1.0) == 0.0)
+        text = values.map(lambda value: repr(float(value))).where(
+            ~whole, values.fillna(0).astype(np.int64).astype(str)
+        )
+    else:
+        text = column.astype(str).str.strip()
+    return text.where(column.notna(), MISSING_CATEGORY).astype(object)
+
+
+def _category_codes(text: Any, categories: list[str]) -> np.ndarray:
+    """Index of each cell in ``categories``, -1 for a value not among them."""
+    import pandas as pd
+
+    return np.asarray(pd.Index(categories).get_indexer(text), dtype=np.int64)
+
+
+def warn(message: str) -> None:
+    """A warning the user should read (the CLI prints it as one line)."""
+    warnings.warn(DataWarning(message), stacklevel=3)

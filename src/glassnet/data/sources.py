@@ -1,13 +1,14 @@
 """Where data comes from: a CSV or NPZ file, the built-in digits, or an OpenML dataset by name.
 
 ``load_dataset(source, target)`` turns what a user types after ``--data`` into a
-``Dataset``. Every problem a user can cause (missing file, missing column, a word in
-a number column, an unknown OpenML name) raises ``DataError`` naming the row and column.
+``Dataset`` of plain arrays (tables are read by pandas, see ``tables``; tables with text or
+missing cells go through ``tabular`` instead). Every problem a user can cause (missing
+file, missing column, a word in a number column, an unknown OpenML name) raises
+``DataError`` naming the row and column.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import zipfile
@@ -20,6 +21,7 @@ import numpy as np
 from glassnet.atomic import write_atomic
 from glassnet.data.checks import check_features
 from glassnet.data.datasets import Dataset, load_digits
+from glassnet.data.tables import TABLE_SUFFIXES
 from glassnet.errors import DataError
 
 OPENML_PREFIX = "openml:"
@@ -53,15 +55,17 @@ def load_dataset(
         data = load_digits()
     elif source.startswith(OPENML_PREFIX):
         data = load_openml(source[len(OPENML_PREFIX) :], data_home=data_home)
-    elif path.suffix.lower() in (".csv", ".npz") or path.is_file():
+    elif path.suffix.lower() in (*TABLE_SUFFIXES, ".npz") or path.is_file():
         if not path.is_file():
             raise DataError(f"data file {source!r} does not exist")
-        if path.suffix.lower() == ".csv":
+        if path.suffix.lower() in TABLE_SUFFIXES:
             data = load_csv(path, target, features=features, need_target=need_target)
         elif path.suffix.lower() == ".npz":
             data = load_npz(path, target or "y", need_target=need_target)
         else:
-            raise DataError(f"cannot read {source!r}: use a .csv or .npz file")
+            raise DataError(
+                f"cannot read {source!r}: use a {', '.join(TABLE_SUFFIXES)} or .npz file"
+            )
     else:
         data = load_openml(source, data_home=data_home)
     if image_shape is not None:
@@ -99,20 +103,18 @@ def load_csv(
     features: list[str] | None = None,
     need_target: bool = True,
 ) -> Dataset:
-    """A CSV file with a header row; ``target`` names the label column, every other column
-    (or the ``features`` columns, in that order) must hold numbers."""
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.reader(handle))
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
-    if len(rows) < 2:
-        raise DataError(f"{path} needs a header row and at least one data row")
-    header = [name.strip() for name in rows[0]]
-    body = rows[1:]
-    for line, row in enumerate(body, start=2):
-        if len(row) != len(header):
-            raise DataError(
-                f"{path}, line {line}: {len(row)} cells but the header has {len(header)} columns"
-            )
+    """A table file (read by ``tables.read_table``: .csv, .tsv, .txt, .parquet) as plain
+    arrays: ``target`` names the label column, every other column (or the ``features``
+    columns, in that order) must hold numbers. Tables with text or missing cells are for
+    ``glassnet.data.tabular``, which encodes them; here they are refused, naming the cell."""
+    from glassnet.data.preprocessing import warn
+    from glassnet.data.tables import read_table
+
+    table = read_table(path)
+    for note in table.notes:
+        warn(note)
+    frame = table.frame
+    header = [str(name) for name in frame.columns]
     if target is None and need_target:
         raise DataError(
             f"{path}: say which column holds the labels with --target COLUMN "
@@ -130,36 +132,36 @@ def load_csv(
         names = list(features)
     if not names:
         raise DataError(f"{path} has no feature columns besides the target {target!r}")
-    columns = [header.index(name) for name in names]
-    cells = [[row[c] for c in columns] for row in body]
-    try:
-        x = np.array(cells, dtype=np.float64)
-    except ValueError:
-        _raise_first_bad_cell(path, cells, names)
+    for name in names:
+        _check_numeric_column(path, frame[name], name)
     y = None
     if has_target:
-        labels = [row[header.index(target)] for row in body]  # type: ignore[arg-type]
-        if need_target or any(cell.strip() for cell in labels):
-            y = parse_labels(labels, where=f"{path}, column {target!r}", first_line=2)
-    x = check_features(x, what=f"{path}")
+        cells = ["" if value != value else str(value) for value in frame[target].tolist()]
+        if need_target or any(cell.strip() for cell in cells):
+            y = parse_labels(cells, where=f"{path}, column {target!r}", first_line=2)
+    x = check_features(frame[names].to_numpy(dtype=np.float64), what=f"{path}")
     return Dataset(x, y, name=path.stem, feature_names=names)  # type: ignore[arg-type]
 
 
-def _raise_first_bad_cell(path: Path, cells: list[list[str]], names: list[str]) -> None:
-    for line, row in enumerate(cells, start=2):
-        for name, cell in zip(names, row, strict=True):
-            if not cell.strip():
-                raise DataError(
-                    f"{path}, line {line}, column {name!r} is empty; fill in or drop missing values"
-                )
-            try:
-                float(cell)
-            except ValueError:
-                raise DataError(
-                    f"{path}, line {line}, column {name!r}: {cell!r} is not a number; "
-                    "feature columns must be numeric (encode or drop this column)"
-                ) from None
-    raise DataError(f"{path}: feature columns must be numeric")
+def _check_numeric_column(path: Path, column: Any, name: str) -> None:
+    """A DataError naming the first empty or non-numeric cell of ``column`` (line 1 is the
+    header), saying that ``glassnet train`` on the table encodes such columns."""
+    import pandas as pd
+
+    values = pd.to_numeric(column, errors="coerce")
+    bad = np.flatnonzero(values.isna().to_numpy())
+    if not len(bad):
+        return
+    line, cell = int(bad[0]) + 2, column.iloc[bad[0]]
+    if cell != cell:  # NaN: an empty or NA cell
+        raise DataError(
+            f"{path}, line {line}, column {name!r} is empty; this model takes numbers only: "
+            "fill in missing values, or train on the table with glassnet train, which imputes them"
+        )
+    raise DataError(
+        f"{path}, line {line}, column {name!r}: {cell!r} is not a number; this model takes "
+        "numbers only (train on the table with glassnet train to encode text columns)"
+    )
 
 
 def load_npz(path: Path, target: str, *, need_target: bool = True) -> Dataset:

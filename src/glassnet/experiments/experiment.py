@@ -30,7 +30,7 @@ from glassnet.experiments.trials import (
     save_trial,
 )
 from glassnet.models import checkpoint
-from glassnet.models.evaluation import Evaluation, evaluate_model
+from glassnet.models.evaluation import Evaluation, RegressionEvaluation, evaluate_model
 from glassnet.models.model import Model
 from glassnet.nn.layers import Sequential
 from glassnet.report.run_folder import RUN as RUN_FILE
@@ -58,14 +58,15 @@ class ExperimentResult:
     selection_accuracy: float | None  # the chosen trial's validation accuracy (None: no sweep)
     refit: str
     validation_accuracy: float | None  # the final model's; None when it trained on validation
-    test_accuracy: float
+    test_accuracy: float | None  # None for a regression, whose evaluation holds R^2 etc.
     history: History  # the first ensemble member's
     model: Model
     seconds: float
     member_histories: list[History] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
-    evaluation: Evaluation | None = None  # the final model on the test set
+    evaluation: Evaluation | RegressionEvaluation | None = None  # the model on the test set
     test_set: Dataset | None = None
+    validation_r2: float | None = None  # a regression's validation R^2 (refit on train only)
 
     @property
     def best_l2(self) -> float:
@@ -91,7 +92,17 @@ class ExperimentResult:
             "outputs": self.outputs,
             "data": self.data_info(),
             "evaluation": None if self.evaluation is None else self.evaluation.to_dict(),
+            "task": self.model.task,
+            **self.regression_metrics(),
         }
+
+    def regression_metrics(self) -> dict[str, Any]:
+        """test_r2, test_rmse, test_mae (and validation_r2) of a regression; {} otherwise."""
+        if not isinstance(self.evaluation, RegressionEvaluation):
+            return {}
+        scores = {f"test_{key}": value for key, value in self.evaluation.to_dict().items()}
+        scores.pop("test_n_samples")
+        return {**scores, "validation_r2": self.validation_r2}
 
     def data_info(self) -> dict[str, Any]:
         info = self.model.info
@@ -117,7 +128,8 @@ class RunData:
     the training split, and the training and validation arrays it scaled."""
 
     splits: Splits
-    classes: np.ndarray
+    classes: np.ndarray | None  # None for a regression
+    target_scaler: Scaler | None  # a regression's target standardisation, else None
     scaler: Scaler | None
     train: tuple[np.ndarray, np.ndarray]
     validation: tuple[np.ndarray, np.ndarray]
@@ -125,6 +137,23 @@ class RunData:
     @property
     def image_shape(self) -> tuple[int, int] | None:
         return self.splits.train.image_shape
+
+    @property
+    def task(self) -> str:
+        return "classification" if self.classes is not None else "regression"
+
+    @property
+    def n_outputs(self) -> int:
+        return 1 if self.classes is None else len(self.classes)
+
+    def arrays(self, scaler: Scaler | None, *parts: Dataset) -> tuple[np.ndarray, np.ndarray]:
+        """The parts' features stacked and scaled, with targets as the network learns them:
+        class indices, or the standardised target of a regression."""
+        if self.classes is not None:
+            return prepare(scaler, self.classes, *parts)
+        x = np.vstack([p.x for p in parts])
+        y = np.concatenate([p.y for p in parts]).reshape(-1, 1)
+        return (x if scaler is None else scaler.transform(x)), self.target_scaler.transform(y)[:, 0]  # type: ignore[union-attr]
 
 
 @dataclass
@@ -185,7 +214,7 @@ def run_experiment(
                 members,
                 recipe.train,
                 recipe.monitor,
-                n_outputs=len(data.classes),
+                n_outputs=data.n_outputs,
                 n_jobs=n_jobs,
                 image_shape=data.image_shape,
                 scaler=recipe.scaler,
@@ -194,12 +223,13 @@ def run_experiment(
                 checkpointer=folder.checkpointer(stop, preset, seed, refit, recipe, replayed),
                 replayed=replayed,
             )
-        except DivergenceError as exc:
-            folder.keep_diverged(exc, data.classes, recipe.scaler, info)
+        except (DivergenceError, KeyboardInterrupt) as exc:
+            folder.keep_best(exc, lambda network: final_model([network], data, recipe, info))
             raise
-    model = Model(networks, classes=data.classes, scaler=recipe.scaler, info=info)
+    model = final_model(networks, data, recipe, info)
     evaluation = evaluate_model(model, data.splits.test)
     validation = data.splits.validation
+    validation_score = None if refit != "train" else evaluate_model(model, validation)
     return ExperimentResult(
         preset=preset,
         seed=seed,
@@ -209,12 +239,9 @@ def run_experiment(
         selection_accuracy=None if best is None else best.score,
         refit=refit,
         # The final model's own validation score exists only when it did not train on it.
-        validation_accuracy=(
-            float(np.mean(model.predict(validation.x) == validation.y))
-            if refit == "train"
-            else None
-        ),
-        test_accuracy=evaluation.accuracy,
+        validation_accuracy=getattr(validation_score, "accuracy", None),
+        validation_r2=getattr(validation_score, "r2", None),
+        test_accuracy=getattr(evaluation, "accuracy", None),
         history=histories[0],
         member_histories=histories,
         model=model,
@@ -225,16 +252,21 @@ def run_experiment(
 
 
 def prepare_data(preset: Preset, splits: Splits) -> RunData:
-    """Step 1: scale on the training split alone, and check every label before any training."""
-    classes = np.unique(splits.train.y)
-    scaler = fit_scaler(preset, splits.train)
-    train = prepare(scaler, classes, splits.train)
-    validation = prepare(scaler, classes, splits.validation)
+    """Step 1: scale on the training split alone, and check every label before any training.
+
+    A squared-error loss makes the run a regression: one output, trained on the target
+    standardised on the training split, scored by validation loss instead of accuracy."""
+    regression = preset.train.loss == "mse"
+    classes = None if regression else np.unique(splits.train.y)
+    target_scaler = Scaler.fit("standard", splits.train.y.reshape(-1, 1)) if regression else None
+    data = RunData(splits, classes, target_scaler, fit_scaler(preset, splits.train), None, None)  # type: ignore[arg-type]
+    data.train = data.arrays(data.scaler, splits.train)
+    data.validation = data.arrays(data.scaler, splits.validation)
     # The test set is only touched at the end, but a label it cannot be scored on must stop
     # the run now, not after all the training is done.
-    if splits.test.y is not None:
+    if splits.test.y is not None and classes is not None:
         check_known_labels(splits.test.y, classes, what="labels of test")
-    return RunData(splits, classes, scaler, train, validation)
+    return data
 
 
 def streams(seed: int, grid: list[dict[str, Any]], preset: Preset) -> list[np.random.Generator]:
@@ -264,7 +296,7 @@ def sweep(
         [trial for trial in trials if trial.index not in finished],
         data.train,
         data.validation,
-        n_outputs=len(data.classes),
+        n_outputs=data.n_outputs,
         n_jobs=n_jobs,
         on_result=folder.recorder(on_trial),
         keep_state=refit == "train",  # the winner's weights may be the final network
@@ -301,7 +333,7 @@ def final_recipe(
         best_epoch = best.history.best_epoch
         epochs = len(best.history.train_loss) if best_epoch is None else best_epoch + 1
         config = config.replace(epochs=epochs, early_stopping_patience=None)
-    return FinalRecipe(config, params, prepare(scaler, data.classes, *parts), None, scaler)
+    return FinalRecipe(config, params, data.arrays(scaler, *parts), None, scaler)
 
 
 def ensemble_members(
@@ -336,7 +368,7 @@ def replay_winner(
         first,
         data.train,
         data.validation,
-        len(data.classes),
+        data.n_outputs,
         keep_state=True,
         image_shape=data.image_shape,
         scaler=data.scaler,
@@ -418,21 +450,31 @@ class RunFolder:
         }
         return Checkpointer(self.path / STATE_FILE, stop, training)  # type: ignore[operator]
 
-    def keep_diverged(
-        self,
-        error: DivergenceError,
-        classes: np.ndarray,
-        scaler: Scaler | None,
-        info: dict[str, Any],
-    ) -> None:
-        """Save the best weights of a final training that diverged, and say where."""
+    def keep_best(self, error: BaseException, make_model: Callable[[Sequential], Model]) -> None:
+        """Save the best weights of a final training that diverged or was interrupted (both
+        errors carry them as ``.model``) as a usable model file, and say where."""
         network = getattr(error, "model", None)
         if self.path is None or network is None:
             return
-        kept_info = {**info, "diverged": str(error)}
-        kept = Model([network], classes=classes, scaler=scaler, info=kept_info)
+        kept = make_model(network)
+        why = "diverged" if isinstance(error, DivergenceError) else "interrupted"
+        kept.info = {**kept.info, why: str(error) or "Ctrl-C"}
         path = checkpoint.save(kept, self.path / "model.npz")
-        error.args = (f"{error}; those weights are saved in {path}",)
+        error.args = (f"{error or 'interrupted'}; the best weights so far are saved in {path}",)
+
+
+def final_model(
+    networks: list[Sequential], data: RunData, recipe: FinalRecipe, info: dict[str, Any]
+) -> Model:
+    """Step 5a: the trained network(s) with the preprocessing and labels they need."""
+    return Model(
+        networks,
+        task=data.task,
+        classes=data.classes,
+        scaler=recipe.scaler,
+        info=info,
+        target_scaler=data.target_scaler,
+    )
 
 
 def train_members(

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from glassnet.data.datasets import Dataset, Splits
 from glassnet.errors import ConfigError
 from glassnet.experiments import presets
 from glassnet.experiments.presets import Preset
@@ -235,16 +236,35 @@ def load_inputs(
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], int, dict[str, Any]]:
     """``load_arrays`` plus what augmentation needs to know about the inputs, as keyword
     arguments of ``run_trial``: the images' ``image_shape`` and the ``scaler`` applied."""
-    from glassnet.experiments.experiment import fit_scaler, load_splits, prepare
+    from glassnet.experiments.experiment import load_splits
 
-    splits = load_splits(preset)
-    classes = np.unique(splits.train.y)
+    return inputs_of(preset, load_splits(preset))
+
+
+def inputs_of(
+    preset: Preset, splits: Splits
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], int, dict[str, Any]]:
+    """``load_inputs`` for given ``splits`` (a user's data). With the squared-error loss
+    (a regression) the targets are standardised on the training split, one output."""
+    from glassnet.data.preprocessing import Scaler
+    from glassnet.experiments.experiment import fit_scaler, prepare
+
     scaler = fit_scaler(preset, splits.train)
+    inputs = {"image_shape": splits.train.image_shape, "scaler": scaler}
+    if preset.train.loss == "mse":
+        target = Scaler.fit("standard", splits.train.y.reshape(-1, 1))
+
+        def arrays(part: Dataset) -> tuple[np.ndarray, np.ndarray]:
+            x = part.x if scaler is None else scaler.transform(part.x)
+            return x, target.transform(part.y.reshape(-1, 1))[:, 0]
+
+        return arrays(splits.train), arrays(splits.validation), 1, inputs
+    classes = np.unique(splits.train.y)
     return (
         prepare(scaler, classes, splits.train),
         prepare(scaler, classes, splits.validation),
         len(classes),
-        {"image_shape": splits.train.image_shape, "scaler": scaler},
+        inputs,
     )
 
 

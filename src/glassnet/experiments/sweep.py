@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from glassnet.atomic import write_atomic
+from glassnet.data.datasets import Splits
 from glassnet.errors import ConfigError
-from glassnet.experiments.plan import SweepPlan, load_inputs
+from glassnet.experiments.plan import SweepPlan, inputs_of, load_inputs
 from glassnet.experiments.trials import Trial, TrialResult, run_trials
 
 
@@ -95,14 +96,19 @@ def run_sweep(
     client: Any = None,
     on_record: Callable[[dict[str, Any]], None] | None = None,
     timeout: float | None = None,
+    splits: Splits | None = None,
 ) -> SweepResult:
     """Run every trial of ``plan`` (on ``client``'s Dask workers when given, else on
     ``n_jobs`` local processes) and write the outputs into ``out`` when given.
 
     Trials already recorded in ``out/trials.jsonl`` (a sweep killed part-way) are not run
-    again; ``on_record`` sees only the trials run now."""
+    again; ``on_record`` sees only the trials run now. ``splits`` replaces the preset's own
+    data (a user's table); the sweep never touches its test split."""
     started = time.perf_counter()
-    train_data, validation, n_outputs, inputs = load_inputs(plan.preset)
+    if splits is None:
+        train_data, validation, n_outputs, inputs = load_inputs(plan.preset)
+    else:
+        train_data, validation, n_outputs, inputs = inputs_of(plan.preset, splits)
     trials = plan.trials()
     log = RecordLog(Path(out) / "trials.jsonl") if out is not None else None
     finished = log.load(trials) if log is not None else {}
@@ -170,6 +176,8 @@ def summarize(records: list[dict[str, Any]], keys: list[str]) -> list[dict[str, 
     metric = "validation_accuracy_mean"
     if rows and metric in rows[0]:
         rows.sort(key=lambda row: -row[metric])  # sort is stable: ties keep grid order
+    elif rows and "validation_loss_mean" in rows[0]:  # a regression: lowest loss first
+        rows.sort(key=lambda row: row["validation_loss_mean"])
     return rows
 
 
@@ -212,7 +220,11 @@ def plot_summary(result: SweepResult, path: Path) -> Path:
 
     keys = result.plan.keys
     fig, ax = pyplot().subplots(figsize=(6, 4), dpi=100)
-    rows = [row for row in result.summary if "validation_accuracy_mean" in row]
+    # A regression has no accuracy: its mean validation loss is drawn instead.
+    metric = "validation_accuracy"
+    if not any("validation_accuracy_mean" in row for row in result.summary):
+        metric = "validation_loss"
+    rows = [row for row in result.summary if f"{metric}_mean" in row]
     x_key = keys[0] if keys else None
     numeric = x_key is not None and all(isinstance(r[x_key], (int, float)) for r in rows)
     lines: dict[str, list[dict[str, Any]]] = {}
@@ -227,8 +239,8 @@ def plot_summary(result: SweepResult, path: Path) -> Path:
             xs = [_cell(r[x_key]) if x_key else "base" for r in members]
         ax.errorbar(
             xs,
-            [r["validation_accuracy_mean"] for r in members],
-            yerr=[r["validation_accuracy_std"] for r in members],
+            [r[f"{metric}_mean"] for r in members],
+            yerr=[r[f"{metric}_std"] for r in members],
             fmt="o-" if numeric else "o",
             capsize=3,
             label=label or None,
@@ -238,7 +250,8 @@ def plot_summary(result: SweepResult, path: Path) -> Path:
         if min(values) > 0 and max(values) / min(values) > 20:
             ax.set_xscale("log")
     ax.set_xlabel(x_key or "configuration")
-    ax.set_ylabel(f"validation accuracy (mean ± std, {len(result.plan.seeds)} seed(s))")
+    label = metric.replace("_", " ")
+    ax.set_ylabel(f"{label} (mean ± std, {len(result.plan.seeds)} seed(s))")
     ax.set_title(f"sweep {result.plan.preset.name}: {len(result.records)} trials")
     ax.grid(True, alpha=0.3)
     if len(lines) > 1:

@@ -66,8 +66,12 @@ class TrialResult:
 
     @property
     def score(self) -> float:
-        """``final_accuracy`` for choosing a trial; -inf for a diverged one, which never wins."""
+        """``final_accuracy`` for choosing a trial (a regression, which has no accuracy: minus
+        the validation loss of the same epoch); -inf for a diverged one, which never wins."""
         accuracy = self.final_accuracy
+        losses = self.history.validation_loss
+        if accuracy is None and losses and self.diverged is None:
+            return -losses[-1 if self.history.best_epoch is None else self.history.best_epoch]
         return -np.inf if self.diverged is not None or accuracy is None else accuracy
 
 

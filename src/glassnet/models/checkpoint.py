@@ -2,7 +2,10 @@
 
 Layout: ``__glassnet__`` holds UTF-8 JSON bytes (format, version, task, dtype, each
 network's layer config, classes, scaler kind, free-form info); ``net<k>.<layer>.<name>``
-hold the weights; ``scaler.offset`` / ``scaler.scale`` the preprocessing. Loading uses
+hold the weights; ``scaler.offset`` / ``scaler.scale`` the preprocessing; ``target.offset`` /
+``target.scale`` a regression target's standardisation; ``table.medians`` / ``table.means``
+/ ``table.scales`` a table's preprocessing, whose column names and categories are in the
+header (``TablePreprocessor.to_dict``). Loading uses
 ``allow_pickle=False`` and checks every key, shape and dtype against the header.
 """
 
@@ -21,8 +24,8 @@ import numpy as np
 
 from glassnet._version import __version__
 from glassnet.atomic import write_atomic
-from glassnet.data.preprocessing import Scaler
-from glassnet.errors import ConfigError, ModelFileError
+from glassnet.data.preprocessing import Scaler, TablePreprocessor
+from glassnet.errors import ConfigError, DataError, ModelFileError
 from glassnet.models.model import Model
 from glassnet.nn.layers import from_config
 
@@ -43,6 +46,12 @@ def save(model: Model, path: str | os.PathLike[str]) -> Path:
     if model.scaler is not None:
         arrays["scaler.offset"] = model.scaler.offset
         arrays["scaler.scale"] = model.scaler.scale
+    if model.target_scaler is not None:
+        arrays["target.offset"] = model.target_scaler.offset
+        arrays["target.scale"] = model.target_scaler.scale
+    if model.table is not None:
+        for key, value in model.table.arrays().items():
+            arrays[f"table.{key}"] = value
     classes = model.classes
     header = {
         "format": FORMAT,
@@ -54,6 +63,8 @@ def save(model: Model, path: str | os.PathLike[str]) -> Path:
         "classes": None if classes is None else classes.tolist(),
         "scaler": None if model.scaler is None else model.scaler.kind,
         "info": model.info,
+        "target_scaler": model.target_scaler is not None,
+        "table": None if model.table is None else model.table.to_dict(),
     }
     arrays[HEADER_KEY] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
     write_atomic(path, lambda handle: np.savez(handle, **arrays))
@@ -198,6 +209,8 @@ def _build(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Model:
         if not (np.all(np.isfinite(offset)) and np.all(np.isfinite(scale)) and np.all(scale != 0)):
             raise ModelFileError("scaler arrays hold non-finite or zero values")
         scaler = Scaler(header["scaler"], offset.astype(np.float64), scale.astype(np.float64))
+    target_scaler = _target_scaler(header, arrays)
+    table = _table(header, arrays, n_in)
     if arrays:
         raise ModelFileError(f"unexpected arrays {sorted(arrays)}")
     task = header["task"]
@@ -206,7 +219,11 @@ def _build(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Model:
     classes = header["classes"]
     if classes is not None:
         classes = np.asarray(classes)
-        if classes.dtype.kind not in "iufbU" or classes.ndim != 1 or len(classes) != n_out.pop():
+        if (
+            classes.dtype.kind not in "iufbU"
+            or classes.ndim != 1
+            or len(classes) != next(iter(n_out))
+        ):
             raise ModelFileError("class labels do not match the network's outputs")
         if len(np.unique(classes)) != len(classes):
             raise ModelFileError("class labels repeat")
@@ -217,7 +234,54 @@ def _build(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Model:
     info = header.get("info") or {}
     if not isinstance(info, dict):
         raise ModelFileError("the header's info is not a mapping")
-    return Model(networks, task=task, classes=classes, scaler=scaler, info=info)
+    if target_scaler is not None and (task != "regression" or n_out != {1}):
+        raise ModelFileError("a target scaler belongs to a regression model with one output")
+    return Model(
+        networks,
+        task=task,
+        classes=classes,
+        scaler=scaler,
+        info=info,
+        target_scaler=target_scaler,
+        table=table,
+    )
+
+
+def _target_scaler(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Scaler | None:
+    """The regression target's standardisation: two finite 1-element arrays, scale non-zero."""
+    if not header.get("target_scaler"):
+        return None
+    if "target.offset" not in arrays or "target.scale" not in arrays:
+        raise ModelFileError("the target scaler's arrays are missing")
+    offset, scale = arrays.pop("target.offset"), arrays.pop("target.scale")
+    if offset.shape != (1,) or scale.shape != (1,) or offset.dtype != np.float64:
+        raise ModelFileError("the target scaler's arrays must be one float64 number each")
+    if not (np.all(np.isfinite(offset)) and np.all(np.isfinite(scale)) and np.all(scale > 0)):
+        raise ModelFileError("the target scaler holds non-finite or non-positive values")
+    return Scaler("standard", offset, scale)
+
+
+def _table(
+    header: dict[str, Any], arrays: dict[str, np.ndarray], n_in: set[int]
+) -> TablePreprocessor | None:
+    """The table preprocessing: plain JSON lists and three float64 arrays, checked to fit
+    together and to produce exactly the networks' inputs."""
+    record = header.get("table")
+    if record is None:
+        return None
+    keys = [key for key in arrays if key.startswith("table.")]
+    table_arrays = {key.removeprefix("table."): arrays.pop(key) for key in keys}
+    if any(value.dtype != np.float64 or value.ndim != 1 for value in table_arrays.values()):
+        raise ModelFileError("the table preprocessing's arrays must be 1-D float64")
+    try:
+        table = TablePreprocessor.from_dict(record, table_arrays)
+    except (DataError, TypeError) as exc:
+        raise ModelFileError(f"the table preprocessing is invalid ({exc})") from None
+    if {table.n_outputs} != n_in:
+        raise ModelFileError(
+            f"the table preprocessing makes {table.n_outputs} inputs but the network takes {n_in}"
+        )
+    return table
 
 
 def _check_declared_sizes(config: Any, arrays: dict[str, np.ndarray], prefix: str) -> None:

@@ -1,7 +1,9 @@
-"""How well a classifier does on labelled data: accuracy, per-class metrics, confusion matrix.
+"""How well a model does on labelled data: for a classifier accuracy, per-class metrics and
+the confusion matrix; for a regressor R^2, RMSE and MAE.
 
-An ``Evaluation`` holds the true class indices and the predicted probabilities; every
-number in the CLI tables, ``metrics.json`` and the report is computed from those two.
+An ``Evaluation`` holds the true class indices and the predicted probabilities, a
+``RegressionEvaluation`` the true and predicted values; every number in the CLI tables,
+``metrics.json`` and the report is computed from those two.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet.data.checks import check_known_labels
+from glassnet.data.checks import check_known_labels, check_targets
 from glassnet.data.datasets import Dataset
 from glassnet.errors import DataError
 from glassnet.models.model import Model
@@ -74,15 +76,47 @@ class Evaluation:
         }
 
 
+@dataclass
+class RegressionEvaluation:
+    """``y_true`` and ``y_pred``, both (n,), in the target's own units."""
+
+    y_true: np.ndarray
+    y_pred: np.ndarray
+
+    @property
+    def residuals(self) -> np.ndarray:
+        return self.y_true - self.y_pred
+
+    @property
+    def r2(self) -> float:
+        """1 - SS_res / SS_tot; 0 when the targets are all equal (nothing to explain)."""
+        total = float(np.sum((self.y_true - self.y_true.mean()) ** 2))
+        return 1.0 - float(np.sum(self.residuals**2)) / total if total > 0 else 0.0
+
+    @property
+    def rmse(self) -> float:
+        return float(np.sqrt(np.mean(self.residuals**2)))
+
+    @property
+    def mae(self) -> float:
+        return float(np.mean(np.abs(self.residuals)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"r2": self.r2, "rmse": self.rmse, "mae": self.mae, "n_samples": len(self.y_true)}
+
+
 def class_indices(classes: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Position of each label in ``classes``; a label the model never saw is a DataError."""
     return check_known_labels(labels, classes)
 
 
-def evaluate_model(model: Model, data: Dataset) -> Evaluation:
+def evaluate_model(model: Model, data: Dataset) -> Evaluation | RegressionEvaluation:
     """Predict ``data`` with ``model`` and keep what the metrics need."""
     if data.y is None:
         raise DataError(f"{data.name} has no labels to evaluate against")
+    if model.task == "regression":
+        y_true = check_targets(data.y, len(data.x), what=f"targets of {data.name}")
+        return RegressionEvaluation(y_true.astype(np.float64), model.predict(data.x))
     if model.classes is None:
         raise DataError("this model has no class labels; evaluation needs a classifier")
     y_true = class_indices(model.classes, data.y)

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from glassnet.data.checks import check_features, check_known_labels, check_targets
-from glassnet.data.preprocessing import Scaler
+from glassnet.data.preprocessing import Scaler, TablePreprocessor
+from glassnet.errors import DataError
 from glassnet.nn.layers import Sequential
 from glassnet.nn.losses import softmax
 
@@ -21,6 +22,9 @@ class Model:
 
     ``predict_proba`` averages the members' class probabilities (one member: its own).
     ``classes`` maps output index -> original label; ``scaler`` is applied to raw inputs.
+    ``target_scaler`` (regression) maps the networks' standardised outputs back to the
+    target's units. ``table`` turns a DataFrame's columns into the raw inputs
+    (``features(frame)``); arrays skip it.
     """
 
     networks: list[Sequential]
@@ -28,6 +32,8 @@ class Model:
     classes: np.ndarray | None = None
     scaler: Scaler | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    target_scaler: Scaler | None = None
+    table: TablePreprocessor | None = None
 
     @property
     def network(self) -> Sequential:
@@ -40,6 +46,12 @@ class Model:
     @property
     def dtype(self) -> np.dtype:
         return self.network.dtype
+
+    def features(self, frame: Any, *, what: str = "data") -> np.ndarray:
+        """The raw inputs (n_rows, n_features) of a DataFrame, through ``table``."""
+        if self.table is None:
+            raise DataError("this model was trained on arrays, not on a table's columns")
+        return self.table.transform(frame, what=what)
 
     def prepare(self, x: Any) -> np.ndarray:
         """Check raw inputs, scale them, and cast to the model's dtype."""
@@ -57,7 +69,10 @@ class Model:
             out = network.forward(x)
             out = softmax(out) if self.task == "classification" else out
             total = out if total is None else total + out
-        return total / len(self.networks)  # type: ignore[operator]
+        mean = total / len(self.networks)  # type: ignore[operator]
+        if self.target_scaler is not None:
+            mean = self.target_scaler.inverse_transform(mean.astype(np.float64))
+        return mean
 
     def predict_proba(self, x: Any) -> np.ndarray:
         return self.outputs(x)

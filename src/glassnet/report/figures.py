@@ -34,17 +34,23 @@ def plot_sweep_records(
     key = "l2" if "l2" in keys else keys[0]
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
     xs = [r.get(key, train.get(key)) for r in records]
-    ys = [r.get("validation_accuracy", float("nan")) for r in records]
-    ax.plot(xs, ys, "o-", color="tab:blue", label="validation accuracy")
+    # A regression's trials have no accuracy; they were chosen by validation loss.
+    metric = "validation_accuracy"
+    if not any("validation_accuracy" in r for r in records):
+        metric = "validation_loss"
+    label = metric.replace("_", " ")
+    ys = [r.get(metric, float("nan")) for r in records]
+    ax.plot(xs, ys, "o-", color="tab:blue", label=label)
     best = best_params.get(key, train.get(key))
     if isinstance(best, (int, float)):
         ax.axvline(best, color="tab:red", linestyle="--", label=f"chosen {key} = {best:.3g}")
     if key in ("l2", "lr") and all(isinstance(x, (int, float)) and x > 0 for x in xs):
         ax.set_xscale("log")
     ax.set_xlabel(key)
-    ax.set_ylabel("validation accuracy")
-    ax.set_ylim(0, 1.02)
-    ax.set_title(f"{name}: validation accuracy over the sweep")
+    ax.set_ylabel(label)
+    if metric == "validation_accuracy":
+        ax.set_ylim(0, 1.02)
+    ax.set_title(f"{name}: {label} over the sweep")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower left")
     return save_figure(fig, path)
@@ -158,6 +164,28 @@ def _short(label: Any, limit: int = 14) -> str:
     """A class name cut to ``limit`` characters, so long names do not crowd out the cells."""
     text = str(label)
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def plot_regression(y_true: np.ndarray, y_pred: np.ndarray, path: str | Path) -> Path:
+    """Two panels for a regression's test set: predicted against true (the diagonal is a
+    perfect fit) and residual (true - predicted) against predicted."""
+    plt = pyplot()
+    fig, (fit_ax, residual_ax) = plt.subplots(1, 2, figsize=(9.0, 4.0), dpi=100)
+    low, high = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
+    fit_ax.scatter(y_true, y_pred, s=10, alpha=0.6)
+    fit_ax.plot([low, high], [low, high], color="grey", linewidth=1, label="perfect fit")
+    fit_ax.set_xlabel("true value")
+    fit_ax.set_ylabel("predicted value")
+    fit_ax.set_title("test set: predicted against true")
+    fit_ax.legend(loc="upper left")
+    residual_ax.scatter(y_pred, y_true - y_pred, s=10, alpha=0.6)
+    residual_ax.axhline(0.0, color="grey", linewidth=1)
+    residual_ax.set_xlabel("predicted value")
+    residual_ax.set_ylabel("residual (true - predicted)")
+    residual_ax.set_title("test set: residuals")
+    for ax in (fit_ax, residual_ax):
+        ax.grid(True, alpha=0.3)
+    return save_figure(fig, path)
 
 
 def plot_gallery(

@@ -77,6 +77,8 @@ def render(metrics: dict[str, Any], predictions: Any, figures: dict[str, str], f
     data = metrics.get("data") or {}
     has_images = bool(data.get("image_shape"))
     name = run_name(metrics, run_folder.read_command(folder))
+    if metrics.get("task") == "regression":
+        return _page(name, metrics, [*_regression_sections(metrics, figures, name), _files(folder)])
     sections = [
         _summary(metrics, name),
         _config(metrics),
@@ -98,6 +100,10 @@ def render(metrics: dict[str, Any], predictions: Any, figures: dict[str, str], f
     if has_images:
         sections.append(_gallery(evaluation, figures, metrics))
     sections.append(_files(folder))
+    return _page(name, metrics, sections)
+
+
+def _page(name: str, metrics: dict[str, Any], sections: list[str]) -> str:
     title = f"glassnet report: {name}"
     return (
         "<!doctype html>\n<html lang=en><head><meta charset=utf-8>"
@@ -148,6 +154,31 @@ def _figures(
     return f"<div class=figures>{''.join(images)}{extra}</div>" if images or extra else ""
 
 
+def _regression_sections(metrics: dict[str, Any], figures: dict[str, str], name: str) -> list[str]:
+    """A regression's page: R^2/RMSE/MAE instead of accuracy, and the predicted-against-true
+    and residual plots instead of a confusion matrix."""
+    rows = [
+        [name, _accuracy(metrics.get(f"test_{key}"))]
+        for name, key in (("R²", "r2"), ("RMSE", "rmse"), ("MAE", "mae"))
+    ]
+    return [
+        _summary(metrics, name),
+        _config(metrics),
+        _sweep(metrics, figures),
+        _section(
+            "curves",
+            "Training curves (loss on the standardised target)",
+            _figures(figures, "loss_plot") or "<p class=muted>No per-epoch history.</p>",
+        ),
+        _section(
+            "predictions",
+            "Predictions (test set)",
+            _table(["metric", "test set"], rows)
+            + (_figures(figures, "regression_plot", wide=True) or ""),
+        ),
+    ]
+
+
 def _summary(metrics: dict[str, Any], name: str) -> str:
     data = metrics.get("data") or {}
     numbers = [
@@ -155,6 +186,11 @@ def _summary(metrics: dict[str, Any], name: str) -> str:
         ("validation accuracy", *_validation(metrics)),
         ("run time", f"{metrics.get('seconds', 0):.1f} s", ""),
     ]
+    if metrics.get("task") == "regression":
+        numbers[:2] = [
+            ("test R²", _accuracy(metrics.get("test_r2")), ""),
+            ("test RMSE", _accuracy(metrics.get("test_rmse")), ""),
+        ]
     cards = "".join(
         f"<div class=number>{_e(label)}<b>{_e(format_value(value))}</b>"
         f"{f'<small>{_e(note)}</small>' if note else ''}</div>"

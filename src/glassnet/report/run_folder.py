@@ -4,7 +4,8 @@ run.json         the command and settings that started the run (to resume it)
 model.npz        the final model (checkpoint format)
 metrics.json     config, sweep records, per-epoch history, test evaluation
 predictions.npz  test-set class indices and probabilities, plus the worst-misclassified
-                 images (image data only): everything the report needs beyond metrics
+                 images (image data only); for a regression the true and predicted
+                 values: everything the report needs beyond metrics
 *.png            the figures; report.html embeds them
 """
 
@@ -19,7 +20,7 @@ import numpy as np
 from glassnet.atomic import write_atomic
 from glassnet.data.datasets import Dataset
 from glassnet.errors import DataError
-from glassnet.models.evaluation import Evaluation
+from glassnet.models.evaluation import Evaluation, RegressionEvaluation
 from glassnet.training.history import History
 
 PREDICTIONS = "predictions.npz"
@@ -28,8 +29,14 @@ RUN = "run.json"  # the command and settings that started the run (experiments.s
 GALLERY_SIZE = 18
 
 
-def write_predictions(path: Path, evaluation: Evaluation, test_set: Dataset | None) -> Path:
+def write_predictions(
+    path: Path, evaluation: Evaluation | RegressionEvaluation, test_set: Dataset | None
+) -> Path:
     """Save the test evaluation, and the worst-misclassified raw images when rows are images."""
+    if isinstance(evaluation, RegressionEvaluation):
+        arrays = {"y_true": evaluation.y_true, "y_pred": evaluation.y_pred}
+        write_atomic(path, lambda handle: np.savez(handle, **arrays))
+        return path
     arrays = {
         "classes": evaluation.classes,
         "y_true": evaluation.y_true,
@@ -80,10 +87,14 @@ def read_command(folder: Path) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def evaluation_of(predictions: dict[str, np.ndarray] | None) -> Evaluation | None:
-    """The test-set ``Evaluation`` stored in ``predictions.npz`` (None when there is none)."""
+def evaluation_of(
+    predictions: dict[str, np.ndarray] | None,
+) -> Evaluation | RegressionEvaluation | None:
+    """The test-set evaluation stored in ``predictions.npz`` (None when there is none)."""
     if predictions is None:
         return None
+    if "y_pred" in predictions and "proba" not in predictions:
+        return RegressionEvaluation(predictions["y_true"], predictions["y_pred"])
     missing = [name for name in ("classes", "y_true", "proba") if name not in predictions]
     if missing:
         raise DataError(
@@ -131,6 +142,11 @@ def draw_figures(
             report.plot_accuracy(history, metrics.get("test_accuracy"), out / "accuracy.png")
         )
     evaluation = evaluation_of(predictions)
+    if isinstance(evaluation, RegressionEvaluation):
+        figures["regression_plot"] = str(
+            report.plot_regression(evaluation.y_true, evaluation.y_pred, out / "regression.png")
+        )
+        return figures
     if evaluation is not None:
         figures["confusion_plot"] = str(
             report.plot_confusion(

@@ -66,7 +66,8 @@ def fit(
 
     A NaN or infinite loss stops training at once with ``DivergenceError``; the model is
     left with the weights of its best epoch so far (lowest validation loss, or train loss
-    without validation), also attached to the error as ``.model``, with ``.history``.
+    without validation), also attached to the error as ``.model``, with ``.history``. A
+    KeyboardInterrupt does the same (``.model`` is None if no epoch finished).
     """
     x, y = check_training_data(model, loss, train, what="training")
     if validation is not None:
@@ -89,39 +90,47 @@ def fit(
     best = BestWeights(model)
     _notify(callbacks, "on_train_begin", history, model)
     model.train()
-    for epoch in range(len(history.train_loss), len(history.train_loss) + epochs):
-        batches = [slice(None)] if full_batch else _batches(rng, n_samples, batch_size)  # type: ignore[arg-type]
-        epoch_loss = 0.0
-        for batch in batches:
-            weight = None if sample_weight is None else sample_weight[batch]
-            x_batch = x[batch] if augment is None else augment(x[batch], rng)  # type: ignore[arg-type]
-            # Overflow warnings would only precede the clear DivergenceError below.
-            with np.errstate(over="ignore", invalid="ignore"):
-                batch_loss = loss_and_gradients(
-                    model,
-                    loss,
-                    x_batch,
-                    y[batch],
-                    l2=l2,
-                    n_samples=n_samples,
-                    sample_weight=weight,
-                )
-            if not np.isfinite(batch_loss):
-                raise best.diverged(batch_loss, epoch, optimizer, history)
-            optimizer.step()
-            epoch_loss += batch_loss * (1.0 if full_batch else len(batch) / n_samples)
-        history.train_loss.append(epoch_loss)
-        if validation is not None:
-            validation_loss, accuracy = evaluate(model, loss, *validation)
-            history.validation_loss.append(validation_loss)
-            if accuracy is not None:
-                history.validation_accuracy.append(accuracy)
-        best.update(epoch, history.validation_loss[-1] if validation is not None else epoch_loss)
-        try:
-            for callback in callbacks:
-                callback(epoch, history, model)
-        except StopTraining:
-            break
+    try:
+        for epoch in range(len(history.train_loss), len(history.train_loss) + epochs):
+            batches = [slice(None)] if full_batch else _batches(rng, n_samples, batch_size)  # type: ignore[arg-type]
+            epoch_loss = 0.0
+            for batch in batches:
+                weight = None if sample_weight is None else sample_weight[batch]
+                x_batch = x[batch] if augment is None else augment(x[batch], rng)  # type: ignore[arg-type]
+                # Overflow warnings would only precede the clear DivergenceError below.
+                with np.errstate(over="ignore", invalid="ignore"):
+                    batch_loss = loss_and_gradients(
+                        model,
+                        loss,
+                        x_batch,
+                        y[batch],
+                        l2=l2,
+                        n_samples=n_samples,
+                        sample_weight=weight,
+                    )
+                if not np.isfinite(batch_loss):
+                    raise best.diverged(batch_loss, epoch, optimizer, history)
+                optimizer.step()
+                epoch_loss += batch_loss * (1.0 if full_batch else len(batch) / n_samples)
+            history.train_loss.append(epoch_loss)
+            if validation is not None:
+                validation_loss, accuracy = evaluate(model, loss, *validation)
+                history.validation_loss.append(validation_loss)
+                if accuracy is not None:
+                    history.validation_accuracy.append(accuracy)
+            best.update(
+                epoch, history.validation_loss[-1] if validation is not None else epoch_loss
+            )
+            try:
+                for callback in callbacks:
+                    callback(epoch, history, model)
+            except StopTraining:
+                break
+    except KeyboardInterrupt as exc:
+        # Ctrl-C (or a saved-state stop): leave the model holding its best epoch's weights,
+        # attached to the exception, so the caller can still write a usable model file.
+        best.interrupted(exc)
+        raise
     _notify(callbacks, "on_train_end", history, model)
     model.eval()
     return history
@@ -149,6 +158,16 @@ class BestWeights:
             self.loss, self.epoch = loss, epoch
             for key, value in self.model.state_dict().items():
                 np.copyto(self.weights[key], value)
+
+    def interrupted(self, exc: KeyboardInterrupt) -> KeyboardInterrupt:
+        """``exc`` with ``.model`` (restored to the best weights) and ``.best_epoch`` attached;
+        ``.model`` is None when no epoch finished."""
+        exc.model = None  # type: ignore[attr-defined]
+        if self.epoch >= 0:
+            self.model.load_state_dict(self.weights)
+            exc.model = self.model.eval()  # type: ignore[attr-defined]
+        exc.best_epoch = self.epoch  # type: ignore[attr-defined]
+        return exc
 
     def diverged(
         self, loss: float, epoch: int, optimizer: Optimizer, history: History

@@ -1,0 +1,241 @@
+"""Reading a table file with pandas: ``.csv``/``.tsv``/``.txt`` (delimiter sniffed, encoding
+detected) or ``.parquet`` (needs pyarrow).
+
+``read_table(path)`` returns a ``Table``: the ``pandas.DataFrame`` with every recognised
+missing-value token as NaN, plus one-line ``notes`` for what the user should know (an
+encoding fallback). Anything that makes the file unusable is a ``DataError``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from glassnet.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+TABLE_SUFFIXES = (*TEXT_SUFFIXES, ".parquet")
+# Cells that mean "no value" (issue 13); nothing else is, so "None" or "-" stay text.
+NA_TOKENS = ["", "NA", "N/A", "n/a", "na", "nan", "NaN", "NAN", "null", "NULL", "Null", "?"]
+DELIMITERS = (",", ";", "\t", "|")
+# Bytes read to sniff the delimiter and parse the header; enough for many lines of a wide file.
+SAMPLE_BYTES = 1 << 16
+# Tried in order. UTF-8 (with or without a BOM) first; Windows-1252 is what Excel writes on
+# Western Windows; Latin-1 decodes any byte, so the last try cannot fail.
+ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+
+
+@dataclass
+class Table:
+    """A file's rows as a DataFrame, how it was read, and what the user should be told."""
+
+    frame: pd.DataFrame
+    name: str
+    delimiter: str | None = None
+    encoding: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def read_table(path: str | Path) -> Table:
+    """The table in ``path`` (``.csv``, ``.tsv``, ``.txt`` or ``.parquet``) as a ``Table``."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"data file {str(path)!r} does not exist")
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        table = Table(_read_parquet(path), path.stem)
+    elif suffix in TEXT_SUFFIXES:
+        table = _read_text(path)
+    else:
+        raise DataError(
+            f"cannot read {str(path)!r}: use a {', '.join(TABLE_SUFFIXES)} or .npz file"
+        )
+    check_columns(table.frame, str(path))
+    return table
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise DataError(
+            f"reading {path.name} needs pyarrow: pip install 'glassnet[parquet]' "
+            "(or save the table as .csv)"
+        ) from None
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path} is not a readable Parquet file ({exc})") from None
+
+
+def _read_text(path: Path) -> Table:
+    import pandas as pd
+
+    with open(path, "rb") as handle:
+        raw = handle.read(SAMPLE_BYTES)
+    if not raw.strip():
+        raise DataError(f"{path} is empty; it needs a header row and at least one data row")
+    encoding, sample = _sample_encoding(path, raw)
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else sniff_delimiter(sample)
+    header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+    names = [name.strip() for name in header]
+    repeated = sorted(name for name, count in Counter(names).items() if count > 1 and name)
+    if repeated:
+        raise DataError(
+            f"{path}: column name(s) {repeated} appear more than once; rename them so "
+            "each column has its own name"
+        )
+    notes = []
+    for attempt in ENCODINGS[ENCODINGS.index(encoding) :]:
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                frame = pd.read_csv(
+                    path,
+                    sep=delimiter,
+                    encoding=attempt,
+                    na_values=NA_TOKENS,
+                    keep_default_na=False,
+                    skip_blank_lines=True,
+                    index_col=False,  # a row with one cell too many is an error, not an index
+                )
+        except UnicodeDecodeError:
+            continue  # bytes past the sample were not in this encoding: try the next one
+        except pd.errors.EmptyDataError:
+            raise DataError(
+                f"{path} has no header row; the first line must name the columns"
+            ) from None
+        except pd.errors.ParserError as exc:
+            found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+            if found:
+                raise DataError(
+                    f"{path}, line {found[2]}: {found[3]} cells but the header has {found[1]} "
+                    "columns; fix that row"
+                ) from None
+            raise DataError(f"{path} is not a well-formed table ({_first_line(exc)})") from None
+        break
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        raise DataError(
+            f"{path}, line 2: more cells than the header's {len(header)} columns; fix that row"
+        )
+    # A short row comes out of pandas with missing trailing cells; only then is it looked for.
+    if len(frame.columns) and frame.iloc[:, -1].isna().any():
+        short = short_row(path, delimiter, len(header), attempt)
+        if short is not None:
+            raise DataError(
+                f"{path}, line {short[0]}: {short[1]} cells but the header has {len(header)} "
+                "columns; fix that row (a missing cell is written as an empty field)"
+            )
+    if attempt != "utf-8-sig":
+        notes.append(f"{path.name} is not UTF-8; read it as {attempt}")
+    frame.columns = [str(name).strip() for name in frame.columns]
+    if len(frame) == 0:
+        raise DataError(f"{path} has a header but no rows; it needs at least one data row")
+    return Table(frame, path.stem, delimiter, attempt, notes)
+
+
+def _sample_encoding(path: Path, raw: bytes) -> tuple[str, str]:
+    """The first encoding in ``ENCODINGS`` that decodes the sample, and the decoded text.
+
+    A cut in the middle of a multi-byte character at the sample's end is not an error."""
+    for encoding in ENCODINGS:
+        try:
+            return encoding, raw.decode(encoding)
+        except UnicodeDecodeError as exc:
+            if encoding == "utf-8-sig" and exc.start >= len(raw) - 3:
+                return encoding, raw[: exc.start].decode(encoding)
+    raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
+
+
+def short_row(
+    path: Path, delimiter: str, n_columns: int, encoding: str = "utf-8-sig"
+) -> tuple[int, int] | None:
+    """(line number, cells) of the first non-blank line with another number of cells than
+    the header's ``n_columns``, or None. pandas pads a short row with missing values, so
+    that is checked here, on the raw bytes in 8 MiB chunks with NumPy. In a file with quotes
+    (a quoted delimiter or newline is no boundary) the slower ``csv`` module counts instead.
+    """
+    separator, newline, carriage = ord(delimiter), ord("\n"), ord("\r")
+    line, cells, length = 0, 1, 0  # the line being read: its index, its cells and bytes so far
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 23):
+            if b'"' in chunk:
+                return _short_quoted_row(path, delimiter, n_columns, encoding)
+            data = np.frombuffer(chunk, dtype=np.uint8)
+            ends = np.flatnonzero(data == newline)
+            separators = np.flatnonzero(data == separator)
+            starts = np.concatenate([[0], ends + 1])
+            # Cells and bytes (without a final "\r") of each line ending in this chunk; the
+            # first one continues the previous chunk's last line.
+            before = np.searchsorted(separators, starts)
+            line_cells = before[1:] - before[:-1] + 1
+            line_bytes = ends - starts[:-1] - (data[np.maximum(ends - 1, 0)] == carriage)
+            if len(ends):
+                line_cells[0] += cells - 1
+                line_bytes[0] += length
+            wrong = np.flatnonzero((line_cells != n_columns) & (line_bytes > 0))
+            wrong = wrong[wrong + line > 0]  # the header (line index 0) defines n_columns
+            if len(wrong):
+                return int(line + wrong[0] + 1), int(line_cells[wrong[0]])
+            tail_cells = len(separators) - int(before[-1])
+            tail_bytes = len(data) - int(starts[-1])
+            cells = tail_cells + (1 if len(ends) else cells)
+            length = tail_bytes + (0 if len(ends) else length)
+            line += len(ends)
+    if length and cells != n_columns and line > 0:
+        return line + 1, cells
+    return None
+
+
+def _short_quoted_row(
+    path: Path, delimiter: str, n_columns: int, encoding: str
+) -> tuple[int, int] | None:
+    with open(path, newline="", encoding=encoding, errors="replace") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        for row in reader:
+            if row and len(row) != n_columns:
+                return reader.line_num, len(row)
+    return None
+
+
+def sniff_delimiter(sample: str) -> str:
+    """The delimiter among ``, ; tab |`` that splits the sample's lines into the same number
+    of fields (more than one), the most fields winning; quoted fields are respected, so a
+    quoted "a, b" in a semicolon file does not fool it. A single-column file gives ","."""
+    lines = sample.splitlines()[:-1] or sample.splitlines()  # the last one may be cut
+    best, best_fields = ",", 1
+    for delimiter in DELIMITERS:
+        counts = {len(row) for row in csv.reader(lines[:50], delimiter=delimiter) if row}
+        if len(counts) == 1 and (fields := counts.pop()) > best_fields:
+            best, best_fields = delimiter, fields
+    return best
+
+
+def check_columns(frame: pd.DataFrame, what: str) -> None:
+    """Refuse repeated or empty-set column lists with a message naming them."""
+    names = [str(name) for name in frame.columns]
+    repeated = sorted(name for name, count in Counter(names).items() if count > 1)
+    if repeated:
+        raise DataError(
+            f"{what}: column name(s) {repeated} appear more than once; rename them so "
+            "each column has its own name"
+        )
+    if not names:
+        raise DataError(f"{what} has no columns")
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

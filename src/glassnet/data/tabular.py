@@ -1,0 +1,167 @@
+"""A table file as training data: label column and task, column roles, then the split with
+the preprocessing fitted on the training rows only.
+
+``load_table_data`` reads and describes (no learning); ``table_splits`` cuts the rows into
+train / validation / test, fits a ``TablePreprocessor`` on the train rows, and returns
+numeric ``Splits`` ready for the training code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from glassnet.data.columns import ColumnInfo, infer_columns
+from glassnet.data.datasets import Dataset, Splits, random_split
+from glassnet.data.preprocessing import TablePreprocessor, warn
+from glassnet.data.tables import read_table
+from glassnet.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TASKS = ("classification", "regression")
+# Whole-number targets with at most this many distinct values are classes (e.g. 0/1, 1..10).
+MAX_INTEGER_CLASSES = 20
+
+
+@dataclass
+class TableData:
+    """The rows of a table (those with a label), their labels ``y`` (None without a target
+    column), each column's role, and the task."""
+
+    frame: pd.DataFrame
+    y: np.ndarray | None
+    columns: list[ColumnInfo]
+    target: str | None
+    task: str
+    name: str
+
+    def roles(self) -> dict[str, str]:
+        """name -> role of the used columns, and ``dropped: why`` of the others."""
+        return {
+            info.name: info.role if info.used else f"dropped: {info.note}" for info in self.columns
+        }
+
+
+def infer_task(labels: pd.Series) -> str:
+    """``regression`` for numbers with many distinct values or any fraction; otherwise
+    (text, booleans, a few whole numbers) ``classification``."""
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(labels) or not pd.api.types.is_numeric_dtype(labels):
+        return "classification"
+    values = labels.dropna().to_numpy(dtype=np.float64)
+    whole = bool(np.all(np.mod(values, 1.0) == 0.0))
+    few = len(np.unique(values)) <= MAX_INTEGER_CLASSES
+    return "classification" if whole and few else "regression"
+
+
+def load_table_data(
+    source: str | Path,
+    target: str | None,
+    *,
+    task: str | None = None,
+    drop: Iterable[str] = (),
+    features: Iterable[str] | None = None,
+    categorical: Iterable[str] = (),
+    numeric: Iterable[str] = (),
+    need_target: bool = True,
+) -> TableData:
+    """Read the table at ``source`` and describe it: the label column ``target`` (rows
+    without a label are dropped with a warning), the task (inferred unless given) and the
+    role of every other column. Notes about the file (an encoding fallback) are warnings."""
+    table = read_table(source)
+    for note in table.notes:
+        warn(note)
+    frame = table.frame
+    names = [str(name) for name in frame.columns]
+    if target is None and need_target:
+        raise DataError(
+            f"{source}: say which column holds the labels with --target COLUMN "
+            f"(columns: {', '.join(names)})"
+        )
+    if target is not None and target not in names:
+        if need_target:
+            raise DataError(f"{source} has no column {target!r}; columns: {', '.join(names)}")
+        target = None
+    if task is not None and task not in TASKS:
+        raise DataError(f"unknown task {task!r}; choose classification or regression")
+    y = None
+    if target is not None:
+        labelled = frame[target].notna()
+        if not labelled.any():
+            raise DataError(f"{source}: no row has a value in the target column {target!r}")
+        if not labelled.all() and need_target:
+            warn(
+                f"{int((~labelled).sum())} of {len(frame)} rows have no {target!r} value; "
+                "they are left out"
+            )
+            frame = frame[labelled].reset_index(drop=True)
+        task = task or infer_task(frame[target])
+        y = target_values(frame[target], task, where=f"{source}, column {target!r}")
+    columns = infer_columns(
+        frame, target, drop=drop, features=features, categorical=categorical, numeric=numeric
+    )
+    for info in columns:
+        if not info.used and info.note not in ("--drop", "not in --features"):
+            warn(
+                f"column {info.name!r} is dropped: {info.note}; keep it with --numeric or "
+                "--categorical"
+            )
+    return TableData(frame, y, columns, target, task or "classification", table.name)
+
+
+def target_values(labels: pd.Series, task: str, *, where: str) -> np.ndarray:
+    """Labels as a NumPy array: numbers (whole numbers as int64) or text for classes, float64
+    for a regression, whose target must be numeric."""
+    import pandas as pd
+
+    if task == "regression":
+        values = pd.to_numeric(labels, errors="coerce")
+        if values.isna().any():
+            bad = labels[values.isna()].iloc[0]
+            raise DataError(
+                f"{where}: {bad!r} is not a number; a regression target must be numeric "
+                "(or pass --task classification)"
+            )
+        return values.to_numpy(dtype=np.float64)
+    if pd.api.types.is_bool_dtype(labels) or not pd.api.types.is_numeric_dtype(labels):
+        return labels.astype(str).str.strip().to_numpy(dtype=str)
+    values = labels.to_numpy(dtype=np.float64)
+    return values.astype(np.int64) if np.all(np.mod(values, 1.0) == 0.0) else values
+
+
+def table_splits(
+    data: TableData,
+    *,
+    validation_fraction: float = 0.2,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+) -> tuple[Splits, TablePreprocessor]:
+    """Train / validation / test splits (stratified by class when classes allow it) whose
+    features are the ``TablePreprocessor`` outputs, fitted on the train rows only."""
+    if data.y is None:
+        raise DataError("training needs a target column; pass --target COLUMN")
+    # The split is made on row numbers, so the same rows of the frame can be picked out.
+    rows = Dataset(np.arange(len(data.frame), dtype=np.float64)[:, None], data.y, data.name)
+    if data.task == "regression" and len(np.unique(data.y)) < 2:
+        raise DataError(f"{data.target!r} holds a single value; there is nothing to predict")
+    positions = random_split(
+        rows, validation_fraction=validation_fraction, test_fraction=test_fraction, seed=seed
+    )
+    used = {info.name: info.role for info in data.columns if info.used}
+    parts = [positions.train, positions.validation, positions.test]
+    frames = [data.frame.iloc[part.x[:, 0].astype(np.intp)] for part in parts]
+    table = TablePreprocessor.fit(frames[0], used)
+    table.roles = data.roles()
+    names = table.output_names()
+    datasets: list[Any] = [
+        Dataset(table.transform(frame, what=part.name), part.y, part.name, feature_names=names)
+        for frame, part in zip(frames, parts, strict=True)
+    ]
+    return Splits(*datasets), table
