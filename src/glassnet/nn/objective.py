@@ -32,7 +32,7 @@ def loss_and_gradients(
     """
     value = loss.forward(model.forward(x), y, sample_weight)
     model.backward(loss.backward(), need_grad_x)
-    return value + l2_penalty(model.parameters(), l2, n_samples or len(x))
+    return value + l2_penalty(model.parameters(), l2, n_samples or x.shape[0])
 
 
 def flat_view(params: list[Param]) -> tuple[np.ndarray, np.ndarray]:

@@ -37,7 +37,7 @@ def to_model(estimator: Any) -> Model:
         )
     if not hasattr(final, "network_"):
         raise NotFittedError(f"this {type(final).__name__} is not fitted yet; call fit first")
-    scaler = _scaler(steps)
+    scaler = _scaler(steps, final.n_features_in_)
     names = getattr(steps[0][1] if steps else final, "feature_names_in_", None)
     info: dict[str, Any] = {"estimator": type(final).__name__}
     if names is not None:
@@ -62,7 +62,7 @@ def to_model(estimator: Any) -> Model:
     return Model([network], task="classification", classes=final.classes_, scaler=scaler, info=info)
 
 
-def _scaler(steps: list[tuple[str, Any]]) -> Scaler | None:
+def _scaler(steps: list[tuple[str, Any]], n_features: int) -> Scaler | None:
     """The preprocessing steps as one affine map ``(x - offset) / scale``."""
     from sklearn.compose import ColumnTransformer
     from sklearn.preprocessing import MinMaxScaler, StandardScaler
@@ -104,7 +104,12 @@ def _scaler(steps: list[tuple[str, Any]]) -> Scaler | None:
     if not kinds:
         return None
     kind = kinds[0] if len(set(kinds)) == 1 else "standard"
-    return Scaler(kind, np.asarray(offset, dtype=np.float64), np.asarray(scale, dtype=np.float64))
+    shape = (n_features,)
+    return Scaler(
+        kind,
+        np.broadcast_to(np.asarray(offset, dtype=np.float64), shape).copy(),
+        np.broadcast_to(np.asarray(scale, dtype=np.float64), shape).copy(),
+    )
 
 
 def _copy(network: Sequential) -> Sequential:

@@ -378,8 +378,9 @@ class _BaseMLP(BaseEstimator):
                 model.eval()
                 outputs = model.forward(x_valid)
                 model.train()
-                with np.errstate(all="ignore"):
-                    return self._score_outputs(outputs, y_valid, weight_valid)
+                if not np.all(np.isfinite(outputs)):
+                    return float("nan")  # as scikit-learn scores a diverged network
+                return self._score_outputs(outputs, y_valid, weight_valid)
 
         convergence = self._convergence
         if convergence is None or (score is None) != (convergence.score is None):
@@ -567,10 +568,12 @@ class _BaseMLP(BaseEstimator):
         """(objective, gradient) at the flat parameters ``packed`` (coefs, then intercepts),
         scikit-learn's packing; ``y`` as its LabelBinarizer gives it (or the targets)."""
         y = np.asarray(y)
-        if self._loss_name() == "cross_entropy" and y.ndim == 2:
-            y = y.argmax(axis=1)  # one-hot rows -> class indices
         x = self._check_x(X, reset=False)
-        function, _, _ = objective(self.network_, self._loss, x, y.astype(x.dtype), l2=self.alpha)
+        if self._loss_name() == "cross_entropy":
+            y = y.argmax(axis=1) if y.ndim == 2 else y  # one-hot rows -> class indices
+        else:
+            y = y.astype(x.dtype)
+        function, _, _ = objective(self.network_, self._loss, x, y, l2=self.alpha)
         return function(np.asarray(packed, dtype=np.float64))
 
     def to_model(self):

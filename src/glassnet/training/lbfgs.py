@@ -52,7 +52,7 @@ def objective(
         values[...] = theta
         with np.errstate(over="ignore", invalid="ignore"):
             value = loss_and_gradients(
-                model, loss, x, y, l2=l2, n_samples=len(x), sample_weight=sample_weight
+                model, loss, x, y, l2=l2, n_samples=x.shape[0], sample_weight=sample_weight
             )
         return value, grads.astype(np.float64)
 

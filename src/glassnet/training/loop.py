@@ -77,7 +77,7 @@ def fit(
     x, y = check_training_data(model, loss, train, what="training")
     if validation is not None:
         validation = check_training_data(model, loss, validation, what="validation")
-    n_samples = len(x)
+    n_samples = x.shape[0]
     if sample_weight is not None:
         sample_weight = check_targets(sample_weight, n_samples, what="sample_weight")
         if sample_weight.ndim != 1 or np.any(sample_weight < 0):
@@ -184,7 +184,7 @@ def check_training_data(
     x, y = data
     first = model.layers[0] if isinstance(model, Sequential) and model.layers else model
     x = check_features(x, n_features=getattr(first, "in_features", None), what=f"{what} X")
-    y = check_targets(y, len(x), what=f"{what} y")
+    y = check_targets(y, x.shape[0], what=f"{what} y")
     if isinstance(loss, SoftmaxCrossEntropy):
         y = check_class_indices(y, model.output_features(x.shape[1]), what=f"{what} y")
     return x, y
