@@ -34,16 +34,30 @@ def main() -> int:
         (Path(folder) / "conftest.py").write_text(
             "from sklearn.conftest import pytest_generate_tests  # noqa: F401\n"
         )
-        command = [sys.executable, "-m", "pytest", str(target), "-q", "-p", "no:cacheprovider",
-                   "-o", "addopts=", "--rootdir", folder, *sys.argv[1:]]
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(target),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "--rootdir",
+            folder,
+            *sys.argv[1:],
+        ]
         run = subprocess.run(command, capture_output=True, text=True, cwd=folder)
     output = run.stdout + run.stderr
     print(output[-6000:])
     passed = sum(int(n) for n in re.findall(r"(\d+) passed", output))
     failed = sum(int(n) for n in re.findall(r"(\d+) failed", output))
     errors = sum(int(n) for n in re.findall(r"(\d+) errors?\b", output))
-    print(f"scikit-learn {sklearn.__version__} test_mlp.py against glassnet: "
-          f"passed {passed}, failed {failed + errors}, of {passed + failed + errors}")
+    print(
+        f"scikit-learn {sklearn.__version__} test_mlp.py against glassnet: "
+        f"passed {passed}, failed {failed + errors}, of {passed + failed + errors}"
+    )
     return 0
 
 

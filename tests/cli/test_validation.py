@@ -131,14 +131,14 @@ def test_bad_training_data_through_the_estimator(case):
 
     x, y, error, _ = BAD_TRAINING_DATA[case]
     with pytest.raises(error):
-        GlassNetClassifier((3,), max_epochs=1).fit(x, y)
+        GlassNetClassifier((3,), max_iter=1).fit(x, y)
 
 
 @pytest.mark.parametrize("case", sorted(set(BAD_PREDICT_INPUTS) - {"strings"}))
 def test_bad_inputs_to_the_estimators_predict(case):
     from glassnet.sklearn import GlassNetClassifier
 
-    estimator = GlassNetClassifier((3,), max_epochs=1).fit(X, Y)
+    estimator = GlassNetClassifier((3,), max_iter=1).fit(X, Y)
     with pytest.raises(DataError):
         estimator.predict(BAD_PREDICT_INPUTS[case][0])
 
@@ -146,8 +146,8 @@ def test_bad_inputs_to_the_estimators_predict(case):
 @pytest.mark.parametrize(
     "settings",
     [
-        {"learning_rate": 0},
-        {"max_epochs": 0},
+        {"learning_rate_init": 0},
+        {"max_iter": 0},
         {"hidden_layer_sizes": (0,)},
         {"activation": "swish"},
         {"momentum": 1.0},

@@ -31,10 +31,10 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import _check_sample_weight, column_or_1d, validate_data
 from threadpoolctl import threadpool_limits
 
-from glassnet.data.checks import is_sparse
+from glassnet.data.checks import check_classes, is_sparse
 from glassnet.errors import ConfigError, DataError, DivergenceError, GlassnetError
 from glassnet.nn.layers import ACTIVATIONS, Linear, Sequential, mlp
 from glassnet.nn.losses import sigmoid, softmax
@@ -244,7 +244,7 @@ class _BaseMLP(BaseEstimator):
         self._check_params()
         sizes = self._sizes()
         first = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        x = self._check_x(X, reset=first, y=y)
+        x = self._check_x(X, reset=first, y=y, with_y=True)
         y = self._encode(self._checked_y, first=first, incremental=incremental)
         if y.dtype.kind == "f":
             y = y.astype(x.dtype, copy=False)  # regression targets follow the input's dtype
@@ -355,7 +355,9 @@ class _BaseMLP(BaseEstimator):
         optimizer: Optimizer = self._optimizer
         x_valid = y_valid = weight_valid = None
         if validation_data is not None:
-            x_valid = self._check_x(validation_data[0], reset=False, y=validation_data[1])
+            x_valid = self._check_x(
+                validation_data[0], reset=False, y=validation_data[1], with_y=True
+            )
             y_valid = self._encode(self._checked_y, first=False, incremental=True)
             y_valid = y_valid.astype(x.dtype) if y_valid.dtype.kind == "f" else y_valid
         elif self.early_stopping:
@@ -512,10 +514,10 @@ class _BaseMLP(BaseEstimator):
     def _float_dtype(self) -> Any:
         return (np.float64, np.float32) if self.dtype is None else np.dtype(self.dtype)
 
-    def _check_x(self, X: Any, *, reset: bool, y: Any = None) -> Any:
+    def _check_x(self, X: Any, *, reset: bool, y: Any = None, with_y: bool = False) -> Any:
         """Validated ``X`` (dense C-contiguous or CSR) in its float dtype; sets ``_checked_y``."""
         try:
-            if y is None:
+            if not with_y:
                 x = validate_data(
                     self, X, reset=reset, accept_sparse=["csr", "csc"], dtype=self._float_dtype()
                 )
@@ -694,8 +696,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _check_solver(self) -> bool:
         if self.solver not in ("sgd", "adam"):
-            raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
-                                 f"{self.solver} is not stochastic.")
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. "
+                f"{self.solver} is not stochastic."
+            )
         return True
 
     @available_if(_check_solver)
@@ -722,18 +726,22 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self._fit(X, y, sample_weight, incremental=True)
 
     def _loss_name(self) -> str:
-        return "cross_entropy" if self._label_binarizer.y_type_ == "multiclass" else (
-            "binary_cross_entropy"
+        return (
+            "cross_entropy"
+            if self._label_binarizer.y_type_ == "multiclass"
+            else ("binary_cross_entropy")
         )
 
     def _encode(self, y: Any, *, first: bool, incremental: bool) -> np.ndarray:
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
-            y = y.ravel()
+            y = column_or_1d(y, warn=True)  # with scikit-learn's DataConversionWarning
         try:
             if first and not incremental or not hasattr(self, "classes_"):
                 self._label_binarizer = LabelBinarizer().fit(y)
                 self.classes_ = self._label_binarizer.classes_
+                if self._label_binarizer.y_type_ != "multilabel-indicator":
+                    check_classes(self.classes_)
             else:
                 labels = unique_labels(y)
                 if self.warm_start and not incremental:
@@ -802,7 +810,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return softmax(outputs)
         probability = sigmoid(outputs)
         if probability.shape[1] == 1:
-            return probability.ravel() if for_binarizer else np.hstack([1 - probability, probability])
+            return (
+                probability.ravel() if for_binarizer else np.hstack([1 - probability, probability])
+            )
         return probability
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -903,8 +913,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def _check_solver(self) -> bool:
         if self.solver not in ("sgd", "adam"):
-            raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
-                                 f"{self.solver} is not stochastic.")
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. "
+                f"{self.solver} is not stochastic."
+            )
         return True
 
     @available_if(_check_solver)
@@ -922,7 +934,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if first:
             self._target_ndim = y.ndim
         y = y.reshape(len(y), -1)
-        if not first and hasattr(self, "network_") and y.shape[1] != self.network_.layers[-1].output_features(0):
+        if (
+            not first
+            and hasattr(self, "network_")
+            and y.shape[1] != self.network_.layers[-1].output_features(0)
+        ):
             raise DataError(
                 f"y has {y.shape[1]} targets, the model was fitted with "
                 f"{self.network_.layers[-1].output_features(0)}"
