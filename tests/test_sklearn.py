@@ -162,6 +162,7 @@ def test_early_stopping_scores_and_restores_the_best_epoch(digits):
     assert len(model.validation_scores_) == len(model.validation_loss_curve_) == model.n_iter_
     assert model.n_iter_ < 60
     assert model.best_validation_score_ == max(model.validation_scores_)
+    assert model.validation_scores_[model.best_epoch_] == model.best_validation_score_
     assert model.score(*validation) == pytest.approx(model.best_validation_score_)
     assert model.best_loss_ is None
 

@@ -441,9 +441,10 @@ class _BaseMLP(BaseEstimator):
         if self.early_stopping:
             self.validation_scores_ = list(convergence.scores)
             self.best_validation_score_ = float(convergence.best_score)
+            self.best_epoch_ = convergence.best_epoch  # glassnet's: 0-based, into the curves
             self.best_loss_ = None
         else:
-            self.validation_scores_ = self.best_validation_score_ = None
+            self.validation_scores_ = self.best_validation_score_ = self.best_epoch_ = None
             self.best_loss_ = float(convergence.best_loss)
         if not incremental and not convergence.converged and self.n_iter_ == self.max_iter:
             warnings.warn(

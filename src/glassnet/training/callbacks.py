@@ -107,6 +107,7 @@ class Convergence:
         self.best_loss, self.best_score = np.inf, -np.inf
         self.scores: list[float] = []
         self.best_state: dict[str, np.ndarray] | None = None
+        self.best_epoch: int | None = None  # with a score: the epoch whose weights are kept
         self.converged = False
 
     def on_train_begin(self, history: History, model: Sequential) -> None:
@@ -121,7 +122,7 @@ class Convergence:
             self.scores.append(value)
             worse = value < self.best_score + self.tol  # False for NaN, as in scikit-learn
             if value > self.best_score:
-                self.best_score = value
+                self.best_score, self.best_epoch = value, epoch
                 self.best_state = {k: v.copy() for k, v in model.state_dict().items()}
         else:
             value = history.train_loss[-1]
