@@ -31,16 +31,18 @@ from threadpoolctl import threadpool_limits
 
 from glassnet import sklearn as gn
 
+SGD = {"solver": "sgd", "learning_rate_init": 0.01}
+ADAM_500 = {"learning_rate_init": 0.01, "max_iter": 500}
 # (name, loader, estimator name, parameters); defaults unless stated.
 CASES = [
     ("iris", datasets.load_iris, "MLPClassifier", {}),
     ("wine", datasets.load_wine, "MLPClassifier", {}),
     ("breast_cancer", datasets.load_breast_cancer, "MLPClassifier", {}),
     ("digits", datasets.load_digits, "MLPClassifier", {}),
-    ("digits sgd", datasets.load_digits, "MLPClassifier", {"solver": "sgd", "learning_rate_init": 0.01}),
+    ("digits sgd", datasets.load_digits, "MLPClassifier", SGD),
     ("breast_cancer lbfgs", datasets.load_breast_cancer, "MLPClassifier", {"solver": "lbfgs"}),
     ("iris lbfgs", datasets.load_iris, "MLPClassifier", {"solver": "lbfgs", "alpha": 1.0}),
-    ("diabetes", datasets.load_diabetes, "MLPRegressor", {"learning_rate_init": 0.01, "max_iter": 500}),
+    ("diabetes", datasets.load_diabetes, "MLPRegressor", ADAM_500),
     ("diabetes lbfgs", datasets.load_diabetes, "MLPRegressor", {"solver": "lbfgs", "alpha": 10.0}),
 ]  # fmt: skip
 
