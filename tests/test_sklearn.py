@@ -67,7 +67,7 @@ def test_the_estimator_is_the_library_fit(digits):
 
 @pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
 def test_every_solver_runs_through_glassnets_training(monkeypatch, solver):
-    from glassnet.sklearn import mlp as module
+    from glassnet.sklearn import base as module
 
     calls = []
     for name in ("fit", "fit_lbfgs"):

@@ -6,14 +6,10 @@ and meaning) and are drop-ins for ``sklearn.neural_network``'s; ``GlassNetClassi
 fitted estimator or pipeline into a pickle-free glassnet ``Model``.
 """
 
+from glassnet.sklearn.base import InputTypeError, NonFiniteWeightsError, NotFittedError
+from glassnet.sklearn.classifier import MLPClassifier
 from glassnet.sklearn.export import to_model
-from glassnet.sklearn.mlp import (
-    InputTypeError,
-    MLPClassifier,
-    MLPRegressor,
-    NonFiniteWeightsError,
-    NotFittedError,
-)
+from glassnet.sklearn.regressor import MLPRegressor
 
 # Aliases kept for code written against glassnet before the drop-in: the same classes.
 GlassNetClassifier = MLPClassifier

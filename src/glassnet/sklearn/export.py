@@ -24,7 +24,9 @@ def to_model(estimator: Any) -> Model:
     columns (so ``glassnet predict`` matches CSV columns by name)."""
     from sklearn.pipeline import Pipeline
 
-    from glassnet.sklearn.mlp import MLPClassifier, MLPRegressor, NotFittedError
+    from glassnet.sklearn.base import NotFittedError
+    from glassnet.sklearn.classifier import MLPClassifier
+    from glassnet.sklearn.regressor import MLPRegressor
 
     steps: list[tuple[str, Any]] = []
     final = estimator

@@ -70,7 +70,6 @@ def fit_lbfgs(
     l2: float = 0.0,
     sample_weight: np.ndarray | None = None,
     history: History | None = None,
-    verbose: bool = False,
 ) -> LbfgsResult:
     """Minimize the mean loss + L2 (N = len(x)) over all of ``train`` with L-BFGS-B.
 

@@ -1,4 +1,4 @@
-"""``MLPClassifier`` and ``MLPRegressor``: scikit-learn's parameters, glassnet's machinery.
+"""What ``MLPClassifier`` and ``MLPRegressor`` share: scikit-learn's parameters, glassnet's loop.
 
 The names, defaults and meaning of every parameter and fitted attribute are
 scikit-learn's (``sklearn.neural_network``); the training is glassnet's: the network is
@@ -23,21 +23,16 @@ import warnings
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
-from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import type_of_target, unique_labels
-from sklearn.utils.validation import _check_sample_weight, column_or_1d, validate_data
+from sklearn.utils.validation import _check_sample_weight, validate_data
 from threadpoolctl import threadpool_limits
 
-from glassnet.data.checks import check_classes, is_sparse
+from glassnet.data.checks import is_sparse
 from glassnet.errors import ConfigError, DataError, DivergenceError, GlassnetError
 from glassnet.nn.layers import ACTIVATIONS, Linear, Sequential, mlp
-from glassnet.nn.losses import sigmoid, softmax
 from glassnet.nn.optim import SGD, Adam, Optimizer
 from glassnet.training.callbacks import Convergence
 from glassnet.training.config import LOSSES, blas_threads
@@ -71,14 +66,14 @@ LEARNING_RATES = ("constant", "invscaling", "adaptive")
 class _BaseMLP(BaseEstimator):
     """What the classifier and the regressor share: parameters, training and state.
 
+    Subclasses say which loss and output link they use and how targets are encoded.
+
     glassnet's extras, beyond scikit-learn's parameters: ``dropout`` (probability after
     each hidden layer, adam/sgd only), ``dtype`` (None keeps the input's float dtype, or
     "float32" / "float64"), ``fit(..., validation_data=(X_val, y_val))`` (recorded every
     epoch in ``validation_loss_curve_``; with ``early_stopping`` it is scored instead of a
     held-out ``validation_fraction``, and the best-scoring epoch's weights are restored).
     """
-
-    _estimator_type_loss = "mse"
 
     def __init__(
         self,
@@ -136,6 +131,8 @@ class _BaseMLP(BaseEstimator):
         self.dtype = dtype
 
     # -- what subclasses define ---------------------------------------------------------
+
+    _numeric_targets = False  # regression targets must be numbers; class labels need not
 
     def _loss_name(self) -> str:
         raise NotImplementedError
@@ -530,7 +527,7 @@ class _BaseMLP(BaseEstimator):
                     reset=reset,
                     accept_sparse=["csr", "csc"],
                     multi_output=True,
-                    y_numeric=isinstance(self, RegressorMixin),
+                    y_numeric=self._numeric_targets,
                     dtype=self._float_dtype(),
                 )
         except GlassnetError:
@@ -617,350 +614,3 @@ def _weighted_alpha(alpha: float, weight: np.ndarray | None) -> tuple[float, np.
         return float(alpha), None
     factor = len(weight) / weight.sum()
     return float(alpha) * factor, weight * factor
-
-
-class MLPClassifier(ClassifierMixin, _BaseMLP):
-    """Multilayer perceptron classifier, scikit-learn's ``MLPClassifier`` on glassnet.
-
-    Multiclass ``y``: softmax outputs and cross-entropy; binary ``y``: one logistic output;
-    a 2-D 0/1 ``y`` (multilabel): one independent logistic output per label, both with the
-    fused sigmoid + binary cross-entropy. ``class_weight`` (dict label -> weight, or
-    ``"balanced"``) multiplies ``sample_weight``. Fitted state as scikit-learn's
-    (``classes_``, ``coefs_``, ``intercepts_``, ``n_iter_``, ``loss_curve_``, ...), plus
-    ``network_`` (the glassnet ``Sequential``) and ``validation_loss_curve_``.
-    """
-
-    def __init__(
-        self,
-        hidden_layer_sizes: Any = (100,),
-        activation: str = "relu",
-        *,
-        solver: str = "adam",
-        alpha: float = 0.0001,
-        batch_size: int | str = "auto",
-        learning_rate: str = "constant",
-        learning_rate_init: float = 0.001,
-        power_t: float = 0.5,
-        max_iter: int = 200,
-        shuffle: bool = True,
-        random_state: Any = None,
-        tol: float = 1e-4,
-        verbose: bool | int = False,
-        warm_start: bool = False,
-        momentum: float = 0.9,
-        nesterovs_momentum: bool = True,
-        early_stopping: bool = False,
-        validation_fraction: float = 0.1,
-        beta_1: float = 0.9,
-        beta_2: float = 0.999,
-        epsilon: float = 1e-8,
-        n_iter_no_change: float = 10,
-        max_fun: int = 15000,
-        dropout: float = 0.0,
-        dtype: str | None = None,
-        class_weight: dict[Any, float] | str | None = None,
-    ) -> None:
-        super().__init__(
-            hidden_layer_sizes,
-            activation,
-            solver=solver,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            power_t=power_t,
-            max_iter=max_iter,
-            shuffle=shuffle,
-            random_state=random_state,
-            tol=tol,
-            verbose=verbose,
-            warm_start=warm_start,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun,
-            dropout=dropout,
-            dtype=dtype,
-        )
-        self.class_weight = class_weight
-
-    def fit(
-        self, X: Any, y: Any, sample_weight: Any = None, *, validation_data: Any = None
-    ) -> MLPClassifier:
-        """Train on ``X`` (n_samples, n_features), dense or sparse, and labels ``y``."""
-        return self._fit(X, y, sample_weight, incremental=False, validation_data=validation_data)
-
-    def _check_solver(self) -> bool:
-        if self.solver not in ("sgd", "adam"):
-            raise AttributeError(
-                f"partial_fit is only available for stochastic optimizers. "
-                f"{self.solver} is not stochastic."
-            )
-        return True
-
-    @available_if(_check_solver)
-    def partial_fit(
-        self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None
-    ) -> MLPClassifier:
-        """One epoch over ``(X, y)``; the first call needs ``classes``, every label to expect."""
-        if not hasattr(self, "classes_"):
-            if classes is None:
-                raise ConfigError("classes must be passed on the first call to partial_fit.")
-            self._label_binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
-                self._label_binarizer.fit(y)
-            else:
-                self._label_binarizer.fit(classes)
-            self.classes_ = self._label_binarizer.classes_
-        elif classes is not None and not np.array_equal(
-            np.sort(np.asarray(classes)), np.sort(self.classes_)
-        ):
-            raise ConfigError(
-                f"`classes={np.asarray(classes)}` is not the same as on the first call to "
-                f"partial_fit, which was {self.classes_}"
-            )
-        return self._fit(X, y, sample_weight, incremental=True)
-
-    def _loss_name(self) -> str:
-        return (
-            "cross_entropy"
-            if self._label_binarizer.y_type_ == "multiclass"
-            else ("binary_cross_entropy")
-        )
-
-    def _encode(self, y: Any, *, first: bool, incremental: bool) -> np.ndarray:
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)  # with scikit-learn's DataConversionWarning
-        try:
-            if first and not incremental or not hasattr(self, "classes_"):
-                self._label_binarizer = LabelBinarizer().fit(y)
-                self.classes_ = self._label_binarizer.classes_
-                if self._label_binarizer.y_type_ != "multilabel-indicator":
-                    check_classes(self.classes_)
-            else:
-                labels = unique_labels(y)
-                if self.warm_start and not incremental:
-                    if set(labels) != set(self.classes_):
-                        raise ConfigError(
-                            "warm_start can only be used where `y` has the same classes as in "
-                            f"the previous call to fit. Previously got {self.classes_}, `y` "
-                            f"has {labels}"
-                        )
-                elif len(np.setdiff1d(labels, self.classes_, assume_unique=True)):
-                    raise DataError(
-                        f"`y` has classes not in `self.classes_`. `self.classes_` has "
-                        f"{self.classes_}. 'y' has {labels}."
-                    )
-            encoded = self._label_binarizer.transform(y)
-        except GlassnetError:
-            raise
-        except ValueError as exc:
-            raise DataError(str(exc)) from None
-        self._y_labels = y
-        if self._label_binarizer.y_type_ == "multiclass":
-            return encoded.argmax(axis=1)
-        return encoded.astype(bool)
-
-    def _stratify(self, y: np.ndarray) -> np.ndarray | None:
-        # scikit-learn stratifies on its one binary column only (not multiclass, multilabel).
-        return y if y.ndim == 2 and y.shape[1] == 1 else None
-
-    def _score_outputs(self, outputs: np.ndarray, y: Any, weight: Any) -> float:
-        truth = self._labels_of(y)
-        predicted = self._label_binarizer.inverse_transform(
-            self._probabilities(outputs, for_binarizer=True)
-        )
-        return float(accuracy_score(truth, predicted, sample_weight=weight))
-
-    def _labels_of(self, y: np.ndarray) -> np.ndarray:
-        """Encoded targets (indices or 0/1 columns) back to labels, for scoring."""
-        if y.ndim == 1:
-            return self.classes_[y]
-        return self._label_binarizer.inverse_transform(y.astype(float))
-
-    def _class_weights(self) -> np.ndarray | float:
-        if self.class_weight is None:
-            return 1.0
-        from sklearn.utils.class_weight import compute_class_weight
-
-        labels = np.asarray(self._y_labels)
-        if labels.ndim != 1:
-            raise ConfigError("class_weight needs one label per sample, not multilabel y")
-        present = np.unique(labels)
-        try:
-            if not isinstance(self.class_weight, (str, dict)):
-                raise ConfigError("class_weight must be a dict, 'balanced' or None")
-            weights = compute_class_weight(self.class_weight, classes=present, y=labels)
-        except ValueError as exc:
-            if isinstance(exc, GlassnetError):
-                raise
-            raise ConfigError(f"bad class_weight: {exc}") from None
-        return weights[np.searchsorted(present, labels)]
-
-    def _out_activation(self) -> str:
-        return "softmax" if self._loss_name() == "cross_entropy" else "logistic"
-
-    def _probabilities(self, outputs: np.ndarray, *, for_binarizer: bool = False) -> np.ndarray:
-        if self._loss_name() == "cross_entropy":
-            return softmax(outputs)
-        probability = sigmoid(outputs)
-        if probability.shape[1] == 1:
-            return (
-                probability.ravel() if for_binarizer else np.hstack([1 - probability, probability])
-            )
-        return probability
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities (n_samples, n_classes), columns in ``classes_`` order; for
-        multilabel, each label's own probability (rows need not sum to 1)."""
-        return self._probabilities(self._outputs(X))
-
-    def predict_log_proba(self, X: Any) -> np.ndarray:
-        """Log of ``predict_proba`` (-inf where a probability underflows to 0)."""
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
-
-    def predict(self, X: Any) -> np.ndarray:
-        """The predicted labels (n_samples,), or a 0/1 indicator matrix for multilabel."""
-        outputs = self._outputs(X)
-        return self._label_binarizer.inverse_transform(
-            self._probabilities(outputs, for_binarizer=True)
-        )
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = True
-        return tags
-
-
-class MLPRegressor(RegressorMixin, _BaseMLP):
-    """Multilayer perceptron regressor, scikit-learn's ``MLPRegressor`` on glassnet.
-
-    ``loss="squared_error"``: identity outputs, half mean squared error; ``"poisson"``: the
-    log link (predictions ``exp(z)``) with half the Poisson deviance. ``y`` may be
-    (n_samples,) or (n_samples, n_outputs). Fitted state as the classifier's.
-    """
-
-    def __init__(
-        self,
-        loss: str = "squared_error",
-        hidden_layer_sizes: Any = (100,),
-        activation: str = "relu",
-        *,
-        solver: str = "adam",
-        alpha: float = 0.0001,
-        batch_size: int | str = "auto",
-        learning_rate: str = "constant",
-        learning_rate_init: float = 0.001,
-        power_t: float = 0.5,
-        max_iter: int = 200,
-        shuffle: bool = True,
-        random_state: Any = None,
-        tol: float = 1e-4,
-        verbose: bool | int = False,
-        warm_start: bool = False,
-        momentum: float = 0.9,
-        nesterovs_momentum: bool = True,
-        early_stopping: bool = False,
-        validation_fraction: float = 0.1,
-        beta_1: float = 0.9,
-        beta_2: float = 0.999,
-        epsilon: float = 1e-8,
-        n_iter_no_change: float = 10,
-        max_fun: int = 15000,
-        dropout: float = 0.0,
-        dtype: str | None = None,
-    ) -> None:
-        super().__init__(
-            hidden_layer_sizes,
-            activation,
-            solver=solver,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            power_t=power_t,
-            max_iter=max_iter,
-            shuffle=shuffle,
-            random_state=random_state,
-            tol=tol,
-            verbose=verbose,
-            warm_start=warm_start,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun,
-            dropout=dropout,
-            dtype=dtype,
-        )
-        self.loss = loss
-
-    def fit(
-        self, X: Any, y: Any, sample_weight: Any = None, *, validation_data: Any = None
-    ) -> MLPRegressor:
-        """Train on ``X`` (n_samples, n_features), dense or sparse, and targets ``y``."""
-        return self._fit(X, y, sample_weight, incremental=False, validation_data=validation_data)
-
-    def _check_solver(self) -> bool:
-        if self.solver not in ("sgd", "adam"):
-            raise AttributeError(
-                f"partial_fit is only available for stochastic optimizers. "
-                f"{self.solver} is not stochastic."
-            )
-        return True
-
-    @available_if(_check_solver)
-    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
-        """One epoch over ``(X, y)`` from the current weights (a fresh net the first time)."""
-        return self._fit(X, y, sample_weight, incremental=True)
-
-    def _loss_name(self) -> str:
-        if self.loss not in ("squared_error", "poisson"):
-            raise ConfigError(f"loss must be 'squared_error' or 'poisson', got {self.loss!r}")
-        return "mse" if self.loss == "squared_error" else "poisson"
-
-    def _encode(self, y: Any, *, first: bool, incremental: bool) -> np.ndarray:
-        y = np.asarray(y)
-        if first:
-            self._target_ndim = y.ndim
-        y = y.reshape(len(y), -1)
-        if (
-            not first
-            and hasattr(self, "network_")
-            and y.shape[1] != self.network_.layers[-1].output_features(0)
-        ):
-            raise DataError(
-                f"y has {y.shape[1]} targets, the model was fitted with "
-                f"{self.network_.layers[-1].output_features(0)}"
-            )
-        return y.astype(np.float64)
-
-    def _out_activation(self) -> str:
-        return "identity" if self.loss == "squared_error" else "exp"
-
-    def _predictions(self, outputs: np.ndarray) -> np.ndarray:
-        return np.exp(outputs) if self.loss == "poisson" else outputs
-
-    def _score_outputs(self, outputs: np.ndarray, y: Any, weight: Any) -> float:
-        return float(r2_score(y, self._predictions(outputs), sample_weight=weight))
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Predicted targets: (n_samples,) for one target, else (n_samples, n_outputs)."""
-        out = self._predictions(self._outputs(X))
-        return out[:, 0] if out.shape[1] == 1 else out
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
