@@ -4,6 +4,7 @@ same data, same parameters, averaged over random states.
     python benchmarks/sklearn_dropin.py                 # random states 0-4
     python benchmarks/sklearn_dropin.py --states 0 1    # fewer
     python benchmarks/sklearn_dropin.py --blas-threads 1  # both libraries on one BLAS thread
+    python benchmarks/sklearn_dropin.py --iris-cv         # the issue's iris check instead
 
 For each bundled dataset and setting, every random state draws one stratified 75/25 split
 (``random_state=state``) and fits ``make_pipeline(StandardScaler(), Estimator(...,
@@ -65,9 +66,32 @@ def main() -> None:
     parser.add_argument(
         "--blas-threads", type=int, default=None, help="limit BLAS threads (default: as set up)"
     )
+    parser.add_argument(
+        "--iris-cv", action="store_true", help="5-fold CV on iris, random states 0-5, defaults"
+    )
     args = parser.parse_args()
     with threadpool_limits(args.blas_threads, "blas"):
-        compare(args.states)
+        if args.iris_cv:
+            iris_cv()
+        else:
+            compare(args.states)
+
+
+def iris_cv() -> None:
+    """The issue's check: defaults, 5-fold CV on iris (shuffled by the state), states 0-5."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    print(machine_info())
+    x, y = datasets.load_iris(return_X_y=True)
+    for key, library in (("sklearn", sk), ("glassnet", gn)):
+        scores = []
+        for state in range(6):
+            folds = StratifiedKFold(5, shuffle=True, random_state=state)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model = library.MLPClassifier(random_state=state)
+                scores.append(cross_val_score(model, x, y, cv=folds).mean())
+        print(f"iris 5-fold CV, MLPClassifier defaults, states 0-5: {key} {np.mean(scores):.4f}")
 
 
 def compare(states: list[int]) -> None:
