@@ -191,9 +191,11 @@ def test_warm_start_continues_and_refuses_a_changed_network():
     assert len(model.loss_curve_) == 6 and model.n_iter_ == 3
     with pytest.raises(ValueError, match="same classes"):
         model.fit(x, np.where(y == 1, 2, 0))
-    model.set_params(hidden_layer_sizes=5)
-    with pytest.raises(ValueError, match="cannot change"):
-        model.fit(x, y)
+    for change in ({"hidden_layer_sizes": 5}, {"activation": "tanh"}):
+        model.set_params(**change)
+        with pytest.raises(ValueError, match="cannot change"):
+            model.fit(x, y)
+        model.set_params(hidden_layer_sizes=4, activation="relu")
 
 
 def test_class_weight_acts_like_sample_weight():

@@ -263,8 +263,10 @@ class _BaseMLP(BaseEstimator):
                     self._fit_stochastic(x, y, weight, incremental, validation_data)
         except DivergenceError as error:
             self._forget()
+            epoch = len(getattr(error, "history", History()).train_loss) + 1
             raise NonFiniteWeightsError(
-                f"{NON_FINITE} ({error}; or lower learning_rate_init)"
+                f"{NON_FINITE} (the training loss became non-finite in epoch {epoch}; scale X "
+                "or lower learning_rate_init)"
             ) from None
         if not all(np.isfinite(p.value).all() for p in self.network_.parameters()):
             self._forget()
@@ -284,7 +286,7 @@ class _BaseMLP(BaseEstimator):
             dtype=dtype,
         )
         self._loss = LOSSES[self._loss_name()]()
-        self._built_sizes = sizes
+        self._built = (sizes, self.activation, self.dropout)
 
     def _resume(self, sizes: list[int], x: Any, y: np.ndarray) -> None:
         """Continue the fitted network (or one made from hand-set ``coefs_``)."""
@@ -297,10 +299,11 @@ class _BaseMLP(BaseEstimator):
             self.t_ = int(getattr(self, "t_", 0))
             shapes = [np.shape(coef) for coef in self.coefs_]
             self._build([shape[1] for shape in shapes[:-1]], x, y)
-        elif sizes != self._built_sizes:
+        elif (sizes, self.activation, self.dropout) != self._built:
             raise ConfigError(
-                f"warm_start continues the fitted network {self._built_sizes}; "
-                f"hidden_layer_sizes={sizes} cannot change it: set warm_start=False"
+                f"warm_start continues the fitted network (hidden_layer_sizes, activation, "
+                f"dropout) = {self._built}, which {(sizes, self.activation, self.dropout)} "
+                "cannot change: set warm_start=False to train a new one"
             )
         linears = self._linears()
         for layer, coef, intercept in zip(linears, self.coefs_, self.intercepts_, strict=True):
