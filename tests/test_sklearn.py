@@ -147,6 +147,11 @@ def test_learning_rate_schedules():
                         n_iter_no_change=np.inf, random_state=0).fit(x, y)  # fmt: skip
     assert inv._optimizer.lr == pytest.approx(0.001 / (3 * 40 + 1) ** 0.25)
     assert inv.t_ == 120
+    stepped = MLPClassifier(4, solver="sgd", learning_rate="invscaling", power_t=0.25,
+                            random_state=0)  # fmt: skip
+    for _ in range(3):
+        stepped.partial_fit(x, y, classes=[0, 1])
+    np.testing.assert_allclose(stepped.coefs_[0], inv.coefs_[0], rtol=1e-12)
     adaptive = MLPClassifier(4, solver="sgd", learning_rate="adaptive", tol=10.0,
                              n_iter_no_change=1, max_iter=30, random_state=0).fit(x, y)  # fmt: skip
     # Every epoch fails a tol of 10: the rate is cut by 5 every second epoch, then it stops.

@@ -350,7 +350,8 @@ class _BaseMLP(BaseEstimator):
     ) -> None:
         if self.early_stopping and incremental:
             raise ConfigError("partial_fit does not support early_stopping=True")
-        if not incremental or not hasattr(self, "_optimizer"):
+        fresh_optimizer = not incremental or not hasattr(self, "_optimizer")
+        if fresh_optimizer:
             self._optimizer = self._make_optimizer()
         optimizer: Optimizer = self._optimizer
         x_valid = y_valid = weight_valid = None
@@ -363,16 +364,7 @@ class _BaseMLP(BaseEstimator):
         elif self.early_stopping:
             x, y, weight, (x_valid, y_valid, weight_valid) = self._hold_out(x, y, weight)
         n_samples = x.shape[0]
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples:
-                warnings.warn(
-                    "Got `batch_size` less than 1 or larger than sample size. "
-                    "It is going to be clipped",
-                    stacklevel=3,
-                )
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        batch_size = self._batch_size(n_samples)
         score = None
         if self.early_stopping:
 
@@ -397,8 +389,11 @@ class _BaseMLP(BaseEstimator):
         if self.verbose:
             callbacks.append(_print_iteration)
         if self.solver == "sgd" and self.learning_rate == "invscaling":
-            optimizer.lr = self.learning_rate_init
+            # The schedule's base is learning_rate_init; a partial_fit keeps the rate the
+            # last call's schedule set.
+            rate, optimizer.lr = optimizer.lr, self.learning_rate_init
             callbacks.append(InverseScaling(optimizer, self.power_t, n_samples, self.t_))
+            optimizer.lr = self.learning_rate_init if fresh_optimizer else rate
         callbacks.append(convergence)
         alpha, weight = _weighted_alpha(self.alpha, weight)
         validation = None
@@ -453,6 +448,18 @@ class _BaseMLP(BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=3,
             )
+
+    def _batch_size(self, n_samples: int) -> int:
+        """scikit-learn's: "auto" is min(200, n); larger than n is clipped, with a warning."""
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than sample size. "
+                "It is going to be clipped",
+                stacklevel=4,
+            )
+        return int(np.clip(self.batch_size, 1, n_samples))
 
     def _make_optimizer(self) -> Optimizer:
         params = self.network_.parameters()
