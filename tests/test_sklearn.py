@@ -85,6 +85,8 @@ def test_every_solver_runs_through_glassnets_training(monkeypatch, solver):
 
 def test_binary_uses_one_logistic_unit_and_multilabel_independent_ones():
     x, y = make_classification(80, 5, random_state=0)
+    one_class = MLPClassifier(4, max_iter=5, random_state=0).fit(x, np.full(80, "only"))
+    assert set(one_class.predict(x)) == {"only"}  # as scikit-learn: trains, predicts it
     binary = MLPClassifier(8, solver="lbfgs", random_state=0).fit(x, y)
     assert binary.n_outputs_ == 1 and binary.out_activation_ == "logistic"
     proba = binary.predict_proba(x)

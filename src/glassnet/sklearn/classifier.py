@@ -12,7 +12,6 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d
 
-from glassnet.data.checks import check_classes
 from glassnet.errors import ConfigError, DataError, GlassnetError
 from glassnet.nn.losses import sigmoid, softmax
 from glassnet.sklearn.base import _BaseMLP
@@ -140,8 +139,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             if first and not incremental or not hasattr(self, "classes_"):
                 self._label_binarizer = LabelBinarizer().fit(y)
                 self.classes_ = self._label_binarizer.classes_
-                if self._label_binarizer.y_type_ != "multilabel-indicator":
-                    check_classes(self.classes_)
             else:
                 labels = unique_labels(y)
                 if self.warm_start and not incremental:
