@@ -67,6 +67,7 @@ def main() -> None:
     parser.add_argument(
         "--blas-threads", type=int, default=None, help="limit BLAS threads (default: as set up)"
     )
+    parser.add_argument("--cases", nargs="+", default=None, help="only cases containing these")
     parser.add_argument(
         "--iris-cv", action="store_true", help="5-fold CV on iris, random states 0-5, defaults"
     )
@@ -75,7 +76,7 @@ def main() -> None:
         if args.iris_cv:
             iris_cv()
         else:
-            compare(args.states)
+            compare(args.states, args.cases)
 
 
 def iris_cv() -> None:
@@ -95,7 +96,7 @@ def iris_cv() -> None:
         print(f"iris 5-fold CV, MLPClassifier defaults, states 0-5: {key} {np.mean(scores):.4f}")
 
 
-def compare(states: list[int]) -> None:
+def compare(states: list[int], only: list[str] | None = None) -> None:
     print(machine_info())
     print(f"random states {states}; score = test accuracy, or R^2 for regression")
     header = (
@@ -104,6 +105,8 @@ def compare(states: list[int]) -> None:
     print(header)
     diffs, ratios = [], []
     for name, loader, estimator, params in CASES:
+        if only is not None and not any(part in name for part in only):
+            continue
         x, y = loader(return_X_y=True)
         scores = {"sk": [], "gn": []}
         times = {"sk": 0.0, "gn": 0.0}

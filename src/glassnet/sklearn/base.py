@@ -315,17 +315,19 @@ class _BaseMLP(BaseEstimator):
 
     def _fit_lbfgs(self, x: Any, y: np.ndarray, weight: np.ndarray | None) -> None:
         alpha, weight = _weighted_alpha(self.alpha, weight)
-        result = fit_lbfgs(
-            self.network_,
-            self._loss,
-            (x, y),
-            max_iter=self.max_iter,
-            max_fun=self.max_fun,
-            tol=self.tol,
-            l2=alpha,
-            sample_weight=weight,
-            history=self._history,
-        )
+        # Small products run faster on one BLAS thread (BENCHMARKS.md); large ones keep all.
+        with threadpool_limits(blas_threads(self.network_, x.shape[0]), "blas"):
+            result = fit_lbfgs(
+                self.network_,
+                self._loss,
+                (x, y),
+                max_iter=self.max_iter,
+                max_fun=self.max_fun,
+                tol=self.tol,
+                l2=alpha,
+                sample_weight=weight,
+                history=self._history,
+            )
         self.n_iter_ = min(result.n_iter, self.max_iter)
         self.loss_ = result.loss
         self.best_loss_ = result.loss
