@@ -600,6 +600,16 @@ class _BaseMLP(BaseEstimator):
         return tags
 
 
+def stochastic_solver(estimator: _BaseMLP) -> bool:
+    """Whether ``partial_fit`` exists: only for adam and sgd, as in scikit-learn."""
+    if estimator.solver not in ("sgd", "adam"):
+        raise AttributeError(
+            f"partial_fit is only available for stochastic optimizers. "
+            f"{estimator.solver} is not stochastic."
+        )
+    return True
+
+
 def _print_iteration(epoch: int, history: History, model: Sequential) -> None:
     print(f"Iteration {epoch + 1}, loss = {history.train_loss[-1]:.8f}")
 

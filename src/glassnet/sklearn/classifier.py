@@ -14,7 +14,7 @@ from sklearn.utils.validation import column_or_1d
 
 from glassnet.errors import ConfigError, DataError, GlassnetError
 from glassnet.nn.losses import sigmoid, softmax
-from glassnet.sklearn.base import _BaseMLP
+from glassnet.sklearn.base import _BaseMLP, stochastic_solver
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -93,15 +93,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """Train on ``X`` (n_samples, n_features), dense or sparse, and labels ``y``."""
         return self._fit(X, y, sample_weight, incremental=False, validation_data=validation_data)
 
-    def _check_solver(self) -> bool:
-        if self.solver not in ("sgd", "adam"):
-            raise AttributeError(
-                f"partial_fit is only available for stochastic optimizers. "
-                f"{self.solver} is not stochastic."
-            )
-        return True
-
-    @available_if(_check_solver)
+    @available_if(stochastic_solver)
     def partial_fit(
         self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None
     ) -> MLPClassifier:

@@ -10,7 +10,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
 
 from glassnet.errors import ConfigError, DataError
-from glassnet.sklearn.base import _BaseMLP
+from glassnet.sklearn.base import _BaseMLP, stochastic_solver
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
@@ -88,15 +88,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         """Train on ``X`` (n_samples, n_features), dense or sparse, and targets ``y``."""
         return self._fit(X, y, sample_weight, incremental=False, validation_data=validation_data)
 
-    def _check_solver(self) -> bool:
-        if self.solver not in ("sgd", "adam"):
-            raise AttributeError(
-                f"partial_fit is only available for stochastic optimizers. "
-                f"{self.solver} is not stochastic."
-            )
-        return True
-
-    @available_if(_check_solver)
+    @available_if(stochastic_solver)
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
         """One epoch over ``(X, y)`` from the current weights (a fresh net the first time)."""
         return self._fit(X, y, sample_weight, incremental=True)
