@@ -93,15 +93,15 @@ def test_estimator_grid_search_on_joblib_dask_backend(client):
     x, y = load_digits(return_X_y=True)
     x = x[:300] / 16
     y = y[:300]
-    grid = {"l2": [1e-4, 1e-2], "learning_rate": [0.01, 0.02]}
+    grid = {"alpha": [1e-4, 1e-2], "learning_rate_init": [0.01, 0.02]}
     search = GridSearchCV(
-        GlassNetClassifier((16,), max_epochs=15, random_state=0), grid, cv=2, n_jobs=-1
+        GlassNetClassifier((16,), max_iter=15, random_state=0), grid, cv=2, n_jobs=-1
     )
     with distributed.get_task_stream(client) as tasks, joblib.parallel_backend("dask"):
         search.fit(x, y)
     assert len(tasks.data) >= 8  # the 4 x 2 fits ran as tasks on the Dask workers
     local = GridSearchCV(
-        GlassNetClassifier((16,), max_epochs=15, random_state=0), grid, cv=2, n_jobs=1
+        GlassNetClassifier((16,), max_iter=15, random_state=0), grid, cv=2, n_jobs=1
     ).fit(x, y)
     np.testing.assert_array_equal(
         search.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"]

@@ -162,3 +162,36 @@ def test_nested_sequential_is_refused_with_a_fix(rng):
     inner = Sequential(Linear(3, 2, rng=rng), Sigmoid())
     with pytest.raises(ConfigError, match="flatten"):
         Sequential(inner, Linear(2, 1, rng=rng))
+
+
+def test_linear_takes_sparse_input_like_dense(rng):
+    import scipy.sparse
+
+    from glassnet.nn.layers import Linear
+
+    dense = rng.standard_normal((7, 5)) * (rng.random((7, 5)) < 0.4)
+    grad_y = rng.standard_normal((7, 3))
+    results = []
+    for x in (dense, scipy.sparse.csr_matrix(dense), scipy.sparse.csr_array(dense)):
+        layer = Linear(5, 3, rng=np.random.default_rng(0))
+        y = layer.forward(x)
+        layer.backward(grad_y, need_grad_x=False)
+        results.append((np.asarray(y), layer.weight.grad.copy(), layer.bias.grad.copy()))
+    for other in results[1:]:
+        for a, b in zip(results[0], other, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+    np.testing.assert_allclose(results[0][1], dense.T @ grad_y)  # independent formula
+
+
+@pytest.mark.parametrize("activation_name, factor", [("logistic", 2.0), ("relu", 6.0)])
+def test_sklearn_init_is_glorot_uniform_with_its_factor(activation_name, factor, rng):
+    from glassnet.nn.layers import mlp
+
+    network = mlp([300, 200, 2], activation_name=activation_name, init="sklearn", rng=rng)
+    first = network.layers[0]
+    limit = np.sqrt(factor / 500)
+    for values in (first.weight.value, first.bias.value):
+        assert np.abs(values).max() <= limit
+        assert np.abs(values).max() > 0.95 * limit  # the whole interval is used, biases too
+    # Uniform on [-a, a] has variance a^2 / 3.
+    assert first.weight.value.var() == pytest.approx(limit**2 / 3, rel=0.05)

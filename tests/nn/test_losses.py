@@ -76,3 +76,67 @@ def test_cross_entropy_takes_any_integer_target_type(rng):
     np.testing.assert_array_equal(loss.backward(), expected_grad)
     with pytest.raises(DataError, match="integer class indices"):
         loss.forward(logits, labels.astype(float))
+
+
+def test_sigmoid_cross_entropy_matches_scikit_learn_and_a_naive_formula(rng):
+    from glassnet.nn.losses import SigmoidBinaryCrossEntropy, sigmoid
+
+    logits = rng.standard_normal((30, 1)) * 3
+    labels = rng.integers(0, 2, (30, 1))
+    value = SigmoidBinaryCrossEntropy().forward(logits, labels)
+    p = 1.0 / (1.0 + np.exp(-logits[:, 0]))
+    assert value == pytest.approx(log_loss(labels[:, 0], p), rel=1e-12)
+    # Multilabel: summed over the labels, averaged over samples (scikit-learn's binary loss).
+    logits, labels = rng.standard_normal((8, 3)), rng.integers(0, 2, (8, 3))
+    naive = (
+        sum(
+            -(t * np.log(1 / (1 + np.exp(-z))) + (1 - t) * np.log(1 - 1 / (1 + np.exp(-z))))
+            for row_z, row_t in zip(logits, labels, strict=True)
+            for z, t in zip(row_z, row_t, strict=True)
+        )
+        / 8
+    )
+    assert SigmoidBinaryCrossEntropy().forward(logits, labels) == pytest.approx(naive, rel=1e-12)
+    np.testing.assert_allclose(sigmoid(logits), 1 / (1 + np.exp(-logits)), rtol=1e-14)
+
+
+def test_sigmoid_cross_entropy_gradcheck_weighted_too(rng):
+    from glassnet.nn.losses import SigmoidBinaryCrossEntropy
+
+    logits, labels = rng.standard_normal((6, 4)), rng.integers(0, 2, (6, 4)).astype(float)
+    assert gradcheck(SigmoidBinaryCrossEntropy(), logits, labels).max_error < 1e-6
+    weights = rng.uniform(0.5, 2.0, 6)
+
+    class Weighted(SigmoidBinaryCrossEntropy):
+        def forward(self, output, target, sample_weight=None):
+            return super().forward(output, target, weights)
+
+    assert gradcheck(Weighted(), logits, labels).max_error < 1e-6
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_cross_entropy_is_stable_for_huge_logits(dtype):
+    from glassnet.nn.losses import SigmoidBinaryCrossEntropy
+
+    logits = np.array([[1e4, -1e4], [-1e4, 1e4]], dtype=dtype)
+    loss = SigmoidBinaryCrossEntropy()
+    value = loss.forward(logits, np.array([[1, 0], [1, 0]]))
+    grad = loss.backward()
+    # Row 0 is right (cost 0), row 1 wrong by 1e4 on both labels: mean (0 + 2e4) / 2.
+    assert value == pytest.approx(1e4, rel=1e-6)
+    np.testing.assert_allclose(grad, [[0, 0], [-0.5, 0.5]], atol=1e-6)
+
+
+def test_poisson_matches_half_the_deviance_and_gradchecks(rng):
+    from sklearn.metrics import mean_poisson_deviance
+
+    from glassnet.nn.losses import PoissonLogLink
+
+    logits = rng.standard_normal((40, 1))
+    counts = rng.poisson(2.0, (40, 1)).astype(float)  # zeros included: 0 log 0 = 0
+    value = PoissonLogLink().forward(logits, counts)
+    expected = 0.5 * mean_poisson_deviance(counts[:, 0], np.exp(logits[:, 0]))
+    assert value == pytest.approx(expected, rel=1e-12)
+    assert gradcheck(PoissonLogLink(), logits[:6], counts[:6]).max_error < 1e-6
+    with pytest.raises(DataError, match="non-negative"):
+        PoissonLogLink().forward(logits, -counts - 1)

@@ -3,7 +3,7 @@ import pytest
 
 from glassnet import SGD, ConfigError, SoftmaxCrossEntropy, fit, mlp
 from glassnet.training.callbacks import EarlyStopping
-from glassnet.training.history import History
+from glassnet.training.history import History, StopTraining
 
 
 def noisy_problem():
@@ -100,3 +100,48 @@ def test_one_instance_serves_two_trainings_independently():
     assert results[0][:2] == results[1][:2]
     for key, value in results[0][2].items():
         np.testing.assert_array_equal(value, results[1][2][key])
+
+
+def test_convergence_is_scikit_learns_rule_on_the_training_loss():
+    from glassnet.training.callbacks import Convergence
+
+    history = History()
+    rule = Convergence(tol=0.1, n_iter_no_change=2)
+    # Improvements by more than tol reset the count; the fourth flat epoch in a row stops it.
+    losses = [5.0, 4.0, 3.95, 3.92, 3.0, 2.95, 2.94, 2.96, 2.93]
+    stopped_at = None
+    for epoch, loss in enumerate(losses):
+        history.train_loss.append(loss)
+        try:
+            rule(epoch, history, None)
+        except StopTraining:
+            stopped_at = epoch
+            break
+    assert stopped_at == 7 and rule.converged and rule.best_loss == 2.94
+
+
+def test_convergence_on_a_score_keeps_the_best_weights_and_adapts_the_rate():
+    from glassnet.training.callbacks import Convergence
+
+    model = mlp([2, 2], rng=np.random.default_rng(0))
+    optimizer = SGD(model.parameters(), lr=1e-5)
+    scores = iter([0.5, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3])
+
+    def score(network):
+        network.layers[0].weight.value += 1.0  # each epoch moves the weights
+        return next(scores)
+
+    rule = Convergence(0.0, 1, score=score, optimizer=optimizer, adaptive=True)
+    rule.on_train_begin(History(), model)
+    history = History()
+    best_weights = None
+    with pytest.raises(StopTraining):
+        for epoch in range(8):
+            rule(epoch, history, model)
+            if epoch == 1:
+                best_weights = model.state_dict()["0.weight"].copy()
+    # Two flat epochs after the best: cut by 5 (1e-5 -> 2e-6), again (-> 4e-7), then stop.
+    assert optimizer.lr == pytest.approx(4e-7)
+    rule.on_train_end(history, model)
+    np.testing.assert_array_equal(model.state_dict()["0.weight"], best_weights)
+    assert rule.best_score == 0.9 and rule.scores[:3] == [0.5, 0.9, 0.8]

@@ -106,3 +106,15 @@ def test_bad_schedule_settings_are_refused(settings):
     with pytest.raises(ConfigError):
         config = TrainConfig(hidden_layer_sizes=(4,), lr=0.5, epochs=2, **settings)
         fit_from_config(config, (x, y), (x, y), n_outputs=2, rng=np.random.default_rng(1))
+
+
+def test_inverse_scaling_divides_by_samples_seen():
+    from glassnet.training.schedules import InverseScaling
+
+    optimizer = SGD(mlp([3, 2], rng=np.random.default_rng(0)).parameters(), lr=0.1)
+    schedule = InverseScaling(optimizer, power_t=0.5, samples_per_epoch=20, samples_seen=40)
+    rates = []
+    for epoch in range(3):
+        schedule(epoch, History(), None)
+        rates.append(optimizer.lr)
+    assert rates == pytest.approx([0.1 / 61**0.5, 0.1 / 81**0.5, 0.1 / 101**0.5])

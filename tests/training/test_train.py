@@ -121,3 +121,24 @@ def test_float32_trains_end_to_end_in_float32():
     assert all(p.value.dtype == np.float32 for p in model.parameters())
     assert model.forward(train_data[0].astype(np.float32)).dtype == np.float32
     assert history.train_loss[-1] < history.train_loss[0]
+
+
+def test_l2_per_batch_and_unshuffled_batches_follow_the_hand_written_update():
+    from glassnet.nn.layers import Linear, Sequential
+    from glassnet.nn.losses import MeanSquaredError
+
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((6, 2)), rng.standard_normal((6, 1))
+    model = Sequential(Linear(2, 1, rng=rng))
+    w, b = model.layers[0].weight.value.copy(), model.layers[0].bias.value.copy()
+    lr, l2 = 0.1, 0.5
+    fit(model, MeanSquaredError(), SGD(model.parameters(), lr=lr), (x, y), epochs=1,
+        batch_size=4, l2=l2, l2_per_batch=True, shuffle=False)  # fmt: skip
+    for rows in (slice(0, 4), slice(4, 6)):  # in order; L2 divided by each batch's size
+        xb, yb = x[rows], y[rows]
+        residual = xb @ w + b - yb
+        grad_w = xb.T @ residual / len(xb) + l2 * w / len(xb)
+        grad_b = residual.sum(axis=0) / len(xb)
+        w, b = w - lr * grad_w, b - lr * grad_b
+    np.testing.assert_allclose(model.layers[0].weight.value, w, rtol=1e-12)
+    np.testing.assert_allclose(model.layers[0].bias.value, b, rtol=1e-12)

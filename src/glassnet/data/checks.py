@@ -10,7 +10,12 @@ from glassnet.errors import DataError
 
 
 def check_features(x: Any, *, n_features: int | None = None, what: str = "X") -> np.ndarray:
-    """``x`` as a 2-D real array of finite numbers, or a DataError saying what is wrong."""
+    """``x`` as a 2-D real array of finite numbers, or a DataError saying what is wrong.
+
+    A scipy.sparse matrix is checked (2-D, finite stored values, width) and returned as is.
+    """
+    if is_sparse(x):
+        return _check_sparse(x, n_features, what)
     array = _numeric_array(x, what)
     if array.ndim != 2:
         raise DataError(
@@ -122,3 +127,22 @@ def _check_finite(array: np.ndarray, what: str) -> None:
     if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
         bad = int(np.sum(~np.isfinite(array)))
         raise DataError(f"{what} contains {bad} NaN or infinite value(s); impute or drop them")
+
+
+def is_sparse(x: Any) -> bool:
+    """A scipy.sparse matrix or array, recognised without importing scipy."""
+    return hasattr(x, "nnz") and hasattr(x, "tocsr") and hasattr(x, "toarray")
+
+
+def _check_sparse(x: Any, n_features: int | None, what: str) -> Any:
+    if len(x.shape) != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise DataError(f"{what} must be a non-empty 2-D sparse matrix, got shape {x.shape}")
+    if x.dtype.kind not in "f":
+        x = x.astype(np.float64)
+    _check_finite(np.asarray(x.data), what)
+    if n_features is not None and x.shape[1] != n_features:
+        raise DataError(
+            f"{what} has {x.shape[1]} features but the model expects {n_features}; "
+            "pass the same columns the model was trained on"
+        )
+    return x

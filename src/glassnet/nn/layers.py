@@ -64,7 +64,13 @@ class Linear(Layer):
     """Affine map ``y = x @ W + b`` with ``W`` of shape ``(in_features, out_features)``.
 
     ``init="glorot"`` draws W uniform in +-sqrt(6 / (in + out)); ``init="he"`` draws
-    W normal with std sqrt(2 / in). Biases start at zero.
+    W normal with std sqrt(2 / in). Biases start at zero, except for ``init="sklearn"``:
+    scikit-learn's Glorot uniform, W *and* b uniform in +-sqrt(init_factor / (in + out))
+    (it uses factor 2 for logistic networks, 6 otherwise).
+
+    ``x`` may be a scipy.sparse matrix: both products that touch it (``x @ W`` forward and
+    ``x.T @ grad_y`` backward) are written with ``@``, which sparse matrices implement, so
+    this module never imports scipy.
     """
 
     def __init__(
@@ -75,24 +81,30 @@ class Linear(Layer):
         rng: np.random.Generator | None = None,
         init: str = "glorot",
         dtype: Any = np.float64,
+        init_factor: float = 6.0,
     ) -> None:
         if int(in_features) < 1 or int(out_features) < 1:
             raise ConfigError(
                 f"Linear layer sizes must be positive, got {in_features} -> {out_features}"
             )
         self.in_features, self.out_features, self.init = int(in_features), int(out_features), init
+        bias = np.zeros(self.out_features)
+        if init not in ("glorot", "he", "sklearn"):
+            raise ConfigError(f"unknown init {init!r}; use 'glorot', 'he' or 'sklearn'")
         if rng is None:
             weight = np.zeros((self.in_features, self.out_features))
+        elif init == "sklearn":
+            limit = np.sqrt(init_factor / (self.in_features + self.out_features))
+            weight = rng.uniform(-limit, limit, (self.in_features, self.out_features))
+            bias = rng.uniform(-limit, limit, self.out_features)
         elif init == "glorot":
             limit = np.sqrt(6.0 / (self.in_features + self.out_features))
             weight = rng.uniform(-limit, limit, (self.in_features, self.out_features))
         elif init == "he":
             std = np.sqrt(2.0 / self.in_features)
             weight = rng.normal(0.0, std, (self.in_features, self.out_features))
-        else:
-            raise ConfigError(f"unknown init {init!r}; use 'glorot' or 'he'")
         self.weight = Param.of(weight.astype(dtype), decay=True)
-        self.bias = Param.of(np.zeros(self.out_features, dtype=dtype))
+        self.bias = Param.of(bias.astype(dtype))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.x = x
@@ -101,7 +113,10 @@ class Linear(Layer):
         return y
 
     def backward(self, grad_y: np.ndarray, need_grad_x: bool = True) -> np.ndarray | None:
-        np.matmul(self.x.T, grad_y, out=self.weight.grad)
+        if isinstance(self.x, np.ndarray):
+            np.matmul(self.x.T, grad_y, out=self.weight.grad)
+        else:  # a sparse x: np.matmul does not dispatch to it, its own @ does
+            self.weight.grad[...] = self.x.T @ grad_y
         # Column sums as a BLAS matrix-vector product: ~4x faster than np.sum(axis=0) here.
         np.matmul(_ones(len(grad_y), grad_y.dtype), grad_y, out=self.bias.grad)
         return grad_y @ self.weight.value.T if need_grad_x else None
@@ -345,7 +360,8 @@ def mlp(
 
     Hidden layers are Linear + activation (+ Dropout); the last Linear is followed by
     ``output_activation`` (``"identity"`` gives plain logits). ``init`` defaults to He for
-    ReLU-like activations and Glorot otherwise.
+    ReLU-like activations and Glorot otherwise; ``init="sklearn"`` is scikit-learn's MLP
+    init, whose factor depends on the activation (2 for logistic, 6 otherwise).
     """
     if len(sizes) < 2:
         raise ConfigError(f"an MLP needs at least input and output sizes, got {sizes}")
@@ -355,7 +371,8 @@ def mlp(
         init = "he" if activation_name in ("relu", "leaky_relu") else "glorot"
     layers: list[Layer] = []
     for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        layers.append(Linear(n_in, n_out, rng=rng, init=init, dtype=dtype))
+        factor = 2.0 if activation_name in ("logistic", "sigmoid") else 6.0
+        layers.append(Linear(n_in, n_out, rng=rng, init=init, dtype=dtype, init_factor=factor))
         if index < len(sizes) - 2:
             layers.append(activation(activation_name))
             if dropout > 0.0:

@@ -1,7 +1,9 @@
 """Losses: ``forward(output, target) -> float`` keeps what ``backward() -> grad_output`` needs.
 
-Both losses average over samples (optionally weighted: ``mean(w_i * loss_i)``). The L2
-penalty on weights is defined once, here, in :func:`l2_penalty`.
+Every loss averages over samples (optionally weighted: ``mean(w_i * loss_i)``) and is fused
+with its output link (softmax, sigmoid, exp), so the gradient is ``(prediction - target)``
+scaled, and no log of a rounded-off zero is ever taken. The L2 penalty on weights is defined
+once, here, in :func:`l2_penalty`.
 """
 
 from __future__ import annotations
@@ -100,6 +102,67 @@ class MeanSquaredError(Loss):
 
     def backward(self) -> np.ndarray:
         return self.diff * (self.scale[:, None] if self.scale.ndim else self.scale)
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """Elementwise ``1 / (1 + exp(-z))``, stable for any finite ``z`` (never exp of a large z)."""
+    small = np.exp(-np.abs(logits))  # in (0, 1]: cannot overflow
+    return np.where(logits >= 0, 1.0, small) / (1.0 + small)
+
+
+class SigmoidBinaryCrossEntropy(Loss):
+    """Independent sigmoids over logits (n_samples, n_outputs) fused with binary cross-entropy.
+
+    Per sample: ``sum_k softplus(z_k) - t_k z_k`` with ``t`` in {0, 1} (one output for binary,
+    one per label for multilabel), averaged over samples, summed over outputs (scikit-learn's
+    ``binary_log_loss``). ``softplus(z) = max(z, 0) + log1p(exp(-|z|))`` never overflows; the
+    gradient is ``(sigmoid(z) - t) / n``.
+    """
+
+    def forward(
+        self, output: np.ndarray, target: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> float:
+        target = np.asarray(target, dtype=output.dtype).reshape(output.shape)
+        softplus = np.maximum(output, 0.0) + np.log1p(np.exp(-np.abs(output)))
+        per_sample = (softplus - target * output).sum(axis=1)
+        self.diff = sigmoid(output) - target
+        self.scale = _sample_scale(len(output), sample_weight, output.dtype)
+        return float(per_sample @ self.scale if self.scale.ndim else per_sample.sum() * self.scale)
+
+    def backward(self) -> np.ndarray:
+        return self.diff * (self.scale[:, None] if self.scale.ndim else self.scale)
+
+    def predict(self, output: np.ndarray) -> np.ndarray:
+        return sigmoid(output)
+
+
+class PoissonLogLink(Loss):
+    """Half the Poisson deviance of ``mu = exp(z)``, the log link fused in.
+
+    Per sample: ``sum_k exp(z_k) - t_k z_k + t_k log t_k - t_k`` (0 log 0 = 0), averaged over
+    samples and summed over outputs, as scikit-learn's ``poisson`` loss; targets must be
+    non-negative. The gradient is ``(exp(z) - t) / n``.
+    """
+
+    def forward(
+        self, output: np.ndarray, target: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> float:
+        target = np.asarray(target, dtype=output.dtype).reshape(output.shape)
+        if np.any(target < 0):
+            raise DataError("Poisson targets must be non-negative counts or rates")
+        mean = np.exp(output)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_log_t = np.where(target > 0, target * np.log(target), 0.0)
+        per_sample = (mean - target * output + t_log_t - target).sum(axis=1)
+        self.diff = mean - target
+        self.scale = _sample_scale(len(output), sample_weight, output.dtype)
+        return float(per_sample @ self.scale if self.scale.ndim else per_sample.sum() * self.scale)
+
+    def backward(self) -> np.ndarray:
+        return self.diff * (self.scale[:, None] if self.scale.ndim else self.scale)
+
+    def predict(self, output: np.ndarray) -> np.ndarray:
+        return np.exp(output)
 
 
 def _sample_scale(n_samples: int, sample_weight: np.ndarray | None, dtype) -> np.ndarray:

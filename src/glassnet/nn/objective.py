@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from glassnet.nn.layers import Sequential
+from glassnet.nn.layers import Param, Sequential
 from glassnet.nn.losses import Loss, l2_penalty
 
 if TYPE_CHECKING:
@@ -32,4 +32,25 @@ def loss_and_gradients(
     """
     value = loss.forward(model.forward(x), y, sample_weight)
     model.backward(loss.backward(), need_grad_x)
-    return value + l2_penalty(model.parameters(), l2, n_samples or len(x))
+    return value + l2_penalty(model.parameters(), l2, n_samples or x.shape[0])
+
+
+def flat_view(params: list[Param]) -> tuple[np.ndarray, np.ndarray]:
+    """One flat value vector and one flat gradient vector that ``params`` become views of.
+
+    Each ``Param.value`` / ``.grad`` is rebound to its slice of the two buffers (values
+    copied in), so a generic optimizer over vectors (scipy's L-BFGS) can write the flat
+    values and read the flat gradient that ``loss_and_gradients`` fills, with no packing.
+    The order is the order of ``params``.
+    """
+    dtype = params[0].value.dtype if params else np.dtype(np.float64)
+    size = sum(param.value.size for param in params)
+    values, grads = np.empty(size, dtype=dtype), np.zeros(size, dtype=dtype)
+    start = 0
+    for param in params:
+        end = start + param.value.size
+        values[start:end] = param.value.ravel()
+        param.value = values[start:end].reshape(param.value.shape)
+        param.grad = grads[start:end].reshape(param.value.shape)
+        start = end
+    return values, grads

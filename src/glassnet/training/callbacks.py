@@ -6,10 +6,13 @@ training ends (normally or through ``StopTraining``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from glassnet.errors import ConfigError
 from glassnet.nn.layers import Sequential
+from glassnet.nn.optim import Optimizer
 from glassnet.training.history import History, StopTraining
 
 MONITORS = {"validation_loss": "min", "validation_accuracy": "max", "train_loss": "min"}
@@ -67,3 +70,74 @@ class EarlyStopping:
     def best_score(self) -> float:
         """The best monitored value, in its own sign."""
         return self.sign * self.best_value
+
+
+class Convergence:
+    """scikit-learn's stopping rule for its stochastic MLP solvers, as a callback.
+
+    Each epoch counts as "no improvement" when the training loss is above the best so far
+    minus ``tol`` or, with a ``score(model) -> float`` (early stopping), when that score is
+    below the best plus ``tol``. More than ``n_iter_no_change`` such epochs in a row end
+    training, unless ``adaptive`` divides ``optimizer.lr`` by 5 instead (until it is
+    ``min_lr`` or less). With a score, the model ends with the weights of its best-scoring
+    epoch. The state (counts, bests, ``scores``) carries over between ``fit`` calls, as a
+    warm-started scikit-learn estimator keeps it.
+    """
+
+    def __init__(
+        self,
+        tol: float,
+        n_iter_no_change: float,
+        *,
+        score: Callable[[Sequential], float] | None = None,
+        optimizer: Optimizer | None = None,
+        adaptive: bool = False,
+        min_lr: float = 1e-6,
+    ) -> None:
+        if not tol >= 0.0 or not n_iter_no_change > 0:
+            raise ConfigError(
+                f"tol must be >= 0 and n_iter_no_change > 0, got {tol} and {n_iter_no_change}"
+            )
+        if adaptive and optimizer is None:
+            raise ConfigError("an adaptive learning rate needs the optimizer")
+        self.tol, self.n_iter_no_change = float(tol), n_iter_no_change
+        self.score, self.optimizer = score, optimizer
+        self.adaptive, self.min_lr = adaptive, float(min_lr)
+        self.no_improvement_count = 0
+        self.best_loss, self.best_score = np.inf, -np.inf
+        self.scores: list[float] = []
+        self.best_state: dict[str, np.ndarray] | None = None
+        self.best_epoch: int | None = None  # with a score: the epoch whose weights are kept
+        self.converged = False
+
+    def on_train_begin(self, history: History, model: Sequential) -> None:
+        self.converged = False
+        if self.score is not None and self.best_state is None:
+            # A score that never beats -inf (all NaN) restores the starting weights.
+            self.best_state = {k: v.copy() for k, v in model.state_dict().items()}
+
+    def __call__(self, epoch: int, history: History, model: Sequential) -> None:
+        if self.score is not None:
+            value = float(self.score(model))
+            self.scores.append(value)
+            worse = value < self.best_score + self.tol  # False for NaN, as in scikit-learn
+            if value > self.best_score:
+                self.best_score, self.best_epoch = value, epoch
+                self.best_state = {k: v.copy() for k, v in model.state_dict().items()}
+        else:
+            value = history.train_loss[-1]
+            worse = value > self.best_loss - self.tol
+            self.best_loss = min(self.best_loss, value)
+        self.no_improvement_count = self.no_improvement_count + 1 if worse else 0
+        if self.no_improvement_count > self.n_iter_no_change:
+            optimizer = self.optimizer
+            if self.adaptive and optimizer is not None and optimizer.lr > self.min_lr:
+                optimizer.lr /= 5.0
+                self.no_improvement_count = 0
+                return
+            self.converged = True
+            raise StopTraining
+
+    def on_train_end(self, history: History, model: Sequential) -> None:
+        if self.score is not None and self.best_state is not None:
+            model.load_state_dict(self.best_state)

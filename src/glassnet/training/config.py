@@ -16,7 +16,13 @@ from glassnet.data.checks import check_classes, check_features, check_targets
 from glassnet.data.preprocessing import Scaler
 from glassnet.errors import ConfigError
 from glassnet.nn.layers import ACTIVATIONS, Sequential, mlp
-from glassnet.nn.losses import Loss, MeanSquaredError, SoftmaxCrossEntropy
+from glassnet.nn.losses import (
+    Loss,
+    MeanSquaredError,
+    PoissonLogLink,
+    SigmoidBinaryCrossEntropy,
+    SoftmaxCrossEntropy,
+)
 from glassnet.nn.optim import OPTIMIZERS, SGD, Optimizer, make_optimizer
 from glassnet.training import schedules
 from glassnet.training.augment import ImageAugment
@@ -74,7 +80,7 @@ class TrainConfig:
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("dtype", self.dtype, ("float32", "float64"))
         if self.init is not None:
-            _choice("init", self.init, ("glorot", "he"))
+            _choice("init", self.init, ("glorot", "he", "sklearn"))
         self.lr = _real("learning rate lr", self.lr, low=0.0, low_open=True)
         self.l2 = _real("l2", self.l2, low=0.0)
         self.dropout = _real("dropout", self.dropout, low=0.0, high=1.0)
@@ -127,7 +133,12 @@ class TrainConfig:
         return data
 
 
-LOSSES: dict[str, type[Loss]] = {"cross_entropy": SoftmaxCrossEntropy, "mse": MeanSquaredError}
+LOSSES: dict[str, type[Loss]] = {
+    "cross_entropy": SoftmaxCrossEntropy,
+    "binary_cross_entropy": SigmoidBinaryCrossEntropy,  # binary and multilabel
+    "mse": MeanSquaredError,
+    "poisson": PoissonLogLink,
+}
 
 
 SCHEDULES = ("constant", "step", "cosine", "plateau")

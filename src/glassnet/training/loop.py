@@ -53,6 +53,8 @@ def fit(
     callbacks: Sequence[Callback] = (),
     history: History | None = None,
     augment: Augment | None = None,
+    shuffle: bool = True,
+    l2_per_batch: bool = False,
 ) -> History:
     """Train ``model`` for ``epochs`` passes over ``train`` and return its History.
 
@@ -61,7 +63,11 @@ def fit(
     accuracy are recorded (when ``validation`` is given) and each callback is called with
     ``(epoch, history, model)``; a callback raises ``StopTraining`` to end early, and its
     optional ``on_train_begin(history, model)`` / ``on_train_end(history, model)`` run once
-    before the first and after the last epoch. ``augment(x_batch, rng)``,
+    before the first and after the last epoch. ``shuffle=False`` takes the minibatches in
+    row order. ``l2_per_batch=True`` scales each batch's L2 term by that batch's size
+    instead of the training set's (scikit-learn's MLP: 0.5 * l2 / len(batch) * ||W||^2 per
+    step). ``x`` may be a scipy.sparse matrix (rows are indexed, the first Linear multiplies
+    it). ``augment(x_batch, rng)``,
     when given, replaces each batch's inputs by a randomly altered copy (labels unchanged).
 
     A NaN or infinite loss stops training at once with ``DivergenceError``; the model is
@@ -72,7 +78,7 @@ def fit(
     x, y = check_training_data(model, loss, train, what="training")
     if validation is not None:
         validation = check_training_data(model, loss, validation, what="validation")
-    n_samples = len(x)
+    n_samples = x.shape[0]
     if sample_weight is not None:
         sample_weight = check_targets(sample_weight, n_samples, what="sample_weight")
         if sample_weight.ndim != 1 or np.any(sample_weight < 0):
@@ -81,7 +87,7 @@ def fit(
         raise ConfigError(f"epochs must be a non-negative integer, got {epochs}")
     if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
         raise ConfigError(f"batch_size must be a positive integer or None, got {batch_size}")
-    if batch_size is not None and batch_size < n_samples and rng is None:
+    if shuffle and batch_size is not None and batch_size < n_samples and rng is None:
         raise ConfigError("minibatch training shuffles: pass rng=numpy.random.default_rng(seed)")
     if augment is not None and rng is None:
         raise ConfigError("augmentation is random: pass rng=numpy.random.default_rng(seed)")
@@ -92,7 +98,11 @@ def fit(
     model.train()
     try:
         for epoch in range(len(history.train_loss), len(history.train_loss) + epochs):
-            batches = [slice(None)] if full_batch else _batches(rng, n_samples, batch_size)  # type: ignore[arg-type]
+            batches = (
+                [slice(None)]
+                if full_batch
+                else _batches(rng if shuffle else None, n_samples, batch_size)  # type: ignore[arg-type]
+            )
             epoch_loss = 0.0
             for batch in batches:
                 weight = None if sample_weight is None else sample_weight[batch]
@@ -105,13 +115,13 @@ def fit(
                         x_batch,
                         y[batch],
                         l2=l2,
-                        n_samples=n_samples,
+                        n_samples=_batch_size(batch, n_samples) if l2_per_batch else n_samples,
                         sample_weight=weight,
                     )
                 if not np.isfinite(batch_loss):
                     raise best.diverged(batch_loss, epoch, optimizer, history)
                 optimizer.step()
-                epoch_loss += batch_loss * (1.0 if full_batch else len(batch) / n_samples)
+                epoch_loss += batch_loss * (_batch_size(batch, n_samples) / n_samples)
             history.train_loss.append(epoch_loss)
             if validation is not None:
                 validation_loss, accuracy = evaluate(model, loss, *validation)
@@ -193,13 +203,25 @@ def check_training_data(
     x, y = data
     first = model.layers[0] if isinstance(model, Sequential) and model.layers else model
     x = check_features(x, n_features=getattr(first, "in_features", None), what=f"{what} X")
-    y = check_targets(y, len(x), what=f"{what} y")
+    y = check_targets(y, x.shape[0], what=f"{what} y")
     if isinstance(loss, SoftmaxCrossEntropy):
         y = check_class_indices(y, model.output_features(x.shape[1]), what=f"{what} y")
     return x, y
 
 
-def _batches(rng: np.random.Generator, n_samples: int, batch_size: int) -> list[np.ndarray]:
-    """A fresh shuffle of the sample indices, cut into batches (the last may be smaller)."""
+def _batches(
+    rng: np.random.Generator | None, n_samples: int, batch_size: int
+) -> list[np.ndarray | slice]:
+    """A fresh shuffle of the sample indices, cut into batches (the last may be smaller);
+    without ``rng``, consecutive row slices in order."""
+    if rng is None:
+        return [slice(start, start + batch_size) for start in range(0, n_samples, batch_size)]
     order = rng.permutation(n_samples)
     return [order[start : start + batch_size] for start in range(0, n_samples, batch_size)]
+
+
+def _batch_size(batch: np.ndarray | slice, n_samples: int) -> int:
+    """How many rows ``batch`` (an index array or a slice) selects."""
+    if isinstance(batch, slice):
+        return len(range(*batch.indices(n_samples)))
+    return len(batch)

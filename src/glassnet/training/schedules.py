@@ -90,3 +90,20 @@ class ReduceOnPlateau:
         elif epoch - self.last_change >= self.patience:
             self.optimizer.lr = max(self.min_lr, self.optimizer.lr * self.factor)
             self.last_change = epoch
+
+
+class InverseScaling:
+    """scikit-learn's ``invscaling``: after each epoch ``lr = base_lr / (t + 1) ** power_t``,
+    with ``t`` the number of samples seen so far (``samples_seen`` carries over warm starts)."""
+
+    def __init__(
+        self, optimizer: Optimizer, power_t: float, samples_per_epoch: int, samples_seen: int = 0
+    ) -> None:
+        if not power_t >= 0.0:
+            raise ConfigError(f"power_t must be >= 0, got {power_t}")
+        self.optimizer, self.base_lr, self.power_t = optimizer, optimizer.lr, float(power_t)
+        self.samples_per_epoch, self.samples_seen = int(samples_per_epoch), int(samples_seen)
+
+    def __call__(self, epoch: int, history: History, model: Sequential) -> None:
+        self.samples_seen += self.samples_per_epoch
+        self.optimizer.lr = self.base_lr / (self.samples_seen + 1) ** self.power_t
