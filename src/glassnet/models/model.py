@@ -33,7 +33,7 @@ class Model:
 
     @property
     def n_features(self) -> int:
-        return self.network.layers[0].in_features  # type: ignore[attr-defined]
+        return self.network.in_features
 
     @property
     def dtype(self) -> np.dtype:
