@@ -12,6 +12,9 @@ from glassnet.data.preprocessing import Scaler
 from glassnet.nn.layers import Sequential
 from glassnet.nn.losses import softmax
 
+# Rows predicted at a time.
+CHUNK = 2048
+
 
 @dataclass
 class Model:
@@ -52,7 +55,10 @@ class Model:
         total = None
         for network in self.networks:
             network.eval()
-            out = network.forward(x)
+            # In chunks: a convolution's im2col holds channels * kernel**2 values per pixel.
+            out = np.concatenate(
+                [network.forward(x[start : start + CHUNK]) for start in range(0, len(x), CHUNK)]
+            )
             out = softmax(out) if self.task == "classification" else out
             total = out if total is None else total + out
         return total / len(self.networks)  # type: ignore[operator]
