@@ -8,6 +8,7 @@ and the command-line flags.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -128,10 +129,17 @@ def add_train_parser(commands: Any) -> None:
         epilog=TRAIN_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    train.add_argument(
+    source = train.add_mutually_exclusive_group()
+    source.add_argument(
         "--config",
         metavar="FILE.toml",
         help="a preset TOML file ([train], optional [sweep], data, target, ...)",
+    )
+    source.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="a built-in preset's recipe (e.g. cnn) on your --data; its split applies "
+        "to digits only, other data are split at random",
     )
     add_data_flags(
         train, target_help="the label column (CSV) or array (NPZ, default: y)", images=True
@@ -254,6 +262,8 @@ def train_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
     from glassnet.experiments.presets import PRESET_KEYS, read_toml
 
     file = read_toml(Path(args.config), f"config file {args.config!r}") if args.config else {}
+    if getattr(args, "preset", None):
+        file = preset_recipe(args.preset, args.data)
     unknown = sorted(set(file) - PRESET_KEYS - RUN_KEYS)
     if unknown:
         raise ConfigError(
@@ -289,8 +299,21 @@ def train_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
     return preset, run
 
 
+def preset_recipe(name: str, data: str | None) -> dict[str, Any]:
+    """A built-in preset's TOML as a train config file: its recipe, on ``data`` if given."""
+    from glassnet.experiments.presets import PRESET_FOLDER, names, read_toml
+
+    if name not in names():
+        raise ConfigError(f"unknown preset {name!r}; available: {', '.join(names())}")
+    recipe = read_toml((PRESET_FOLDER / f"{name}.toml").read_text(), f"preset {name!r}")
+    if data is not None and data != recipe.get("data"):
+        recipe["split"] = "random"  # the seed split belongs to the digits
+    return recipe
+
+
 RESUME_KEEPS = (
     "config",
+    "preset",
     "data",
     "target",
     "image_shape",
@@ -322,7 +345,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         preset, seed, run = resume_run(folder, "train")
     else:
         preset_dict, run = train_settings(args)
-        name = Path(args.config).stem if args.config else "train"
+        name = Path(args.config).stem if args.config else (args.preset or "train")
         preset = presets.from_dict(name, preset_dict)
         if preset.split not in ("random", "seed"):
             raise ConfigError(f"split must be 'random' or 'seed', got {preset.split!r}")
@@ -336,6 +359,13 @@ def cmd_train(args: argparse.Namespace) -> int:
             image_shape=tuple(shape) if shape else None,  # type: ignore[arg-type]
             data_home=run.get("data_home"),
         )
+    if preset.train.layers is not None and data.image_shape is not None:
+        # A layer list's images take the data's own shape (one channel).
+        shape_of_data = (1, *data.image_shape)
+        if preset.train.input_shape != shape_of_data:
+            preset = dataclasses.replace(
+                preset, train=preset.train.replace(input_shape=shape_of_data)
+            )
     if preset.split == "seed":
         splits = seed_split(data)
     else:
