@@ -1,4 +1,4 @@
-"""2-D convolution as an im2col view and one matrix product.
+"""2-D convolution as im2col (filled by one slice copy per kernel offset) and one matrix product.
 
 Images are batch-first, channels first, everywhere inside a network:
 ``x`` has shape ``(n_samples, channels, height, width)``. Data arrive as flat rows and a
@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from glassnet.errors import ConfigError
 from glassnet.nn.layers import Layer, Param
@@ -21,30 +20,7 @@ def output_size(size: int, kernel: int, stride: int, padding: int = 0) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
-def windows(x: np.ndarray, kernel: int, stride: int) -> np.ndarray:
-    """A view ``(n, c, out_h, out_w, kernel, kernel)`` of every window of ``x`` (n, c, h, w)."""
-    view = sliding_window_view(x, (kernel, kernel), axis=(2, 3))
-    return view[:, :, ::stride, ::stride]
-
-
-def add_windows(grad_windows: np.ndarray, shape: tuple[int, ...], stride: int) -> np.ndarray:
-    """The adjoint of ``windows``: sum ``grad_windows`` (n, c, out_h, out_w, k, k) back into an
-    array of ``shape`` (n, c, h, w), where overlapping windows add up.
-
-    One slice-add per kernel offset (k*k of them) rather than ``np.add.at``, which measured
-    3.7x slower on 8x8 images (BENCHMARKS.md).
-    """
-    grad_x = np.zeros(shape, dtype=grad_windows.dtype)
-    _, _, out_h, out_w, kernel, _ = grad_windows.shape
-    for i in range(kernel):
-        for j in range(kernel):
-            rows = slice(i, i + stride * (out_h - 1) + 1, stride)
-            cols = slice(j, j + stride * (out_w - 1) + 1, stride)
-            grad_x[:, :, rows, cols] += grad_windows[:, :, :, :, i, j]
-    return grad_x
-
-
-def _taps(offset: int, stride: int, count: int) -> slice:
+def taps(offset: int, stride: int, count: int) -> slice:
     """The input rows (or columns) that kernel ``offset`` meets at ``count`` output positions."""
     return slice(offset, offset + stride * (count - 1) + 1, stride)
 
@@ -111,7 +87,7 @@ class Conv2D(Layer):
         by_channel = padded.transpose(1, 0, 2, 3)
         for u in range(k):
             for v in range(k):
-                columns[:, u * k + v] = by_channel[:, :, _taps(u, s, out_h), _taps(v, s, out_w)]
+                columns[:, u * k + v] = by_channel[:, :, taps(u, s, out_h), taps(v, s, out_w)]
         self.columns = columns.reshape(channels * k * k, n * out_h * out_w)
         self.padded_shape = padded.shape
         y = self.weight.value.reshape(self.out_channels, -1) @ self.columns
@@ -137,7 +113,7 @@ class Conv2D(Layer):
         grad_padded = np.zeros((channels, n, padded_h, padded_w), dtype=grad_y.dtype)
         for u in range(k):
             for v in range(k):
-                grad_padded[:, :, _taps(u, s, out_h), _taps(v, s, out_w)] += grad_columns[
+                grad_padded[:, :, taps(u, s, out_h), taps(v, s, out_w)] += grad_columns[
                     :, u * k + v
                 ]
         grad_x = grad_padded.transpose(1, 0, 2, 3)
