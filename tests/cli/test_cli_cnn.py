@@ -80,15 +80,23 @@ def test_a_bad_layer_list_is_one_line_and_exit_2(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "flatten" in err
 
 
-def test_train_with_the_cnn_preset_on_npz_images_of_another_size(tmp_path, capsys):
+@pytest.mark.parametrize("kind", ["npz", "csv"])
+def test_train_with_the_cnn_preset_on_images_of_another_size(kind, tmp_path, capsys):
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 1, (60, 6, 6))
     labels = np.arange(60) % 2
     images[labels == 1, :, :3] += 2.0  # class 1: a bright left half
-    data = tmp_path / "images.npz"
-    np.savez(data, x=images, y=labels)
+    data = tmp_path / f"images.{kind}"
+    extra = []
+    if kind == "npz":
+        np.savez(data, x=images, y=labels)
+    else:
+        header = ",".join([f"p{i}" for i in range(36)] + ["y"])
+        rows = np.column_stack([images.reshape(60, -1), labels])
+        np.savetxt(data, rows, delimiter=",", header=header, comments="", fmt="%.5f")
+        extra = ["--target", "y", "--image-shape", "6x6"]
     out = tmp_path / "run"
-    argv = ["train", "--preset", "cnn", "--data", str(data), "--epochs", "2", "--jobs", "1"]
+    argv = ["train", "--preset", "cnn", "--data", str(data), *extra, "--epochs", "1"]
     assert main([*argv, "--out", str(out), "--quiet"]) == 0
     result = run_json(capsys, ["summary", str(out / "model.npz")])
     assert result["layers"][1] == {
@@ -96,6 +104,7 @@ def test_train_with_the_cnn_preset_on_npz_images_of_another_size(tmp_path, capsy
         "output_shape": "(n, 1, 6, 6)",
         "parameters": 0,
     }
-    assert result["members"] == 3  # the preset's ensemble
-    result = run_json(capsys, ["evaluate", str(out / "model.npz"), "--data", str(data)])
+    assert result["members"] == 4  # the preset's ensemble
+    target = ["--target", "y"] if kind == "csv" else []
+    result = run_json(capsys, ["evaluate", str(out / "model.npz"), "--data", str(data), *target])
     assert result["n_samples"] == 60
