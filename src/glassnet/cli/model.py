@@ -227,19 +227,30 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def layer_rows(model: Model) -> list[tuple[str, str, int]]:
     """(layer, output shape, parameter count) of the first network, input first."""
     network = model.network
-    width = model.n_features
-    rows = [("input", f"(n, {width})", 0)]
+    shape: tuple[int, ...] = (model.n_features,)
+    rows = [("input", _shape_text(shape), 0)]
     for index, layer in enumerate(network.layers):
-        width = layer.output_features(width)
-        name = type(layer).__name__
+        shape = layer.output_shape(shape)
         config = layer.config()
+        name = config.pop("type")
         if name == "Linear":
             name += f" {config['in_features']} -> {config['out_features']}"
+        elif name == "Conv2D":
+            name += (
+                f" {config['in_channels']} -> {config['out_channels']}, {config['kernel_size']}x"
+                f"{config['kernel_size']}, stride {config['stride']}, padding {config['padding']}"
+            )
+        elif name in ("MaxPool2D", "AvgPool2D"):
+            name += f" {config['kernel_size']}x{config['kernel_size']}, stride {config['stride']}"
         elif name == "Dropout":
             name += f" p={config['p']}"
         count = sum(int(p.value.size) for p in layer.parameters())
-        rows.append((f"{index}: {name}", f"(n, {width})", count))
+        rows.append((f"{index}: {name}", _shape_text(shape), count))
     return rows
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "(n, " + ", ".join(map(str, shape)) + ")"
 
 
 def cmd_summary(args: argparse.Namespace) -> int:

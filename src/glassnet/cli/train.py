@@ -185,10 +185,17 @@ def add_train_parser(commands: Any) -> None:
         epilog=TRAIN_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    train.add_argument(
+    source = train.add_mutually_exclusive_group()
+    source.add_argument(
         "--config",
         metavar="FILE.toml",
         help="a preset TOML file ([train], optional [sweep], data, target, ...)",
+    )
+    source.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="a built-in preset's recipe (e.g. cnn) on your --data; its split applies "
+        "to digits only, other data are split at random",
     )
     add_data_flags(
         train,
@@ -322,6 +329,8 @@ def train_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
     from glassnet.experiments.presets import PRESET_KEYS, read_toml
 
     file = read_toml(Path(args.config), f"config file {args.config!r}") if args.config else {}
+    if getattr(args, "preset", None):
+        file = preset_recipe(args.preset, args.data)
     unknown = sorted(set(file) - PRESET_KEYS - RUN_KEYS)
     if unknown:
         raise ConfigError(
@@ -398,8 +407,21 @@ def is_table(source: str) -> bool:
     return Path(source).suffix.lower() in TABLE_SUFFIXES
 
 
+def preset_recipe(name: str, data: str | None) -> dict[str, Any]:
+    """A built-in preset's TOML as a train config file: its recipe, on ``data`` if given."""
+    from glassnet.experiments.presets import PRESET_FOLDER, names, read_toml
+
+    if name not in names():
+        raise ConfigError(f"unknown preset {name!r}; available: {', '.join(names())}")
+    recipe = read_toml((PRESET_FOLDER / f"{name}.toml").read_text(), f"preset {name!r}")
+    if data is not None and data != recipe.get("data"):
+        recipe["split"] = "random"  # the seed split belongs to the digits
+    return recipe
+
+
 RESUME_KEEPS = (
     "config",
+    "preset",
     "data",
     "target",
     "task",
@@ -431,7 +453,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         preset, seed, run = resume_run(folder, "train")
     else:
         preset_dict, run = train_settings(args)
-        name = Path(args.config).stem if args.config else "train"
+        name = Path(args.config).stem if args.config else (args.preset or "train")
         preset = presets.from_dict(name, preset_dict)
         if preset.split not in ("random", "seed"):
             raise ConfigError(f"split must be 'random' or 'seed', got {preset.split!r}")
@@ -552,7 +574,7 @@ def user_splits(
     from glassnet.data.datasets import random_split, seed_split
     from glassnet.data.sources import load_dataset
 
-    if is_table(preset.data):
+    if is_table(preset.data) and not run.get("image_shape"):  # a CSV of pixels is images
         splits, table, task = table_training_data(out, preset.data, run, seed)
         if task == "regression":  # run_experiment: the loss "mse" makes it a regression
             preset.train = preset.train.replace(loss="mse", output_activation="identity")
@@ -565,6 +587,9 @@ def user_splits(
             image_shape=tuple(shape) if shape else None,  # type: ignore[arg-type]
             data_home=run.get("data_home"),
         )
+    if preset.train.layers is not None and data.image_shape is not None:
+        # A layer list's images take the data's own shape (one channel).
+        preset.train = preset.train.replace(input_shape=(1, *data.image_shape))
     if preset.split == "seed":
         return seed_split(data), None
     splits = random_split(

@@ -664,7 +664,7 @@ def write_run(result: ExperimentResult, out: str | Path) -> dict[str, str]:
     if result.evaluation is not None:
         outputs["predictions"] = str(
             run_folder.write_predictions(
-                out / run_folder.PREDICTIONS, result.evaluation, result.test_set
+                out / run_folder.PREDICTIONS, result.evaluation, result.test_set, result.model
             )
         )
     metrics = result.metrics()

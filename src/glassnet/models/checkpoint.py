@@ -194,9 +194,11 @@ def _build(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Model:
             if value.dtype != np.dtype(dtype):
                 raise ModelFileError(f"array {prefix}{key} is {value.dtype}, header says {dtype}")
         network.load_state_dict(state)
+        # Every layer must take the previous one's output (a ConfigError naming the layer).
+        network.output_shape((network.in_features,))
         networks.append(network)
-    n_in = {net.layers[0].in_features for net in networks}  # type: ignore[attr-defined]
-    n_out = {net.output_features(0) for net in networks}
+    n_in = {net.in_features for net in networks}
+    n_out = {net.output_features(net.in_features) for net in networks}
     if len(n_in) != 1 or len(n_out) != 1:
         raise ModelFileError("ensemble members disagree on input or output size")
     scaler = None
@@ -231,6 +233,11 @@ def _build(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Model:
         for param in network.parameters():
             if not np.all(np.isfinite(param.value)):
                 raise ModelFileError("weights contain NaN or infinite values")
+        for key, value in network.state_dict().items():
+            if not np.all(np.isfinite(value)) or (
+                key.endswith("running_var") and np.any(value < 0)
+            ):
+                raise ModelFileError(f"array {key} holds NaN, infinite or negative variances")
     info = header.get("info") or {}
     if not isinstance(info, dict):
         raise ModelFileError("the header's info is not a mapping")
@@ -284,23 +291,34 @@ def _table(
     return table
 
 
+# The arrays each learning layer's settings imply, checked before a layer of that size is built.
+def _declared_shapes(spec: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+    kind = spec.get("type")
+    if kind == "Linear":
+        return {"weight": (spec.get("in_features"), spec.get("out_features"))}
+    if kind == "Conv2D":
+        size = spec.get("kernel_size", 3)
+        return {"weight": (spec.get("out_channels"), spec.get("in_channels"), size, size)}
+    if kind == "BatchNorm":
+        return {"weight": (spec.get("num_features"),), "running_mean": (spec.get("num_features"),)}
+    return {}
+
+
 def _check_declared_sizes(config: Any, arrays: dict[str, np.ndarray], prefix: str) -> None:
-    """Each Linear layer's declared size must be its weight array's shape, and each layer must
-    take the previous one's output, checked before any layer of the declared size is built."""
+    """Each learning layer's declared sizes must be its arrays' shapes, checked before any
+    layer of the declared size is built (whether the layers chain is checked once built)."""
     layers = config.get("layers") if isinstance(config, dict) else None
     if not isinstance(layers, list) or not layers or not isinstance(layers[0], dict):
         raise ModelFileError("a network description lists no layers")
-    if layers[0].get("type") != "Linear":
-        raise ModelFileError("a network must start with a Linear layer")
-    width = None
+    if layers[0].get("type") not in ("Linear", "Reshape"):
+        raise ModelFileError("a network must start with a Linear layer (or a Reshape to images)")
     for index, spec in enumerate(layers):
-        if not isinstance(spec, dict) or spec.get("type") != "Linear":
+        if not isinstance(spec, dict):
             continue
-        declared = (spec.get("in_features"), spec.get("out_features"))
-        weight = arrays.get(f"{prefix}{index}.weight")
-        if weight is None or weight.shape != declared:
-            found = "missing" if weight is None else f"of shape {weight.shape}"
-            raise ModelFileError(f"layer {index} is declared {declared} but its weight is {found}")
-        if width is not None and declared[0] != width:
-            raise ModelFileError(f"layer {index} takes {declared[0]} inputs, but gets {width}")
-        width = declared[1]
+        for name, declared in _declared_shapes(spec).items():
+            array = arrays.get(f"{prefix}{index}.{name}")
+            if array is None or array.shape != declared:
+                found = "missing" if array is None else f"of shape {array.shape}"
+                raise ModelFileError(
+                    f"layer {index} is declared {declared} but its {name} is {found}"
+                )

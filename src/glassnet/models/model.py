@@ -15,6 +15,9 @@ from glassnet.errors import DataError
 from glassnet.nn.layers import Sequential
 from glassnet.nn.losses import softmax
 
+# Rows predicted at a time.
+CHUNK = 2048
+
 
 @dataclass
 class Model:
@@ -41,7 +44,7 @@ class Model:
 
     @property
     def n_features(self) -> int:
-        return self.network.layers[0].in_features  # type: ignore[attr-defined]
+        return self.network.in_features
 
     @property
     def dtype(self) -> np.dtype:
@@ -66,7 +69,10 @@ class Model:
         total = None
         for network in self.networks:
             network.eval()
-            out = network.forward(x)
+            # In chunks: a convolution's im2col holds channels * kernel**2 values per pixel.
+            out = np.concatenate(
+                [network.forward(x[start : start + CHUNK]) for start in range(0, len(x), CHUNK)]
+            )
             out = softmax(out) if self.task == "classification" else out
             total = out if total is None else total + out
         mean = total / len(self.networks)  # type: ignore[operator]

@@ -2,12 +2,15 @@
 
 Contract: ``forward(x)`` keeps exactly what ``backward`` needs; ``backward(grad_y)``
 sets each parameter's ``.grad`` and returns ``grad_x``. Arrays are batch-first:
-``x`` has shape ``(n_samples, n_features)``.
+``x`` has shape ``(n_samples, n_features)``, images ``(n_samples, channels, height, width)``
+(see ``glassnet.nn.conv``). Image layers live in ``conv``, ``pooling``, ``normalization``
+and ``shape``; ``from_config`` knows them all.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,8 +51,24 @@ class Layer:
         """Plain data that rebuilds this layer (without its learned values)."""
         return {"type": type(self).__name__}
 
+    @classmethod
+    def from_config(
+        cls, settings: dict[str, Any], *, dtype: Any = np.float64, rng: Any = None
+    ) -> Layer:
+        """The layer ``config()`` described (``settings`` without ``"type"``), values zeroed."""
+        return cls(**settings)
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The learned arrays by name (parameters and running statistics), not copies."""
+        return {}
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape of one output sample for one input sample of ``shape``; ConfigError if
+        this layer cannot take that input."""
+        return shape
+
     def output_features(self, in_features: int) -> int:
-        return in_features
+        return math.prod(self.output_shape((in_features,)))
 
 
 @functools.lru_cache(maxsize=8)
@@ -124,6 +143,9 @@ class Linear(Layer):
     def parameters(self) -> list[Param]:
         return [self.weight, self.bias]
 
+    def state(self) -> dict[str, np.ndarray]:
+        return {"weight": self.weight.value, "bias": self.bias.value}
+
     def config(self) -> dict[str, Any]:
         return {
             "type": "Linear",
@@ -132,8 +154,19 @@ class Linear(Layer):
             "init": self.init,
         }
 
-    def output_features(self, in_features: int) -> int:
-        return self.out_features
+    @classmethod
+    def from_config(
+        cls, settings: dict[str, Any], *, dtype: Any = np.float64, rng: Any = None
+    ) -> Layer:
+        return cls(**settings, dtype=dtype)
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        if shape != (self.in_features,):
+            raise ConfigError(
+                f"Linear({self.in_features}, {self.out_features}) takes {self.in_features} "
+                f"features per sample, but gets shape {shape}; put a Flatten layer before it"
+            )
+        return (self.out_features,)
 
 
 class Sigmoid(Layer):
@@ -241,6 +274,12 @@ class Dropout(Layer):
     def config(self) -> dict[str, Any]:
         return {"type": "Dropout", "p": self.p}
 
+    @classmethod
+    def from_config(
+        cls, settings: dict[str, Any], *, dtype: Any = np.float64, rng: Any = None
+    ) -> Layer:
+        return cls(**settings, rng=rng)
+
 
 class Sequential(Layer):
     """Layers applied in order; ``backward`` runs them in reverse."""
@@ -261,10 +300,13 @@ class Sequential(Layer):
 
     def backward(self, grad_y: np.ndarray, need_grad_x: bool = True) -> np.ndarray | None:
         grad: np.ndarray | None = grad_y
-        last = len(self.layers) - 1
-        for index in range(last, -1, -1):
-            # The input of the first layer is data: its gradient is never needed in training.
-            grad = self.layers[index].backward(grad, need_grad_x or index > 0)  # type: ignore[arg-type]
+        # The network's input is data: in training no gradient is needed below the first
+        # layer that learns (layers before it, such as a Reshape, are skipped altogether).
+        first = next((i for i, layer in enumerate(self.layers) if layer.parameters()), 0)
+        for index in range(len(self.layers) - 1, -1, -1):
+            if index < first and not need_grad_x:
+                return None
+            grad = self.layers[index].backward(grad, need_grad_x or index > first)  # type: ignore[arg-type]
         return grad
 
     def parameters(self) -> list[Param]:
@@ -283,19 +325,24 @@ class Sequential(Layer):
     def config(self) -> dict[str, Any]:
         return {"type": "Sequential", "layers": [layer.config() for layer in self.layers]}
 
-    def output_features(self, in_features: int) -> int:
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         for layer in self.layers:
-            in_features = layer.output_features(in_features)
-        return in_features
+            shape = layer.output_shape(shape)
+        return shape
+
+    @property
+    def in_features(self) -> int:
+        """Features per input sample: what the first layer takes (a Linear or a Reshape)."""
+        return self.layers[0].in_features  # type: ignore[attr-defined]
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Learned arrays keyed ``"<layer index>.<name>"``, e.g. ``"0.weight"``."""
-        state = {}
-        for index, layer in enumerate(self.layers):
-            if isinstance(layer, Linear):
-                state[f"{index}.weight"] = layer.weight.value
-                state[f"{index}.bias"] = layer.bias.value
-        return state
+        """Learned arrays keyed ``"<layer index>.<name>"``, e.g. ``"0.weight"``; batch-norm
+        layers add their running statistics (``"2.running_mean"``)."""
+        return {
+            f"{index}.{name}": value
+            for index, layer in enumerate(self.layers)
+            for name, value in layer.state().items()
+        }
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         """Copy arrays in; fails loudly on missing or unexpected keys and on shape mismatches."""
@@ -382,34 +429,33 @@ def mlp(
     return Sequential(*layers)
 
 
+def layer_types() -> dict[str, type[Layer]]:
+    """Every layer class ``from_config`` can build, by class name."""
+    # Imported here: those modules build on this one.
+    from glassnet.nn.conv import Conv2D
+    from glassnet.nn.normalization import BatchNorm
+    from glassnet.nn.pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
+    from glassnet.nn.shape import Flatten, Reshape
+
+    image_layers = (Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D, BatchNorm, Flatten, Reshape)
+    return {**LAYER_TYPES, **{cls.__name__: cls for cls in image_layers}}
+
+
 def from_config(config: dict[str, Any], *, dtype: Any = np.float64, rng=None) -> Sequential:
     """Rebuild a ``Sequential`` (parameters zeroed) from ``Sequential.config()`` output."""
     if not isinstance(config, dict) or config.get("type") != "Sequential":
         raise ConfigError("model config must describe a Sequential")
+    types = layer_types()
     layers: list[Layer] = []
     for spec in config.get("layers", []):
+        if not isinstance(spec, dict):
+            raise ConfigError(f"a layer description must be a table, got {spec!r}")
         spec = dict(spec)
         kind = spec.pop("type", None)
-        if kind not in LAYER_TYPES:
+        if kind not in types:
             raise ConfigError(f"unknown layer type {kind!r} in model config")
-        cls = LAYER_TYPES[kind]
         try:
-            if cls is Linear:
-                layers.append(
-                    Linear(
-                        spec.pop("in_features"),
-                        spec.pop("out_features"),
-                        init=spec.pop("init", "glorot"),
-                        dtype=dtype,
-                    )
-                )
-            elif cls is Dropout:
-                layers.append(Dropout(spec.pop("p"), rng=rng))
-            else:
-                layers.append(cls(**spec))
-                spec = {}
-        except (KeyError, TypeError) as exc:
+            layers.append(types[kind].from_config(spec, dtype=dtype, rng=rng))
+        except TypeError as exc:
             raise ConfigError(f"bad settings for layer {kind}: {exc}") from None
-        if spec:
-            raise ConfigError(f"unexpected settings {sorted(spec)} for layer {kind}")
     return Sequential(*layers)

@@ -208,6 +208,53 @@ def plot_gallery(
     return save_figure(fig, path)
 
 
+def plot_filters(filters: np.ndarray, path: str | Path) -> Path:
+    """A first conv layer's kernels ``(out, in, k, k)``: one tile per output channel (the mean
+    over input channels), on a colour scale centred at zero (red +, blue -)."""
+    plt = pyplot()
+    kernels = np.asarray(filters, dtype=np.float64).mean(axis=1)
+    fig, axes = _tiles(plt, len(kernels), size=1.1)
+    limit = float(np.abs(kernels).max()) or 1.0
+    for k, (ax, kernel) in enumerate(zip(axes, kernels, strict=False)):
+        ax.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.set_title(str(k), fontsize=7)
+    fig.suptitle(f"first convolution layer: {len(kernels)} learned filters", fontsize=10)
+    return save_figure(fig, path)
+
+
+def plot_feature_maps(
+    image: np.ndarray, image_shape: tuple[int, ...] | None, maps: np.ndarray, path: str | Path
+) -> Path:
+    """One test image and the first conv layer's feature maps of it ``(out, h, w)``."""
+    plt = pyplot()
+    fig, axes = _tiles(plt, len(maps) + 1, size=1.1)
+    raw = np.asarray(image, dtype=np.float64)
+    if image_shape is not None and int(np.prod(image_shape)) == raw.size:
+        raw = raw.reshape(image_shape)
+        raw = raw if raw.ndim == 2 else raw[..., 0]  # (h, w, channels): the first channel
+    else:
+        raw = raw.reshape(1, -1)
+    axes[0].imshow(raw, cmap="gray_r")
+    axes[0].set_title("input", fontsize=7)
+    for k, (ax, feature_map) in enumerate(zip(axes[1:], maps, strict=False)):
+        ax.imshow(feature_map, cmap="viridis")
+        ax.set_title(str(k), fontsize=7)
+    fig.suptitle("the first test image and the first layer's feature maps of it", fontsize=10)
+    return save_figure(fig, path)
+
+
+def _tiles(plt: Any, count: int, size: float) -> tuple[Any, list[Any]]:
+    """A grid of ``count`` small image tiles without axes, at most 8 across."""
+    columns = min(count, 8)
+    rows = -(-count // columns)
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(size * columns, size * rows + 0.5), dpi=100, squeeze=False
+    )
+    for ax in axes.ravel():
+        ax.axis("off")
+    return fig, list(axes.ravel())
+
+
 def save_figure(fig: Any, path: str | Path) -> Path:
     """Write ``fig`` to ``path`` as PNG (atomically) and close it."""
     from glassnet.atomic import write_atomic

@@ -99,6 +99,16 @@ def render(metrics: dict[str, Any], predictions: Any, figures: dict[str, str], f
     ]
     if has_images:
         sections.append(_gallery(evaluation, figures, metrics))
+    if "filters_plot" in figures:
+        sections.append(
+            _section(
+                "filters",
+                "What the first convolution layer learned",
+                "<p class=muted>Its filters (red positive, blue negative weights), and their "
+                "feature maps of the first test image after the layer's activation.</p>"
+                + _figures(figures, "filters_plot", "feature_maps_plot"),
+            )
+        )
     sections.append(_files(folder))
     return _page(name, metrics, sections)
 

@@ -5,7 +5,8 @@ model.npz        the final model (checkpoint format)
 metrics.json     config, sweep records, per-epoch history, test evaluation
 predictions.npz  test-set class indices and probabilities, plus the worst-misclassified
                  images (image data only); for a regression the true and predicted
-                 values: everything the report needs beyond metrics
+                 values; for a convolutional network, its first layer's filters and their
+                 feature maps of one test image: everything the report needs beyond metrics
 *.png            the figures; report.html embeds them
 """
 
@@ -21,6 +22,9 @@ from glassnet.atomic import write_atomic
 from glassnet.data.datasets import Dataset
 from glassnet.errors import DataError
 from glassnet.models.evaluation import Evaluation, RegressionEvaluation
+from glassnet.models.model import Model
+from glassnet.nn.conv import Conv2D
+from glassnet.nn.layers import ACTIVATIONS
 from glassnet.training.history import History
 
 PREDICTIONS = "predictions.npz"
@@ -30,9 +34,14 @@ GALLERY_SIZE = 18
 
 
 def write_predictions(
-    path: Path, evaluation: Evaluation | RegressionEvaluation, test_set: Dataset | None
+    path: Path,
+    evaluation: Evaluation | RegressionEvaluation,
+    test_set: Dataset | None,
+    model: Model | None = None,
 ) -> Path:
-    """Save the test evaluation, and the worst-misclassified raw images when rows are images."""
+    """Save the test evaluation, the worst-misclassified raw images when rows are images,
+    what ``first_conv_pictures`` shows when ``model`` is convolutional, or a regression's
+    true and predicted values."""
     if isinstance(evaluation, RegressionEvaluation):
         arrays = {"y_true": evaluation.y_true, "y_pred": evaluation.y_pred}
         write_atomic(path, lambda handle: np.savez(handle, **arrays))
@@ -47,8 +56,40 @@ def write_predictions(
         arrays["gallery_index"] = worst
         arrays["gallery_images"] = test_set.x[worst]
         arrays["image_shape"] = np.array(test_set.image_shape)
+    if model is not None and test_set is not None and len(test_set.x):
+        arrays.update(first_conv_pictures(model, test_set.x[:1]))
     write_atomic(path, lambda handle: np.savez(handle, **arrays))
     return path
+
+
+def first_conv_pictures(model: Model, image: np.ndarray) -> dict[str, np.ndarray]:
+    """The first Conv2D layer's filters ``(out, in, k, k)`` and its feature maps of ``image``
+    (one raw row) after the activation that follows it: ``(out, h, w)``; empty for networks
+    without convolutions."""
+    network = model.network
+    first = next((i for i, layer in enumerate(network.layers) if isinstance(layer, Conv2D)), None)
+    if first is None:
+        return {}
+    # Up to the first activation after the conv (batch norm may sit between): what the
+    # next layer sees.
+    last = first
+    for index in range(first + 1, min(first + 3, len(network.layers))):
+        if network.layers[index].config()["type"] in ACTIVATION_TYPES:
+            last = index
+            break
+    network.eval()
+    x = model.prepare(image)
+    for layer in network.layers[: last + 1]:
+        x = layer.forward(x)
+    conv = network.layers[first]
+    return {
+        "conv_filters": np.array(conv.weight.value),  # type: ignore[attr-defined]
+        "feature_maps": np.array(x[0]),
+        "feature_image": np.asarray(image[0], dtype=np.float64),
+    }
+
+
+ACTIVATION_TYPES = {cls.__name__ for cls in ACTIVATIONS.values()}
 
 
 def read_predictions(folder: Path) -> dict[str, np.ndarray] | None:
@@ -168,6 +209,19 @@ def draw_figures(
                 titles,
                 shape,
                 out / "gallery.png",  # type: ignore[arg-type]
+            )
+        )
+    if predictions is not None and "conv_filters" in predictions:
+        figures["filters_plot"] = str(
+            report.plot_filters(predictions["conv_filters"], out / "filters.png")
+        )
+        shape = predictions.get("image_shape")
+        figures["feature_maps_plot"] = str(
+            report.plot_feature_maps(
+                predictions["feature_image"],
+                None if shape is None else tuple(int(v) for v in shape),
+                predictions["feature_maps"],
+                out / "feature_maps.png",
             )
         )
     return figures

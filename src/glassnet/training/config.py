@@ -25,6 +25,7 @@ from glassnet.nn.losses import (
 )
 from glassnet.nn.optim import OPTIMIZERS, SGD, Optimizer, make_optimizer
 from glassnet.training import schedules
+from glassnet.training.architecture import build_network, check_layers
 from glassnet.training.augment import ImageAugment
 from glassnet.training.callbacks import EarlyStopping
 from glassnet.training.history import Augment, Callback, History
@@ -66,6 +67,11 @@ class TrainConfig:
     # pixels, rotate by up to augment_degrees.
     augment_shift: int = 0
     augment_degrees: float = 0.0
+    # A network described layer by layer (glassnet.training.architecture), e.g. a CNN:
+    # replaces hidden_layer_sizes / activation / dropout / init. input_shape is the
+    # (channels, height, width) that flat input rows are reshaped to for image layers.
+    layers: list[dict[str, Any]] | None = None
+    input_shape: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         sizes = self.hidden_layer_sizes
@@ -100,6 +106,19 @@ class TrainConfig:
             self.early_stopping_patience = _whole(
                 "early_stopping_patience", self.early_stopping_patience, 1
             )
+        if self.layers is not None:
+            self.layers = check_layers(self.layers)
+        if self.input_shape is not None:
+            shape = self.input_shape
+            if isinstance(shape, (str, bytes)) or not isinstance(shape, (list, tuple)):
+                raise ConfigError(f"input_shape must be [channels, height, width], got {shape!r}")
+            self.input_shape = tuple(_whole("input_shape size", size, 1) for size in shape)
+        if self.layers is not None and self.input_shape is not None:
+            # A network that cannot be built for its own input shape fails now, not in a worker.
+            n_features = int(np.prod(self.input_shape))
+            build_network(
+                self.layers, n_features, 2, input_shape=self.input_shape, rng=None, dtype=np.float32
+            )
         # Build the schedule and augmenter once now, so bad settings fail when the preset is
         # read rather than inside a sweep's worker process; their classes hold the rules.
         try:
@@ -130,6 +149,8 @@ class TrainConfig:
         data = dataclasses.asdict(self)
         data["hidden_layer_sizes"] = list(self.hidden_layer_sizes)
         data["betas"] = list(self.betas)
+        if self.input_shape is not None:
+            data["input_shape"] = list(self.input_shape)
         return data
 
 
@@ -177,6 +198,17 @@ def build(
     config: TrainConfig, n_features: int, n_outputs: int, rng: np.random.Generator
 ) -> tuple[Sequential, Loss, Optimizer]:
     """The model, loss and optimizer that ``config`` describes, initialised from ``rng``."""
+    if config.layers is not None:
+        model = build_network(
+            config.layers,
+            n_features,
+            n_outputs,
+            input_shape=config.input_shape,
+            output_activation=config.output_activation,
+            rng=rng,
+            dtype=np.dtype(config.dtype),
+        )
+        return model, LOSSES[config.loss](), _optimizer(config, model)
     model = mlp(
         [n_features, *config.hidden_layer_sizes, n_outputs],
         activation_name=config.activation,
@@ -186,13 +218,16 @@ def build(
         rng=rng,
         dtype=np.dtype(config.dtype),
     )
+    return model, LOSSES[config.loss](), _optimizer(config, model)
+
+
+def _optimizer(config: TrainConfig, model: Sequential) -> Optimizer:
     settings: dict[str, Any] = {"lr": config.lr}
     if config.optimizer == "sgd":
         settings.update(momentum=config.momentum, nesterov=config.nesterov)
     elif config.optimizer == "adam":
         settings.update(betas=config.betas)
-    optimizer = make_optimizer(config.optimizer, model.parameters(), **settings)
-    return model, LOSSES[config.loss](), optimizer
+    return make_optimizer(config.optimizer, model.parameters(), **settings)
 
 
 def fit_from_config(

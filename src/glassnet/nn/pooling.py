@@ -1,0 +1,118 @@
+"""Pooling over image windows: max, average, and global average (images ``(n, c, h, w)``).
+
+Windows that would run past the bottom or right edge are dropped (no padding), as in
+PyTorch: 7x7 images pooled 2x2 give 3x3.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassnet.errors import ConfigError
+from glassnet.nn.conv import output_size, taps
+from glassnet.nn.layers import Layer
+
+
+class _Pool2D(Layer):
+    """Shared settings: square ``kernel_size`` windows, ``stride`` apart (default: the kernel).
+
+    Both pools loop over the k*k kernel offsets, each step one elementwise operation on a
+    strided slice of the whole batch: measured ~30x faster at 28x28 than reducing a
+    window view (NumPy's reductions over small, non-contiguous axes are slow).
+    """
+
+    def __init__(self, kernel_size: int = 2, stride: int | None = None) -> None:
+        stride = kernel_size if stride is None else stride
+        for name, value in (("kernel_size", kernel_size), ("stride", stride)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ConfigError(
+                    f"{type(self).__name__} {name} must be a positive integer, got {value!r}"
+                )
+        self.kernel_size, self.stride = int(kernel_size), int(stride)
+
+    def _offsets(self, shape: tuple[int, ...]) -> list[tuple[int, tuple[Any, ...]]]:
+        """(offset index u*k + v, the input slice that offset covers) for every offset."""
+        k, s = self.kernel_size, self.stride
+        out_h, out_w = output_size(shape[2], k, s), output_size(shape[3], k, s)
+        return [
+            (u * k + v, (slice(None), slice(None), taps(u, s, out_h), taps(v, s, out_w)))
+            for u in range(k)
+            for v in range(k)
+        ]
+
+    def config(self) -> dict[str, Any]:
+        return {"type": type(self).__name__, "kernel_size": self.kernel_size, "stride": self.stride}
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(shape) != 3 or min(shape[1:]) < self.kernel_size:
+            raise ConfigError(
+                f"{type(self).__name__}({self.kernel_size}) takes (channels, height, width) "
+                f"images of at least {self.kernel_size}x{self.kernel_size}, but gets shape {shape}"
+            )
+        height, width = (output_size(size, self.kernel_size, self.stride) for size in shape[1:])
+        return (shape[0], height, width)
+
+
+class MaxPool2D(_Pool2D):
+    """The largest value of each window; its gradient goes to that one input (the first in
+    row-major order when several are equal)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.input_shape = x.shape
+        offsets = self._offsets(x.shape)
+        y = x[offsets[0][1]].copy()
+        # Which offset holds each window's maximum; a strict ">" keeps the first of equals.
+        self.argmax = np.zeros(y.shape, dtype=np.int8 if len(offsets) < 128 else np.int32)
+        for index, where in offsets[1:]:
+            larger = x[where] > y
+            np.copyto(y, x[where], where=larger)
+            np.copyto(self.argmax, index, where=larger)
+        return y
+
+    def backward(self, grad_y: np.ndarray, need_grad_x: bool = True) -> np.ndarray:
+        grad_x = np.zeros(self.input_shape, dtype=grad_y.dtype)
+        for index, where in self._offsets(self.input_shape):
+            grad_x[where] += np.where(self.argmax == index, grad_y, 0)
+        return grad_x
+
+
+class AvgPool2D(_Pool2D):
+    """The mean of each window."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.input_shape = x.shape
+        offsets = self._offsets(x.shape)
+        y = x[offsets[0][1]].copy()
+        for _, where in offsets[1:]:
+            y += x[where]
+        y /= self.kernel_size**2
+        return y
+
+    def backward(self, grad_y: np.ndarray, need_grad_x: bool = True) -> np.ndarray:
+        share = grad_y / self.kernel_size**2
+        grad_x = np.zeros(self.input_shape, dtype=grad_y.dtype)
+        for _, where in self._offsets(self.input_shape):
+            grad_x[where] += share
+        return grad_x
+
+
+class GlobalAvgPool2D(Layer):
+    """The mean of each channel over all positions: ``(n, c, h, w) -> (n, c)``."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.input_shape = x.shape
+        return x.mean(axis=(2, 3))
+
+    def backward(self, grad_y: np.ndarray, need_grad_x: bool = True) -> np.ndarray:
+        n, c, height, width = self.input_shape
+        share = grad_y / (height * width)
+        return np.broadcast_to(share[:, :, None, None], self.input_shape).copy()
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(shape) != 3:
+            raise ConfigError(
+                f"GlobalAvgPool2D takes (channels, height, width) images, but gets shape {shape}"
+            )
+        return (shape[0],)
