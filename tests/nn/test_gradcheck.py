@@ -49,3 +49,18 @@ def test_result_reports_the_worst_array(rng):
     assert result.worst in result.errors
     assert result.max_error == max(result.errors.values())
     assert bool(result) is True
+
+
+def test_integer_inputs_are_checked_in_floating_point(rng):
+    """Raw pixel counts (0..16, an integer array) are a normal input: the check perturbs a
+    float copy, since a step of 1e-6 on an integer rounds away."""
+    model = mlp([4, 5, 3], activation_name="tanh", rng=rng)
+    pixels = rng.integers(0, 17, (6, 4))
+    labels = rng.integers(0, 3, 6)
+    result = gradcheck(model, pixels, labels, loss=SoftmaxCrossEntropy())
+    assert result.passed, result.errors
+    assert result.tolerance == 1e-6
+    as_float = gradcheck(model, pixels.astype(np.float64), labels, loss=SoftmaxCrossEntropy())
+    assert result.errors == pytest.approx(as_float.errors, abs=1e-9)
+    layer_alone = gradcheck(Sigmoid(), pixels - 8)
+    assert layer_alone.passed, layer_alone.errors

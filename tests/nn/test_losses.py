@@ -76,3 +76,15 @@ def test_cross_entropy_takes_any_integer_target_type(rng):
     np.testing.assert_array_equal(loss.backward(), expected_grad)
     with pytest.raises(DataError, match="integer class indices"):
         loss.forward(logits, labels.astype(float))
+
+
+def test_cross_entropy_backward_twice_gives_the_same_gradient(rng):
+    """A hand-written loop may ask for the gradient twice (e.g. to log its norm first)."""
+    logits, labels = rng.standard_normal((5, 3)), rng.integers(0, 3, 5)
+    loss = SoftmaxCrossEntropy()
+    loss.forward(logits, labels)
+    first = loss.backward().copy()
+    second = loss.backward()
+    expected = (softmax(logits) - np.eye(3)[labels]) / 5
+    np.testing.assert_allclose(first, expected, atol=1e-15)
+    np.testing.assert_allclose(second, expected, atol=1e-15)

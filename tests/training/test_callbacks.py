@@ -100,3 +100,33 @@ def test_one_instance_serves_two_trainings_independently():
     assert results[0][:2] == results[1][:2]
     for key, value in results[0][2].items():
         np.testing.assert_array_equal(value, results[1][2][key])
+
+
+def test_min_delta_still_restores_the_lowest_validation_loss():
+    """An epoch better than the best by less than min_delta is still the best epoch: min_delta
+    decides when to stop, never which weights the user gets back (the README's promise)."""
+    train_data, valid = noisy_problem()
+    model = mlp([10, 64, 2], activation_name="tanh", rng=np.random.default_rng(0))
+    snapshots = []
+
+    def remember(epoch, history, network):
+        snapshots.append({k: v.copy() for k, v in network.state_dict().items()})
+
+    stopper = EarlyStopping(patience=5, min_delta=0.05)
+    history = fit(
+        model,
+        SoftmaxCrossEntropy(),
+        SGD(model.parameters(), lr=0.05, momentum=0.9),
+        train_data,
+        valid,
+        epochs=300,
+        callbacks=[remember, stopper],
+    )
+    losses = np.array(history.validation_loss)
+    best = int(np.argmin(losses))
+    # The run must contain the case: small steps down after the last large one.
+    assert best > 0 and losses[best] > losses[:best].min() - 0.05
+    assert stopper.best_epoch == best
+    assert stopper.best_score == losses[best]
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, snapshots[best][key])
