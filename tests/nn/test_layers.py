@@ -103,14 +103,62 @@ def test_sigmoid_is_finite_for_huge_inputs(dtype):
     np.testing.assert_allclose(y, [[0.0, 0.5, 1.0]])
 
 
-def test_dropout_is_identity_in_evaluation_and_scales_in_training(rng):
-    layer = Dropout(0.5, rng=rng)
-    x = np.ones((200, 50))
-    train_out = layer.forward(x)
-    assert set(np.unique(train_out)) == {0.0, 2.0}
-    assert 0.4 < np.mean(train_out == 0) < 0.6
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
+def test_dropout_keeps_a_share_one_minus_p_and_rescales_by_its_inverse(p, rng):
+    """Every unit is either dropped (0) or kept and scaled by 1/(1-p), so the expected output
+    equals the input; about a share 1 - p is kept."""
+    layer = Dropout(p, rng=rng)
+    x = rng.uniform(1.0, 2.0, (400, 50))
+    out = layer.forward(x)
+    kept = out != 0
+    np.testing.assert_allclose(out[kept], x[kept] / (1 - p), rtol=1e-12)
+    # 20000 independent draws: the kept share is within 4 standard deviations of 1 - p.
+    sd = np.sqrt(p * (1 - p) / x.size)
+    assert abs(kept.mean() - (1 - p)) < 4 * sd
+    assert abs(out.mean() / x.mean() - 1) < 0.05
+
+
+@pytest.mark.parametrize("p", [0.2, 0.7])
+def test_dropout_backward_uses_the_forward_mask(p, rng):
+    """Dropout is linear for a fixed mask: the gradient flows only through kept units, scaled
+    by the same 1/(1-p); a new forward draws a new mask."""
+    layer = Dropout(p, rng=rng)
+    x = rng.uniform(1.0, 2.0, (30, 40))
+    out = layer.forward(x)
+    grad_y = rng.standard_normal(x.shape)
+    grad_x = layer.backward(grad_y)
+    expected = np.where(out != 0, grad_y / (1 - p), 0.0)
+    np.testing.assert_allclose(grad_x, expected, rtol=1e-12)
+    assert not np.array_equal(layer.forward(x) != 0, out != 0)
+
+
+def test_dropout_is_the_identity_in_evaluation_and_at_p_zero(rng):
+    x = rng.standard_normal((20, 10))
+    grad_y = rng.standard_normal((20, 10))
+    layer = Dropout(0.3, rng=rng)
     layer.training = False
     np.testing.assert_array_equal(layer.forward(x), x)
+    np.testing.assert_array_equal(layer.backward(grad_y), grad_y)
+    off = Dropout(0.0, rng=rng)
+    np.testing.assert_array_equal(off.forward(x), x)
+    np.testing.assert_array_equal(off.backward(grad_y), grad_y)
+
+
+def test_dropout_in_a_model_switches_with_train_and_eval(rng):
+    model = mlp([6, 40, 3], activation_name="tanh", dropout=0.4, rng=rng)
+    x = rng.standard_normal((8, 6))
+    model.eval()
+    assert all(not layer.training for layer in model.layers)
+    np.testing.assert_array_equal(model.forward(x), model.forward(x))
+    model.train()
+    assert all(layer.training for layer in model.layers)
+    assert not np.array_equal(model.forward(x), model.forward(x))
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.0, 1.5])
+def test_dropout_probability_outside_zero_to_one_is_refused(p):
+    with pytest.raises(ConfigError, match="dropout probability"):
+        Dropout(p)
 
 
 def test_sequential_skips_the_input_gradient_when_not_needed(rng):

@@ -3,7 +3,7 @@ import pytest
 
 from glassnet import SGD, ConfigError, SoftmaxCrossEntropy, fit, mlp
 from glassnet.training.callbacks import EarlyStopping
-from glassnet.training.history import History
+from glassnet.training.history import History, StopTraining
 
 
 def noisy_problem():
@@ -130,3 +130,76 @@ def test_min_delta_still_restores_the_lowest_validation_loss():
     assert stopper.best_score == losses[best]
     for key, value in model.state_dict().items():
         np.testing.assert_array_equal(value, snapshots[best][key])
+
+
+def feed(stopper, values, monitor="validation_loss"):
+    """Run ``stopper`` over a made-up history whose epoch ``e`` has weights all equal to ``e``;
+    returns (the epoch whose weights the model ends with, the epoch it stopped at or None)."""
+    model = mlp([2, 2], rng=np.random.default_rng(0))
+    history = History()
+    stopper.on_train_begin(history, model)
+    stopped = None
+    for epoch, value in enumerate(values):
+        getattr(history, monitor).append(value)
+        for param in model.parameters():
+            param.value[...] = epoch
+        try:
+            stopper(epoch, history, model)
+        except StopTraining:
+            stopped = epoch
+            break
+    stopper.on_train_end(history, model)
+    return int(model.parameters()[0].value.flat[0]), stopped
+
+
+@pytest.mark.parametrize(
+    ("monitor", "values", "best"),
+    [
+        ("validation_loss", [3.0, 2.0, 1.0, 2.0, 3.0, 4.0, 5.0], 1.0),
+        ("train_loss", [3.0, 2.0, 1.0, 2.0, 3.0, 4.0, 5.0], 1.0),
+        ("validation_accuracy", [0.5, 0.7, 0.9, 0.8, 0.7, 0.6, 0.5], 0.9),
+    ],
+)
+def test_each_monitor_points_its_own_way(monitor, values, best):
+    """Losses improve downwards, accuracy upwards: either way the best is epoch 2."""
+    stopper = EarlyStopping(patience=3, monitor=monitor)
+    restored, stopped = feed(stopper, values, monitor)
+    assert (restored, stopped) == (2, 5)
+    assert stopper.best_epoch == 2 and stopper.stopped_epoch == 5
+    assert stopper.best_score == best
+
+
+@pytest.mark.parametrize(
+    ("monitor", "values"),
+    [("validation_loss", [1.0, 0.5, 0.5, 0.5, 0.5]), ("validation_accuracy", [0.5, 0.8, 0.8, 0.8])],
+)
+def test_a_tie_is_not_an_improvement(monitor, values):
+    """Equal values neither move the best epoch nor restart patience: the first one is kept."""
+    stopper = EarlyStopping(patience=2, monitor=monitor)
+    assert feed(stopper, values, monitor) == (1, 3)
+
+
+def test_min_delta_times_the_stop_and_never_moves_the_best_epoch():
+    # Epoch 2 is the best, but exactly 0.25 below epoch 0: not better by more than 0.25.
+    values = [1.0, 0.875, 0.75, 0.8]
+    assert feed(EarlyStopping(patience=2, min_delta=0.25), values) == (2, 2)
+    assert feed(EarlyStopping(patience=2, min_delta=0.2), values) == (2, None)
+    assert feed(EarlyStopping(patience=1), values) == (2, 3)
+    # Small gains add up: 0.1 + 0.1 + 0.1 beats min_delta 0.25 and restarts patience at epoch 3.
+    slow = [1.0, 0.9, 0.8, 0.7, 0.65, 0.6, 0.55]
+    stopper = EarlyStopping(patience=3, min_delta=0.25)
+    assert feed(stopper, slow) == (6, 6)
+    assert stopper.best_score == 0.55
+
+
+def test_without_restore_best_the_last_weights_stay():
+    stopper = EarlyStopping(patience=2, restore_best=False)
+    assert feed(stopper, [1.0, 0.5, 0.7, 0.8, 0.9]) == (3, 3)
+    assert stopper.best_epoch == 1 and stopper.best_state is None
+
+
+@pytest.mark.parametrize("patience", [0, -1, 2.5])
+def test_patience_must_be_a_positive_integer(patience):
+    with pytest.raises(ConfigError, match="patience"):
+        EarlyStopping(patience=patience)
+    assert EarlyStopping(patience=1).patience == 1
