@@ -57,6 +57,46 @@ def test_divergence_keeps_the_best_epochs_weights():
         np.testing.assert_array_equal(model.state_dict()[key], value)
 
 
+class SpoilAt(BlowUpAt):
+    """Records each epoch's weights; after ``epoch`` scrambles them (a bad step) so the later
+    epochs are worse than the earlier ones, then sets them to infinity at ``blow_up``."""
+
+    def __init__(self, epoch, blow_up):
+        super().__init__(blow_up)
+        self.spoil = epoch
+
+    def __call__(self, epoch, history, model):
+        super().__call__(epoch, history, model)
+        if epoch == self.spoil:
+            for param in model.parameters():
+                param.value[...] = 5.0 * np.random.default_rng(0).standard_normal(param.value.shape)
+
+
+@pytest.mark.parametrize("with_validation", [True, False])
+def test_divergence_keeps_the_best_epoch_not_the_last_one(with_validation):
+    train_data, valid = problem()
+    model = mlp([4, 6, 2], activation_name="tanh", rng=np.random.default_rng(0))
+    spoil = SpoilAt(2, blow_up=6)
+    with pytest.raises(DivergenceError) as error:
+        fit(
+            model,
+            SoftmaxCrossEntropy(),
+            SGD(model.parameters(), lr=0.1),
+            train_data,
+            valid if with_validation else None,
+            epochs=20,
+            callbacks=[spoil],
+        )
+    history = error.value.history
+    watched = history.validation_loss if with_validation else history.train_loss
+    assert len(watched) == 7
+    best = int(np.argmin(watched))
+    assert best < 6 and watched[best] < min(watched[3:])  # the last epochs are worse
+    assert error.value.best_epoch == best and f"weights of epoch {best + 1}" in str(error.value)
+    for key, value in spoil.weights[best].items():
+        np.testing.assert_array_equal(model.state_dict()[key], value)
+
+
 def test_divergence_in_the_first_epoch_keeps_the_initial_weights():
     train_data, _ = problem()
     model = mlp([4, 2], rng=np.random.default_rng(0))

@@ -121,3 +121,82 @@ def test_float32_trains_end_to_end_in_float32():
     assert all(p.value.dtype == np.float32 for p in model.parameters())
     assert model.forward(train_data[0].astype(np.float32)).dtype == np.float32
     assert history.train_loss[-1] < history.train_loss[0]
+
+
+def dropout_problem():
+    train_data, valid = small_problem()
+    model = mlp([5, 32, 3], activation_name="tanh", dropout=0.5, rng=np.random.default_rng(0))
+    return model, train_data, valid
+
+
+def test_fit_trains_with_dropout_on_and_leaves_the_model_in_evaluation_mode():
+    model, train_data, valid = dropout_problem()
+    modes = []
+
+    def record_mode(epoch, history, network):
+        modes.append([layer.training for layer in network.layers])
+
+    fit(
+        model,
+        SoftmaxCrossEntropy(),
+        SGD(model.parameters(), lr=0.1),
+        train_data,
+        valid,
+        epochs=3,
+        callbacks=[record_mode],
+    )
+    # Training mode between epochs (validation does not leave dropout off) ...
+    assert modes == [[True, True, True, True]] * 3
+    # ... and evaluation mode afterwards: predictions are deterministic.
+    assert not model.training and not any(layer.training for layer in model.layers)
+    x = valid[0]
+    np.testing.assert_array_equal(model.forward(x), model.forward(x))
+
+
+def test_evaluate_runs_without_dropout_and_restores_the_mode():
+    from glassnet.training.loop import evaluate
+
+    model, _, (x, y) = dropout_problem()
+    model.eval()
+    expected = SoftmaxCrossEntropy().forward(model.forward(x), y)
+    expected_accuracy = np.mean(model.forward(x).argmax(axis=1) == y)
+    for mode in (True, False):
+        model.train(mode)
+        value, accuracy = evaluate(model, SoftmaxCrossEntropy(), x, y)
+        assert value == expected and accuracy == expected_accuracy
+        assert model.training is mode
+        assert all(layer.training is mode for layer in model.layers)
+
+
+def test_validation_history_is_the_loss_without_dropout():
+    model, train_data, valid = dropout_problem()
+    recorded = []
+
+    def eval_loss(epoch, history, network):
+        network.eval()
+        recorded.append(SoftmaxCrossEntropy().forward(network.forward(valid[0]), valid[1]))
+        network.train()
+
+    history = fit(
+        model,
+        SoftmaxCrossEntropy(),
+        SGD(model.parameters(), lr=0.1),
+        train_data,
+        valid,
+        epochs=3,
+        callbacks=[eval_loss],
+    )
+    assert history.validation_loss == recorded
+
+
+def test_an_infinite_loss_stops_training_like_nan():
+    """MSE of outputs near 1e200 overflows to +inf without any NaN: still a divergence."""
+    x = np.full((4, 1), 1e200)
+    y = np.zeros(4)
+    model = mlp([1, 1], rng=np.random.default_rng(0))
+    model.layers[0].weight.value[...] = 1.0
+    from glassnet.nn.losses import MeanSquaredError
+
+    with pytest.raises(DivergenceError, match="became inf at epoch 1"):
+        fit(model, MeanSquaredError(), SGD(model.parameters(), lr=0.1), (x, y), epochs=3)
+    assert model.layers[0].weight.value[0, 0] == 1.0  # the (initial) best weights are back

@@ -1,0 +1,151 @@
+"""TrainConfig -> build: every setting reaches the model and the optimizer it describes."""
+
+import numpy as np
+import pytest
+
+from glassnet.nn.layers import Dropout, Linear, ReLU, Sigmoid, Tanh
+from glassnet.nn.losses import MeanSquaredError, SoftmaxCrossEntropy
+from glassnet.nn.optim import SGD, Adam
+from glassnet.training.config import TrainConfig, build
+
+
+def one_step(optimizer, grad=0.5):
+    """Every parameter's change after one update from a constant gradient ``grad``."""
+    before = [p.value.copy() for p in optimizer.params]
+    for p in optimizer.params:
+        p.grad[...] = grad
+    optimizer.step()
+    return [p.value - b for p, b in zip(optimizer.params, before, strict=True)]
+
+
+def two_steps(optimizer, grad=0.5):
+    one_step(optimizer, grad)
+    return one_step(optimizer, grad)
+
+
+def test_sgd_settings_reach_the_optimizer():
+    config = TrainConfig(hidden_layer_sizes=(3,), lr=0.03, momentum=0.7)
+    _, _, optimizer = build(config, 4, 2, np.random.default_rng(0))
+    assert type(optimizer) is SGD
+    # Classical momentum: v1 = -lr g, v2 = m v1 - lr g, so the second step is -lr g (1 + m).
+    for change in two_steps(optimizer):
+        np.testing.assert_allclose(change, -0.03 * 0.5 * 1.7)
+
+
+def test_nesterov_reaches_the_optimizer():
+    config = TrainConfig(hidden_layer_sizes=(3,), lr=0.03, momentum=0.7, nesterov=True)
+    _, _, optimizer = build(config, 4, 2, np.random.default_rng(0))
+    # Nesterov: the first step is m v1 - lr g = -lr g (1 + m).
+    for change in one_step(optimizer):
+        np.testing.assert_allclose(change, -0.03 * 0.5 * 1.7)
+
+
+def test_adam_settings_reach_the_optimizer():
+    config = TrainConfig(hidden_layer_sizes=(3,), optimizer="adam", lr=0.01, betas=(0.5, 0.75))
+    _, _, optimizer = build(config, 4, 2, np.random.default_rng(0))
+    assert type(optimizer) is Adam
+    # Bias correction makes each step -lr * sign(g) for a constant g, whatever the betas, so
+    # the betas show in the moments: after two steps m = (1 - b1^2) g, s = (1 - b2^2) g^2.
+    for change in two_steps(optimizer, grad=0.5):
+        np.testing.assert_allclose(change, -0.01, rtol=1e-6)
+    for slots in optimizer.state:
+        np.testing.assert_allclose(slots["m"], (1 - 0.5**2) * 0.5)
+        np.testing.assert_allclose(slots["s"], (1 - 0.75**2) * 0.25)
+
+
+@pytest.mark.parametrize(
+    ("activation", "layer"), [("sigmoid", Sigmoid), ("tanh", Tanh), ("relu", ReLU)]
+)
+def test_model_settings_reach_the_network(activation, layer):
+    config = TrainConfig(
+        hidden_layer_sizes=(5, 4), activation=activation, dropout=0.25, dtype="float32"
+    )
+    model, loss, _ = build(config, 6, 3, np.random.default_rng(0))
+    kinds = [type(x) for x in model.layers]
+    assert kinds == [Linear, layer, Dropout, Linear, layer, Dropout, Linear]
+    assert [x.p for x in model.layers if isinstance(x, Dropout)] == [0.25, 0.25]
+    assert [(x.in_features, x.out_features) for x in model.layers if isinstance(x, Linear)] == [
+        (6, 5),
+        (5, 4),
+        (4, 3),
+    ]
+    assert all(p.value.dtype == np.float32 for p in model.parameters())
+    assert isinstance(loss, SoftmaxCrossEntropy)
+
+
+def test_init_output_activation_and_loss_reach_the_network():
+    config = TrainConfig(
+        hidden_layer_sizes=(300,),
+        activation="tanh",
+        init="he",
+        output_activation="sigmoid",
+        loss="mse",
+    )
+    model, loss, _ = build(config, 200, 2, np.random.default_rng(0))
+    assert isinstance(loss, MeanSquaredError)
+    assert isinstance(model.layers[-1], Sigmoid)
+    # He: normal with std sqrt(2 / n_in); Glorot (the tanh default) would be uniform.
+    assert model.layers[0].weight.value.std() == pytest.approx(np.sqrt(2 / 200), rel=0.03)
+
+
+def test_the_same_rng_builds_the_same_model_and_another_one_a_different():
+    config = TrainConfig(hidden_layer_sizes=(4,))
+    first, _, _ = build(config, 3, 2, np.random.default_rng(5))
+    again, _, _ = build(config, 3, 2, np.random.default_rng(5))
+    other, _, _ = build(config, 3, 2, np.random.default_rng(6))
+    np.testing.assert_array_equal(first.state_dict()["0.weight"], again.state_dict()["0.weight"])
+    assert not np.array_equal(first.state_dict()["0.weight"], other.state_dict()["0.weight"])
+
+
+def test_to_dict_and_from_dict_round_trip():
+    config = TrainConfig(hidden_layer_sizes=(7, 3), betas=(0.8, 0.9), lr_schedule="cosine")
+    data = config.to_dict()
+    assert data["hidden_layer_sizes"] == [7, 3] and data["betas"] == [0.8, 0.9]
+    assert TrainConfig.from_dict(data) == config
+    assert config.replace(lr=0.5).lr == 0.5 and config.lr == 0.2
+
+
+def test_the_edges_of_each_allowed_range_are_accepted():
+    """The refusals (tests/cli/test_validation.py) stop exactly at the documented limits."""
+    config = TrainConfig(
+        hidden_layer_sizes=[1, np.int64(2)],
+        lr=1e-12,
+        l2=0.0,
+        dropout=0.0,
+        momentum=0.0,
+        betas=[0.0, 0.0],
+        epochs=np.int64(1),
+        batch_size=1,
+        early_stopping_patience=1,
+        lr_schedule="plateau",
+        lr_patience=1,
+    )
+    assert config.hidden_layer_sizes == (1, 2) and config.betas == (0.0, 0.0)
+    assert type(config.epochs) is int and config.epochs == 1 and config.batch_size == 1
+    assert TrainConfig(epochs=3.0).epochs == 3 and type(TrainConfig(epochs=3.0).epochs) is int
+    assert TrainConfig(lr=np.float32(0.5)).lr == 0.5
+    assert TrainConfig(hidden_layer_sizes=()).hidden_layer_sizes == ()
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"lr": 0.0}, "learning rate lr must be a number in \\(0, inf\\)"),
+        ({"dropout": -0.1}, "dropout must be a number in \\[0, 1\\)"),
+        ({"l2": float("inf")}, "l2"),
+        ({"epochs": True}, "epochs must be an integer >= 1"),
+        ({"batch_size": 0.5}, "batch_size must be an integer >= 1"),
+        ({"early_stopping_patience": 0}, "early_stopping_patience must be an integer >= 1"),
+        ({"hidden_layer_sizes": "48"}, "hidden_layer_sizes must be a list"),
+        ({"betas": (0.9,)}, "betas must be two numbers"),
+        ({"nesterov": 1}, "nesterov must be true or false"),
+        ({"activation": 3}, "unknown activation 3"),
+        ({"output_activation": "soft"}, "unknown output_activation"),
+        ({"augment_shift": -1}, "augment"),
+    ],
+)
+def test_each_refusal_names_the_setting_and_its_range(settings, named):
+    from glassnet.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=named):
+        TrainConfig(**settings)
