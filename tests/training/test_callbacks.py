@@ -203,3 +203,23 @@ def test_patience_must_be_a_positive_integer(patience):
     with pytest.raises(ConfigError, match="patience"):
         EarlyStopping(patience=patience)
     assert EarlyStopping(patience=1).patience == 1
+
+
+def test_default_patience_is_ten_epochs():
+    stopper = EarlyStopping()
+    assert feed(stopper, [1.0] + [2.0] * 20) == (0, 10)
+
+
+def test_an_infinite_loss_is_never_the_best_epoch():
+    """A validation loss that overflows to inf never counts as an improvement: patience runs
+    from before the first epoch, and no weights are swapped in at the end."""
+    stopper = EarlyStopping(patience=3)
+    assert feed(stopper, [np.inf] * 6) == (2, 2)
+    assert stopper.best_epoch == -1 and stopper.best_state is None
+    stopper = EarlyStopping(patience=3)
+    assert feed(stopper, [np.inf, np.inf, 5.0, 6.0, 7.0, 8.0]) == (2, 5)
+
+
+def test_an_unknown_monitor_is_refused_with_the_choices():
+    with pytest.raises(ConfigError, match="cannot monitor 'loss'; choose one of"):
+        EarlyStopping(monitor="loss")

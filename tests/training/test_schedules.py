@@ -196,3 +196,14 @@ def test_reduce_on_plateau_reads_accuracy_upwards_and_ties_as_no_gain():
         0.5,
         0.25,
     ]
+
+
+def test_default_patience_and_decay():
+    """ReduceOnPlateau waits 10 epochs and cuts by 10x; StepDecay's default gamma is 0.1."""
+    assert plateau_rates([1.0] * 12) == [1.0] * 10 + [pytest.approx(0.1)] * 2
+    assert StepDecay(optimizer_at(1.0), step_size=1).lr_at(2) == pytest.approx(0.01)
+
+
+def test_an_infinite_loss_is_never_an_improvement_for_the_plateau():
+    rates = plateau_rates([np.inf, np.inf, np.inf, np.inf, 1.0, 1.0], patience=2, factor=0.5)
+    assert rates == [1.0, 0.5, 0.5, 0.25, 0.25, 0.25]
