@@ -144,10 +144,20 @@ def test_a_missing_small_l2_gradient_is_caught(l2, rng, monkeypatch):
     monkeypatch.setattr(glassnet.nn.objective, "l2_penalty", value_only)
     bad = gradcheck(model, x, y, loss=SoftmaxCrossEntropy(), l2=l2)
     assert not bad.passed and bad.worst in ("param0", "param2")
+    # Without l2 the objective is the plain loss, which the broken penalty cannot touch.
+    assert gradcheck(model, x, y, loss=SoftmaxCrossEntropy()).passed
 
 
 def test_targets_are_required_where_a_loss_is_checked(rng):
-    with pytest.raises(ValueError, match="targets y"):
+    with pytest.raises(ValueError, match="^checking a loss needs targets y$"):
         gradcheck(SoftmaxCrossEntropy(), rng.standard_normal((3, 2)))
-    with pytest.raises(ValueError, match="targets y"):
+    with pytest.raises(ValueError, match="^checking a model with a loss needs targets y$"):
         gradcheck(Linear(2, 2, rng=rng), rng.standard_normal((3, 2)), loss=SoftmaxCrossEntropy())
+
+
+def test_other_float_dtypes_get_the_float64_step_and_tolerance(rng):
+    """Extended precision (np.longdouble) has no table entry: float64's defaults apply."""
+    x = rng.standard_normal((6, 4)).astype(np.longdouble)
+    result = gradcheck(Sequential(Linear(4, 3, rng=rng), Sigmoid()), x)
+    assert result.tolerance == 1e-6 and result.passed, result.errors
+    assert not gradcheck(SlightlyWrongLinear(4, 3, rng=rng, error=1e-4), x).passed
