@@ -161,3 +161,12 @@ def test_other_float_dtypes_get_the_float64_step_and_tolerance(rng):
     result = gradcheck(Sequential(Linear(4, 3, rng=rng), Sigmoid()), x)
     assert result.tolerance == 1e-6 and result.passed, result.errors
     assert not gradcheck(SlightlyWrongLinear(4, 3, rng=rng, error=1e-4), x).passed
+
+
+def test_a_layer_alone_is_projected_with_the_given_rng_or_a_fixed_one(rng):
+    layer = Sequential(Linear(4, 3, rng=rng), Sigmoid())
+    x = rng.standard_normal((6, 4))
+    assert gradcheck(layer, x).errors == gradcheck(layer, x).errors  # reproducible by default
+    one = gradcheck(layer, x, rng=np.random.default_rng(1)).errors
+    two = gradcheck(layer, x, rng=np.random.default_rng(2)).errors
+    assert one != two
