@@ -131,6 +131,7 @@ def dropout_problem():
 
 def test_fit_trains_with_dropout_on_and_leaves_the_model_in_evaluation_mode():
     model, train_data, valid = dropout_problem()
+    model.eval()  # fit switches dropout on itself, whatever mode the model was left in
     modes = []
 
     def record_mode(epoch, history, network):
@@ -200,3 +201,128 @@ def test_an_infinite_loss_stops_training_like_nan():
     with pytest.raises(DivergenceError, match="became inf at epoch 1"):
         fit(model, MeanSquaredError(), SGD(model.parameters(), lr=0.1), (x, y), epochs=3)
     assert model.layers[0].weight.value[0, 0] == 1.0  # the (initial) best weights are back
+
+
+def linear_problem():
+    x = np.random.default_rng(1).standard_normal((10, 2))
+    return x, (x[:, 0] > 0).astype(int)
+
+
+def test_a_minibatch_epoch_loss_is_the_size_weighted_mean_of_its_batches():
+    """With a vanishing rate the weights stay put, so an epoch of batches of 3, 3, 3 and 1
+    samples must report the full-data loss: each batch weighs by its size."""
+    x, y = linear_problem()
+    model = mlp([2, 2], rng=np.random.default_rng(0))
+    expected = SoftmaxCrossEntropy().forward(model.forward(x), y)
+    history = fit(
+        model,
+        SoftmaxCrossEntropy(),
+        SGD(model.parameters(), lr=1e-300),
+        (x, y),
+        epochs=2,
+        batch_size=3,
+        rng=np.random.default_rng(0),
+    )
+    assert history.train_loss == pytest.approx([expected, expected], rel=1e-12)
+
+
+def test_a_batch_as_large_as_the_data_is_full_batch_and_needs_no_rng():
+    x, y = linear_problem()
+    histories = []
+    for batch_size in (None, 10, 25):
+        model = mlp([2, 2], rng=np.random.default_rng(0))
+        history = fit(
+            model,
+            SoftmaxCrossEntropy(),
+            SGD(model.parameters(), lr=0.1),
+            (x, y),
+            epochs=3,
+            batch_size=batch_size,
+        )
+        histories.append(history.train_loss)
+    assert histories[0] == histories[1] == histories[2]
+
+
+@pytest.mark.parametrize(
+    ("settings", "words"),
+    [
+        ({"epochs": -1}, "epochs must be a non-negative integer"),
+        ({"epochs": 2.5}, "epochs must be a non-negative integer"),
+        ({"epochs": 1, "batch_size": 0}, "batch_size must be a positive integer"),
+        ({"epochs": 1, "batch_size": 2.5}, "batch_size must be a positive integer"),
+        ({"epochs": 1, "batch_size": 3}, "minibatch training shuffles: pass rng"),
+        ({"epochs": 1, "augment": lambda x, rng: x}, "augmentation is random: pass rng"),
+    ],
+)
+def test_bad_fit_arguments_are_refused(settings, words):
+    from glassnet import ConfigError
+
+    x, y = linear_problem()
+    model = mlp([2, 2], rng=np.random.default_rng(0))
+    with pytest.raises(ConfigError, match=words):
+        fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), (x, y), **settings)
+
+
+def test_zero_epochs_trains_nothing():
+    x, y = linear_problem()
+    model = mlp([2, 2], rng=np.random.default_rng(0))
+    before = model.state_dict()["0.weight"].copy()
+    history = fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), (x, y), epochs=0)
+    assert history.train_loss == [] and history.validation_loss == []
+    np.testing.assert_array_equal(model.state_dict()["0.weight"], before)
+
+
+def test_zero_sample_weights_are_allowed_and_drop_those_samples():
+    """The loss is mean(w_i * loss_i) over all 10 samples: weights of six ones and four zeros
+    train like the six samples alone at 6/10 of the rate."""
+    x, y = linear_problem()
+    weight = np.where(np.arange(10) < 6, 1.0, 0.0)
+    runs = []
+    for data, lr, sample_weight in (((x, y), 0.1, weight), ((x[:6], y[:6]), 0.06, None)):
+        model = mlp([2, 2], rng=np.random.default_rng(0))
+        history = fit(
+            model,
+            SoftmaxCrossEntropy(),
+            SGD(model.parameters(), lr=lr),
+            data,
+            epochs=3,
+            sample_weight=sample_weight,
+        )
+        runs.append((model.state_dict()["0.weight"], history.train_loss))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-12)
+    np.testing.assert_allclose(runs[0][1], 0.6 * np.array(runs[1][1]), rtol=1e-12)
+
+
+def test_callbacks_hear_when_training_begins_and_ends():
+    x, y = linear_problem()
+    events = []
+
+    class Listener:
+        def on_train_begin(self, history, model):
+            events.append(("begin", len(history.train_loss)))
+
+        def __call__(self, epoch, history, model):
+            events.append(("epoch", epoch))
+
+        def on_train_end(self, history, model):
+            events.append(("end", len(history.train_loss)))
+
+    model = mlp([2, 2], rng=np.random.default_rng(0))
+    fit(
+        model,
+        SoftmaxCrossEntropy(),
+        SGD(model.parameters(), lr=0.1),
+        (x, y),
+        epochs=2,
+        callbacks=[Listener()],
+    )
+    assert events == [("begin", 0), ("epoch", 0), ("epoch", 1), ("end", 2)]
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+def test_the_divergence_message_names_the_rate_and_a_tenth_of_it():
+    x, y = linear_problem()
+    model = mlp([2, 2], rng=np.random.default_rng(0))
+    with pytest.raises(DivergenceError, match=r"learning rate 0\.5; try .* \(e\.g\. 0\.05\)"):
+        fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.5), (x * 1e300, y), epochs=2)
+    assert not model.training
