@@ -88,3 +88,21 @@ def test_cross_entropy_backward_twice_gives_the_same_gradient(rng):
     expected = (softmax(logits) - np.eye(3)[labels]) / 5
     np.testing.assert_allclose(first, expected, atol=1e-15)
     np.testing.assert_allclose(second, expected, atol=1e-15)
+
+
+def test_weighted_mean_squared_error_value_and_gradient(rng):
+    """mean over samples of w_i * 0.5 * mean over outputs of (output - target)^2, by hand."""
+    output, target = rng.standard_normal((6, 3)), rng.standard_normal((6, 3))
+    weights = rng.uniform(0.5, 2.0, 6)
+    loss = MeanSquaredError()
+    by_hand = np.mean(weights * 0.5 * np.mean((output - target) ** 2, axis=1))
+    assert loss.forward(output, target, weights) == pytest.approx(by_hand, rel=1e-12)
+    expected_grad = weights[:, None] * (output - target) / (6 * 3)
+    np.testing.assert_allclose(loss.backward(), expected_grad, rtol=1e-12)
+
+
+def test_single_output_regression_takes_one_dimensional_targets(rng):
+    output, target = rng.standard_normal((5, 1)), rng.standard_normal(5)
+    loss = MeanSquaredError()
+    assert loss.forward(output, target) == pytest.approx(0.5 * np.mean((output[:, 0] - target) ** 2))
+    np.testing.assert_allclose(loss.backward(), (output - target[:, None]) / 5)
