@@ -106,3 +106,10 @@ def test_single_output_regression_takes_one_dimensional_targets(rng):
     loss = MeanSquaredError()
     assert loss.forward(output, target) == pytest.approx(0.5 * np.mean((output[:, 0] - target) ** 2))
     np.testing.assert_allclose(loss.backward(), (output - target[:, None]) / 5)
+
+
+def test_predict_gives_probabilities_for_cross_entropy_and_values_for_mse(rng):
+    logits = rng.standard_normal((4, 3)) * 5
+    by_hand = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(SoftmaxCrossEntropy().predict(logits), by_hand, rtol=1e-12)
+    np.testing.assert_array_equal(MeanSquaredError().predict(logits), logits)
