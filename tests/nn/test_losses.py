@@ -104,7 +104,8 @@ def test_weighted_mean_squared_error_value_and_gradient(rng):
 def test_single_output_regression_takes_one_dimensional_targets(rng):
     output, target = rng.standard_normal((5, 1)), rng.standard_normal(5)
     loss = MeanSquaredError()
-    assert loss.forward(output, target) == pytest.approx(0.5 * np.mean((output[:, 0] - target) ** 2))
+    expected = 0.5 * np.mean((output[:, 0] - target) ** 2)
+    assert loss.forward(output, target) == pytest.approx(expected)
     np.testing.assert_allclose(loss.backward(), (output - target[:, None]) / 5)
 
 
