@@ -114,3 +114,12 @@ def test_predict_gives_probabilities_for_cross_entropy_and_values_for_mse(rng):
     by_hand = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     np.testing.assert_allclose(SoftmaxCrossEntropy().predict(logits), by_hand, rtol=1e-12)
     np.testing.assert_array_equal(MeanSquaredError().predict(logits), logits)
+
+
+@pytest.mark.parametrize("loss", [SoftmaxCrossEntropy(), MeanSquaredError()])
+def test_weighted_losses_keep_float32_gradients(loss, rng):
+    """Sample weights arrive as float64; the gradient must stay in the model's float32."""
+    output = rng.standard_normal((6, 3)).astype(np.float32)
+    target = rng.integers(0, 3, 6) if isinstance(loss, SoftmaxCrossEntropy) else output * 0.5
+    loss.forward(output, target, rng.uniform(0.5, 2.0, 6))
+    assert loss.backward().dtype == np.float32

@@ -22,7 +22,7 @@ def test_without_l2_the_objective_is_the_mean_loss(rng):
     assert loss_and_gradients(model, SoftmaxCrossEntropy(), x, y) == expected
 
 
-@pytest.mark.parametrize("l2", [1e-4, 0.7])
+@pytest.mark.parametrize("l2", [1e-4, 0.7, 1.0])
 def test_l2_uses_the_training_sets_size_not_the_batchs(l2, rng):
     """A batch of 5 from a training set of 40: penalty 0.5 * l2 / 40 * sum ||W||^2 and weight
     gradient + l2 / 40 * W (scikit-learn's alpha convention)."""
