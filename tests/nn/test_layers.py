@@ -210,3 +210,150 @@ def test_nested_sequential_is_refused_with_a_fix(rng):
     inner = Sequential(Linear(3, 2, rng=rng), Sigmoid())
     with pytest.raises(ConfigError, match="flatten"):
         Sequential(inner, Linear(2, 1, rng=rng))
+
+
+def test_linear_without_rng_starts_at_zero_and_refuses_bad_sizes_and_inits():
+    layer = Linear(3, 2)
+    assert np.all(layer.weight.value == 0) and layer.weight.value.shape == (3, 2)
+    assert layer.weight.decay and not layer.bias.decay  # L2 on weights, never on biases
+    assert Linear(1, 1, rng=np.random.default_rng(0)).weight.value.shape == (1, 1)
+    with pytest.raises(ConfigError, match="Linear layer sizes must be positive, got 0 -> 2"):
+        Linear(0, 2)
+    with pytest.raises(ConfigError, match="got 2 -> 0"):
+        Linear(2, 0)
+    with pytest.raises(ConfigError, match="unknown init 'zeros'; use 'glorot' or 'he'"):
+        Linear(2, 2, rng=np.random.default_rng(0), init="zeros")
+
+
+def test_linear_backward_by_hand(rng):
+    layer = Linear(3, 2, rng=rng)
+    x, grad_y = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    layer.forward(x)
+    grad_x = layer.backward(grad_y)
+    np.testing.assert_allclose(layer.weight.grad, x.T @ grad_y)
+    np.testing.assert_allclose(layer.bias.grad, grad_y.sum(axis=0))
+    np.testing.assert_allclose(grad_x, grad_y @ layer.weight.value.T)
+    assert layer.backward(grad_y, need_grad_x=False) is None
+
+
+def test_leaky_relu_slope_default_and_refusal(rng):
+    x = np.array([[-2.0, 3.0]])
+    np.testing.assert_allclose(LeakyReLU().forward(x), [[-0.02, 3.0]])
+    layer = LeakyReLU(0.3)
+    layer.forward(x)
+    np.testing.assert_allclose(layer.backward(np.ones((1, 2))), [[0.3, 1.0]])
+    assert layer.config() == {"type": "LeakyReLU", "negative_slope": 0.3}
+    with pytest.raises(ConfigError, match="negative_slope must be a finite number, got inf"):
+        LeakyReLU(float("inf"))
+
+
+def test_activation_backwards_by_hand(rng):
+    x, grad_y = rng.standard_normal((3, 4)) * 2, rng.standard_normal((3, 4))
+    sigmoid = 1 / (1 + np.exp(-x))
+    expected = {
+        Sigmoid: grad_y * sigmoid * (1 - sigmoid),
+        Tanh: grad_y * (1 - np.tanh(x) ** 2),
+        ReLU: grad_y * (x > 0),
+        Identity: grad_y,
+    }
+    for kind, grad_x in expected.items():
+        layer = kind()
+        layer.forward(x)
+        np.testing.assert_allclose(layer.backward(grad_y), grad_x, rtol=1e-12)
+    assert ReLU().forward(np.array([[0.0]]))[0, 0] == 0.0
+
+
+def test_activations_by_name():
+    from glassnet.nn.layers import activation
+
+    names = {"sigmoid": Sigmoid, "logistic": Sigmoid, "tanh": Tanh, "relu": ReLU}
+    names.update(leaky_relu=LeakyReLU, identity=Identity)
+    for name, kind in names.items():
+        assert type(activation(name)) is kind
+    with pytest.raises(ConfigError, match="unknown activation 'swish'; choose one of"):
+        activation("swish")
+
+
+def test_mlp_picks_he_for_relu_like_and_glorot_otherwise(rng):
+    for name in ("relu", "leaky_relu"):
+        assert mlp([4, 3, 2], activation_name=name, rng=rng).layers[0].init == "he"
+    for name in ("tanh", "sigmoid", "identity"):
+        assert mlp([4, 3, 2], activation_name=name, rng=rng).layers[0].init == "glorot"
+    assert mlp([4, 3, 2], activation_name="relu", init="glorot", rng=rng).layers[0].init == "glorot"
+
+
+def test_mlp_layout_dropout_after_hidden_layers_only_and_the_output_activation(rng):
+    model = mlp(
+        [4, 3, 3, 2], activation_name="relu", output_activation="tanh", dropout=0.2, rng=rng
+    )
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds == ["Linear", "ReLU", "Dropout"] * 2 + ["Linear", "Tanh"]
+    plain = mlp([4, 2], rng=rng)
+    assert [type(layer).__name__ for layer in plain.layers] == ["Linear"]
+    assert model.output_features(4) == 2 and plain.output_features(4) == 2
+    with pytest.raises(ConfigError, match="at least input and output sizes, got \\[4\\]"):
+        mlp([4], rng=rng)
+    with pytest.raises(ConfigError, match="layer sizes must be positive integers, got \\[4, 0\\]"):
+        mlp([4, 0], rng=rng)
+
+
+def test_config_round_trip_keeps_every_layer_setting(rng):
+    model = mlp([4, 3, 2], activation_name="leaky_relu", dropout=0.3, init="glorot", rng=rng)
+    model.layers[1].negative_slope = 0.25
+    rebuilt = from_config(model.config(), dtype=np.float32, rng=np.random.default_rng(1))
+    assert rebuilt.config() == model.config()
+    assert rebuilt.layers[0].init == "glorot" and rebuilt.layers[2].p == 0.3
+    assert rebuilt.layers[2].rng is not None  # a rebuilt model can be trained further
+    assert rebuilt.dtype == np.float32 and all(
+        p.value.dtype == np.float32 for p in rebuilt.parameters()
+    )
+    assert all(np.all(p.value == 0) for p in rebuilt.parameters())
+    legacy = {
+        "type": "Sequential",
+        "layers": [{"type": "Linear", "in_features": 2, "out_features": 1}],
+    }
+    assert from_config(legacy).layers[0].init == "glorot"
+
+
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        ([], "model config must describe a Sequential"),
+        ({"type": "Linear"}, "model config must describe a Sequential"),
+        ({"type": "Sequential", "layers": [{"type": "Conv"}]}, "unknown layer type 'Conv'"),
+        ({"type": "Sequential", "layers": [{"type": "Linear"}]}, "bad settings for layer Linear"),
+        ({"type": "Sequential", "layers": [{"type": "Dropout"}]}, "bad settings for layer Dropout"),
+        (
+            {"type": "Sequential", "layers": [{"type": "Tanh", "x": 1}]},
+            "bad settings for layer Tanh",
+        ),
+        (
+            {"type": "Sequential", "layers": [{"type": "Dropout", "p": 0.1, "q": 2}]},
+            "unexpected settings \\['q'\\] for layer Dropout",
+        ),
+    ],
+)
+def test_bad_model_configs_are_refused(config, words):
+    with pytest.raises(ConfigError, match=words):
+        from_config(config)
+
+
+def test_state_dict_keys_and_load_refusals(rng):
+    model = mlp([3, 4, 2], activation_name="tanh", rng=rng)
+    assert sorted(model.state_dict()) == ["0.bias", "0.weight", "2.bias", "2.weight"]
+    state = {k: v.copy() + 1 for k, v in model.state_dict().items()}
+    model.load_state_dict(state)
+    for key, value in state.items():
+        np.testing.assert_array_equal(model.state_dict()[key], value)
+    with pytest.raises(ConfigError, match="array '0.bias' has dtype <U1, expected real numbers"):
+        model.load_state_dict({**state, "0.bias": np.array(["a"] * 4)})
+    with pytest.raises(ConfigError, match="has dtype complex128"):
+        model.load_state_dict({**state, "0.bias": np.zeros(4, dtype=complex)})
+    with pytest.raises(ConfigError, match=r"array '2.weight' has shape \(2, 4\), the model needs"):
+        model.load_state_dict({**state, "2.weight": np.zeros((2, 4))})
+
+
+def test_an_empty_model_is_float64_and_passes_shapes_through():
+    empty = Sequential()
+    assert empty.dtype == np.float64 and empty.output_features(7) == 7 and empty.parameters() == []
+    assert Sequential(Tanh()).config() == {"type": "Sequential", "layers": [{"type": "Tanh"}]}
