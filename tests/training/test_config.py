@@ -149,3 +149,82 @@ def test_each_refusal_names_the_setting_and_its_range(settings, named):
 
     with pytest.raises(ConfigError, match=named):
         TrainConfig(**settings)
+
+
+def noisy_data():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((80, 6))
+    y = np.where(rng.random(80) < 0.3, 1 - (x[:, 0] > 0), x[:, 0] > 0).astype(int)
+    return (x[:40], y[:40]), (x[40:], y[40:])
+
+
+def test_early_stopping_patience_stops_and_records_the_restored_epoch():
+    from glassnet.training.config import fit_from_config
+
+    train_data, valid = noisy_data()
+    config = TrainConfig(hidden_layer_sizes=(64,), activation="tanh", lr=0.3, epochs=400)
+    stopped = config.replace(early_stopping_patience=4)
+    model, history = fit_from_config(
+        stopped, train_data, valid, n_outputs=2, rng=np.random.default_rng(0)
+    )
+    best = int(np.argmin(history.validation_loss))
+    assert history.best_epoch == best and len(history.train_loss) == best + 5
+    assert SoftmaxCrossEntropy().forward(model.forward(valid[0]), valid[1]) == pytest.approx(
+        history.validation_loss[best], rel=1e-12
+    )
+    _, full = fit_from_config(config, train_data, valid, n_outputs=2, rng=np.random.default_rng(0))
+    assert full.best_epoch is None and len(full.train_loss) == 400
+
+
+def test_early_stopping_without_validation_data_is_refused():
+    from glassnet.errors import ConfigError
+    from glassnet.training.config import fit_from_config
+
+    train_data, _ = noisy_data()
+    config = TrainConfig(hidden_layer_sizes=(4,), epochs=3, early_stopping_patience=2)
+    with pytest.raises(ConfigError, match="early stopping needs validation data"):
+        fit_from_config(config, train_data, None, n_outputs=2, rng=np.random.default_rng(0))
+
+
+def test_plateau_without_validation_watches_the_training_loss():
+    from glassnet.training.config import fit_from_config
+
+    train_data, _ = noisy_data()
+    # Refits on train+validation have no validation data: the plateau must not demand it.
+    config = TrainConfig(
+        hidden_layer_sizes=(8,), lr=50.0, momentum=0.0, epochs=12, lr_schedule="plateau"
+    )
+    config = config.replace(lr_patience=1, lr_decay=0.5)
+    model, history = fit_from_config(
+        config, train_data, None, n_outputs=2, rng=np.random.default_rng(0)
+    )
+    assert len(history.train_loss) == 12 and history.validation_loss == []
+
+
+def test_float32_and_regression_data_are_converted_for_the_model():
+    from glassnet.training.config import fit_from_config
+
+    (x, y), (xv, yv) = noisy_data()
+    config = TrainConfig(hidden_layer_sizes=(4,), epochs=2, loss="mse", dtype="float32")
+    targets = np.stack([y, 1 - y], axis=1).astype(int)  # integer targets for a regression
+    model, history = fit_from_config(
+        config,
+        (x.astype(int), targets),
+        (xv, np.stack([yv, 1 - yv], axis=1)),
+        n_outputs=2,
+        rng=np.random.default_rng(0),
+    )
+    assert all(p.value.dtype == np.float32 for p in model.parameters())
+    assert np.isfinite(history.validation_loss).all() and len(history.validation_loss) == 2
+
+
+def test_blas_threads_one_thread_for_small_products_only():
+    from glassnet.training.config import SMALL_PRODUCT, blas_threads
+
+    small, _, _ = build(TrainConfig(hidden_layer_sizes=(48, 32)), 64, 10, np.random.default_rng(0))
+    assert blas_threads(small, 721) == 1  # the seed experiment's 721 x 64 @ 64 x 48
+    big, _, _ = build(TrainConfig(hidden_layer_sizes=(256,)), 784, 10, np.random.default_rng(0))
+    # MNIST's 784 x 256 layer: 19 rows make 3.8e6 multiply-adds, 20 make 4.01e6.
+    assert SMALL_PRODUCT // (784 * 256) == 19
+    assert blas_threads(big, 19) == 1 and blas_threads(big, 20) is None
+    assert blas_threads(big, 128) is None
