@@ -86,7 +86,7 @@ def test_defaults_are_the_documented_ones():
     [
         (lambda p: SGD(p, momentum=1.0), "momentum must be in \\[0, 1\\)"),
         (lambda p: SGD(p, momentum=-0.1), "momentum must be in \\[0, 1\\)"),
-        (lambda p: SGD(p, nesterov=True), "Nesterov momentum needs momentum > 0"),
+        (lambda p: SGD(p, nesterov=True), "^Nesterov momentum needs momentum > 0$"),
         (lambda p: Adam(p, betas=(1.0, 0.999)), "betas must be in \\[0, 1\\)"),
         (lambda p: Adam(p, betas=(0.9, -0.1)), "betas must be in \\[0, 1\\)"),
         (lambda p: Adam(p, eps=0.0), "eps must be positive"),
