@@ -103,10 +103,39 @@ def test_divergence_in_the_first_epoch_keeps_the_initial_weights():
     initial = {k: v.copy() for k, v in model.state_dict().items()}
     x, y = train_data
     x = np.where(x > 0, 1e308, -1e308)  # logits overflow to +-inf at once
-    with pytest.raises(DivergenceError, match="initial weights"):
+    with pytest.raises(
+        DivergenceError, match="The model keeps its initial weights, the best so far$"
+    ) as error:
         fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), (x, y), epochs=3)
+    assert error.value.best_epoch == -1 and len(error.value.history.train_loss) == 0
     for key, value in initial.items():
         np.testing.assert_array_equal(model.state_dict()[key], value)
+
+
+def test_on_a_tie_the_earliest_epoch_stays_the_best():
+    """An optimizer that never moves the weights gives every epoch the same validation loss:
+    the first of them, epoch 0, is the best, and the message counts it as epoch 1."""
+    train_data, valid = problem()
+    model = mlp([4, 6, 2], activation_name="tanh", rng=np.random.default_rng(0))
+
+    class Still:
+        lr = 0.1
+
+        def step(self):
+            pass
+
+    with pytest.raises(DivergenceError, match="keeps the weights of epoch 1, the best") as error:
+        fit(
+            model,
+            SoftmaxCrossEntropy(),
+            Still(),  # type: ignore[arg-type]
+            train_data,
+            valid,
+            epochs=10,
+            callbacks=[BlowUpAt(3)],
+        )
+    assert len(set(error.value.history.validation_loss)) == 1
+    assert error.value.best_epoch == 0
 
 
 def test_divergence_in_a_run_saves_the_best_weights_in_the_run_folder(tmp_path, monkeypatch):

@@ -326,3 +326,26 @@ def test_the_divergence_message_names_the_rate_and_a_tenth_of_it():
     with pytest.raises(DivergenceError, match=r"learning rate 0\.5; try .* \(e\.g\. 0\.05\)"):
         fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.5), (x * 1e300, y), epochs=2)
     assert not model.training
+
+
+def test_evaluate_gives_no_accuracy_for_a_regression():
+    from glassnet.nn.losses import MeanSquaredError
+    from glassnet.training.loop import evaluate
+
+    x, _ = linear_problem()
+    model = mlp([2, 1], rng=np.random.default_rng(0))
+    value, accuracy = evaluate(model, MeanSquaredError(), x, np.zeros(10))
+    assert accuracy is None
+    assert value == pytest.approx(0.5 * np.mean(model.forward(x) ** 2), rel=1e-12)
+
+
+def test_bad_data_is_named_training_or_validation():
+    from glassnet import DataError
+
+    x, y = linear_problem()
+    model = mlp([2, 2], rng=np.random.default_rng(0))
+    optimizer = SGD(model.parameters(), lr=0.1)
+    with pytest.raises(DataError, match="^training X has 3 features but the model expects 2"):
+        fit(model, SoftmaxCrossEntropy(), optimizer, (np.ones((10, 3)), y), epochs=1)
+    with pytest.raises(DataError, match="^validation y holds class indices outside 0..1"):
+        fit(model, SoftmaxCrossEntropy(), optimizer, (x, y), (x, y + 1), epochs=1)
