@@ -412,3 +412,22 @@ def test_a_member_declaring_more_than_2_gib_is_refused(tmp_path):
     data[entry + 24 : entry + 28] = (3 << 30).to_bytes(4, "little")
     path.write_bytes(bytes(data))
     refused(path, "declares 3221225472 bytes; refusing")
+
+
+def test_fortran_ordered_arrays_load_to_the_same_values(tmp_path):
+    """np.save writes a Fortran-ordered array's bytes column by column; reading must agree."""
+    model, path = saved_model(tmp_path)
+    contents = members(path)
+    weight = model.network.state_dict()["0.weight"]
+    contents["net0.0.weight.npy"] = npy_bytes(np.asfortranarray(weight))
+    write_members(path, contents)
+    assert_identical(checkpoint.load(path), model)
+
+
+def test_bytes_after_an_arrays_data_are_refused(tmp_path):
+    _, path = saved_model(tmp_path)
+    contents = members(path)
+    contents["net0.0.bias.npy"] += b"\0" * 8
+    write_members(path, contents)
+    # (The message could say "8 bytes too many"; it names the array, which is what matters.)
+    refused(path, "array 'net0.0.bias' holds")
