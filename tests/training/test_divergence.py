@@ -169,3 +169,29 @@ def test_a_diverging_ensemble_member_is_a_divergence_error(tmp_path):
     preset = presets.load(str(tmp_path / "wild.toml"))
     with pytest.raises(DivergenceError, match="ensemble member .* smaller learning rate"):
         run_experiment(preset, seed=0, n_jobs=1, run_dir=start_run(preset, 0, tmp_path / "run"))
+
+
+def test_with_validation_data_the_best_epoch_is_by_validation_loss():
+    """Overfitting noisy labels: the training loss falls every epoch while the validation loss
+    turns up, so the best epoch by validation comes well before the last."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((80, 10))
+    y = np.where(rng.random(80) < 0.3, 1 - (x[:, 0] > 0), x[:, 0] > 0).astype(int)
+    model = mlp([10, 64, 2], activation_name="tanh", rng=np.random.default_rng(0))
+    blow_up = BlowUpAt(40)
+    with pytest.raises(DivergenceError) as error:
+        fit(
+            model,
+            SoftmaxCrossEntropy(),
+            SGD(model.parameters(), lr=0.3, momentum=0.9),
+            (x[:40], y[:40]),
+            (x[40:], y[40:]),
+            epochs=100,
+            callbacks=[blow_up],
+        )
+    history = error.value.history
+    best = int(np.argmin(history.validation_loss))
+    assert int(np.argmin(history.train_loss)) > best + 5
+    assert error.value.best_epoch == best
+    for key, value in blow_up.weights[best].items():
+        np.testing.assert_array_equal(model.state_dict()[key], value)

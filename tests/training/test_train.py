@@ -224,6 +224,83 @@ def test_a_minibatch_epoch_loss_is_the_size_weighted_mean_of_its_batches():
         rng=np.random.default_rng(0),
     )
     assert history.train_loss == pytest.approx([expected, expected], rel=1e-12)
+    # L2 divides by the whole training set's N = 10 in every batch, never by the batch's size.
+    squares = float(np.sum(model.layers[0].weight.value ** 2))
+    with_l2 = fit(
+        model,
+        SoftmaxCrossEntropy(),
+        SGD(model.parameters(), lr=1e-300),
+        (x, y),
+        epochs=1,
+        batch_size=3,
+        l2=0.5,
+        rng=np.random.default_rng(0),
+    )
+    assert with_l2.train_loss[0] == pytest.approx(expected + 0.5 * 0.5 / 10 * squares, rel=1e-12)
+
+
+def test_a_full_batch_epoch_loss_is_the_loss_before_its_step():
+    x, y = linear_problem()
+    model = mlp([2, 2], rng=np.random.default_rng(0))
+    expected = SoftmaxCrossEntropy().forward(model.forward(x), y)
+    history = fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), (x, y), epochs=1)
+    assert history.train_loss == [pytest.approx(expected, rel=1e-12)]
+
+
+def test_batches_of_one_sample_are_allowed():
+    x, y = linear_problem()
+    model = mlp([2, 2], rng=np.random.default_rng(0))
+    history = fit(
+        model,
+        SoftmaxCrossEntropy(),
+        SGD(model.parameters(), lr=0.1),
+        (x, y),
+        epochs=2,
+        batch_size=1,
+        rng=np.random.default_rng(0),
+    )
+    assert len(history.train_loss) == 2
+
+
+@pytest.mark.parametrize(
+    ("weights", "words"),
+    [
+        (np.ones(9), "^sample_weight has 9 values but X has 10 samples"),
+        (-np.ones(10), "^sample_weight must be one non-negative number per sample$"),
+        (np.ones((10, 2)), "^sample_weight must be one non-negative number per sample$"),
+    ],
+)
+def test_bad_sample_weights_are_named(weights, words):
+    from glassnet import DataError
+
+    x, y = linear_problem()
+    model = mlp([2, 2], rng=np.random.default_rng(0))
+    with pytest.raises(DataError, match=words):
+        fit(
+            model,
+            SoftmaxCrossEntropy(),
+            SGD(model.parameters(), lr=0.1),
+            (x, y),
+            epochs=1,
+            sample_weight=weights,
+        )
+
+
+def test_a_divergence_raises_its_error_without_numpy_warnings_first():
+    import warnings
+
+    x, y = linear_problem()
+    model = mlp([2, 2], rng=np.random.default_rng(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow or invalid-value warning would surface
+        with pytest.raises(DivergenceError):
+            fit(
+                model,
+                SoftmaxCrossEntropy(),
+                SGD(model.parameters(), lr=0.1),
+                (x * 1e300, y),  # logits overflow to +-inf and inf - inf is NaN
+                epochs=3,
+            )
 
 
 def test_a_batch_as_large_as_the_data_is_full_batch_and_needs_no_rng():
@@ -250,8 +327,14 @@ def test_a_batch_as_large_as_the_data_is_full_batch_and_needs_no_rng():
         ({"epochs": 2.5}, "epochs must be a non-negative integer"),
         ({"epochs": 1, "batch_size": 0}, "batch_size must be a positive integer"),
         ({"epochs": 1, "batch_size": 2.5}, "batch_size must be a positive integer"),
-        ({"epochs": 1, "batch_size": 3}, "minibatch training shuffles: pass rng"),
-        ({"epochs": 1, "augment": lambda x, rng: x}, "augmentation is random: pass rng"),
+        (
+            {"epochs": 1, "batch_size": 3},
+            r"^minibatch training shuffles: pass rng=numpy\.random\.default_rng\(seed\)$",
+        ),
+        (
+            {"epochs": 1, "augment": lambda x, rng: x},
+            r"^augmentation is random: pass rng=numpy\.random\.default_rng\(seed\)$",
+        ),
     ],
 )
 def test_bad_fit_arguments_are_refused(settings, words):
@@ -298,7 +381,8 @@ def test_callbacks_hear_when_training_begins_and_ends():
     events = []
 
     class Listener:
-        def on_train_begin(self, history, model):
+        def on_train_begin(self, history, network):
+            assert network is model
             events.append(("begin", len(history.train_loss)))
 
         def __call__(self, epoch, history, model):
