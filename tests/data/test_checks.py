@@ -105,3 +105,46 @@ def test_unknown_labels_are_listed_sorted_and_at_most_ten():
         check_known_labels([0, 1], classes, n_samples=3)
     with pytest.raises(DataError, match="labels must be 1-D"):
         check_known_labels(np.zeros((2, 1)), classes)
+
+
+# Each message: what is wrong, in the caller's name for the data (X, y, labels by default),
+# then what to do; the advice is the part a user acts on, so it is checked whole.
+@pytest.mark.parametrize(
+    ("check", "words"),
+    [
+        (lambda: check_features(np.ones(3)), "^X must be 2-D .*; reshape it, e.g. X.reshape"),
+        (
+            lambda: check_features(np.ones((2, 3)), n_features=4),
+            "^X has 3 features .*; pass the same columns the model was trained on$",
+        ),
+        (
+            lambda: check_targets(np.ones((2, 1, 1)), 2),
+            r"^y must be 1-D .*; flatten it, e\.g\. y\.ravel\(\)$",
+        ),
+        (lambda: check_targets([0, 1], 3), "^y has 2 .*; pass one target per row of X$"),
+        (lambda: check_targets(["a"], 1), "^y contains non-numeric values; convert or drop them$"),
+        (
+            lambda: check_classes(np.array([1, 1])),
+            r"^y has only one class \(1\); a classifier needs samples of at least two classes$",
+        ),
+        (
+            lambda: check_class_indices(np.array([0.5]), 2),
+            "^y must hold whole-number class indices; encode labels as 0..k-1$",
+        ),
+        (
+            lambda: check_known_labels([0, 1], np.arange(2), n_samples=3),
+            "^labels has 2 values but X has 3 samples; pass one label per row of X$",
+        ),
+        (
+            lambda: check_features(np.array([[np.nan]])),
+            "^X contains 1 NaN or infinite value\\(s\\); impute or drop them$",
+        ),
+        (
+            lambda: check_features(np.array([[1j]])),
+            "^X contains complex numbers; glassnet needs real values$",
+        ),
+    ],
+)
+def test_messages_name_the_data_and_end_with_what_to_do(check, words):
+    with pytest.raises(DataError, match=words):
+        check()
