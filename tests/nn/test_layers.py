@@ -318,9 +318,13 @@ def test_config_round_trip_keeps_every_layer_setting(rng):
 @pytest.mark.parametrize(
     ("config", "words"),
     [
-        ([], "model config must describe a Sequential"),
+        ([], "^model config must describe a Sequential$"),
         ({"type": "Linear"}, "model config must describe a Sequential"),
         ({"type": "Sequential", "layers": [{"type": "Conv"}]}, "unknown layer type 'Conv'"),
+        (
+            {"type": "Sequential", "layers": [{"p": 0.5}]},
+            "^unknown layer type None in model config$",
+        ),
         ({"type": "Sequential", "layers": [{"type": "Linear"}]}, "bad settings for layer Linear"),
         ({"type": "Sequential", "layers": [{"type": "Dropout"}]}, "bad settings for layer Dropout"),
         (
@@ -357,3 +361,45 @@ def test_an_empty_model_is_float64_and_passes_shapes_through():
     empty = Sequential()
     assert empty.dtype == np.float64 and empty.output_features(7) == 7 and empty.parameters() == []
     assert Sequential(Tanh()).config() == {"type": "Sequential", "layers": [{"type": "Tanh"}]}
+
+
+def test_relu_like_gradients_at_exactly_zero_follow_the_usual_convention():
+    """At x = 0, ReLU passes no gradient (scikit-learn's and PyTorch's choice) and LeakyReLU
+    passes negative_slope of it (PyTorch's): a zero-initialised layer stays dead under ReLU."""
+    x, grad_y = np.zeros((2, 3)), np.ones((2, 3))
+    relu, leaky = ReLU(), LeakyReLU(0.1)
+    relu.forward(x)
+    leaky.forward(x)
+    np.testing.assert_array_equal(relu.backward(grad_y), np.zeros((2, 3)))
+    np.testing.assert_allclose(leaky.backward(grad_y), np.full((2, 3), 0.1))
+
+
+def test_dropout_defaults_to_one_half():
+    assert Dropout(rng=np.random.default_rng(0)).p == 0.5
+
+
+def test_messages_for_a_missing_rng_and_a_nested_sequential_say_what_to_do(rng):
+    layer = Dropout(0.5)
+    with pytest.raises(
+        ConfigError, match=r"^Dropout draws its masks from rng: pass rng=default_rng\(seed\)$"
+    ):
+        layer.forward(np.ones((2, 3)))
+    inner = Sequential(Linear(3, 2, rng=rng))
+    words = (
+        r"^Sequential takes layers, not another Sequential: flatten it, "
+        r"e\.g\. Sequential\(\*first\.layers, \*second\.layers\)$"
+    )
+    with pytest.raises(ConfigError, match=words):
+        Sequential(inner)
+
+
+def test_train_and_eval_set_a_boolean_mode(rng):
+    model = mlp([3, 4, 2], dropout=0.5, rng=rng)
+    assert model.eval() is model and model.training is False
+    assert all(layer.training is False for layer in model.layers)
+    assert model.train() is model and model.training is True
+    assert all(layer.training is True for layer in model.layers)
+
+
+def test_a_sequential_config_without_layers_is_an_empty_model():
+    assert from_config({"type": "Sequential"}).layers == []

@@ -149,7 +149,7 @@ def test_fit_trains_with_dropout_on_and_leaves_the_model_in_evaluation_mode():
     # Training mode between epochs (validation does not leave dropout off) ...
     assert modes == [[True, True, True, True]] * 3
     # ... and evaluation mode afterwards: predictions are deterministic.
-    assert not model.training and not any(layer.training for layer in model.layers)
+    assert model.training is False and not any(layer.training for layer in model.layers)
     x = valid[0]
     np.testing.assert_array_equal(model.forward(x), model.forward(x))
 
