@@ -86,11 +86,16 @@ HEADER_EDITS = {
         ),
         "declared|takes",
     ),
-    "no layers": (lambda h: h["networks"][0].update(layers=[]), "no layers"),
+    "no layers": (lambda h: h["networks"][0].update(layers=[]), "description lists no layers$"),
+    "a network that is not a mapping": (
+        lambda h: h.update(networks=["net"]),
+        "description lists no layers$",
+    ),
     "first layer not Linear": (
         lambda h: h["networks"][0]["layers"].insert(0, {"type": "Tanh"}),
-        "start with a Linear",
+        "a network must start with a Linear layer$",
     ),
+    "unsupported dtype": (lambda h: h.update(dtype="float16"), "unsupported dtype 'float16'$"),
     "unknown layer type": (
         lambda h: h["networks"][0]["layers"].append({"type": "Exec"}),
         "unknown layer type",
@@ -110,7 +115,8 @@ HEADER_EDITS = {
     "unknown scaler": (lambda h: h.update(scaler="log"), "scaler"),
     "info not a mapping": (lambda h: h.update(info=[1, 2]), "info"),
     "newer format": (lambda h: h.update(format_version=99), "format version"),
-    "networks not a list": (lambda h: h.update(networks="net"), "no networks"),
+    "networks not a list": (lambda h: h.update(networks="net"), "the header lists no networks$"),
+    "no network at all": (lambda h: h.update(networks=[]), "the header lists no networks$"),
 }
 
 
@@ -431,3 +437,11 @@ def test_bytes_after_an_arrays_data_are_refused(tmp_path):
     write_members(path, contents)
     # (The message could say "8 bytes too many"; it names the array, which is what matters.)
     refused(path, "array 'net0.0.bias' holds")
+
+
+def test_a_missing_weight_is_named_with_the_declared_size(tmp_path):
+    _, path = saved_model(tmp_path)
+    replace_arrays(path, header_of(path), **{"net0.2.weight": None})
+    refused(path, r"layer 2 is declared \(5, 3\) but its weight is missing$")
+    replace_arrays(path, header_of(path), **{"net0.2.weight": np.zeros((5, 2))})
+    refused(path, r"layer 2 is declared \(5, 3\) but its weight is of shape \(5, 2\)$")
