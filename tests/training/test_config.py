@@ -228,3 +228,75 @@ def test_blas_threads_one_thread_for_small_products_only():
     assert SMALL_PRODUCT // (784 * 256) == 19
     assert blas_threads(big, 19) == 1 and blas_threads(big, 20) is None
     assert blas_threads(big, 128) is None
+
+
+def test_the_defaults_are_the_seed_experiments_recipe():
+    """DESIGN.md's seed experiment: 64 -> 48 -> 32 -> 10 sigmoid layers, full-batch classical
+    momentum 0.9 at rate 0.2 for 1000 epochs, float64, no L2 unless swept."""
+    config = TrainConfig()
+    assert config.hidden_layer_sizes == (48, 32) and config.activation == "sigmoid"
+    assert (config.optimizer, config.lr, config.momentum, config.nesterov) == (
+        "sgd",
+        0.2,
+        0.9,
+        False,
+    )
+    assert (config.epochs, config.batch_size, config.l2, config.dtype) == (
+        1000,
+        None,
+        0.0,
+        "float64",
+    )
+    assert (config.loss, config.dropout, config.init) == ("cross_entropy", 0.0, None)
+    assert config.output_activation == "identity" and config.betas == (0.9, 0.999)
+    # Schedules and extras are off by default; their own defaults are the documented ones.
+    assert (config.lr_schedule, config.early_stopping_patience) == ("constant", None)
+    assert (config.lr_step, config.lr_decay, config.lr_patience, config.lr_min) == (
+        100,
+        0.1,
+        10,
+        0.0,
+    )
+    assert (config.augment_shift, config.augment_degrees, config.augments) == (0, 0.0, False)
+    assert TrainConfig(augment_degrees=5.0).augments and TrainConfig(augment_shift=1).augments
+
+
+def test_unknown_settings_are_refused_with_the_known_ones():
+    from glassnet.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^unknown training setting\(s\) \['width'\]; known: \["):
+        TrainConfig.from_dict({"width": 3, "lr": 0.1})
+
+
+@pytest.mark.parametrize(
+    ("settings", "words"),
+    [
+        ({"loss": "hinge"}, r"^unknown loss 'hinge'; choose one of \['cross_entropy', 'mse'\]$"),
+        (
+            {"dtype": "float16"},
+            r"^unknown dtype 'float16'; choose one of \['float32', 'float64'\]$",
+        ),
+        ({"init": "zeros"}, r"^unknown init 'zeros'; choose one of \['glorot', 'he'\]$"),
+        ({"optimizer": "lbfgs"}, r"^unknown optimizer 'lbfgs'; choose one of \['adam', 'sgd'\]$"),
+        (
+            {"lr_schedule": "exp"},
+            r"^unknown lr_schedule 'exp'; choose one of "
+            r"\['constant', 'cosine', 'plateau', 'step'\]$",
+        ),
+        ({"momentum": 1.0}, r"^momentum must be a number in \[0, 1\), got 1\.0$"),
+        ({"l2": -1}, r"^l2 must be a number in \[0, inf\), got -1$"),
+        ({"betas": (0.9, 1.0)}, r"^Adam beta must be a number in \[0, 1\), got 1\.0$"),
+        ({"betas": "ab"}, r"^betas must be two numbers in \[0, 1\), got 'ab'$"),
+        ({"epochs": 0}, r"^epochs must be an integer >= 1, got 0$"),
+        ({"hidden_layer_sizes": [4, 0]}, r"^hidden layer size must be an integer >= 1, got 0$"),
+        (
+            {"nesterov": True, "momentum": 0.0},
+            r"^nesterov needs momentum > 0; set momentum or nesterov = false$",
+        ),
+    ],
+)
+def test_refusals_say_exactly_what_is_allowed(settings, words):
+    from glassnet.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=words):
+        TrainConfig(**settings)
