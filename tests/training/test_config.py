@@ -182,7 +182,10 @@ def test_early_stopping_without_validation_data_is_refused():
 
     train_data, _ = noisy_data()
     config = TrainConfig(hidden_layer_sizes=(4,), epochs=3, early_stopping_patience=2)
-    with pytest.raises(ConfigError, match="early stopping needs validation data"):
+    with pytest.raises(
+        ConfigError,
+        match="^early stopping needs validation data; set epochs instead when refitting$",
+    ):
         fit_from_config(config, train_data, None, n_outputs=2, rng=np.random.default_rng(0))
 
 
@@ -300,3 +303,53 @@ def test_refusals_say_exactly_what_is_allowed(settings, words):
 
     with pytest.raises(ConfigError, match=words):
         TrainConfig(**settings)
+
+
+def test_batch_size_reaches_the_training_loop():
+    from glassnet.training.config import fit_from_config
+
+    train_data, _ = noisy_data()
+    config = TrainConfig(hidden_layer_sizes=(4,), epochs=2, lr=0.1)
+    weights = [
+        fit_from_config(
+            config.replace(batch_size=size),
+            train_data,
+            None,
+            n_outputs=2,
+            rng=np.random.default_rng(0),
+        )[0].state_dict()["0.weight"]
+        for size in (None, 40, 8)
+    ]
+    np.testing.assert_array_equal(weights[0], weights[1])  # a batch of all 40 is full batch
+    assert not np.allclose(weights[0], weights[2])
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (lambda x, y: ((x[:, 0], y), None), "^training X must be 2-D"),
+        (lambda x, y: ((x, y[:-1]), None), "^training y has 39 values"),
+        (lambda x, y: ((x, np.zeros(40, dtype=int)), None), "^training y has only one class"),
+        (lambda x, y: ((x, y), (x[:, :3], y)), "^validation X has 3 features but the model"),
+        (lambda x, y: ((x, y), (x, y[:-1])), "^validation y has 39 values"),
+    ],
+)
+def test_fit_from_config_names_the_data_it_refuses(data, words):
+    from glassnet.errors import DataError
+    from glassnet.training.config import fit_from_config
+
+    (x, y), _ = noisy_data()
+    train_data, validation = data(x, y)
+    config = TrainConfig(hidden_layer_sizes=(4,), epochs=1)
+    with pytest.raises(DataError, match=words):
+        fit_from_config(config, train_data, validation, n_outputs=2, rng=np.random.default_rng(0))
+
+
+def test_blas_threads_at_the_threshold_and_for_a_model_without_weights():
+    from glassnet.nn.layers import Sequential
+    from glassnet.training.config import SMALL_PRODUCT, blas_threads
+
+    model, _, _ = build(TrainConfig(hidden_layer_sizes=()), 1000, 1000, np.random.default_rng(0))
+    assert SMALL_PRODUCT == 4 * 1000 * 1000
+    assert blas_threads(model, 3) == 1 and blas_threads(model, 4) is None
+    assert blas_threads(Sequential(), 10) == 1
