@@ -129,6 +129,8 @@ def test_relative_error_is_zero_only_for_equal_arrays():
         np.sqrt(2) / 2
     )
     assert relative_error(np.array([2.0]), np.array([-2.0])) == pytest.approx(1.0)
+    # Small gradients (norms below 1) are compared as strictly as large ones.
+    assert relative_error(np.array([0.01]), np.array([0.02])) == pytest.approx(1 / 3)
 
 
 @pytest.mark.parametrize("l2", [1e-4, 1e-2])
