@@ -433,3 +433,19 @@ def test_bad_data_is_named_training_or_validation():
         fit(model, SoftmaxCrossEntropy(), optimizer, (np.ones((10, 3)), y), epochs=1)
     with pytest.raises(DataError, match="^validation y holds class indices outside 0..1"):
         fit(model, SoftmaxCrossEntropy(), optimizer, (x, y), (x, y + 1), epochs=1)
+
+
+def test_a_wrong_length_training_y_is_named_and_a_model_may_start_with_any_layer():
+    from glassnet import DataError
+    from glassnet.nn.layers import Linear, Sequential, Tanh
+
+    x, y = linear_problem()
+    model = mlp([2, 2], rng=np.random.default_rng(0))
+    with pytest.raises(DataError, match="^training y has 9 values but X has 10 samples"):
+        fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), (x, y[:-1]), epochs=1)
+    # A first layer without in_features (here Tanh) skips the width check, not the training.
+    squashed = Sequential(Tanh(), Linear(2, 2, rng=np.random.default_rng(0)))
+    history = fit(
+        squashed, SoftmaxCrossEntropy(), SGD(squashed.parameters(), lr=0.1), (x, y), epochs=2
+    )
+    assert len(history.train_loss) == 2
