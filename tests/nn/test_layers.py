@@ -86,6 +86,7 @@ def test_linear_forward_is_affine_and_glorot_bounded(rng):
 def test_he_init_has_the_right_spread(rng):
     layer = Linear(400, 300, rng=rng, init="he")
     assert layer.weight.value.std() == pytest.approx(np.sqrt(2 / 400), rel=0.02)
+    assert abs(layer.weight.value.mean()) < 0.01  # centred at zero
 
 
 def test_activations_match_their_formulas(rng):
