@@ -166,10 +166,65 @@ def scaler(step: Any, graph: Graph, x: str) -> str:
     return graph.node("Div", [shifted, graph.constant(step.scale, "scale")], "scaled")
 
 
-# Layer class name -> emitter. A new layer type needs one entry here (and nothing else), e.g.
-# images enter as flat rows: a reshape layer's emitter would be
-#   graph.node("Reshape", [x, graph.constant([-1, c, h, w], "shape", dtype=np.int64)])
-# and Conv, MaxPool, AveragePool, BatchNormalization, Flatten are one node each (opset 17).
+def reshape(layer: Any, graph: Graph, x: str) -> str:
+    """Flat rows -> ``(n, *shape)`` images; -1 keeps the batch dimension free."""
+    shape = graph.constant([-1, *layer.shape], "shape", dtype=np.int64)
+    return graph.node("Reshape", [x, shape], "reshaped")
+
+
+def flatten(layer: Any, graph: Graph, x: str) -> str:
+    """``(n, d1, d2, ...) -> (n, d1 * d2 * ...)`` in C order, as ``Flatten.forward``."""
+    return graph.node("Flatten", [x], "flat", axis=1)
+
+
+def conv2d(layer: Any, graph: Graph, x: str) -> str:
+    """Conv2D is ONNX Conv as it is: cross-correlation, W (out, in, k, k), zero padding."""
+    weight = graph.constant(layer.weight.value, "weight")
+    bias = graph.constant(layer.bias.value, "bias")
+    k, s, p = layer.kernel_size, layer.stride, layer.padding
+    return graph.node(
+        "Conv",
+        [x, weight, bias],
+        "conv",
+        kernel_shape=[k, k],
+        strides=[s, s],
+        pads=[p, p, p, p],
+    )
+
+
+def pool(op: str) -> Emitter:
+    """MaxPool / AveragePool without padding; windows past the edge are dropped, which is
+    ONNX's default (ceil_mode=0)."""
+
+    def emit(layer: Any, graph: Graph, x: str) -> str:
+        k, s = layer.kernel_size, layer.stride
+        return graph.node(op, [x], op.lower(), kernel_shape=[k, k], strides=[s, s])
+
+    return emit
+
+
+def global_avg_pool(layer: Any, graph: Graph, x: str) -> str:
+    """GlobalAveragePool keeps (n, c, 1, 1); glassnet's layer gives (n, c)."""
+    pooled = graph.node("GlobalAveragePool", [x], "global_avg_pool")
+    return graph.node("Flatten", [pooled], "pooled", axis=1)
+
+
+def batch_norm(layer: Any, graph: Graph, x: str) -> str:
+    """BatchNormalization in inference mode: the running statistics, dense or images alike
+    (ONNX normalizes axis 1 of (n, c) and of (n, c, h, w))."""
+    names = [
+        graph.constant(value, hint)
+        for hint, value in (
+            ("scale", layer.weight.value),
+            ("bias", layer.bias.value),
+            ("running_mean", layer.running_mean),
+            ("running_var", layer.running_var),
+        )
+    ]
+    return graph.node("BatchNormalization", [x, *names], "batch_norm", epsilon=layer.eps)
+
+
+# Layer class name -> emitter. A new layer type needs one entry here (and nothing else).
 LAYERS: dict[str, Emitter] = {
     "Linear": linear,
     "Sigmoid": elementwise("Sigmoid"),
@@ -178,6 +233,13 @@ LAYERS: dict[str, Emitter] = {
     "LeakyReLU": leaky_relu,
     "Identity": passthrough,
     "Dropout": passthrough,
+    "Reshape": reshape,
+    "Flatten": flatten,
+    "Conv2D": conv2d,
+    "MaxPool2D": pool("MaxPool"),
+    "AvgPool2D": pool("AveragePool"),
+    "GlobalAvgPool2D": global_avg_pool,
+    "BatchNorm": batch_norm,
 }
 
 # Preprocessing step class name -> emitter, applied in ``preprocessing_steps`` order.
