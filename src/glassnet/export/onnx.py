@@ -26,6 +26,7 @@ import numpy as np
 from glassnet._version import __version__
 from glassnet.atomic import write_atomic
 from glassnet.errors import ExportError
+from glassnet.export.onnx_table import input_layout, table_inputs
 
 # Opset 17 (ONNX 1.12, 2022) holds every operator used here and runs on onnxruntime >= 1.12,
 # onnxruntime-web and mobile; the IR version is pinned to the one that goes with it, since
@@ -278,7 +279,16 @@ def to_onnx(model: Any, *, dtype: str | None = None) -> Any:
             f"unknown task {model.task!r}; glassnet exports classification or regression"
         )
     graph = Graph(dtype or model.dtype)
-    features = "input"
+    float_type = onnx.helper.np_dtype_to_tensor_dtype(graph.dtype)
+    table = getattr(model, "table", None)
+    if table is None:
+        features = "input"
+        inputs = [
+            onnx.helper.make_tensor_value_info("input", float_type, [BATCH, model.n_features])
+        ]
+    else:
+        graph.names.discard("input")
+        inputs, features = table_inputs(table, graph, onnx, BATCH)
     for index, step in enumerate(preprocessing_steps(model)):
         graph.scope = f"preprocess{index}/"
         emit = emitter(PREPROCESSING, step, f"preprocessing step {index}")
@@ -292,9 +302,11 @@ def to_onnx(model: Any, *, dtype: str | None = None) -> Any:
     if len(members) > 1:  # the mean, summed in one node as predict_proba sums in one loop
         total = graph.node("Sum", members, "sum_of_members")
         mean = graph.node("Div", [total, graph.constant(float(len(members)), "n_members")])
+    target_scaler = getattr(model, "target_scaler", None)
+    if target_scaler is not None:  # standardised outputs back to the target's units
+        scaled = graph.node("Mul", [mean, graph.constant(target_scaler.scale, "target_scale")])
+        mean = graph.node("Add", [scaled, graph.constant(target_scaler.offset, "target_offset")])
     outputs = _outputs(onnx, graph, model, mean)
-    float_type = onnx.helper.np_dtype_to_tensor_dtype(graph.dtype)
-    inputs = [onnx.helper.make_tensor_value_info("input", float_type, [BATCH, model.n_features])]
     proto = graph.build(inputs, outputs, doc=_describe(model))
     _metadata(onnx, proto, model)
     return proto
@@ -375,6 +387,9 @@ def _metadata(onnx: Any, proto: Any, model: Any) -> None:
         props["feature_names"] = json.dumps(list(info["feature_names"]))
     if info.get("target"):
         props["target"] = str(info["target"])
+    table = getattr(model, "table", None)
+    if table is not None:  # one input per column: their names, types and roles
+        props["inputs"] = json.dumps(input_layout(table))
     onnx.helper.set_model_props(proto, props)
 
 
