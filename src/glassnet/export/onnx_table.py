@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from glassnet.data.preprocessing import MISSING_CATEGORY, category_text
 from glassnet.errors import ExportError
 
-MISSING_CATEGORY = "(missing)"  # glassnet.data.preprocessing's name for an empty cell
 # Graph output names: a column may not take one of them as its input name.
 RESERVED = {"label", "probabilities", "values"}
 
@@ -106,3 +106,17 @@ def input_layout(table: Any) -> list[dict[str, str]]:
         for n in table.categorical
     ]
     return numeric + categorical
+
+
+def column_feeds(table: Any, frame: Any) -> dict[str, np.ndarray]:
+    """The graph's inputs for a DataFrame of raw columns, each (n_rows, 1): what a caller
+    without glassnet builds by hand (numbers as float64, NaN where empty; category text)."""
+    import pandas as pd
+
+    feeds = {}
+    for name in table.numeric:
+        values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64)
+        feeds[name] = values.reshape(-1, 1)
+    for name in table.categorical:
+        feeds[name] = category_text(frame[name]).to_numpy(dtype=object).reshape(-1, 1)
+    return feeds
