@@ -4,7 +4,9 @@ The graph takes ``input`` of shape (n_samples, n_features) in the model's dtype 
 float64; ``dtype=`` chooses another), raw features as ``Model.predict`` takes them. A
 classifier returns ``probabilities`` (n_samples, n_classes) and ``label`` (n_samples,),
 holding the model's class values (ints or strings); a regressor returns ``values``
-(n_samples, n_outputs).
+(n_samples, n_outputs), in the target's units. A model trained on a table (``model.table``)
+takes one (n_samples, 1) input per raw column instead, its preprocessing in the graph
+(``glassnet.export.onnx_table``).
 
 Each layer type maps to ONNX nodes through one small function in ``LAYERS`` (keyed by the
 layer's class name), each preprocessing step through one in ``PREPROCESSING``; an emitter
