@@ -21,15 +21,25 @@ from glassnet.nn.layers import Linear, Sequential
 
 
 def make_table(rng, n=160):
-    """Two numeric columns and two categorical ones, ~10% empty cells each; a class label
-    and a numeric target that both depend on every column."""
+    """Two numeric columns, two categorical ones and a boolean one, ~10% empty cells each; a
+    class label and a numeric target that both depend on every column."""
     size = rng.normal(10.0, 3.0, n)
     weight = rng.normal(-2.0, 1.0, n)
     colour = rng.choice(["red", "green", "blue"], n)
     shop = rng.choice(["north", "south"], n)
+    member = rng.random(n) < 0.5
     score = size + 2.0 * weight + np.select([colour == "red", colour == "green"], [3.0, -3.0])
-    score += np.where(shop == "north", 1.0, 0.0) + rng.normal(0, 0.5, n)
-    frame = pd.DataFrame({"size": size, "colour": colour, "weight": weight, "shop": shop})
+    score += np.where(shop == "north", 1.0, 0.0) + np.where(member, 1.5, 0.0)
+    score += rng.normal(0, 0.5, n)
+    frame = pd.DataFrame(
+        {
+            "size": size,
+            "colour": colour,
+            "weight": weight,
+            "shop": shop,
+            "member": member.astype(object),
+        }
+    )
     for name in frame.columns:
         frame.loc[rng.random(n) < 0.1, name] = np.nan
     frame["grade"] = np.where(score > np.median(score), "high", "low")
@@ -44,7 +54,7 @@ def new_rows(rng, frame):
     rows.loc[1, "weight"] = np.nan
     rows.loc[2, "colour"] = np.nan
     rows.loc[3, "colour"] = "purple"
-    rows.loc[4, ["size", "weight", "colour", "shop"]] = np.nan
+    rows.loc[4, ["size", "weight", "colour", "shop", "member"]] = np.nan
     return rows
 
 
@@ -86,6 +96,7 @@ def test_a_table_classifier_exports_its_preprocessing(table):
         ("weight", "tensor(double)", 1),
         ("colour", "tensor(string)", 1),
         ("shop", "tensor(string)", 1),
+        ("member", "tensor(string)", 1),
     ]
     layout = json.loads(session.get_modelmeta().custom_metadata_map["inputs"])
     assert [(i["name"], i["type"]) for i in layout] == [
@@ -93,6 +104,7 @@ def test_a_table_classifier_exports_its_preprocessing(table):
         ("weight", "double"),
         ("colour", "string"),
         ("shop", "string"),
+        ("member", "string"),
     ]
     ops = {(node.domain, node.op_type) for node in onnx.load(str(path)).graph.node}
     assert {("", "IsNaN"), ("", "Where"), ("ai.onnx.ml", "CategoryMapper")} <= ops
@@ -155,6 +167,7 @@ def test_the_cli_checks_a_table_export_on_the_csv_and_names_the_inputs(table, ca
         "weight": "double",
         "colour": "string",
         "shop": "string",
+        "member": "string",
     }
     assert report["check"]["rows"] == 160 and report["check"]["label_mismatches"] == 0
     assert report["check"]["max_difference"] <= 1e-5
