@@ -25,10 +25,16 @@ from threadpoolctl import threadpool_limits
 
 from glassnet.data.datasets import load_digits, seed_split
 from glassnet.data.sources import load_dataset
+from glassnet.export.onnx_table import column_feeds
 from glassnet.models import checkpoint
 
 
-def rows_for(model, data: str) -> np.ndarray:
+def rows_for(model, data: str):
+    """Raw features (n, n_features), or the table's frame for a model trained on a table."""
+    if model.table is not None:
+        from glassnet.data.tables import read_table
+
+        return read_table(data).frame
     if data == "digits":
         return seed_split(load_digits()).test.x
     features = model.info.get("feature_names")
@@ -63,7 +69,11 @@ def measure(path: Path, data: str, repeats: int) -> dict[str, object]:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
         session = onnxruntime.InferenceSession(str(onnx_path), options)
-    feed = {"input": x.astype(model.dtype)}
+    if model.table is not None:  # one input per raw column; glassnet reads the frame
+        feed = column_feeds(model.table, x)
+        x = model.features(x)
+    else:
+        feed = {"input": x.astype(model.dtype)}
     names = ["label", "probabilities"] if model.task == "classification" else ["values"]
     outputs = session.run(names, feed)
     expected = model.predict_proba(x) if model.task == "classification" else model.outputs(x)

@@ -10,6 +10,7 @@ import json
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from onnx_check import assert_matches_glassnet, run_onnx
 
@@ -78,17 +79,21 @@ def test_a_model_trained_on_a_csv_exports_through_the_cli(tmp_path, rng, capsys)
     import onnxruntime
 
     meta = onnxruntime.InferenceSession(str(out)).get_modelmeta().custom_metadata_map
-    features = json.loads(meta["feature_names"])
-    assert features == ["petal", "sepal", "stem"] and meta["target"] == "species"
-    with open(data, newline="") as handle:
-        rows = [[float(row[name]) for name in features] for row in csv.DictReader(handle)]
-    assert_matches_glassnet(model, out, np.array(rows))
-    assert set(run_onnx(out, np.array(rows))["label"].tolist()) == {"iris", "rose", "lily"}
+    layout = json.loads(meta["inputs"])
+    assert [(i["name"], i["type"]) for i in layout] == [
+        ("petal", "double"),
+        ("sepal", "double"),
+        ("stem", "double"),
+    ]
+    assert meta["target"] == "species"
+    rows = pd.read_csv(data)
+    assert_matches_glassnet(model, out, rows)
+    assert set(run_onnx(out, rows)["label"].tolist()) == {"iris", "rose", "lily"}
     # The same float64 model as a float32 graph, for runtimes without doubles.
     out32 = tmp_path / "flowers32.onnx"
     assert main([*command[:4], "--out", str(out32), "--dtype", "float32", "--quiet"]) == 0
-    assert run_onnx(out32, np.array(rows))["probabilities"].dtype == np.float32
-    assert_matches_glassnet(model, out32, np.array(rows))
+    assert run_onnx(out32, rows)["probabilities"].dtype == np.float32
+    assert_matches_glassnet(model, out32, rows)
 
 
 def test_the_cli_default_out_is_beside_the_model_and_errors_are_one_line(

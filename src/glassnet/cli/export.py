@@ -18,7 +18,9 @@ EXPORT_EXAMPLES = """examples:
 
 the graph takes `input` (n_samples, n_features: raw features, in --dtype, default the model's)
 and returns `label` and `probabilities` (classifiers) or `values` (regressors); the scaling is
-inside it.
+inside it. A model trained on a table takes one (n, 1) input per raw column instead: float64
+for numeric ones (NaN = empty), strings for categorical ones ("" = empty), with imputation,
+scaling and one-hot encoding inside the graph.
 needs the onnx extra: pip install 'glassnet[onnx]'"""
 
 
@@ -61,6 +63,7 @@ def add_export_parser(commands: Any) -> None:
 def cmd_export(args: argparse.Namespace) -> int:
     """``glassnet export``: load the model file, build and check the graph, write it."""
     from glassnet.export.onnx import OPSET, save_onnx
+    from glassnet.export.onnx_table import input_layout
     from glassnet.export.verify import save_checked
     from glassnet.models import checkpoint
 
@@ -81,6 +84,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         int(param.value.size) for network in model.networks for param in network.parameters()
     )
     outputs = ["label", "probabilities"] if model.task == "classification" else ["values"]
+    if model.table is None:
+        inputs: Any = {"input": ["n_samples", model.n_features]}
+        described = f"input (n, {model.n_features}), {args.dtype or model.dtype}"
+    else:  # one (n, 1) input per raw column
+        inputs = {item["name"]: item["type"] for item in input_layout(model.table)}
+        described = f"{len(inputs)} columns, each (n, 1): " + ", ".join(
+            f"{name} ({kind})" for name, kind in inputs.items()
+        )
     result = {
         "model": str(args.model),
         "out": str(path),
@@ -90,7 +101,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         "parameters": parameters,
         "dtype": args.dtype or str(model.dtype),
         "members": len(model.networks),
-        "inputs": {"input": ["n_samples", model.n_features]},
+        "inputs": inputs,
         "outputs": outputs,
         "check": None if comparison is None else {"data": args.check, **vars(comparison)},
     }
@@ -99,7 +110,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         ("wrote", result["out"]),
         ("size", f"{result['bytes']:,} bytes for {parameters:,} parameters ({result['dtype']})"),
         ("opset", OPSET),
-        ("input", f"input (n, {model.n_features}), {result['dtype']}"),
+        ("inputs", described),
         ("outputs", ", ".join(outputs)),
     ]
     if comparison is not None:
@@ -119,6 +130,10 @@ def check_rows(model: Any, source: str) -> Any:
     its label column, if any, ignored)."""
     from glassnet.data.sources import load_dataset
 
+    if model.table is not None:  # a table model's graph takes the raw columns
+        from glassnet.data.tables import read_table
+
+        return read_table(source).frame
     features = model.info.get("feature_names") if source.lower().endswith(".csv") else None
     data = load_dataset(source, model.info.get("target"), features=features, need_target=False)
     return data.x

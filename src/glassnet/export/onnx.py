@@ -4,7 +4,9 @@ The graph takes ``input`` of shape (n_samples, n_features) in the model's dtype 
 float64; ``dtype=`` chooses another), raw features as ``Model.predict`` takes them. A
 classifier returns ``probabilities`` (n_samples, n_classes) and ``label`` (n_samples,),
 holding the model's class values (ints or strings); a regressor returns ``values``
-(n_samples, n_outputs).
+(n_samples, n_outputs), in the target's units. A model trained on a table (``model.table``)
+takes one (n_samples, 1) input per raw column instead, its preprocessing in the graph
+(``glassnet.export.onnx_table``).
 
 Each layer type maps to ONNX nodes through one small function in ``LAYERS`` (keyed by the
 layer's class name), each preprocessing step through one in ``PREPROCESSING``; an emitter
@@ -26,6 +28,7 @@ import numpy as np
 from glassnet._version import __version__
 from glassnet.atomic import write_atomic
 from glassnet.errors import ExportError
+from glassnet.export.onnx_table import input_layout, table_inputs
 
 # Opset 17 (ONNX 1.12, 2022) holds every operator used here and runs on onnxruntime >= 1.12,
 # onnxruntime-web and mobile; the IR version is pinned to the one that goes with it, since
@@ -166,10 +169,65 @@ def scaler(step: Any, graph: Graph, x: str) -> str:
     return graph.node("Div", [shifted, graph.constant(step.scale, "scale")], "scaled")
 
 
-# Layer class name -> emitter. A new layer type needs one entry here (and nothing else), e.g.
-# images enter as flat rows: a reshape layer's emitter would be
-#   graph.node("Reshape", [x, graph.constant([-1, c, h, w], "shape", dtype=np.int64)])
-# and Conv, MaxPool, AveragePool, BatchNormalization, Flatten are one node each (opset 17).
+def reshape(layer: Any, graph: Graph, x: str) -> str:
+    """Flat rows -> ``(n, *shape)`` images; -1 keeps the batch dimension free."""
+    shape = graph.constant([-1, *layer.shape], "shape", dtype=np.int64)
+    return graph.node("Reshape", [x, shape], "reshaped")
+
+
+def flatten(layer: Any, graph: Graph, x: str) -> str:
+    """``(n, d1, d2, ...) -> (n, d1 * d2 * ...)`` in C order, as ``Flatten.forward``."""
+    return graph.node("Flatten", [x], "flat", axis=1)
+
+
+def conv2d(layer: Any, graph: Graph, x: str) -> str:
+    """Conv2D is ONNX Conv as it is: cross-correlation, W (out, in, k, k), zero padding."""
+    weight = graph.constant(layer.weight.value, "weight")
+    bias = graph.constant(layer.bias.value, "bias")
+    k, s, p = layer.kernel_size, layer.stride, layer.padding
+    return graph.node(
+        "Conv",
+        [x, weight, bias],
+        "conv",
+        kernel_shape=[k, k],
+        strides=[s, s],
+        pads=[p, p, p, p],
+    )
+
+
+def pool(op: str) -> Emitter:
+    """MaxPool / AveragePool without padding; windows past the edge are dropped, which is
+    ONNX's default (ceil_mode=0)."""
+
+    def emit(layer: Any, graph: Graph, x: str) -> str:
+        k, s = layer.kernel_size, layer.stride
+        return graph.node(op, [x], op.lower(), kernel_shape=[k, k], strides=[s, s])
+
+    return emit
+
+
+def global_avg_pool(layer: Any, graph: Graph, x: str) -> str:
+    """GlobalAveragePool keeps (n, c, 1, 1); glassnet's layer gives (n, c)."""
+    pooled = graph.node("GlobalAveragePool", [x], "global_avg_pool")
+    return graph.node("Flatten", [pooled], "pooled", axis=1)
+
+
+def batch_norm(layer: Any, graph: Graph, x: str) -> str:
+    """BatchNormalization in inference mode: the running statistics, dense or images alike
+    (ONNX normalizes axis 1 of (n, c) and of (n, c, h, w))."""
+    names = [
+        graph.constant(value, hint)
+        for hint, value in (
+            ("scale", layer.weight.value),
+            ("bias", layer.bias.value),
+            ("running_mean", layer.running_mean),
+            ("running_var", layer.running_var),
+        )
+    ]
+    return graph.node("BatchNormalization", [x, *names], "batch_norm", epsilon=layer.eps)
+
+
+# Layer class name -> emitter. A new layer type needs one entry here (and nothing else).
 LAYERS: dict[str, Emitter] = {
     "Linear": linear,
     "Sigmoid": elementwise("Sigmoid"),
@@ -178,6 +236,13 @@ LAYERS: dict[str, Emitter] = {
     "LeakyReLU": leaky_relu,
     "Identity": passthrough,
     "Dropout": passthrough,
+    "Reshape": reshape,
+    "Flatten": flatten,
+    "Conv2D": conv2d,
+    "MaxPool2D": pool("MaxPool"),
+    "AvgPool2D": pool("AveragePool"),
+    "GlobalAvgPool2D": global_avg_pool,
+    "BatchNorm": batch_norm,
 }
 
 # Preprocessing step class name -> emitter, applied in ``preprocessing_steps`` order.
@@ -216,7 +281,16 @@ def to_onnx(model: Any, *, dtype: str | None = None) -> Any:
             f"unknown task {model.task!r}; glassnet exports classification or regression"
         )
     graph = Graph(dtype or model.dtype)
-    features = "input"
+    float_type = onnx.helper.np_dtype_to_tensor_dtype(graph.dtype)
+    table = getattr(model, "table", None)
+    if table is None:
+        features = "input"
+        inputs = [
+            onnx.helper.make_tensor_value_info("input", float_type, [BATCH, model.n_features])
+        ]
+    else:
+        graph.names.discard("input")
+        inputs, features = table_inputs(table, graph, onnx, BATCH)
     for index, step in enumerate(preprocessing_steps(model)):
         graph.scope = f"preprocess{index}/"
         emit = emitter(PREPROCESSING, step, f"preprocessing step {index}")
@@ -230,9 +304,11 @@ def to_onnx(model: Any, *, dtype: str | None = None) -> Any:
     if len(members) > 1:  # the mean, summed in one node as predict_proba sums in one loop
         total = graph.node("Sum", members, "sum_of_members")
         mean = graph.node("Div", [total, graph.constant(float(len(members)), "n_members")])
+    target_scaler = getattr(model, "target_scaler", None)
+    if target_scaler is not None:  # standardised outputs back to the target's units
+        scaled = graph.node("Mul", [mean, graph.constant(target_scaler.scale, "target_scale")])
+        mean = graph.node("Add", [scaled, graph.constant(target_scaler.offset, "target_offset")])
     outputs = _outputs(onnx, graph, model, mean)
-    float_type = onnx.helper.np_dtype_to_tensor_dtype(graph.dtype)
-    inputs = [onnx.helper.make_tensor_value_info("input", float_type, [BATCH, model.n_features])]
     proto = graph.build(inputs, outputs, doc=_describe(model))
     _metadata(onnx, proto, model)
     return proto
@@ -313,6 +389,9 @@ def _metadata(onnx: Any, proto: Any, model: Any) -> None:
         props["feature_names"] = json.dumps(list(info["feature_names"]))
     if info.get("target"):
         props["target"] = str(info["target"])
+    table = getattr(model, "table", None)
+    if table is not None:  # one input per column: their names, types and roles
+        props["inputs"] = json.dumps(input_layout(table))
     onnx.helper.set_model_props(proto, props)
 
 

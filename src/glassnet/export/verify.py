@@ -13,6 +13,7 @@ import numpy as np
 from glassnet.atomic import write_atomic
 from glassnet.errors import ExportError
 from glassnet.export.onnx import INSTALL_HINT, to_onnx
+from glassnet.export.onnx_table import column_feeds
 
 # Probabilities are in [0, 1]; values are compared relative to their largest magnitude.
 TOLERANCE = 1e-5
@@ -33,7 +34,8 @@ class Comparison:
 
 def compare(model: Any, graph_bytes: bytes, x: np.ndarray) -> Comparison:
     """Run the serialized graph in onnxruntime on raw features ``x`` (n_samples,
-    n_features) and compare with ``model.predict_proba`` / ``predict`` (or ``outputs``)."""
+    n_features), or a DataFrame of raw columns for a table model, and compare with
+    ``model.predict_proba`` / ``predict`` (or ``outputs``)."""
     try:
         import onnxruntime
     except ImportError:
@@ -46,8 +48,12 @@ def compare(model: Any, graph_bytes: bytes, x: np.ndarray) -> Comparison:
             f"onnxruntime cannot run the exported graph ({message}); its CPU kernels lack "
             "some float64 operators (Conv): try exporting with dtype float32"
         ) from None
-    dtype = np.float32 if session.get_inputs()[0].type == "tensor(float)" else np.float64
-    feed = {"input": np.asarray(x, dtype=dtype)}
+    if getattr(model, "table", None) is not None and hasattr(x, "columns"):
+        feed = column_feeds(model.table, x)  # a table's raw columns, one input each
+        x = model.features(x)
+    else:
+        dtype = np.float32 if session.get_inputs()[0].type == "tensor(float)" else np.float64
+        feed = {"input": np.asarray(x, dtype=dtype)}
     if model.task == "classification":
         labels, probabilities = session.run(["label", "probabilities"], feed)
         difference = np.max(np.abs(probabilities - model.predict_proba(x)), initial=0.0)
