@@ -390,7 +390,8 @@ class _GlassNet(BaseEstimator):
         return self.network_.forward(x)
 
     def to_model(self) -> Model:
-        """The fitted network as a glassnet ``Model`` (save it with ``glassnet.models.checkpoint``)."""
+        """The fitted network as a glassnet ``Model`` (save it with
+        ``glassnet.models.checkpoint``)."""
         self._check_fitted()
         task = "classification" if self._loss_name == "cross_entropy" else "regression"
         return Model(

@@ -202,8 +202,8 @@ def fit_from_config(
 
     ``config`` also chooses the learning-rate schedule, early stopping and augmentation;
     augmentation needs the inputs' ``image_shape`` and the ``scaler`` they went through.
-    With a ``checkpointer`` (see ``glassnet.training.resume``) training continues from its saved state
-    when there is one, and saves its state if a stop is requested.
+    With a ``checkpointer`` (see ``glassnet.training.resume``) training continues from its
+    saved state when there is one, and saves its state if a stop is requested.
     """
     dtype = np.dtype(config.dtype)
     x = check_features(train_data[0], what="training X")
