@@ -3,6 +3,7 @@
     python benchmarks/end_to_end.py                  # 1 warm-up + 5 counted rounds
     python benchmarks/end_to_end.py --rounds 7
     python benchmarks/end_to_end.py --variant base=/tmp/base/src   # add another glassnet tree
+    python benchmarks/end_to_end.py --sweep          # also time `glassnet sweep` (same grid)
 
 What a user times is the command, start to finish: interpreter start-up, imports, the
 worker processes, the experiment, the figures and report.html. Each round starts every
@@ -74,7 +75,8 @@ class Variant:
     name: str
     command: list[str]
     env: dict[str, str]
-    out: Path | None = None  # glassnet's run folder (None for the scikit-learn script)
+    out: Path | None = None  # glassnet's output folder, emptied before each run
+    metrics: bool = False  # results from out/metrics.json (glassnet run) or stdout's JSON
     wall: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
     inside: list[float] = field(default_factory=list)  # metrics.json "seconds"
@@ -95,14 +97,14 @@ class Variant:
             output, errors = stdout.read(), stderr.read()
         if process.returncode != 0:
             sys.exit(f"{self.name} failed ({process.returncode}):\n{errors[-2000:]}")
-        if self.out is not None:
-            metrics = json.loads((self.out / "metrics.json").read_text())
+        if self.metrics:
+            metrics = json.loads((self.out / "metrics.json").read_text())  # type: ignore[operator]
             self.result = {
                 key: metrics[key] for key in ("best_l2", "validation_accuracy", "test_accuracy")
             }
             inside = metrics["seconds"]
         else:
-            self.result = json.loads(output.strip().splitlines()[-1])
+            self.result = json.loads(output.strip().splitlines()[-1]) if output.strip() else {}
             inside = float("nan")
         if counted:
             self.wall.append(wall)
@@ -110,11 +112,57 @@ class Variant:
             self.inside.append(inside)
 
 
-def glassnet_variant(name: str, source: Path, folder: Path) -> Variant:
+def glassnet_variant(name: str, source: Path, folder: Path, command: str = "run") -> Variant:
     env = {**os.environ, "PYTHONPATH": str(source)}
     out = folder / name
-    command = [sys.executable, "-m", "glassnet.cli", "run", "--seed", "0", "--quiet"]
-    return Variant(name, [*command, "--out", str(out)], env, out)
+    glassnet = [sys.executable, "-m", "glassnet.cli", command, "--quiet", "--out", str(out)]
+    if command == "sweep":  # the seed preset's own grid, one seed: the run's ten trainings
+        return Variant(name, glassnet, env, out)
+    return Variant(name, [*glassnet, "--seed", "0"], env, out, metrics=True)
+
+
+def epoch_costs(epochs: int) -> None:
+    """Cost of one seed training-epoch, in `fit` (what `glassnet run` and `glassnet sweep`
+    train with) and in the estimator's `fit`, against a one-core GEMM peak measured now."""
+    import numpy as np
+    from compare import gemm_peak, seed_training_flops  # benchmarks/ is on sys.path
+    from threadpoolctl import threadpool_limits
+
+    from glassnet.data import load_digits, seed_split
+    from glassnet.sklearn import GlassNetClassifier
+    from glassnet.training.config import TrainConfig, fit_from_config
+
+    splits = seed_split(load_digits())
+    train, valid = (splits.train.x, splits.train.y), (splits.validation.x, splits.validation.y)
+    config = TrainConfig(output_activation="sigmoid", l2=0.599, epochs=epochs, dtype="float32")
+    sizes = [64, 48, 32, 10]
+    peak = gemm_peak(np.float32)
+    with threadpool_limits(limits=1, user_api="blas"):
+        start = time.perf_counter()
+        fit_from_config(config, train, valid, n_outputs=10, rng=np.random.default_rng(0))
+        fit_seconds = time.perf_counter() - start
+        estimator = GlassNetClassifier(
+            (48, 32), "sigmoid", output_activation="sigmoid", solver="sgd", learning_rate=0.2,
+            l2=0.599, batch_size=None, max_epochs=epochs, random_state=0, dtype="float32",
+        )  # fmt: skip
+        start = time.perf_counter()
+        estimator.fit(*train)
+        estimator_seconds = time.perf_counter() - start
+    print(
+        f"\none seed training, float32, one core, {epochs} epochs (GEMM peak now "
+        f"{peak:.1f} GFLOP/s):"
+    )
+    for name, seconds, n_valid in (
+        ("fit (run, sweep)", fit_seconds, len(valid[0])),
+        ("estimator fit", estimator_seconds, 0),  # the estimator watches no validation set
+    ):
+        flops = seed_training_flops(len(train[0]), n_valid, sizes)
+        per_epoch = seconds / epochs
+        achieved = flops / per_epoch / 1e9
+        print(
+            f"  {name:<17} {per_epoch * 1e3:.3f} ms/epoch, {flops / 1e6:.1f} MFLOP/epoch, "
+            f"{achieved:.1f} GFLOP/s = {peak / achieved:.1f}x below the peak"
+        )
 
 
 def blas_kernels() -> str:
@@ -141,6 +189,10 @@ def main() -> None:
         help="also time glassnet from another source tree (e.g. the branch start)",
     )
     parser.add_argument("--no-sklearn", action="store_true", help="time glassnet variants only")
+    parser.add_argument("--sweep", action="store_true", help="also time `glassnet sweep`")
+    parser.add_argument(
+        "--epochs", type=int, default=300, help="epochs of the per-epoch cost measurement"
+    )
     parser.add_argument("--sklearn-script", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sklearn_script:
@@ -154,6 +206,8 @@ def main() -> None:
     for spec in args.variant:
         name, _, source = spec.partition("=")
         variants.append(glassnet_variant(name, Path(source).resolve(), folder))
+    if args.sweep:
+        variants.append(glassnet_variant("sweep", SOURCE, folder, command="sweep"))
     if not args.no_sklearn:
         sklearn = [sys.executable, str(Path(__file__).resolve()), "--sklearn-script"]
         variants.append(Variant("scikit-learn", sklearn, dict(os.environ)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -166,6 +167,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         folder = start_run(preset, seed, args.out or default_run_dir(), command)
     n_trials = len(preset.grid()) if preset.sweep else 0
     with training_progress(out, n_trials, preset.train.epochs, preset.ensemble) as callbacks:
+        callbacks["on_trial"] = preload_figures_after(callbacks["on_trial"])
         try:
             result = run_experiment(
                 preset, seed=seed, n_jobs=args.jobs, refit=refit, run_dir=folder, **callbacks
@@ -193,6 +195,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     out.print(results_table(result))
     out.print(results_summary(result))
     return 0
+
+
+def preload_figures_after(on_trial: Callable[..., None] | None) -> Callable[..., None]:
+    """``on_trial`` that, when the first trial is in, imports matplotlib in the background:
+    the sweep's workers keep the cores busy, and this process only waits for them."""
+    started = False
+
+    def first_preloads(result: object) -> None:
+        nonlocal started
+        if not started:
+            from glassnet.report.figures import preload
+
+            preload()
+            started = True
+        if on_trial is not None:
+            on_trial(result)
+
+    return first_preloads
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
