@@ -145,6 +145,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """``glassnet run``: sweep on validation, retrain the best, test once, write the folder."""
     from glassnet.experiments import presets
     from glassnet.experiments.experiment import resume_run, run_experiment, start_run, write_run
+    from glassnet.experiments.trials import resolve_n_jobs
 
     out = Output(args)
     given = (args.preset, args.seed, args.out, args.dtype, args.refit)
@@ -167,7 +168,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         folder = start_run(preset, seed, args.out or default_run_dir(), command)
     n_trials = len(preset.grid()) if preset.sweep else 0
     with training_progress(out, n_trials, preset.train.epochs, preset.ensemble) as callbacks:
-        callbacks["on_trial"] = preload_figures_after(callbacks["on_trial"])
+        if resolve_n_jobs(args.jobs, n_trials) > 1:  # this process only waits for workers
+            callbacks["on_trial"] = preload_figures_after(callbacks["on_trial"])
         try:
             result = run_experiment(
                 preset, seed=seed, n_jobs=args.jobs, refit=refit, run_dir=folder, **callbacks
