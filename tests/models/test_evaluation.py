@@ -47,3 +47,28 @@ def test_class_indices_match_text_and_numbers_and_refuse_unknown_labels():
     assert class_indices(np.array(["x", "y"]), np.array(["y", "x"])).tolist() == [1, 0]
     with pytest.raises(DataError, match=r"labels \['z'\] are not classes of this model"):
         class_indices(np.array(["x", "y"]), np.array(["z"]))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_per_class_metrics_equal_scikit_learn_with_absent_and_unpredicted_classes(seed):
+    # Counted by glassnet itself (importing sklearn.metrics is slow): the numbers must be
+    # scikit-learn's exactly, including the zero_division=0 cases of classes never predicted
+    # or never present.
+    from sklearn.metrics import precision_recall_fscore_support
+
+    rng = np.random.default_rng(seed)
+    n_classes = 6
+    y_true = rng.integers(0, n_classes - 1, 40)  # the last class never occurs
+    proba = rng.random((40, n_classes))
+    proba[:, 0] = 0.0  # class 0 is never predicted
+    evaluation = Evaluation(np.arange(n_classes), y_true, proba)
+    expected = precision_recall_fscore_support(
+        y_true, evaluation.y_pred, labels=np.arange(n_classes), zero_division=0
+    )
+    rows = evaluation.per_class()
+    for column, name in zip(expected, ("precision", "recall", "f1", "support"), strict=True):
+        assert [row[name] for row in rows] == column.tolist()
+    np.testing.assert_array_equal(
+        evaluation.confusion_matrix(),
+        confusion_matrix(y_true, evaluation.y_pred, labels=np.arange(n_classes)),
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -161,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_run(args: argparse.Namespace) -> int:
     """``glassnet run``: sweep on validation, retrain the best, test once, write the folder."""
     from glassnet.experiments.experiment import resume_run, run_experiment, start_run, write_run
+    from glassnet.experiments.trials import resolve_n_jobs
 
     out = Output(args)
     data_flags = ("data", "target", "task", *cli_train.COLUMN_KEYS, "data_home")
@@ -197,6 +199,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         folder = start_run(preset, seed, args.out or default_run_dir(), command)
     n_trials = len(preset.grid()) if preset.sweep else 0
     with training_progress(out, n_trials, preset.train.epochs, preset.ensemble) as callbacks:
+        if resolve_n_jobs(args.jobs, n_trials) > 1:  # this process only waits for workers
+            callbacks["on_trial"] = preload_figures_after(callbacks["on_trial"])
         try:
             result = run_experiment(
                 preset,
@@ -258,6 +262,24 @@ def run_preset(name: str | None) -> tuple[Any, dict[str, Any]]:
         train = {**cli_train.TABLE_DEFAULTS, **train}
     file["train"] = train
     return presets.from_dict(path.stem, file), settings
+
+
+def preload_figures_after(on_trial: Callable[..., None] | None) -> Callable[..., None]:
+    """``on_trial`` that, when the first trial is in, imports matplotlib in the background:
+    the sweep's workers keep the cores busy, and this process only waits for them."""
+    started = False
+
+    def first_preloads(result: object) -> None:
+        nonlocal started
+        if not started:
+            from glassnet.report.figures import preload
+
+            preload()
+            started = True
+        if on_trial is not None:
+            on_trial(result)
+
+    return first_preloads
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
