@@ -78,9 +78,11 @@ class SoftmaxCrossEntropy(Loss):
         return float(per_sample @ self.scale if self.scale.ndim else per_sample.sum() * self.scale)
 
     def backward(self) -> np.ndarray:
-        # A new array: the cached probabilities stay intact, so a second call agrees.
-        grad = self.probs_by_class * self.scale
-        grad[self.targets] -= self.scale
+        # A copy: the cached probabilities stay intact, so a second call agrees. (p - 1) * s,
+        # not p * s - s: the same rounding as the seed experiment's reference, bit for bit.
+        grad = self.probs_by_class.copy()
+        grad[self.targets] -= 1.0
+        grad *= self.scale
         return np.ascontiguousarray(grad.T)
 
     def predict(self, output: np.ndarray) -> np.ndarray:
