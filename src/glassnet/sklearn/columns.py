@@ -66,7 +66,9 @@ def read_column_transformer(
         width = transformer.output_indices_[branch]
         if len(terms.outputs) - start != width.stop - width.start:
             raise ConfigError(f"{where}: its output width was not understood; to_model refuses it")
-    roles = {column: record.roles.get(column, "dropped: not used by the pipeline") for column in names}
+    roles = {
+        column: record.roles.get(column, "dropped: not used by the pipeline") for column in names
+    }
     try:
         table = TablePreprocessor(
             record.numeric,
@@ -281,7 +283,9 @@ def _check_encoder(where: str, encoder: Any) -> None:
         raise ConfigError(
             f"{where}: OneHotEncoder(handle_unknown={encoder.handle_unknown!r}) cannot be stored"
         )
-    if encoder.drop_idx_ is not None and any(_infrequent(encoder, i) for i in range(len(encoder.categories_))):
+    if encoder.drop_idx_ is not None and any(
+        _infrequent(encoder, i) for i in range(len(encoder.categories_))
+    ):
         raise ConfigError(f"{where}: OneHotEncoder with both drop= and infrequent categories")
 
 
