@@ -128,6 +128,8 @@ def test_a_column_transformer_pipeline_file_predicts_a_csv_like_the_pipeline(tmp
     assert main(["predict", str(path), "--data", str(tmp_path / "new.csv"), "--out",
                  str(out), "--quiet"]) == 0  # fmt: skip
     assert "'colour': 5 row(s) hold categories not seen" in capsys.readouterr().err
+    assert main(["summary", str(path)]) == 0
+    assert "missing -> median" in capsys.readouterr().out
     with open(out, newline="") as handle:
         predicted = [row["prediction"] for row in csv.DictReader(handle)]
     expected = pipeline.predict(new)
@@ -178,6 +180,8 @@ def test_a_column_transformer_regressor_through_the_cli(tmp_path):
         "constant",
         "scaled-after",
         "remainder",
+        "max-categories",
+        "unknown-is-error",
     ],  # fmt: skip
 )
 def test_column_transformer_variants_match_scikit_learn(variant):
@@ -199,6 +203,10 @@ def test_column_transformer_variants_match_scikit_learn(variant):
     if variant.startswith("infrequent+"):
         fill = "pink" if "rare" in variant else "green"  # an infrequent or a frequent category
         encoder = make_pipeline(SimpleImputer(strategy="constant", fill_value=fill), encoder)
+    if variant == "max-categories":
+        encoder = OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=3)
+    if variant == "unknown-is-error":  # accepted; only rows the pipeline accepts are compared
+        encoder = OneHotEncoder(handle_unknown="error")
     if variant == "drop":
         encoder = OneHotEncoder(handle_unknown="ignore", drop="first")
     if variant == "constant":
@@ -221,6 +229,8 @@ def test_column_transformer_variants_match_scikit_learn(variant):
     ).fit(frame, y)
     model = to_model(pipeline)
     new = _new_rows(frame)
+    if variant == "unknown-is-error":
+        new = new[new["colour"] != "purple"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         predicted = model.predict(model.features(new))
