@@ -96,6 +96,7 @@ def _new_rows(frame: pd.DataFrame) -> pd.DataFrame:
     new = frame.iloc[:40].copy()
     new.loc[:4, "colour"] = "purple"
     new.loc[5:9, ["age", "colour"]] = np.nan
+    new.loc[10:12, "doors"] = 3  # an unseen code in a number column read as categories
     return new[new.columns[::-1]].assign(notes="x")
 
 
@@ -253,6 +254,8 @@ def test_column_transformer_steps_it_cannot_store_are_refused_by_name():
 
     numbers = ["age", "income"]
     refused(ColumnTransformer([("num", KNNImputer(), numbers)]), "'num'.*KNNImputer")
+    largest = SimpleImputer(strategy=np.nanmax)
+    refused(ColumnTransformer([("num", largest, numbers)]), "'num'.*strategy=<function")
     odd = SimpleImputer(missing_values=-1.0)
     refused(ColumnTransformer([("num", odd, ["income"])]), "'num'.*missing_values=-1.0")
     ordinal = make_pipeline(OrdinalEncoder(), OneHotEncoder())
