@@ -106,11 +106,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if (
             not first
             and hasattr(self, "network_")
-            and y.shape[1] != self.network_.layers[-1].out_features
+            and y.shape[1] != self.network_.layers[-1].output_features(0)
         ):
             raise DataError(
                 f"y has {y.shape[1]} targets, the model was fitted with "
-                f"{self.network_.layers[-1].out_features}"
+                f"{self.network_.layers[-1].output_features(0)}"
             )
         return y.astype(np.float64)
 
