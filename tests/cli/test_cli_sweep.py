@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
+import pytest
+
 from glassnet.cli.app import main
 
 
@@ -31,9 +33,16 @@ def test_sweep_writes_records_summary_and_plot(tmp_path, capsys):
     assert code == 0
     records = [json.loads(line) for line in (out / "trials.jsonl").open()]
     assert [(r["l2"], r["seed"]) for r in records] == [(0.1, 0), (0.1, 1), (1, 0), (1, 1)]
-    assert all(0.0 <= r["validation_accuracy"] <= 1.0 for r in records)
+    # Accuracy on the seed split's 482 validation images: a whole number of them correct.
+    for record in records:
+        correct = record["validation_accuracy"] * 482
+        assert correct == pytest.approx(round(correct), abs=1e-9)
     summary = (out / "summary.md").read_text()
     assert "| l2 | seeds | validation accuracy |" in summary
+    # Each l2's row shows the mean over its two seeds.
+    for l2 in (0.1, 1):
+        mean = sum(r["validation_accuracy"] for r in records if r["l2"] == l2) / 2
+        assert f"| {l2:g} | 2 | {mean:.4f} ± " in summary
     assert (out / "sweep.png").read_bytes()[:4] == b"\x89PNG"
 
 

@@ -165,9 +165,20 @@ def test_bad_estimator_parameters_are_config_errors(settings):
 def test_score_refuses_labels_the_model_never_saw(model):
     with pytest.raises(DataError, match=r"\['40'\] are not classes .* never saw"):
         model.score(X[:3], [10, 40, 20])
-    assert 0.0 <= model.score(X[:3], [10, 30, 20]) <= 1.0
+    # The network is one Linear layer: its predicted class is argmax(x @ W + b), by hand.
+    layer = model.network.layers[0]
+    predicted = (X[:3] @ layer.weight.value + layer.bias.value).argmax(axis=1)
+    right = np.array([10, 20, 30])[predicted]
+    one_wrong = right.copy()
+    one_wrong[1] = 10 if right[1] != 10 else 20
+    assert model.score(X[:3], right) == 1.0
+    assert model.score(X[:3], one_wrong) == pytest.approx(2 / 3)
     text_labels = Model([model.network], classes=np.array(["a", "b", "c"]))
-    assert 0.0 <= text_labels.score(X[:2], ["c", "a"]) <= 1.0
+    letters = np.array(["a", "b", "c"])[predicted]
+    assert text_labels.score(X[:3], letters.tolist()) == 1.0
+    assert text_labels.score(X[:3], letters[::-1].tolist()) == pytest.approx(
+        np.mean(letters[::-1] == letters)
+    )
 
 
 def test_score_checks_lengths(model):

@@ -215,20 +215,22 @@ def test_a_preprocessing_step_with_an_ai_onnx_ml_operator_slots_in(
 
 
 def test_the_scikit_learn_estimators_export_through_to_model(tmp_path, digits):
-    from glassnet.sklearn import GlassNetClassifier, GlassNetRegressor
+    from glassnet.sklearn import MLPClassifier, MLPRegressor
 
     x, y = digits
     names = np.array(
         ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
     )
-    classifier = GlassNetClassifier((16,), max_epochs=5, random_state=0).fit(x, names[y])
+    classifier = MLPClassifier((16,), solver="lbfgs", max_iter=50, random_state=0)
+    classifier.fit(x, names[y])
     model = classifier.to_model()
     assert_matches_glassnet(model, model.to_onnx(tmp_path / "classifier.onnx"), x)
     assert (
         run_onnx(tmp_path / "classifier.onnx", x)["label"].tolist()
         == classifier.predict(x).tolist()
     )
-    regressor = GlassNetRegressor((16,), max_epochs=5, random_state=0).fit(x, y.astype(float))
+    regressor = MLPRegressor(hidden_layer_sizes=(16,), solver="lbfgs", max_iter=50, random_state=0)
+    regressor.fit(x, y.astype(float))
     model = regressor.to_model()
     values = run_onnx(model.to_onnx(tmp_path / "regressor.onnx"), x)["values"]
     np.testing.assert_allclose(values[:, 0], regressor.predict(x), rtol=1e-6, atol=1e-6)

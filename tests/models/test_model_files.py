@@ -86,11 +86,16 @@ HEADER_EDITS = {
         ),
         "declared|takes",
     ),
-    "no layers": (lambda h: h["networks"][0].update(layers=[]), "no layers"),
+    "no layers": (lambda h: h["networks"][0].update(layers=[]), "description lists no layers$"),
+    "a network that is not a mapping": (
+        lambda h: h.update(networks=["net"]),
+        "description lists no layers$",
+    ),
     "first layer not Linear": (
         lambda h: h["networks"][0]["layers"].insert(0, {"type": "Tanh"}),
-        "start with a Linear",
+        r"a network must start with a Linear layer \(or a Reshape to images\)$",
     ),
+    "unsupported dtype": (lambda h: h.update(dtype="float16"), "unsupported dtype 'float16'$"),
     "unknown layer type": (
         lambda h: h["networks"][0]["layers"].append({"type": "Exec"}),
         "unknown layer type",
@@ -110,7 +115,8 @@ HEADER_EDITS = {
     "unknown scaler": (lambda h: h.update(scaler="log"), "scaler"),
     "info not a mapping": (lambda h: h.update(info=[1, 2]), "info"),
     "newer format": (lambda h: h.update(format_version=99), "format version"),
-    "networks not a list": (lambda h: h.update(networks="net"), "no networks"),
+    "networks not a list": (lambda h: h.update(networks="net"), "the header lists no networks$"),
+    "no network at all": (lambda h: h.update(networks=[]), "the header lists no networks$"),
 }
 
 
@@ -246,3 +252,196 @@ def test_a_valid_zip_of_a_struct_bomb_is_refused(tmp_path):
     write_members(path, {"__glassnet__.npy": npy})
     with pytest.raises(ModelFileError, match="larger than its data"):
         checkpoint.load(path)
+
+
+def saved_ensemble(tmp_path):
+    rng = np.random.default_rng(4)
+    nets = [mlp([4, 5, 3], activation_name="tanh", rng=rng) for _ in range(2)]
+    model = Model(nets, classes=np.array([1, 2, 5]))
+    return model, checkpoint.save(model, tmp_path / "ensemble.npz")
+
+
+def replace_arrays(path, header, **arrays):
+    """Rewrite ``path`` with ``header`` and the given arrays replaced (None removes one)."""
+    contents = members(path)
+    contents["__glassnet__.npy"] = npy_bytes(
+        np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    )
+    for name, array in arrays.items():
+        if array is None:
+            contents.pop(f"{name}.npy")
+        else:
+            contents[f"{name}.npy"] = npy_bytes(array)
+    write_members(path, contents)
+
+
+def refused(path, words):
+    with pytest.raises(ModelFileError, match=words):
+        checkpoint.load(path)
+
+
+# Each case passes every check before the one it names (the file's own arrays agree with its
+# header), so the named check is the one that refuses it.
+def test_layers_whose_weights_match_but_do_not_chain_are_refused(tmp_path):
+    _, path = saved_model(tmp_path)
+    header = header_of(path)
+    header["networks"][0]["layers"][2]["in_features"] = 6
+    replace_arrays(path, header, **{"net0.2.weight": np.zeros((6, 3))})
+    refused(path, r"Linear\(6, 3\) takes 6 features per sample, but gets shape \(5,\)")
+
+
+def test_ensemble_members_of_different_input_sizes_are_refused(tmp_path):
+    _, path = saved_ensemble(tmp_path)
+    header = header_of(path)
+    header["networks"][1]["layers"][0]["in_features"] = 3
+    replace_arrays(path, header, **{"net1.0.weight": np.zeros((3, 5))})
+    refused(path, "ensemble members disagree")
+
+
+def test_ensemble_members_of_different_output_sizes_are_refused(tmp_path):
+    _, path = saved_ensemble(tmp_path)
+    header = header_of(path)
+    header["networks"][1]["layers"][2]["out_features"] = 2
+    replace_arrays(path, header, **{"net1.2.weight": np.zeros((5, 2)), "net1.2.bias": np.zeros(2)})
+    refused(path, "ensemble members disagree")
+
+
+@pytest.mark.parametrize(
+    ("arrays", "words"),
+    [
+        ({"scaler.offset": None}, "its arrays are missing"),
+        ({"scaler.offset": np.zeros(3)}, "do not match the number of input features"),
+        ({"scaler.scale": np.zeros((4, 1))}, "do not match the number of input features"),
+        ({"scaler.scale": np.array([1.0, 0.0, 1.0, 1.0])}, "non-finite or zero"),
+        ({"scaler.offset": np.array([0.0, np.inf, 0.0, 0.0])}, "non-finite or zero"),
+        ({"scaler.scale": np.array([1.0, np.nan, 1.0, 1.0])}, "non-finite or zero"),
+    ],
+)
+def test_bad_scaler_arrays_are_refused(arrays, words, tmp_path):
+    _, path = saved_model(tmp_path)
+    replace_arrays(path, header_of(path), **arrays)
+    refused(path, words)
+
+
+def test_scaler_arrays_without_a_declared_scaler_are_unexpected(tmp_path):
+    _, path = saved_model(tmp_path)
+    header = header_of(path)
+    header["scaler"] = None
+    replace_arrays(path, header)
+    refused(path, r"unexpected arrays \['scaler.offset', 'scaler.scale'\]")
+
+
+def test_infinite_weights_are_refused(tmp_path):
+    _, path = saved_model(tmp_path)
+    replace_arrays(path, header_of(path), **{"net0.0.weight": np.full((4, 5), np.inf)})
+    refused(path, "NaN or infinite")
+
+
+@pytest.mark.parametrize(
+    ("classes", "words"),
+    [
+        ([None, 1, 2], "class labels do not match"),
+        (["a", "b", "c", "d"], "class labels do not match"),
+        (["a", "b", "a"], "class labels repeat"),
+    ],
+)
+def test_bad_class_lists_are_refused(classes, words, tmp_path):
+    _, path = saved_model(tmp_path)
+    header = header_of(path)
+    header["classes"] = classes
+    replace_arrays(path, header)
+    refused(path, words)
+
+
+def test_text_classes_and_a_regression_file_load(tmp_path):
+    """The checks above refuse only what is wrong: text labels and no classes are fine."""
+    model, path = saved_model(tmp_path)
+    header = header_of(path)
+    header["classes"] = ["x", "y", "z"]
+    replace_arrays(path, header)
+    assert checkpoint.load(path).classes.tolist() == ["x", "y", "z"]
+    header.update(classes=None, task="regression")
+    replace_arrays(path, header)
+    loaded = checkpoint.load(path)
+    assert loaded.task == "regression" and loaded.classes is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        np.frombuffer(b'{"format": "glassnet-model"}', dtype=np.uint8).reshape(1, -1),
+        np.frombuffer(b'{"format": "glassnet-model"}', dtype=np.uint8).astype(np.float64),
+        np.full(checkpoint.MAX_HEADER_BYTES + 1, ord(" "), dtype=np.uint8),
+    ],
+    ids=["2-D bytes", "float bytes", "over 1 MiB"],
+)
+def test_a_header_that_is_not_a_json_byte_string_is_refused(raw, tmp_path):
+    _, path = saved_model(tmp_path)
+    contents = members(path)
+    contents["__glassnet__.npy"] = npy_bytes(raw)
+    write_members(path, contents)
+    refused(path, "the header is not a JSON byte string")
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (b"[1, 2]", "format marker missing"),
+        (b'{"format": "other"}', "format marker missing"),
+        (b"\xff\xfe", "not valid JSON"),
+        (b"{", "not valid JSON"),
+    ],
+)
+def test_headers_that_are_not_glassnet_json_are_refused(text, words, tmp_path):
+    _, path = saved_model(tmp_path)
+    contents = members(path)
+    contents["__glassnet__.npy"] = npy_bytes(np.frombuffer(text, dtype=np.uint8))
+    write_members(path, contents)
+    refused(path, words)
+
+
+def test_an_unsupported_npy_version_is_refused(tmp_path):
+    _, path = saved_model(tmp_path)
+    contents = members(path)
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.zeros(5), version=(3, 0))
+    contents["net0.0.bias.npy"] = buffer.getvalue()
+    write_members(path, contents)
+    refused(path, r"format \(3, 0\), which is not supported")
+
+
+def test_a_member_declaring_more_than_2_gib_is_refused(tmp_path):
+    _, path = saved_model(tmp_path)
+    data = bytearray(path.read_bytes())
+    # The central directory entry's uncompressed size (offset 24) of the first member.
+    entry = data.index(b"PK\x01\x02")
+    data[entry + 24 : entry + 28] = (3 << 30).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    refused(path, "declares 3221225472 bytes; refusing")
+
+
+def test_fortran_ordered_arrays_load_to_the_same_values(tmp_path):
+    """np.save writes a Fortran-ordered array's bytes column by column; reading must agree."""
+    model, path = saved_model(tmp_path)
+    contents = members(path)
+    weight = model.network.state_dict()["0.weight"]
+    contents["net0.0.weight.npy"] = npy_bytes(np.asfortranarray(weight))
+    write_members(path, contents)
+    assert_identical(checkpoint.load(path), model)
+
+
+def test_bytes_after_an_arrays_data_are_refused(tmp_path):
+    _, path = saved_model(tmp_path)
+    contents = members(path)
+    contents["net0.0.bias.npy"] += b"\0" * 8
+    write_members(path, contents)
+    # (The message could say "8 bytes too many"; it names the array, which is what matters.)
+    refused(path, "array 'net0.0.bias' holds")
+
+
+def test_a_missing_weight_is_named_with_the_declared_size(tmp_path):
+    _, path = saved_model(tmp_path)
+    replace_arrays(path, header_of(path), **{"net0.2.weight": None})
+    refused(path, r"layer 2 is declared \(5, 3\) but its weight is missing$")
+    replace_arrays(path, header_of(path), **{"net0.2.weight": np.zeros((5, 2))})
+    refused(path, r"layer 2 is declared \(5, 3\) but its weight is of shape \(5, 2\)$")

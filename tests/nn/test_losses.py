@@ -140,3 +140,50 @@ def test_poisson_matches_half_the_deviance_and_gradchecks(rng):
     assert gradcheck(PoissonLogLink(), logits[:6], counts[:6]).max_error < 1e-6
     with pytest.raises(DataError, match="non-negative"):
         PoissonLogLink().forward(logits, -counts - 1)
+
+
+def test_cross_entropy_backward_twice_gives_the_same_gradient(rng):
+    """A hand-written loop may ask for the gradient twice (e.g. to log its norm first)."""
+    logits, labels = rng.standard_normal((5, 3)), rng.integers(0, 3, 5)
+    loss = SoftmaxCrossEntropy()
+    loss.forward(logits, labels)
+    first = loss.backward().copy()
+    second = loss.backward()
+    expected = (softmax(logits) - np.eye(3)[labels]) / 5
+    np.testing.assert_allclose(first, expected, atol=1e-15)
+    np.testing.assert_allclose(second, expected, atol=1e-15)
+
+
+def test_weighted_mean_squared_error_value_and_gradient(rng):
+    """mean over samples of w_i * 0.5 * mean over outputs of (output - target)^2, by hand."""
+    output, target = rng.standard_normal((6, 3)), rng.standard_normal((6, 3))
+    weights = rng.uniform(0.5, 2.0, 6)
+    loss = MeanSquaredError()
+    by_hand = np.mean(weights * 0.5 * np.mean((output - target) ** 2, axis=1))
+    assert loss.forward(output, target, weights) == pytest.approx(by_hand, rel=1e-12)
+    expected_grad = weights[:, None] * (output - target) / (6 * 3)
+    np.testing.assert_allclose(loss.backward(), expected_grad, rtol=1e-12)
+
+
+def test_single_output_regression_takes_one_dimensional_targets(rng):
+    output, target = rng.standard_normal((5, 1)), rng.standard_normal(5)
+    loss = MeanSquaredError()
+    expected = 0.5 * np.mean((output[:, 0] - target) ** 2)
+    assert loss.forward(output, target) == pytest.approx(expected)
+    np.testing.assert_allclose(loss.backward(), (output - target[:, None]) / 5)
+
+
+def test_predict_gives_probabilities_for_cross_entropy_and_values_for_mse(rng):
+    logits = rng.standard_normal((4, 3)) * 5
+    by_hand = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(SoftmaxCrossEntropy().predict(logits), by_hand, rtol=1e-12)
+    np.testing.assert_array_equal(MeanSquaredError().predict(logits), logits)
+
+
+@pytest.mark.parametrize("loss", [SoftmaxCrossEntropy(), MeanSquaredError()])
+def test_weighted_losses_keep_float32_gradients(loss, rng):
+    """Sample weights arrive as float64; the gradient must stay in the model's float32."""
+    output = rng.standard_normal((6, 3)).astype(np.float32)
+    target = rng.integers(0, 3, 6) if isinstance(loss, SoftmaxCrossEntropy) else output * 0.5
+    loss.forward(output, target, rng.uniform(0.5, 2.0, 6))
+    assert loss.backward().dtype == np.float32

@@ -64,3 +64,71 @@ def test_state_dict_roundtrip_and_strictness():
     np.testing.assert_array_equal(other.state[0]["m"], opt.state[0]["m"])
     with pytest.raises(ConfigError):
         other.load_state_dict({"steps": np.asarray(1)})
+
+
+def test_defaults_are_the_documented_ones():
+    """SGD: lr 0.01, no momentum; Adam: lr 0.001, betas (0.9, 0.999), eps 1e-8."""
+    p = param([1.0], [2.0])
+    sgd = SGD([p])
+    sgd.step()
+    sgd.step()
+    np.testing.assert_allclose(p.value, [1.0 - 2 * 0.01 * 2.0])  # no velocity carried over
+    q = param([1.0], [1e-8])
+    adam = Adam([q])
+    adam.step()  # corrected m = g, s = g^2: step = lr * g / (|g| + eps) = lr / 2 at g = eps
+    np.testing.assert_allclose(q.value, [1.0 - 0.001 / 2], rtol=1e-12)
+    np.testing.assert_allclose(adam.state[0]["m"], [0.1 * 1e-8])
+    np.testing.assert_allclose(adam.state[0]["s"], [0.001 * 1e-16])
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (lambda p: SGD(p, momentum=1.0), "momentum must be in \\[0, 1\\)"),
+        (lambda p: SGD(p, momentum=-0.1), "momentum must be in \\[0, 1\\)"),
+        (lambda p: SGD(p, nesterov=True), "^Nesterov momentum needs momentum > 0$"),
+        (lambda p: Adam(p, betas=(1.0, 0.999)), "betas must be in \\[0, 1\\)"),
+        (lambda p: Adam(p, betas=(0.9, -0.1)), "betas must be in \\[0, 1\\)"),
+        (lambda p: Adam(p, eps=0.0), "eps must be positive"),
+    ],
+)
+def test_bad_settings_are_refused(make, words):
+    with pytest.raises(ConfigError, match=words):
+        make([param([1.0], [1.0])])
+
+
+def test_the_edges_of_the_allowed_settings_work():
+    p = param([1.0], [1.0])
+    SGD([p], lr=0.1, momentum=0.0).step()
+    Adam([p], betas=(0.0, 0.0), eps=1e-300).step()
+    np.testing.assert_allclose(p.value, [0.9 - 0.001], rtol=1e-12)
+
+
+def test_make_optimizer_by_name_and_refusals():
+    from glassnet.nn.optim import make_optimizer
+
+    p = param([1.0], [1.0])
+    sgd = make_optimizer("sgd", [p], lr=0.5, momentum=0.5)
+    assert type(sgd) is SGD and sgd.lr == 0.5 and sgd.momentum == 0.5
+    assert type(make_optimizer("adam", [p], lr=0.1)) is Adam
+    with pytest.raises(ConfigError, match="unknown optimizer 'rmsprop'; choose one of"):
+        make_optimizer("rmsprop", [p])
+    with pytest.raises(ConfigError, match="bad settings for optimizer 'sgd'"):
+        make_optimizer("sgd", [p], betas=(0.9, 0.9))
+
+
+def test_loading_state_restores_every_slot_and_the_step_count():
+    p = param([1.0, 2.0], [0.5, -1.0])
+    opt = SGD([p], lr=0.1, momentum=0.9)
+    opt.step()
+    opt.step()
+    state = opt.state_dict()
+    assert sorted(state) == ["0.velocity", "steps"] and int(state["steps"]) == 2
+    other = SGD([param([0.0, 0.0], [0.5, -1.0])], lr=0.1, momentum=0.9)
+    other.load_state_dict({k: np.copy(v) for k, v in state.items()})
+    assert other.steps == 2
+    np.testing.assert_array_equal(other.state[0]["velocity"], opt.state[0]["velocity"])
+    with pytest.raises(ConfigError, match=r"optimizer state 0.velocity has shape \(3,\)"):
+        other.load_state_dict({"0.velocity": np.zeros(3), "steps": np.asarray(1)})
+    with pytest.raises(ConfigError, match=r"missing \['0.velocity'\], unexpected \['0.m'\]"):
+        other.load_state_dict({"0.m": np.zeros(2), "steps": np.asarray(1)})

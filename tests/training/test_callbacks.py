@@ -145,3 +145,126 @@ def test_convergence_on_a_score_keeps_the_best_weights_and_adapts_the_rate():
     rule.on_train_end(history, model)
     np.testing.assert_array_equal(model.state_dict()["0.weight"], best_weights)
     assert rule.best_score == 0.9 and rule.scores[:3] == [0.5, 0.9, 0.8]
+
+
+def test_min_delta_still_restores_the_lowest_validation_loss():
+    """An epoch better than the best by less than min_delta is still the best epoch: min_delta
+    decides when to stop, never which weights the user gets back (the README's promise)."""
+    train_data, valid = noisy_problem()
+    model = mlp([10, 64, 2], activation_name="tanh", rng=np.random.default_rng(0))
+    snapshots = []
+
+    def remember(epoch, history, network):
+        snapshots.append({k: v.copy() for k, v in network.state_dict().items()})
+
+    stopper = EarlyStopping(patience=5, min_delta=0.05)
+    history = fit(
+        model,
+        SoftmaxCrossEntropy(),
+        SGD(model.parameters(), lr=0.05, momentum=0.9),
+        train_data,
+        valid,
+        epochs=300,
+        callbacks=[remember, stopper],
+    )
+    losses = np.array(history.validation_loss)
+    best = int(np.argmin(losses))
+    # The run must contain the case: small steps down after the last large one.
+    assert best > 0 and losses[best] > losses[:best].min() - 0.05
+    assert stopper.best_epoch == best
+    assert stopper.best_score == losses[best]
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, snapshots[best][key])
+
+
+def feed(stopper, values, monitor="validation_loss"):
+    """Run ``stopper`` over a made-up history whose epoch ``e`` has weights all equal to ``e``;
+    returns (the epoch whose weights the model ends with, the epoch it stopped at or None)."""
+    model = mlp([2, 2], rng=np.random.default_rng(0))
+    history = History()
+    stopper.on_train_begin(history, model)
+    stopped = None
+    for epoch, value in enumerate(values):
+        getattr(history, monitor).append(value)
+        for param in model.parameters():
+            param.value[...] = epoch
+        try:
+            stopper(epoch, history, model)
+        except StopTraining:
+            stopped = epoch
+            break
+    stopper.on_train_end(history, model)
+    return int(model.parameters()[0].value.flat[0]), stopped
+
+
+@pytest.mark.parametrize(
+    ("monitor", "values", "best"),
+    [
+        ("validation_loss", [3.0, 2.0, 1.0, 2.0, 3.0, 4.0, 5.0], 1.0),
+        ("train_loss", [3.0, 2.0, 1.0, 2.0, 3.0, 4.0, 5.0], 1.0),
+        ("validation_accuracy", [0.5, 0.7, 0.9, 0.8, 0.7, 0.6, 0.5], 0.9),
+    ],
+)
+def test_each_monitor_points_its_own_way(monitor, values, best):
+    """Losses improve downwards, accuracy upwards: either way the best is epoch 2."""
+    stopper = EarlyStopping(patience=3, monitor=monitor)
+    restored, stopped = feed(stopper, values, monitor)
+    assert (restored, stopped) == (2, 5)
+    assert stopper.best_epoch == 2 and stopper.stopped_epoch == 5
+    assert stopper.best_score == best
+
+
+@pytest.mark.parametrize(
+    ("monitor", "values"),
+    [("validation_loss", [1.0, 0.5, 0.5, 0.5, 0.5]), ("validation_accuracy", [0.5, 0.8, 0.8, 0.8])],
+)
+def test_a_tie_is_not_an_improvement(monitor, values):
+    """Equal values neither move the best epoch nor restart patience: the first one is kept."""
+    stopper = EarlyStopping(patience=2, monitor=monitor)
+    assert feed(stopper, values, monitor) == (1, 3)
+
+
+def test_min_delta_times_the_stop_and_never_moves_the_best_epoch():
+    # Epoch 2 is the best, but exactly 0.25 below epoch 0: not better by more than 0.25.
+    values = [1.0, 0.875, 0.75, 0.8]
+    assert feed(EarlyStopping(patience=2, min_delta=0.25), values) == (2, 2)
+    assert feed(EarlyStopping(patience=2, min_delta=0.2), values) == (2, None)
+    assert feed(EarlyStopping(patience=1), values) == (2, 3)
+    # Small gains add up: 0.1 + 0.1 + 0.1 beats min_delta 0.25 and restarts patience at epoch 3.
+    slow = [1.0, 0.9, 0.8, 0.7, 0.65, 0.6, 0.55]
+    stopper = EarlyStopping(patience=3, min_delta=0.25)
+    assert feed(stopper, slow) == (6, 6)
+    assert stopper.best_score == 0.55
+
+
+def test_without_restore_best_the_last_weights_stay():
+    stopper = EarlyStopping(patience=2, restore_best=False)
+    assert feed(stopper, [1.0, 0.5, 0.7, 0.8, 0.9]) == (3, 3)
+    assert stopper.best_epoch == 1 and stopper.best_state is None
+
+
+@pytest.mark.parametrize("patience", [0, -1, 2.5])
+def test_patience_must_be_a_positive_integer(patience):
+    with pytest.raises(ConfigError, match="patience"):
+        EarlyStopping(patience=patience)
+    assert EarlyStopping(patience=1).patience == 1
+
+
+def test_default_patience_is_ten_epochs():
+    stopper = EarlyStopping()
+    assert feed(stopper, [1.0] + [2.0] * 20) == (0, 10)
+
+
+def test_an_infinite_loss_is_never_the_best_epoch():
+    """A validation loss that overflows to inf never counts as an improvement: patience runs
+    from before the first epoch, and no weights are swapped in at the end."""
+    stopper = EarlyStopping(patience=3)
+    assert feed(stopper, [np.inf] * 6) == (2, 2)
+    assert stopper.best_epoch == -1 and stopper.best_state is None
+    stopper = EarlyStopping(patience=3)
+    assert feed(stopper, [np.inf, np.inf, 5.0, 6.0, 7.0, 8.0]) == (2, 5)
+
+
+def test_an_unknown_monitor_is_refused_with_the_choices():
+    with pytest.raises(ConfigError, match="cannot monitor 'loss'; choose one of"):
+        EarlyStopping(monitor="loss")

@@ -276,6 +276,8 @@ def test_sigint_during_glassnet_train_then_resume_matches_an_uninterrupted_run(t
         str(tmp_path / "points.csv"),
         "--seed",
         "3",
+        "--patience",
+        "none",  # a table's default early stopping would end the final training too soon
         "--jobs",
         "1",
         "--quiet",

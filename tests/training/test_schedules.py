@@ -93,19 +93,34 @@ def test_train_config_turns_on_the_schedule():
 
 
 @pytest.mark.parametrize(
-    "settings",
+    ("settings", "named"),
     [
-        {"lr_schedule": "exponential"},
-        {"lr_schedule": "step", "lr_step": 0},
-        {"lr_schedule": "plateau", "lr_decay": 1.0},
-        {"lr_schedule": "cosine", "lr_min": 5.0},
+        ({"lr_schedule": "exponential"}, "lr_schedule"),
+        ({"lr_schedule": "step", "lr_step": 0}, "lr_step"),
+        ({"lr_schedule": "plateau", "lr_decay": 1.0}, "lr_decay"),
+        ({"lr_schedule": "cosine", "lr_min": 5.0}, "lr_min"),
     ],
 )
-def test_bad_schedule_settings_are_refused(settings):
+def test_bad_schedule_settings_are_refused_when_the_config_is_read(settings, named):
+    """Reading the config refuses the setting by name, before any training could start."""
+    with pytest.raises(ConfigError, match=named):
+        TrainConfig(hidden_layer_sizes=(4,), lr=0.5, epochs=2, **settings)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"lr_schedule": "step", "lr_step": 1},
+        {"lr_schedule": "plateau", "lr_decay": 0.5},
+        {"lr_schedule": "cosine", "lr_min": 0.5},
+    ],
+)
+def test_the_nearest_good_schedule_settings_train(settings):
+    """Each refused setting's nearest allowed value reads and trains."""
     x, y = tiny_problem()
-    with pytest.raises(ConfigError):
-        config = TrainConfig(hidden_layer_sizes=(4,), lr=0.5, epochs=2, **settings)
-        fit_from_config(config, (x, y), (x, y), n_outputs=2, rng=np.random.default_rng(1))
+    config = TrainConfig(hidden_layer_sizes=(4,), lr=0.5, epochs=2, **settings)
+    _, history = fit_from_config(config, (x, y), (x, y), n_outputs=2, rng=np.random.default_rng(1))
+    assert len(history.train_loss) == 2
 
 
 def test_inverse_scaling_divides_by_samples_seen():
@@ -118,3 +133,89 @@ def test_inverse_scaling_divides_by_samples_seen():
         schedule(epoch, History(), None)
         rates.append(optimizer.lr)
     assert rates == pytest.approx([0.1 / 61**0.5, 0.1 / 81**0.5, 0.1 / 101**0.5])
+
+
+def optimizer_at(lr=0.1):
+    return SGD(mlp([3, 2], rng=np.random.default_rng(0)).parameters(), lr=lr)
+
+
+@pytest.mark.parametrize(
+    ("make", "named"),
+    [
+        (lambda opt: StepDecay(opt, step_size=0), "lr_step"),
+        (lambda opt: StepDecay(opt, step_size=2.5), "lr_step"),
+        (lambda opt: StepDecay(opt, step_size=2, gamma=0.0), "lr_decay"),
+        (lambda opt: StepDecay(opt, step_size=2, gamma=-0.5), "lr_decay"),
+        (lambda opt: StepDecay(opt, step_size=2, gamma=1.5), "lr_decay"),
+        (lambda opt: CosineDecay(opt, epochs=0), "epochs"),
+        (lambda opt: CosineDecay(opt, epochs=2.5), "epochs"),
+        (lambda opt: CosineDecay(opt, epochs=4, min_lr=-0.01), "lr_min"),
+        (lambda opt: CosineDecay(opt, epochs=4, min_lr=0.2), "lr_min"),
+        (lambda opt: ReduceOnPlateau(opt, patience=0), "lr_patience"),
+        (lambda opt: ReduceOnPlateau(opt, patience=1.5), "lr_patience"),
+        (lambda opt: ReduceOnPlateau(opt, factor=0.0), "lr_decay"),
+        (lambda opt: ReduceOnPlateau(opt, factor=1.0), "lr_decay"),
+        (lambda opt: ReduceOnPlateau(opt, monitor="validation_acc"), "monitor"),
+    ],
+)
+def test_schedules_refuse_bad_arguments_by_name(make, named):
+    with pytest.raises(ConfigError, match=named):
+        make(optimizer_at(0.1))
+
+
+def test_schedules_take_their_boundary_arguments():
+    """The edges of each allowed range: gamma 1 (no decay), min_lr equal to lr or 0, one epoch."""
+    assert StepDecay(optimizer_at(), step_size=1, gamma=1.0).lr_at(5) == pytest.approx(0.1)
+    assert StepDecay(optimizer_at(), step_size=1, gamma=0.5).lr_at(3) == pytest.approx(0.0125)
+    assert CosineDecay(optimizer_at(), epochs=1, min_lr=0.1).lr_at(1) == pytest.approx(0.1)
+    assert CosineDecay(optimizer_at(), epochs=1).lr_at(1) == pytest.approx(0.0)
+    ReduceOnPlateau(optimizer_at(), patience=1, factor=0.5)
+
+
+def test_reduce_on_plateau_needs_its_monitored_values():
+    schedule = ReduceOnPlateau(optimizer_at())
+    with pytest.raises(ConfigError, match="validation data"):
+        schedule(0, History(train_loss=[1.0]), None)  # type: ignore[arg-type]
+
+
+def plateau_rates(values, **settings):
+    optimizer = optimizer_at(1.0)
+    monitor = settings.get("monitor", "validation_loss")
+    schedule = ReduceOnPlateau(optimizer, **settings)
+    history, rates = History(), []
+    for epoch, value in enumerate(values):
+        getattr(history, monitor).append(value)
+        schedule(epoch, history, None)  # type: ignore[arg-type]
+        rates.append(optimizer.lr)
+    return rates
+
+
+def test_reduce_on_plateau_reads_accuracy_upwards_and_ties_as_no_gain():
+    rising = [0.5, 0.6, 0.7, 0.8, 0.9]
+    assert plateau_rates(rising, patience=1, factor=0.5, monitor="validation_accuracy") == [1.0] * 5
+    assert plateau_rates(rising, patience=1, factor=0.5, monitor="train_loss") == [
+        1.0,
+        0.5,
+        0.25,
+        0.125,
+        0.0625,
+    ]
+    flat = [0.5, 0.5, 0.5, 0.5, 0.5]
+    assert plateau_rates(flat, patience=2, factor=0.5, monitor="validation_accuracy") == [
+        1.0,
+        1.0,
+        0.5,
+        0.5,
+        0.25,
+    ]
+
+
+def test_default_patience_and_decay():
+    """ReduceOnPlateau waits 10 epochs and cuts by 10x; StepDecay's default gamma is 0.1."""
+    assert plateau_rates([1.0] * 12) == [1.0] * 10 + [pytest.approx(0.1)] * 2
+    assert StepDecay(optimizer_at(1.0), step_size=1).lr_at(2) == pytest.approx(0.01)
+
+
+def test_an_infinite_loss_is_never_an_improvement_for_the_plateau():
+    rates = plateau_rates([np.inf, np.inf, np.inf, np.inf, 1.0, 1.0], patience=2, factor=0.5)
+    assert rates == [1.0, 0.5, 0.5, 0.25, 0.25, 0.25]

@@ -65,6 +65,9 @@ def gradcheck(
     Step and tolerance default by dtype (float64: 1e-6 / 1e-6; float32: 1e-2 / 2e-2).
     """
     x = np.array(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        # A step of 1e-6 on an integer array would round away: perturb a float copy.
+        x = x.astype(np.float64)
     dtype = x.dtype
     step = step if step is not None else DEFAULT_STEP.get(dtype, 1e-6)
     tolerance = tolerance if tolerance is not None else DEFAULT_TOLERANCE.get(dtype, 1e-6)

@@ -78,9 +78,9 @@ class SoftmaxCrossEntropy(Loss):
         return float(per_sample @ self.scale if self.scale.ndim else per_sample.sum() * self.scale)
 
     def backward(self) -> np.ndarray:
-        grad = self.probs_by_class
-        grad[self.targets] -= 1.0
-        grad *= self.scale
+        # A new array: the cached probabilities stay intact, so a second call agrees.
+        grad = self.probs_by_class * self.scale
+        grad[self.targets] -= self.scale
         return np.ascontiguousarray(grad.T)
 
     def predict(self, output: np.ndarray) -> np.ndarray:

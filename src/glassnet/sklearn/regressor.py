@@ -103,14 +103,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if first:
             self._target_ndim = y.ndim
         y = y.reshape(len(y), -1)
-        if (
-            not first
-            and hasattr(self, "network_")
-            and y.shape[1] != self.network_.layers[-1].output_features(0)
-        ):
+        if not first and hasattr(self, "network_") and y.shape[1] != self.n_outputs_:
             raise DataError(
-                f"y has {y.shape[1]} targets, the model was fitted with "
-                f"{self.network_.layers[-1].output_features(0)}"
+                f"y has {y.shape[1]} targets, the model was fitted with {self.n_outputs_}"
             )
         return y.astype(np.float64)
 

@@ -22,7 +22,8 @@ class EarlyStopping:
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
 
     With ``restore_best=True`` the model ends with the weights of its best epoch
-    (``best_epoch``, 0-based), whether training stopped early or ran out of epochs.
+    (``best_epoch``, 0-based: the best monitored value, however small its lead), whether
+    training stopped early or ran out of epochs.
     """
 
     def __init__(
@@ -46,6 +47,8 @@ class EarlyStopping:
         """Forget any earlier training, so one instance can serve several ``fit`` calls."""
         self.best_value = np.inf
         self.best_epoch = -1
+        # The last improvement by more than min_delta, from which patience counts.
+        self.reference_value, self.reference_epoch = np.inf, -1
         self.best_state: dict[str, np.ndarray] | None = None
         self.stopped_epoch: int | None = None
 
@@ -54,11 +57,15 @@ class EarlyStopping:
         if not values:
             raise ConfigError(f"early stopping on {self.monitor} needs validation data")
         value = self.sign * values[-1]
-        if value < self.best_value - self.min_delta:
+        # Any improvement is the new best epoch, the one restored; only an improvement by
+        # more than min_delta restarts the patience count.
+        if value < self.best_value:
             self.best_value, self.best_epoch = value, epoch
             if self.restore_best:
                 self.best_state = {k: v.copy() for k, v in model.state_dict().items()}
-        elif epoch - self.best_epoch >= self.patience:
+        if value < self.reference_value - self.min_delta:
+            self.reference_value, self.reference_epoch = value, epoch
+        elif epoch - self.reference_epoch >= self.patience:
             self.stopped_epoch = epoch
             raise StopTraining
 

@@ -1,0 +1,48 @@
+"""The training objective: mean loss + L2 over the whole training set's N, and its gradients."""
+
+import numpy as np
+import pytest
+
+from glassnet import SoftmaxCrossEntropy, mlp
+from glassnet.nn.objective import loss_and_gradients
+
+
+def setup(rng):
+    model = mlp([3, 4, 2], activation_name="tanh", rng=rng)
+    return model, rng.standard_normal((5, 3)), rng.integers(0, 2, 5)
+
+
+def weight_gradients(model):
+    return [p.grad.copy() for p in model.parameters()]
+
+
+def test_without_l2_the_objective_is_the_mean_loss(rng):
+    model, x, y = setup(rng)
+    expected = SoftmaxCrossEntropy().forward(model.forward(x), y)
+    assert loss_and_gradients(model, SoftmaxCrossEntropy(), x, y) == expected
+
+
+@pytest.mark.parametrize("l2", [1e-4, 0.7, 1.0])
+def test_l2_uses_the_training_sets_size_not_the_batchs(l2, rng):
+    """A batch of 5 from a training set of 40: penalty 0.5 * l2 / 40 * sum ||W||^2 and weight
+    gradient + l2 / 40 * W (scikit-learn's alpha convention)."""
+    model, x, y = setup(rng)
+    plain = loss_and_gradients(model, SoftmaxCrossEntropy(), x, y)
+    plain_grads = weight_gradients(model)
+    value = loss_and_gradients(model, SoftmaxCrossEntropy(), x, y, l2=l2, n_samples=40)
+    squares = sum(float(np.sum(p.value**2)) for p in model.parameters() if p.decay)
+    assert value == pytest.approx(plain + 0.5 * l2 / 40 * squares, rel=1e-12, abs=0)
+    for param, plain_grad in zip(model.parameters(), plain_grads, strict=True):
+        extra = l2 / 40 * param.value if param.decay else 0.0
+        np.testing.assert_allclose(param.grad, plain_grad + extra, rtol=1e-12, atol=1e-15)
+    # Without n_samples, N is the batch itself.
+    batch = loss_and_gradients(model, SoftmaxCrossEntropy(), x, y, l2=l2)
+    assert batch == pytest.approx(plain + 0.5 * l2 / 5 * squares, rel=1e-12, abs=0)
+
+
+def test_sample_weights_reach_the_loss(rng):
+    model, x, y = setup(rng)
+    weights = np.array([1.0, 0.0, 2.0, 0.0, 1.0])
+    value = loss_and_gradients(model, SoftmaxCrossEntropy(), x, y, sample_weight=weights)
+    expected = SoftmaxCrossEntropy().forward(model.forward(x), y, weights)
+    assert value == expected
