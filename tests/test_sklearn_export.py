@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import warnings
 
 import numpy as np
@@ -129,8 +130,12 @@ def test_a_column_transformer_pipeline_file_predicts_a_csv_like_the_pipeline(tmp
     assert main(["predict", str(path), "--data", str(tmp_path / "new.csv"), "--out",
                  str(out), "--quiet"]) == 0  # fmt: skip
     assert "'colour': 5 row(s) hold categories not seen" in capsys.readouterr().err
-    assert main(["summary", str(path)]) == 0
-    assert "missing -> median" in capsys.readouterr().out
+    assert main(["summary", str(path), "--json"]) == 0
+    steps = {row["column"]: row for row in json.loads(capsys.readouterr().out)["preprocessing"]}
+    assert steps["age"]["role"] == "numeric (missing -> median)"
+    median = np.nanmedian(frame["age"])
+    assert steps["age"]["learned"].startswith(f"missing -> {median:.4g} (+ missing indicator)")
+    assert steps["colour"]["role"] == "categorical"
     with open(out, newline="") as handle:
         predicted = [row["prediction"] for row in csv.DictReader(handle)]
     expected = pipeline.predict(new)
