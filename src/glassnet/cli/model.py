@@ -323,11 +323,15 @@ def preprocessing_rows(table: TablePreprocessor) -> list[dict[str, str]]:
     for name, role in table.roles.items():
         if name in numeric:
             i = numeric[name]
-            learned = (
-                f"missing -> median {table.medians[i]:.4g}"
-                f"{' (+ missing indicator)' if name in table.indicators else ''}; "
-                f"standardised (mean {table.means[i]:.4g}, std {table.scales[i]:.4g})"
-            )
+            flag = " (+ missing indicator)" if name in table.indicators else ""
+            mean, scale = f"{table.means[i]:.4g}", f"{table.scales[i]:.4g}"
+            if role == "numeric":  # glassnet's own tables: median, then standardised
+                learned = (
+                    f"missing -> median {table.medians[i]:.4g}{flag}; "
+                    f"standardised (mean {mean}, std {scale})"
+                )
+            else:  # an exported pipeline names its imputer's strategy in the role
+                learned = f"missing -> {table.medians[i]:.4g}{flag}; then (x - {mean}) / {scale}"
         elif name in categories:
             known = categories[name]
             shown = ", ".join(known[:6]) + (", ..." if len(known) > 6 else "")

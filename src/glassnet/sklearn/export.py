@@ -1,8 +1,11 @@
 """A fitted estimator or pipeline as a glassnet ``Model``: plain arrays, no pickle.
 
 Supported steps before the estimator: ``StandardScaler`` and ``MinMaxScaler`` (any number,
-composed into one affine ``Scaler``) and ``"passthrough"``. Anything else is refused with
-an error that names the step; nothing is dropped silently.
+composed into one affine ``Scaler``) and ``"passthrough"``; or a ``ColumnTransformer``
+(``glassnet.sklearn.columns`` lists its branches) first, optionally followed by those scalers:
+it becomes the model's ``TablePreprocessor`` and the affine rest is folded into the first
+layer's weights, so ``glassnet predict`` reads the raw columns of a CSV. Anything else is
+refused with an error that names the step; nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from glassnet.data.preprocessing import Scaler
+from glassnet.data.preprocessing import Scaler, TablePreprocessor
 from glassnet.errors import ConfigError
 from glassnet.models.model import Model
 from glassnet.nn.layers import Linear, Sequential, from_config
+from glassnet.sklearn.columns import affine, read_column_transformer
 
 
 def to_model(estimator: Any) -> Model:
@@ -22,6 +26,7 @@ def to_model(estimator: Any) -> Model:
     ``sklearn.pipeline.Pipeline`` ending in one. Returns a ``Model`` that predicts what it
     predicts on raw inputs, with ``info["feature_names"]`` when it was fitted on named
     columns (so ``glassnet predict`` matches CSV columns by name)."""
+    from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
 
     from glassnet.sklearn.base import NotFittedError
@@ -39,21 +44,26 @@ def to_model(estimator: Any) -> Model:
         )
     if not hasattr(final, "network_"):
         raise NotFittedError(f"this {type(final).__name__} is not fitted yet; call fit first")
-    scaler = _scaler(steps, final.n_features_in_)
-    names = getattr(steps[0][1] if steps else final, "feature_names_in_", None)
     info: dict[str, Any] = {"estimator": type(final).__name__}
-    if names is not None:
-        info["feature_names"] = [str(name) for name in names]
     if steps:
         info["pipeline"] = [f"{name}: {type(step).__name__}" for name, step in steps]
     network = _copy(final.network_)
+    table, scaler = None, None
+    tabular = [i for i, (_, step) in enumerate(steps) if isinstance(step, ColumnTransformer)]
+    if tabular:
+        network, table = _with_table(steps, tabular[0], network, final.n_features_in_)
+    else:
+        scaler = _scaler(steps, final.n_features_in_)
+    names = getattr(steps[0][1] if steps else final, "feature_names_in_", None)
+    if names is not None:
+        info["feature_names"] = [str(name) for name in names]
     if isinstance(final, MLPRegressor):
         if final.loss != "squared_error":
             raise ConfigError(
                 f"to_model supports loss='squared_error' only; a model file has no "
                 f"{final.loss!r} output link yet"
             )
-        return Model([network], task="regression", scaler=scaler, info=info)
+        return Model([network], task="regression", scaler=scaler, info=info, table=table)
     if final.out_activation_ == "logistic":
         if final.n_outputs_ > 1:
             raise ConfigError(
@@ -61,57 +71,75 @@ def to_model(estimator: Any) -> Model:
                 "has one label per sample"
             )
         network = _two_logits(network)
-    return Model([network], task="classification", classes=final.classes_, scaler=scaler, info=info)
+    classes = final.classes_
+    return Model(
+        [network], task="classification", classes=classes, scaler=scaler, info=info, table=table
+    )
+
+
+def _with_table(
+    steps: list[tuple[str, Any]], at: int, network: Sequential, n_features: int
+) -> tuple[Sequential, TablePreprocessor]:
+    """A ColumnTransformer (plus scalers after it) as a table record, whose columns the
+    first layer takes through ``select`` and ``shift`` folded into its weights."""
+    from sklearn.compose import ColumnTransformer
+
+    before = [name for name, step in steps[:at] if not _skipped(step)]
+    if before:
+        raise ConfigError(
+            f"pipeline step {before[0]!r}: to_model cannot store a step before the "
+            "ColumnTransformer; put the ColumnTransformer first"
+        )
+    name, transformer = steps[at]
+    table, select, shift = read_column_transformer(name, transformer)
+    if select.shape[1] != n_features:
+        raise ConfigError(
+            f"pipeline step {name!r}: it makes {select.shape[1]} columns but the estimator "
+            f"takes {n_features}; to_model cannot tell how they match"
+        )
+    after = [step for _, step in steps[at + 1 :] if not _skipped(step)]
+    for later, step in steps[at + 1 :]:
+        if isinstance(step, ColumnTransformer):
+            raise ConfigError(f"pipeline step {later!r}: a second ColumnTransformer")
+    offset, scale = affine(f"pipeline steps after {name!r}", after, n_features)
+    # x = ((r @ select + shift) - offset) / scale, then x @ W + b = r @ W' + b'.
+    select, shift = select / scale, (shift - offset) / scale
+    first = network.layers[0]
+    if not isinstance(first, Linear):
+        raise ConfigError("to_model needs a network that starts with a Linear layer")
+    weight = first.weight.value.astype(np.float64)
+    wide = Linear(table.n_outputs, first.out_features, dtype=network.dtype, init=first.init)
+    wide.weight.value[...] = select @ weight
+    wide.bias.value[...] = shift @ weight + first.bias.value
+    return Sequential(wide, *network.layers[1:]), table
+
+
+def _skipped(step: Any) -> bool:
+    return step is None or (isinstance(step, str) and step == "passthrough")
 
 
 def _scaler(steps: list[tuple[str, Any]], n_features: int) -> Scaler | None:
     """The preprocessing steps as one affine map ``(x - offset) / scale``."""
-    from sklearn.compose import ColumnTransformer
     from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-    offset: np.ndarray | float = 0.0
-    scale: np.ndarray | float = 1.0
     kinds = []
+    offset, scale = np.zeros(n_features), np.ones(n_features)
     for name, step in steps:
-        if step is None or step == "passthrough":
+        if _skipped(step):
             continue
-        if isinstance(step, StandardScaler):
-            mean = step.mean_ if step.with_mean else 0.0
-            std = step.scale_ if step.with_std else 1.0
-            step_offset, step_scale = mean, std
-            kinds.append("standard")
-        elif isinstance(step, MinMaxScaler):
-            if step.clip:
-                raise ConfigError(
-                    f"pipeline step {name!r}: MinMaxScaler(clip=True) is not affine; "
-                    "to_model supports clip=False"
-                )
-            # scikit-learn computes x * scale_ + min_, i.e. (x - (-min_ / scale_)) / (1 / scale_).
-            step_offset, step_scale = -step.min_ / step.scale_, 1.0 / step.scale_
-            kinds.append("minmax")
-        elif isinstance(step, ColumnTransformer):
-            raise ConfigError(
-                f"pipeline step {name!r}: a ColumnTransformer (SimpleImputer, OneHotEncoder) "
-                "needs the stored preprocessing record of the tabular-data issue (13), which "
-                "has not landed; use StandardScaler / MinMaxScaler steps for now"
-            )
-        else:
+        if not isinstance(step, (StandardScaler, MinMaxScaler)):
             raise ConfigError(
                 f"pipeline step {name!r}: to_model cannot store {type(step).__name__}; "
-                "supported steps are StandardScaler and MinMaxScaler"
+                "supported steps are StandardScaler, MinMaxScaler and a ColumnTransformer"
             )
+        kinds.append("minmax" if isinstance(step, MinMaxScaler) else "standard")
+        step_offset, step_scale = affine(f"pipeline step {name!r}", [step], n_features)
         # Composing (x - a) / s then (. - b) / t gives (x - (a + b s)) / (s t).
-        offset = offset + np.asarray(step_offset, dtype=np.float64) * scale
-        scale = scale * np.asarray(step_scale, dtype=np.float64)
+        offset, scale = offset + step_offset * scale, scale * step_scale
     if not kinds:
         return None
     kind = kinds[0] if len(set(kinds)) == 1 else "standard"
-    shape = (n_features,)
-    return Scaler(
-        kind,
-        np.broadcast_to(np.asarray(offset, dtype=np.float64), shape).copy(),
-        np.broadcast_to(np.asarray(scale, dtype=np.float64), shape).copy(),
-    )
+    return Scaler(kind, offset, scale)
 
 
 def _copy(network: Sequential) -> Sequential:
