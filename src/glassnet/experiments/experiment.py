@@ -33,6 +33,8 @@ from glassnet.models import checkpoint
 from glassnet.models.evaluation import Evaluation, RegressionEvaluation, evaluate_model
 from glassnet.models.model import Model
 from glassnet.nn.layers import Sequential
+from glassnet.report import html as html_report
+from glassnet.report import run_folder
 from glassnet.report.run_folder import RUN as RUN_FILE
 from glassnet.training.config import TrainConfig, build, fit_from_config
 from glassnet.training.history import History
@@ -383,7 +385,7 @@ def model_info(
     train_set: Dataset,
     extra: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """What the model file records about how the model was made."""
+    """Step 4d: what the model file records about how the model was made."""
     return {
         "preset": preset.name,
         "seed": seed,
@@ -466,7 +468,7 @@ class RunFolder:
 def final_model(
     networks: list[Sequential], data: RunData, recipe: FinalRecipe, info: dict[str, Any]
 ) -> Model:
-    """Step 5a: the trained network(s) with the preprocessing and labels they need."""
+    """Step 6: the trained network(s) with the preprocessing and labels they need."""
     return Model(
         networks,
         task=data.task,
@@ -491,7 +493,7 @@ def train_members(
     checkpointer: Checkpointer | None = None,
     replayed: TrialResult | None = None,
 ) -> tuple[list[Sequential], list[History]]:
-    """Train the final network(s): a single one in this process (so ``on_epoch`` can follow
+    """Step 5: train the final network(s): a single one in this process (so ``on_epoch`` can follow
     it, and a ``checkpointer`` can save and resume it), several in parallel processes;
     returns the networks and their histories. A ``replayed`` trial result stands for the
     first member, which would repeat it exactly."""
@@ -655,9 +657,6 @@ def resume_run(run_dir: str | Path, name: str = "run") -> tuple[Preset, int, dic
 def write_run(result: ExperimentResult, out: str | Path) -> dict[str, str]:
     """Write model.npz, predictions.npz, the PNG figures, metrics.json and report.html into
     ``out``; returns their paths."""
-    from glassnet.report import html as html_report
-    from glassnet.report import run_folder
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     outputs = {"model": str(checkpoint.save(result.model, out / "model.npz"))}

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from glassnet.atomic import write_atomic
 from glassnet.training.history import History
 
 
@@ -285,8 +286,6 @@ def _tiles(plt: Any, count: int, size: float) -> tuple[Any, list[Any]]:
 def save_figure(fig: Any, path: str | Path, layout: bool = True) -> Path:
     """Write ``fig`` to ``path`` as PNG (atomically) and close it; ``layout`` first fits the
     labels inside the figure (a second draw, ~0.1 s)."""
-    from glassnet.atomic import write_atomic
-
     path = Path(path)
     if layout:
         fig.tight_layout()
