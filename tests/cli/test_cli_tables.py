@@ -287,3 +287,17 @@ def test_sweep_takes_a_table(tmp_path, capsys):
     # A regression is ranked by validation loss, lowest first: a huge l2 cannot fit.
     assert [row["l2"] for row in result["summary"]] == [0.001, 1000]
     assert (tmp_path / "sweep" / "sweep.png").exists()
+
+
+@pytest.mark.parametrize("command", ["train", "run"])
+def test_an_augmenting_preset_on_a_table_is_refused_before_a_run_folder_exists(
+    command, tmp_path, capsys
+):
+    data = regression_table(tmp_path / "table.csv")
+    out = tmp_path / "run"
+    argv = [command, "--preset", "best", "--data", str(data), "--target", "price"]
+    argv += ["--out", str(out)]
+    assert main([*argv, "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert "preset 'best' augments images" in error and "Traceback" not in error
+    assert not out.exists()

@@ -567,6 +567,21 @@ def data_settings(args: argparse.Namespace, file: dict[str, Any], data: str) -> 
 def user_splits(
     out: Output, preset: Preset, run: dict[str, Any], seed: int
 ) -> tuple[Splits, TablePreprocessor | None]:
+    """``data_splits``, refused before any run folder is claimed when the preset's recipe
+    cannot train on that data (augmentation needs images)."""
+    splits, table = data_splits(out, preset, run, seed)
+    if preset.train.augments and splits.train.image_shape is None:
+        raise ConfigError(
+            f"preset {preset.name!r} augments images (augment_shift / augment_degrees), but "
+            f"{preset.data} has no image shape; choose a preset without augmentation, or "
+            "give --image-shape for image rows"
+        )
+    return splits, table
+
+
+def data_splits(
+    out: Output, preset: Preset, run: dict[str, Any], seed: int
+) -> tuple[Splits, TablePreprocessor | None]:
     """The train / validation / test splits of ``preset.data`` with the ``run`` settings
     (target, task, columns, fractions, image shape, data home), and a table's preprocessing
     (None for other data). A regression target switches ``preset.train`` to one output
