@@ -254,20 +254,25 @@ def run_experiment(
 
 
 def prepare_data(preset: Preset, splits: Splits) -> RunData:
-    """Step 1: scale on the training split alone, and check every label before any training.
+    """Step 1: scale on the training split alone, and check every label before any training."""
+    data = run_data(preset, splits)
+    # The test set is only touched at the end, but a label it cannot be scored on must stop
+    # the run now, not after all the training is done.
+    if splits.test.y is not None and data.classes is not None:
+        check_known_labels(splits.test.y, data.classes, what="labels of test")
+    return data
 
-    A squared-error loss makes the run a regression: one output, trained on the target
-    standardised on the training split, scored by validation loss instead of accuracy."""
+
+def run_data(preset: Preset, splits: Splits) -> RunData:
+    """The training and validation arrays of ``splits`` as ``preset`` trains on them, scaled on
+    the training split. A squared-error loss makes the run a regression: one output, trained
+    on the target standardised on the training split, scored by validation loss."""
     regression = preset.train.loss == "mse"
     classes = None if regression else np.unique(splits.train.y)
     target_scaler = Scaler.fit("standard", splits.train.y.reshape(-1, 1)) if regression else None
     data = RunData(splits, classes, target_scaler, fit_scaler(preset, splits.train), None, None)  # type: ignore[arg-type]
     data.train = data.arrays(data.scaler, splits.train)
     data.validation = data.arrays(data.scaler, splits.validation)
-    # The test set is only touched at the end, but a label it cannot be scored on must stop
-    # the run now, not after all the training is done.
-    if splits.test.y is not None and classes is not None:
-        check_known_labels(splits.test.y, classes, what="labels of test")
     return data
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet.data.datasets import Dataset, Splits
+from glassnet.data.datasets import Splits
 from glassnet.errors import ConfigError
 from glassnet.experiments import presets
 from glassnet.experiments.presets import Preset
@@ -244,28 +244,13 @@ def load_inputs(
 def inputs_of(
     preset: Preset, splits: Splits
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], int, dict[str, Any]]:
-    """``load_inputs`` for given ``splits`` (a user's data). With the squared-error loss
-    (a regression) the targets are standardised on the training split, one output."""
-    from glassnet.data.preprocessing import Scaler
-    from glassnet.experiments.experiment import fit_scaler, prepare
+    """``load_inputs`` for given ``splits`` (a user's data): the arrays a run trains on
+    (``experiment.run_data``; a regression's targets standardised, one output)."""
+    from glassnet.experiments.experiment import run_data
 
-    scaler = fit_scaler(preset, splits.train)
-    inputs = {"image_shape": splits.train.image_shape, "scaler": scaler}
-    if preset.train.loss == "mse":
-        target = Scaler.fit("standard", splits.train.y.reshape(-1, 1))
-
-        def arrays(part: Dataset) -> tuple[np.ndarray, np.ndarray]:
-            x = part.x if scaler is None else scaler.transform(part.x)
-            return x, target.transform(part.y.reshape(-1, 1))[:, 0]
-
-        return arrays(splits.train), arrays(splits.validation), 1, inputs
-    classes = np.unique(splits.train.y)
-    return (
-        prepare(scaler, classes, splits.train),
-        prepare(scaler, classes, splits.validation),
-        len(classes),
-        inputs,
-    )
+    data = run_data(preset, splits)
+    inputs = {"image_shape": data.image_shape, "scaler": data.scaler}
+    return data.train, data.validation, data.n_outputs, inputs
 
 
 def _known_settings(preset: Preset, changes: dict[str, Any]) -> dict[str, Any]:
