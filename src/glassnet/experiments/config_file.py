@@ -29,6 +29,7 @@ digits.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ from typing import Any
 from glassnet.data.tables import TABLE_SUFFIXES
 from glassnet.errors import ConfigError, DataWarning
 from glassnet.experiments import presets
+from glassnet.training.config import TrainConfig
 
 COMMANDS = ("train", "run", "sweep")
 # Each key of the layout, and the commands that use it.
@@ -140,6 +142,12 @@ def check_keys(layout: dict[str, Any], where: str) -> None:
     for table in ("columns", "train", "sweep"):
         if not isinstance(layout.get(table, {}), dict):
             raise ConfigError(f"{where}: {table} must be a table ([{table}])")
+    settings = {f.name for f in dataclasses.fields(TrainConfig)}
+    for table in ("train", "sweep"):
+        unknown = sorted(set(layout.get(table, {})) - settings)
+        if unknown:
+            what = "unknown training setting(s)" if table == "train" else "sweeps unknown"
+            raise ConfigError(f"{where}: [{table}] {what} {unknown}; known: {sorted(settings)}")
     columns = layout.get("columns", {})
     bad = sorted(set(columns) - set(COLUMN_KEYS))
     if bad:
@@ -185,7 +193,7 @@ def with_base(layout: dict[str, Any], depth: int = 0) -> dict[str, Any]:
         recipe, builtin = presets.read_toml(text, f"preset {name!r}"), name
     else:
         raise ConfigError(
-            f"unknown base preset {name!r}; available: {', '.join(presets.names())} or a .toml file"
+            f"unknown preset {name!r}; available: {', '.join(presets.names())}, or a .toml file"
         )
     merged = {**recipe, **{key: value for key, value in layout.items() if key != "base"}}
     merged["train"] = {**recipe.get("train", {}), **layout.get("train", {})}

@@ -188,7 +188,6 @@ def plan_from_flags(
         "sweep",
         changes=changes,
         default_base="seed" if path is None else None,
-        what="sweep file",
     )
     return _plan_of(resolved)
 
