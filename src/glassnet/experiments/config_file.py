@@ -146,8 +146,10 @@ def check_keys(layout: dict[str, Any], where: str) -> None:
     for table in ("train", "sweep"):
         unknown = sorted(set(layout.get(table, {})) - settings)
         if unknown:
-            what = "unknown training setting(s)" if table == "train" else "sweeps unknown"
-            raise ConfigError(f"{where}: [{table}] {what} {unknown}; known: {sorted(settings)}")
+            what = "has unknown training" if table == "train" else "sweeps unknown"
+            raise ConfigError(
+                f"{where}: [{table}] {what} setting(s) {unknown}; known: {sorted(settings)}"
+            )
     columns = layout.get("columns", {})
     bad = sorted(set(columns) - set(COLUMN_KEYS))
     if bad:
