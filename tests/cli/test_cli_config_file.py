@@ -112,6 +112,8 @@ def test_sweep_reads_data_target_and_columns_from_the_file(config, tmp_path, cap
     # A regression on the file's table, ranked by validation loss: a huge l2 cannot fit.
     assert [row["l2"] for row in result["summary"]] == [0.001, 1000.0]
     assert all("validation_loss" in record for record in result["records"])
+    summary = (out / "summary.md").read_text()
+    assert "| l2 | seeds | validation loss |" in summary  # no empty accuracy column
     # The positional FILE is the same as --config FILE.
     again = json.loads(
         run(capsys, ["sweep", str(config), "--seeds", "0,1", "--jobs", "1", "--json"]).out
