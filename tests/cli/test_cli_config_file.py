@@ -187,3 +187,21 @@ def test_a_key_for_another_command_is_a_warning_and_the_run_goes_on(
     name = key.split()[0]
     assert f"warning: config file '{config}': '{name}' is not used by glassnet {command}" in err
     assert (out / ("trials.jsonl" if command == "sweep" else "model.npz")).exists()
+
+
+def test_data_flags_alone_give_run_the_recipe_train_uses(config, tmp_path, capsys):
+    """`--data TABLE` means what `data = TABLE` in a file means: the tabular recipe in every
+    command (the seed preset is for the digits, or asked for with --preset)."""
+    data = str(config.parent / "prices.csv")
+    argv = ["--data", data, "--target", "price", "--jobs", "1", "--quiet"]
+    run(capsys, ["train", *argv, "--out", str(tmp_path / "train")])
+    run(capsys, ["run", *argv, "--out", str(tmp_path / "run")])
+    trained = np.load(tmp_path / "train/model.npz")
+    again = np.load(tmp_path / "run/model.npz")
+    weights = [name for name in trained.files if name.startswith("net")]
+    assert weights and all(np.array_equal(trained[n], again[n]) for n in weights)
+    from glassnet.experiments.plan import plan_from_flags
+
+    plan = plan_from_flags(data={"data": data, "target": "price"})
+    assert plan.preset.train.optimizer == "adam" and plan.preset.train.batch_size == 32
+    assert plan_from_flags(base="seed", data={"data": data}).preset.train.batch_size is None

@@ -122,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_train.add_config_flag(run)
     run.add_argument(
         "--preset",
-        help="preset name or TOML file (default: seed; with --config, the file's base)",
+        help="preset name or TOML file (default: seed on the digits; with --config or --data, "
+        "the recipe under them, as a config file's base)",
     )
     run.add_argument(
         "--seed",
@@ -195,8 +196,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         changes = {**cli_train.data_changes(args), "base": args.preset}
         if args.dtype:
             changes["train"] = {"dtype": args.dtype}
+        # Without a file, the seed experiment on the digits; other --data get their defaults
+        # (on a table the tabular recipe), as a file naming them would.
+        digits = args.config is None and args.data in (None, "digits")
         resolved = config_file.resolve(
-            args.config, "run", changes=changes, default_base=None if args.config else "seed"
+            args.config, "run", changes=changes, default_base="seed" if digits else None
         )
         preset, refit = resolved.preset, args.refit
         command = {"name": "run", "refit": refit}

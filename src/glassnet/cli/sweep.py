@@ -41,7 +41,10 @@ def add_sweep_parser(commands: Any) -> None:
         "file", nargs="?", type=Path, help="config file (the same as --config FILE.toml)"
     )
     add_config_flag(sweep)
-    sweep.add_argument("--preset", help="base preset name or file (default: seed, or the file's)")
+    sweep.add_argument(
+        "--preset",
+        help="base preset name or file (default: the file's base; seed on the digits)",
+    )
     sweep.add_argument(
         "--set",
         dest="settings",

@@ -173,7 +173,7 @@ def plan_from_flags(
 ) -> SweepPlan:
     """A plan from an optional config file, then command-line changes on top of it: ``data``
     holds the data flags in the file's layout (``data``, ``target``, ``task``, ``columns``).
-    Without a file or ``base`` the sweep starts from the seed preset."""
+    Without a file, ``base`` or other data the sweep starts from the seed preset."""
     changes: dict[str, Any] = {**(data or {}), "base": base}
     changes["train"] = dict(parse_assignment(text, many=False) for text in settings)
     if grid:
@@ -187,7 +187,8 @@ def plan_from_flags(
         path,
         "sweep",
         changes=changes,
-        default_base="seed" if path is None else None,
+        # Without a file, the seed experiment on the digits; other data get their defaults.
+        default_base="seed" if path is None and changes.get("data") in (None, "digits") else None,
     )
     return _plan_of(resolved)
 
