@@ -205,3 +205,15 @@ def test_data_flags_alone_give_run_the_recipe_train_uses(config, tmp_path, capsy
     plan = plan_from_flags(data={"data": data, "target": "price"})
     assert plan.preset.train.optimizer == "adam" and plan.preset.train.batch_size == 32
     assert plan_from_flags(base="seed", data={"data": data}).preset.train.batch_size is None
+
+
+def test_classes_forced_on_a_numeric_target_is_a_short_error_with_the_way_out(
+    config, tmp_path, capsys
+):
+    out = tmp_path / "run"
+    argv = ["train", "--config", str(config), "--task", "classification", "--out", str(out)]
+    assert main([*argv, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--task regression" in err and err.count("\n") == 1
+    assert "classes)" in err and len(err) < 1000  # not every one of the ~70 prices
+    assert not out.exists()

@@ -126,6 +126,9 @@ def test_the_commands_that_use_a_key_read_it(config):
         ('[columns]\ndrop = "a"', "[columns] drop must be a list of column names"),
         ('task = "ranking"', "task must be one of"),
         ("columns = 3", "columns must be a table"),
+        ('validation_fraction = "a"', "validation_fraction must be a number between 0 and 1"),
+        ("test_fraction = 1.5", "test_fraction must be a number between 0 and 1, got 1.5"),
+        ("image_shape = [0, 3]", "image_shape must be [height, width]"),
     ],
 )
 def test_unknown_keys_and_bad_tables_are_refused_naming_the_file(tmp_path, text, words):

@@ -160,6 +160,17 @@ def check_keys(layout: dict[str, Any], where: str) -> None:
     for key in ("data", "target", "base", "description"):
         if key in layout and not isinstance(layout[key], str):
             raise ConfigError(f"{where}: {key} must be a string, got {layout[key]!r}")
+    for key in ("validation_fraction", "test_fraction"):
+        value = layout.get(key, 0.5)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+            raise ConfigError(f"{where}: {key} must be a number between 0 and 1, got {value!r}")
+    shape = layout.get("image_shape", [1, 1])
+    if not (
+        isinstance(shape, (list, tuple))
+        and len(shape) == 2
+        and all(isinstance(side, int) and not isinstance(side, bool) and side > 0 for side in shape)
+    ):
+        raise ConfigError(f"{where}: image_shape must be [height, width], got {shape!r}")
     if layout.get("task") is not None and layout["task"] not in TASKS:
         raise ConfigError(f"{where}: task must be one of {list(TASKS)}, got {layout['task']!r}")
 
