@@ -41,25 +41,20 @@ from glassnet.experiments import presets
 from glassnet.training.config import TrainConfig
 
 COMMANDS = ("train", "run", "sweep")
-# Each key of the layout, and the commands that use it.
+# Each key of the layout, and the commands that use it: a preset's own keys (so a key added
+# to presets is part of the layout), what reading and splitting the data needs, a base.
 USED_BY: dict[str, tuple[str, ...]] = {
+    **{key: COMMANDS for key in sorted(presets.PRESET_KEYS)},
     **{
         key: COMMANDS
         for key in (
             "base",
-            "description",
-            "data",
             "target",
             "task",
             "columns",
             "validation_fraction",
             "test_fraction",
             "image_shape",
-            "split",
-            "scaling",
-            "select",
-            "train",
-            "sweep",
         )
     },
     # What the final model is made of: a sweep trains no final model.
