@@ -75,6 +75,8 @@ COLUMN_KEYS = ("drop", "features", "categorical", "numeric")
 DATA_KEYS = ("target", "task", "validation_fraction", "test_fraction", "image_shape")
 PLAN_KEYS = ("seeds", "search", "n_iter", "search_seed")
 TASKS = ("classification", "regression")
+# What a random search samples from (glassnet.experiments.plan); a grid needs lists.
+DISTRIBUTIONS = ("loguniform", "uniform", "randint")
 
 # The recipe a table gets unless the file or the flags say otherwise: chosen on the tables of
 # benchmarks/tables.py (README, "Quality on real tables"), where it matches or beats a
@@ -112,12 +114,12 @@ def is_table(source: str) -> bool:
     return Path(str(source)).suffix.lower() in TABLE_SUFFIXES
 
 
-def read_file(path: str | Path, what: str = "config file") -> dict[str, Any]:
+def read_file(path: str | Path) -> dict[str, Any]:
     """The keys of a config file, checked against the layout; a relative ``data`` path is found
-    beside the file when it is there. Errors start with ``what`` and the path."""
+    beside the file when it is there."""
     path = Path(path)
-    file = presets.read_toml(path, f"{what} {str(path)!r}")
-    check_keys(file, f"{what} {str(path)!r}")
+    file = presets.read_toml(path, f"config file {str(path)!r}")
+    check_keys(file, f"config file {str(path)!r}")
     data = file.get("data")
     if isinstance(data, str) and not Path(data).is_absolute() and (path.parent / data).is_file():
         file["data"] = str(path.parent / data)
@@ -220,13 +222,12 @@ def resolve(
     *,
     changes: dict[str, Any] | None = None,
     default_base: str | None = None,
-    what: str = "config file",
 ) -> Settings:
     """Read the config file at ``path`` (if any) for ``command``, put ``changes`` (the flags,
     in the same layout) on top, and build what the command runs. ``default_base`` is the
     preset used when neither names one (``glassnet run`` and ``sweep`` without a file: seed)."""
-    layout = read_file(path, what) if path is not None else {}
-    where = f"{what} {str(path)!r}" if path is not None else "flags"
+    layout = read_file(path) if path is not None else {}
+    where = f"config file {str(path)!r}" if path is not None else "flags"
     name = Path(path).stem if path is not None else None
     return resolve_layout(
         layout, command, changes=changes, default_base=default_base, name=name, where=where
@@ -283,16 +284,7 @@ def build(layout: dict[str, Any], command: str, name: str) -> Settings:
     recipe.setdefault("description", f"glassnet {command}")
     space = recipe.pop("sweep", {}) if command == "sweep" else recipe.get("sweep", {})
     for key, spec in space.items():
-        if (
-            command != "sweep"
-            and isinstance(spec, dict)
-            and set(spec)
-            <= {
-                "loguniform",
-                "uniform",
-                "randint",
-            }
-        ):
+        if command != "sweep" and isinstance(spec, dict) and set(spec) <= set(DISTRIBUTIONS):
             raise ConfigError(
                 f"[sweep] {key} = {spec} is a distribution, for glassnet sweep's random "
                 "search; give a list of values or {logspace = [a, b, n]}"

@@ -32,12 +32,11 @@ import numpy as np
 from glassnet.data.datasets import Splits
 from glassnet.errors import ConfigError
 from glassnet.experiments import config_file, presets
+from glassnet.experiments.config_file import DISTRIBUTIONS
 from glassnet.experiments.presets import Preset
 from glassnet.experiments.trials import Trial
 
 SEARCHES = ("grid", "random")
-# Distributions a random search samples from; a grid needs lists (or logspace/linspace).
-DISTRIBUTIONS = ("loguniform", "uniform", "randint")
 
 
 @dataclass
