@@ -180,6 +180,12 @@ def test_a_file_on_the_digits_gets_the_seed_split(tmp_path):
         assert resolved.preset.scaling == "standard" and not resolved.user_data
     with pytest.raises(ConfigError, match="say which data to train on"):
         resolve(path, "train")
+    # Held-out shares ask for a random split, even on the digits and under the seed preset.
+    for changes in ({"test_fraction": 0.3}, {"base": "seed", "validation_fraction": 0.3}):
+        resolved = quietly(path, "run", changes=changes)
+        assert resolved.preset.split == "random" and resolved.user_data
+    with pytest.raises(ConfigError, match="test_fraction need split = 'random'"):
+        resolve(path, "run", changes={"test_fraction": 0.3, "split": "seed"})
 
 
 def test_distributions_and_seed_splits_where_they_do_not_belong(config):
@@ -187,6 +193,7 @@ def test_distributions_and_seed_splits_where_they_do_not_belong(config):
     with pytest.raises(ConfigError, match="is a distribution, for glassnet sweep's random"):
         resolve(config, "train")
     assert resolve(config, "sweep").plan["space"] == {"l2": {"loguniform": [0.001, 1]}}
-    config.write_text(f'split = "seed"\n{FILE}')
+    without_fractions = FILE.replace("validation_fraction = 0.25\ntest_fraction = 0.15\n", "")
+    config.write_text(f'split = "seed"\n{without_fractions}')
     with pytest.raises(ConfigError, match="split 'seed' is the digits' fixed split"):
         resolve(config, "run")

@@ -6,7 +6,7 @@ and nowhere else. A key means the same in every command; the command-line flags 
     data = "penguins.csv"      # a table, FILE.npz, digits or an OpenML name; beside this file
     target = "species"         # the label column (table) or array (NPZ)
     task = "classification"    # or "regression" (default: inferred from the target)
-    validation_fraction = 0.2  # shares of the rows held out (split = "random")
+    validation_fraction = 0.2  # shares of the rows held out (they make split = "random")
     test_fraction = 0.2
     split = "random"           # or "seed": the tutorial's fixed digits split
     scaling = "none"           # "standard", "minmax", "global" (default: none on tables)
@@ -257,6 +257,13 @@ def resolve_layout(
                 DataWarning,
                 stacklevel=3,
             )
+    fractions = [key for key in ("validation_fraction", "test_fraction") if key in layout]
+    if fractions and layout.get("split") == "seed":
+        raise ConfigError(
+            f"{where}: {' and '.join(fractions)} need split = 'random' (the seed split is fixed)"
+        )
+    if fractions:
+        layout["split"] = "random"  # held-out shares are asked for: even on the digits
     if "base" not in layout and default_base is not None:
         layout["base"] = default_base
     name = name or Path(layout.get("base", command)).stem
