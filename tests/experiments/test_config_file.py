@@ -197,3 +197,13 @@ def test_distributions_and_seed_splits_where_they_do_not_belong(config):
     config.write_text(f'split = "seed"\n{without_fractions}')
     with pytest.raises(ConfigError, match="split 'seed' is the digits' fixed split"):
         resolve(config, "run")
+
+
+def test_a_target_without_data_is_refused_by_run_and_sweep(tmp_path):
+    path = tmp_path / "digits.toml"
+    path.write_text('target = "species"\n')
+    for command in ("run", "sweep"):
+        with pytest.raises(ConfigError, match="--target and --task go with --data FILE"):
+            resolve(path, command)
+        with pytest.raises(ConfigError, match="the digits have their own labels"):
+            resolve(None, command, changes={"task": "regression"}, default_base="seed")

@@ -208,10 +208,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             # The recipe on the user's data, split as `glassnet train` splits it.
             command.update(resolved.data, data_home=args.data_home)
             splits, table = cli_train.user_splits(out, preset, command, seed)
-        elif resolved.data["target"] is not None or resolved.data["task"] is not None:
-            raise ConfigError(
-                "--target and --task go with --data FILE (or data = ... in the config file)"
-            )
         folder = start_run(preset, seed, args.out or default_run_dir(), command)
     n_trials = len(preset.grid()) if preset.sweep else 0
     with training_progress(out, n_trials, preset.train.epochs, preset.ensemble) as callbacks:

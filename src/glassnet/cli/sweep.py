@@ -115,8 +115,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         from glassnet.cli.train import user_splits
 
         splits, _ = user_splits(out, plan.preset, {**plan.data, "data_home": args.data_home}, 0)
-    elif args.target is not None or args.task is not None:
-        raise ConfigError("--target and --task go with --data FILE")
     if args.scheduler is not None or args.cluster is not None:
         from glassnet.experiments.dask_trials import dask_client, require_distributed
 

@@ -309,4 +309,11 @@ def build(layout: dict[str, Any], command: str, name: str) -> Settings:
         settings[key] = 0.2 if settings[key] is None else settings[key]
     plan = {key: layout[key] for key in PLAN_KEYS if key in layout}
     plan["space"] = dict(space)
-    return Settings(preset, settings, plan)
+    resolved = Settings(preset, settings, plan)
+    given = settings["target"] is not None or settings["task"] is not None
+    if command != "train" and given and not resolved.user_data:
+        raise ConfigError(
+            "--target and --task go with --data FILE (or data = ... in the config file); "
+            "the digits have their own labels"
+        )
+    return resolved
