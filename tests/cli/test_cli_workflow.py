@@ -266,7 +266,7 @@ def test_openml_dataset_by_name_on_an_offline_fixture(tmp_path, capsys):
         (["evaluate", "{missing}", "--data", "{bad}"], "does not exist"),
         (["report", "{missing}"], "does not exist"),
         (["train", "--config", "{missing}"], "does not exist"),
-        (["train", "--config", "{toml}"], "unknown key(s) ['seed']; known: ['columns', 'data'"),
+        (["train", "--config", "{toml}"], "unknown key(s) ['seed'] (the seed is the --seed flag"),
     ],
 )
 def test_user_errors_are_one_line_on_stderr_and_exit_2(

@@ -100,11 +100,11 @@ def test_sweep_records_equal_the_trials_of_glassnet_run(tmp_path):
 
 
 def test_missing_or_invalid_sweep_file(tmp_path):
-    with pytest.raises(ConfigError, match="sweep file '.*nope.toml' does not exist"):
+    with pytest.raises(ConfigError, match="config file '.*nope.toml' does not exist"):
         plan_from_flags(tmp_path / "nope.toml")
     bad = tmp_path / "bad.toml"
     bad.write_text("seeds = [0\n")
-    with pytest.raises(ConfigError, match="sweep file '.*bad.toml' is not valid TOML"):
+    with pytest.raises(ConfigError, match="config file '.*bad.toml' is not valid TOML"):
         plan_from_flags(bad)
     with pytest.raises(ConfigError, match="cannot read the value"):
         plan_from_flags(grid=["l2=logspace(x, 2, 3)"])

@@ -12,7 +12,7 @@ import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from glassnet._version import __version__
 from glassnet.cli import export as cli_export
@@ -28,6 +28,7 @@ from glassnet.cli.output import (
     training_progress,
 )
 from glassnet.errors import ConfigError, DataWarning, GlassnetError
+from glassnet.experiments import config_file
 
 EXAMPLES = """examples:
   glassnet run                      the seed experiment (the tutorial, reproduced)
@@ -36,6 +37,11 @@ EXAMPLES = """examples:
   glassnet run --resume runs/seed3  continue a run stopped by Ctrl-C
   glassnet presets                  list the built-in presets
   glassnet sweep --grid l2="logspace(-2,2,10)" --seeds 0,1 --out runs/sweep
+
+  one config file (data, target, [columns], [train], [sweep]) for train, run and sweep:
+  glassnet train --config penguins.toml
+  glassnet run --config penguins.toml --seed 1
+  glassnet sweep --config penguins.toml --seeds 0-2
 
   your own data, start to finish:
   glassnet train --data flowers.csv --target species --out runs/flowers
@@ -113,7 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example:\n  glassnet run --preset seed --seed 0 --out runs/first",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    run.add_argument("--preset", help="preset name or TOML file (default: seed)")
+    cli_train.add_config_flag(run)
+    run.add_argument(
+        "--preset",
+        help="preset name or TOML file (default: seed on the digits; with --config or --data, "
+        "the recipe under them, as a config file's base)",
+    )
     run.add_argument(
         "--seed",
         type=cli_train.seed_number,
@@ -165,7 +176,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from glassnet.experiments.trials import resolve_n_jobs
 
     out = Output(args)
-    data_flags = ("data", "target", "task", *cli_train.COLUMN_KEYS, "data_home")
+    data_flags = ("config", "data", "target", "task", *cli_train.COLUMN_KEYS, "data_home")
     given = (args.preset, args.seed, args.out, args.dtype, args.refit)
     given += tuple(getattr(args, flag) for flag in data_flags)
     splits = table = None
@@ -173,7 +184,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if any(value is not None for value in given):
             raise ConfigError(
                 "--resume reuses the run's preset, data, seed, folder and settings; "
-                "drop --preset, --data, --seed, --out, --dtype and --refit"
+                "drop --preset, --config, --data, --seed, --out, --dtype and --refit"
             )
         folder = args.resume
         preset, seed, command = resume_run(folder)
@@ -182,20 +193,21 @@ def cmd_run(args: argparse.Namespace) -> int:
             splits, table = cli_train.user_splits(out, preset, command, seed)
     else:
         seed = 0 if args.seed is None else args.seed
-        preset, file_settings = run_preset(args.preset)
+        changes = {**cli_train.data_changes(args), "base": args.preset}
         if args.dtype:
-            preset.train = preset.train.replace(dtype=args.dtype)
-        refit = args.refit
+            changes["train"] = {"dtype": args.dtype}
+        # Without a file, the seed experiment on the digits; other --data get their defaults
+        # (on a table the tabular recipe), as a file naming them would.
+        digits = args.config is None and args.data in (None, "digits")
+        resolved = config_file.resolve(
+            args.config, "run", changes=changes, default_base="seed" if digits else None
+        )
+        preset, refit = resolved.preset, args.refit
         command = {"name": "run", "refit": refit}
-        data = args.data or (None if preset.data == "digits" else preset.data)
-        if data is not None:
-            # The preset's recipe on the user's data, split as `glassnet train` splits it.
-            preset.data = data
-            preset.split = "random" if cli_train.is_table(data) else preset.split
-            command.update(cli_train.data_settings(args, file_settings, data))
+        if resolved.user_data:
+            # The recipe on the user's data, split as `glassnet train` splits it.
+            command.update(resolved.data, data_home=args.data_home)
             splits, table = cli_train.user_splits(out, preset, command, seed)
-        elif args.target is not None or args.task is not None:
-            raise ConfigError("--target and --task go with --data FILE")
         folder = start_run(preset, seed, args.out or default_run_dir(), command)
     n_trials = len(preset.grid()) if preset.sweep else 0
     with training_progress(out, n_trials, preset.train.epochs, preset.ensemble) as callbacks:
@@ -238,30 +250,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     out.print(results_table(result))
     out.print(results_summary(result))
     return 0
-
-
-def run_preset(name: str | None) -> tuple[Any, dict[str, Any]]:
-    """The preset named ``name`` (default: seed), and, when it is a TOML file in the layout
-    `glassnet train --config` reads, that file's data settings (target, task, [columns],
-    fractions), which a preset itself does not hold."""
-    from glassnet.experiments import presets
-
-    path = Path(name or "")
-    if path.suffix != ".toml" or not path.is_file():
-        return presets.load(name or "seed"), {}
-    file = presets.read_toml(path, f"preset file {name!r}")
-    settings = {key: file.pop(key) for key in list(file) if key in cli_train.RUN_KEYS}
-    if "data" in file and not Path(file["data"]).is_absolute():
-        beside = path.parent / file["data"]  # a data file named in a file is found beside it
-        file["data"] = str(beside) if beside.is_file() else file["data"]
-    train = dict(file.get("train", {}))
-    for setting, word in (("batch_size", "full"), ("early_stopping_patience", "none")):
-        if train.get(setting) == word:  # spelled in words, as for train (TOML has no null)
-            train[setting] = None
-    if cli_train.is_table(str(file.get("data", ""))):  # as `train` does: the tabular recipe
-        train = {**cli_train.TABLE_DEFAULTS, **train}
-    file["train"] = train
-    return presets.from_dict(path.stem, file), settings
 
 
 def preload_figures_after(on_trial: Callable[..., None] | None) -> Callable[..., None]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from glassnet.cli.output import Output, add_output_flags, default_run_dir
-from glassnet.cli.train import add_data_flags
+from glassnet.cli.train import add_config_flag, add_data_flags, data_changes
 from glassnet.errors import ConfigError
 from glassnet.training.resume import StopSignals
 
@@ -16,6 +16,7 @@ SWEEP_EXAMPLES = """examples:
   glassnet sweep --preset seed --seeds 0,1              the preset's l2 grid x 2 seeds
   glassnet sweep --set epochs=200 --grid l2="logspace(-2,2,10)" --grid lr=0.1,0.2
   glassnet sweep --grid l2="loguniform(0.01,10)" --random 20 --seeds 0-2
+  glassnet sweep --config penguins.toml --seeds 0-2     the file train and run read too
   glassnet sweep sweep.toml --cluster local --workers 4  on a local Dask cluster
   glassnet sweep sweep.toml --scheduler tcp://10.0.0.5:8786
 """
@@ -36,8 +37,14 @@ def add_sweep_parser(commands: Any) -> None:
         epilog=SWEEP_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sweep.add_argument("file", nargs="?", type=Path, help="sweep TOML file (README: Sweeps)")
-    sweep.add_argument("--preset", help="base preset name or file (default: seed, or the file's)")
+    sweep.add_argument(
+        "file", nargs="?", type=Path, help="config file (the same as --config FILE.toml)"
+    )
+    add_config_flag(sweep)
+    sweep.add_argument(
+        "--preset",
+        help="base preset name or file (default: the file's base; seed on the digits)",
+    )
     sweep.add_argument(
         "--set",
         dest="settings",
@@ -87,28 +94,27 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from glassnet.experiments.sweep import run_sweep, summary_markdown
 
     out = Output(args)
+    if args.file is not None and args.config is not None:
+        raise ConfigError("give the config file once: as FILE or as --config FILE")
     plan = plan_from_flags(
-        args.file,
+        args.file or args.config,
         base=args.preset,
         settings=args.settings,
         grid=args.grid,
         seeds=args.seeds,
         n_random=args.random,
         search_seed=args.search_seed,
+        data=data_changes(args),
     )
     if args.workers is not None and args.cluster is None:
         raise ConfigError("--workers sets the size of --cluster local")
     splits = None
-    if args.data is not None:
+    if plan.data:
         # The user's data, split once (split seed 0) as `glassnet train` splits it; the
         # sweep's seeds vary the trainings, not the split.
-        from glassnet.cli.train import data_settings, is_table, user_splits
+        from glassnet.cli.train import user_splits
 
-        plan.preset.data = args.data
-        plan.preset.split = "random" if is_table(args.data) else plan.preset.split
-        splits, _ = user_splits(out, plan.preset, data_settings(args, {}, args.data), 0)
-    elif args.target is not None or args.task is not None:
-        raise ConfigError("--target and --task go with --data FILE")
+        splits, _ = user_splits(out, plan.preset, {**plan.data, "data_home": args.data_home}, 0)
     if args.scheduler is not None or args.cluster is not None:
         from glassnet.experiments.dask_trials import dask_client, require_distributed
 

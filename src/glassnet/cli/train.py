@@ -1,8 +1,9 @@
 """``glassnet train`` (your own data -> a run folder) and ``glassnet report`` (rebuild report.html).
 
-Settings come from, in rising priority: TrainConfig's defaults, a ``--config`` TOML file
-(a preset file plus ``target``, ``task``, ``[columns]``, ``validation_fraction``,
-``test_fraction``, ``image_shape``), and the command-line flags.
+Settings come from, in rising priority: TrainConfig's defaults (the tabular recipe on a
+table), a ``--preset``, a ``--config`` TOML file (the layout of
+``glassnet.experiments.config_file``, shared with ``glassnet run`` and ``glassnet sweep``),
+and the command-line flags.
 
 A table file (.csv, .tsv, .txt, .parquet) goes through ``glassnet.data.tabular``: column
 roles are guessed and shown, and a ``TablePreprocessor`` fitted on the training rows is
@@ -25,6 +26,8 @@ from glassnet.cli.output import (
     validation_value,
 )
 from glassnet.errors import ConfigError, DataError
+from glassnet.experiments import config_file
+from glassnet.experiments.config_file import COLUMN_KEYS, is_table
 from glassnet.report.format import format_params
 from glassnet.training.config import TrainConfig
 
@@ -37,10 +40,6 @@ if TYPE_CHECKING:
     from glassnet.experiments.presets import Preset
 
 DEFAULTS = TrainConfig()
-# Keys a train config file may hold besides a preset's own keys.
-RUN_KEYS = {"target", "task", "columns", "validation_fraction", "test_fraction", "image_shape"}
-# The [columns] table of a config file, and the flags of the same names.
-COLUMN_KEYS = ("drop", "features", "categorical", "numeric")
 
 TRAIN_EXAMPLES = """examples:
   glassnet train --data iris.csv --target species
@@ -49,7 +48,8 @@ TRAIN_EXAMPLES = """examples:
   glassnet train --data digits --epochs 300 --out runs/digits
   glassnet train --data mnist_784 --hidden 256,128 --activation relu --optimizer adam \\
                  --lr 0.001 --epochs 10 --batch-size 128 --dtype float32
-  glassnet train --config run.toml          (a preset TOML file; flags override it)
+  glassnet train --config penguins.toml     (the file glassnet run and sweep read too;
+                                             flags override it)
 
 then open RUN_DIR/report.html in a browser."""
 
@@ -185,17 +185,12 @@ def add_train_parser(commands: Any) -> None:
         epilog=TRAIN_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    source = train.add_mutually_exclusive_group()
-    source.add_argument(
-        "--config",
-        metavar="FILE.toml",
-        help="a preset TOML file ([train], optional [sweep], data, target, ...)",
-    )
-    source.add_argument(
+    add_config_flag(train)
+    train.add_argument(
         "--preset",
         metavar="NAME",
-        help="a built-in preset's recipe (e.g. cnn) on your --data; its split applies "
-        "to digits only, other data are split at random",
+        help="start from a preset's recipe (a name such as cnn, or a file; the config file's "
+        "base); its split applies to digits only, other data are split at random",
     )
     add_data_flags(
         train,
@@ -324,99 +319,46 @@ FLAG_TO_SETTING = {
 }
 
 
-def train_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(preset dict for ``presets.from_dict``, run settings), flags over file over defaults."""
-    from glassnet.experiments.presets import PRESET_KEYS, read_toml
-
-    file = read_toml(Path(args.config), f"config file {args.config!r}") if args.config else {}
-    if getattr(args, "preset", None):
-        file = preset_recipe(args.preset, args.data)
-    unknown = sorted(set(file) - PRESET_KEYS - RUN_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"config file {args.config!r}: unknown key(s) {unknown}; known: "
-            f"{sorted(PRESET_KEYS | RUN_KEYS)}"
-        )
-    run = {key: file.pop(key) for key in list(file) if key in RUN_KEYS}
-    preset = dict(file)
-    train = dict(preset.get("train", {}))
-    for flag, setting in FLAG_TO_SETTING.items():
-        value = getattr(args, flag)
-        if value is not None:
-            train[setting] = value
-    # "full" batches and "none" patience are spelled in words (TOML has no null).
-    for setting, word in (("batch_size", "full"), ("early_stopping_patience", "none")):
-        if train.get(setting) == word:
-            train[setting] = None
-    preset["train"] = train
-    preset.setdefault("description", "glassnet train")
-    if args.data is not None:
-        preset["data"] = args.data
-    elif args.config and "data" in preset:
-        # A data file named in a config file is found beside that file.
-        beside = Path(args.config).parent / preset["data"]
-        if not Path(preset["data"]).is_absolute() and beside.is_file():
-            preset["data"] = str(beside)
-    if "data" not in preset:
-        raise ConfigError("say which data to train on: --data FILE.csv|FILE.npz|digits|NAME")
-    preset["split"] = preset.get("split", "random")
-    # A table's own preprocessing already standardises its numeric columns (and leaves the
-    # one-hot ones as 0/1), so tables get no second scaling unless asked for.
-    default_scaling = "none" if is_table(preset["data"]) else "standard"
-    preset["scaling"] = args.scaling or preset.get("scaling", default_scaling)
-    for key in ("target", "task", "validation_fraction", "test_fraction", "image_shape"):
-        value = getattr(args, key)
-        if value is not None:
-            run[key] = value
-    columns = run.get("columns", {})
-    if not isinstance(columns, dict) or set(columns) - set(COLUMN_KEYS):
-        raise ConfigError(f"[columns] may hold only {list(COLUMN_KEYS)} (lists of column names)")
-    for key in COLUMN_KEYS:
-        if getattr(args, key) is not None:
-            columns[key] = getattr(args, key)
-        if not all(isinstance(name, str) for name in columns.get(key, [])):
-            raise ConfigError(f"[columns] {key} must be a list of column names")
-    run["columns"] = columns
-    run.setdefault("validation_fraction", 0.2)
-    run.setdefault("test_fraction", 0.2)
-    if is_table(preset["data"]):
-        # Tables get the tabular recipe underneath the file's and the flags' settings.
-        preset["train"] = {**TABLE_DEFAULTS, **preset["train"]}
-    return preset, run
+def add_config_flag(parser: argparse.ArgumentParser) -> None:
+    """``--config FILE.toml``: the one config file layout of train, run and sweep."""
+    parser.add_argument(
+        "--config",
+        metavar="FILE.toml",
+        help="a config file: data, target, task, [columns], [train], [sweep] (README: "
+        "One config file); flags override it",
+    )
 
 
-# The recipe `glassnet train` uses on a table unless told otherwise: chosen on the tables of
-# benchmarks/tables.py (README, "Quality on real tables"), where it matches or beats a
-# scikit-learn pipeline with MLPClassifier / MLPRegressor on the same split.
-TABLE_DEFAULTS: dict[str, Any] = {
-    "hidden_layer_sizes": [100],
-    "activation": "relu",
-    "optimizer": "adam",
-    "lr": 0.001,
-    "batch_size": 32,
-    "epochs": 300,
-    "early_stopping_patience": 30,
-    "l2": 0.0001,
-}
+def data_changes(args: argparse.Namespace) -> dict[str, Any]:
+    """The data flags (``--data``, ``--target``, ``--task``, the column lists) in the config
+    file's layout; flags not given are None."""
+    changes: dict[str, Any] = {
+        "data": args.data,
+        "target": args.target,
+        "task": getattr(args, "task", None),
+    }
+    columns = {key: getattr(args, key) for key in COLUMN_KEYS if getattr(args, key, None)}
+    if columns:
+        changes["columns"] = columns
+    return changes
 
 
-def is_table(source: str) -> bool:
-    """True for a table file name (.csv, .tsv, .txt, .parquet)."""
-    from glassnet.data.tables import TABLE_SUFFIXES
-
-    return Path(source).suffix.lower() in TABLE_SUFFIXES
-
-
-def preset_recipe(name: str, data: str | None) -> dict[str, Any]:
-    """A built-in preset's TOML as a train config file: its recipe, on ``data`` if given."""
-    from glassnet.experiments.presets import PRESET_FOLDER, names, read_toml
-
-    if name not in names():
-        raise ConfigError(f"unknown preset {name!r}; available: {', '.join(names())}")
-    recipe = read_toml((PRESET_FOLDER / f"{name}.toml").read_text(), f"preset {name!r}")
-    if data is not None and data != recipe.get("data"):
-        recipe["split"] = "random"  # the seed split belongs to the digits
-    return recipe
+def train_changes(args: argparse.Namespace) -> dict[str, Any]:
+    """Every flag of ``glassnet train`` in the config file's layout."""
+    changes = data_changes(args)
+    changes["train"] = {
+        setting: getattr(args, flag)
+        for flag, setting in FLAG_TO_SETTING.items()
+        if getattr(args, flag) is not None
+    }
+    changes.update(
+        base=args.preset,
+        scaling=args.scaling,
+        validation_fraction=args.validation_fraction,
+        test_fraction=args.test_fraction,
+        image_shape=list(args.image_shape) if args.image_shape else None,
+    )
+    return changes
 
 
 RESUME_KEEPS = (
@@ -439,7 +381,6 @@ RESUME_KEEPS = (
 
 def cmd_train(args: argparse.Namespace) -> int:
     """``glassnet train``: split the data, train (or sweep), test once, write a run folder."""
-    from glassnet.experiments import presets
     from glassnet.experiments.experiment import resume_run, run_experiment, start_run, write_run
 
     out = Output(args)
@@ -452,13 +393,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         folder = args.resume
         preset, seed, run = resume_run(folder, "train")
     else:
-        preset_dict, run = train_settings(args)
-        name = Path(args.config).stem if args.config else (args.preset or "train")
-        preset = presets.from_dict(name, preset_dict)
-        if preset.split not in ("random", "seed"):
-            raise ConfigError(f"split must be 'random' or 'seed', got {preset.split!r}")
+        resolved = config_file.resolve(args.config, "train", changes=train_changes(args))
+        preset, run = resolved.preset, {**resolved.data, "data_home": args.data_home}
         seed = 0 if args.seed is None else args.seed
-        run["data_home"] = args.data_home
     splits, table = user_splits(out, preset, run, seed)
     if args.resume is None:  # claimed only now: data that cannot be read leaves no folder behind
         folder = start_run(preset, seed, args.out or default_run_dir(), {"name": "train", **run})
@@ -545,30 +482,16 @@ def _number(value: float | None) -> str:
     return "n/a (refit on train+valid)" if value is None else f"{value:.4f}"
 
 
-def data_settings(args: argparse.Namespace, file: dict[str, Any], data: str) -> dict[str, Any]:
-    """What ``user_splits`` needs: ``--data`` and its flags over the preset file's settings,
-    as `glassnet train` has them."""
-    columns = dict(file.get("columns", {}))
-    if not isinstance(columns, dict) or set(columns) - set(COLUMN_KEYS):
-        raise ConfigError(f"[columns] may hold only {list(COLUMN_KEYS)}")
-    columns.update({key: getattr(args, key) for key in COLUMN_KEYS if getattr(args, key)})
-    return {
-        "data": data,
-        "target": args.target or file.get("target"),
-        "task": args.task or file.get("task"),
-        "columns": columns,
-        "validation_fraction": file.get("validation_fraction", 0.2),
-        "test_fraction": file.get("test_fraction", 0.2),
-        "image_shape": file.get("image_shape"),
-        "data_home": args.data_home,
-    }
-
-
 def user_splits(
     out: Output, preset: Preset, run: dict[str, Any], seed: int
 ) -> tuple[Splits, TablePreprocessor | None]:
     """``data_splits``, refused before any run folder is claimed when the preset's recipe
-    cannot train on that data (augmentation needs images)."""
+    cannot train on that data (augmentation needs images), or when validation or test rows
+    hold a class the training rows lack (a numeric target taken for classes)."""
+    import numpy as np
+
+    from glassnet.data.checks import check_known_labels
+
     splits, table = data_splits(out, preset, run, seed)
     if preset.train.augments and splits.train.image_shape is None:
         raise ConfigError(
@@ -576,6 +499,11 @@ def user_splits(
             f"{preset.data} has no image shape; choose a preset without augmentation, or "
             "give --image-shape for image rows"
         )
+    if preset.train.loss != "mse":
+        classes = np.unique(splits.train.y)
+        for part in (splits.validation, splits.test):
+            if part.y is not None:
+                check_known_labels(part.y, classes, what=f"labels of {part.name.split(':')[-1]}")
     return splits, table
 
 

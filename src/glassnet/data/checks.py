@@ -97,9 +97,14 @@ def check_known_labels(
     known = np.isin(labels, classes)
     if not known.all():
         unseen = sorted({str(label) for label in labels[~known]})[:10]
+        listed = ", ".join(map(str, classes[:10].tolist()))
+        if len(classes) > 10:  # a numeric target taken for classes has hundreds
+            listed += f", ... ({len(classes)} classes)"
+        many = classes.dtype.kind in "iuf" and len(classes) > 20
+        hint = "; a number to predict is a regression (--task regression)" if many else ""
         raise DataError(
-            f"{what} {unseen} are not classes of this model (its classes: "
-            f"{', '.join(map(str, classes.tolist()))}); it never saw them in training"
+            f"{what} {unseen} are not classes of this model (its classes: {listed}); "
+            f"it never saw them in training{hint}"
         )
     order = np.argsort(classes, kind="stable")
     return order[np.searchsorted(classes, labels, sorter=order)]

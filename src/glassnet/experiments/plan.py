@@ -4,7 +4,9 @@ A plan starts from a preset (data, split, scaling and base ``TrainConfig``), cha
 settings, and sweeps others. Each trial's generator is spawned from its seed, exactly as
 ``glassnet run`` spawns them, so a trial gives the same result wherever it runs.
 
-Sweep file (TOML)::
+A sweep reads the config file that ``glassnet train`` and ``glassnet run`` read
+(``glassnet.experiments.config_file``: data, target, [columns], [train], [sweep], ...); these
+keys are its own::
 
     base = "seed"                 # a preset name or file to start from
     seeds = [0, 1, 2]
@@ -29,14 +31,12 @@ import numpy as np
 
 from glassnet.data.datasets import Splits
 from glassnet.errors import ConfigError
-from glassnet.experiments import presets
+from glassnet.experiments import config_file, presets
+from glassnet.experiments.config_file import DISTRIBUTIONS
 from glassnet.experiments.presets import Preset
 from glassnet.experiments.trials import Trial
 
-PLAN_KEYS = {"description", "base", "seeds", "search", "n_iter", "search_seed", "train", "sweep"}
 SEARCHES = ("grid", "random")
-# Distributions a random search samples from; a grid needs lists (or logspace/linspace).
-DISTRIBUTIONS = ("loguniform", "uniform", "randint")
 
 
 @dataclass
@@ -49,6 +49,8 @@ class SweepPlan:
     search: str = "grid"
     n_iter: int = 10
     search_seed: int = 0
+    # What ``glassnet train``'s splitting needs for the user's data (empty: the preset's own).
+    data: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.search not in SEARCHES:
@@ -153,8 +155,8 @@ def _sample(spec: Any, rng: np.random.Generator) -> Any:
 
 
 def load_plan(path: str | Path) -> SweepPlan:
-    """A plan from a sweep TOML file (format in this module's docstring)."""
-    return plan_from_dict(_read_toml(path), name=Path(path).stem)
+    """A plan from a config file (``glassnet.experiments.config_file``'s layout)."""
+    return plan_from_flags(path)
 
 
 def plan_from_flags(
@@ -166,59 +168,49 @@ def plan_from_flags(
     seeds: str | None = None,
     n_random: int | None = None,
     search_seed: int | None = None,
+    data: dict[str, Any] | None = None,
 ) -> SweepPlan:
-    """A plan from an optional sweep file, then command-line changes on top of it."""
-    data = _read_toml(path) if path is not None else {}
-    if base is not None:
-        data["base"] = base
-    data["train"] = {
-        **data.get("train", {}),
-        **dict(parse_assignment(text, many=False) for text in settings),
-    }
+    """A plan from an optional config file, then command-line changes on top of it: ``data``
+    holds the data flags in the file's layout (``data``, ``target``, ``task``, ``columns``).
+    Without a file, ``base`` or other data the sweep starts from the seed preset."""
+    changes: dict[str, Any] = {**(data or {}), "base": base}
+    changes["train"] = dict(parse_assignment(text, many=False) for text in settings)
     if grid:
-        data["sweep"] = {
-            **data.get("sweep", {}),
-            **dict(parse_assignment(text, many=True) for text in grid),
-        }
+        changes["sweep"] = dict(parse_assignment(text, many=True) for text in grid)
     if seeds is not None:
-        data["seeds"] = parse_seeds(seeds)
+        changes["seeds"] = parse_seeds(seeds)
     if n_random is not None:
-        data["search"], data["n_iter"] = "random", n_random
-    if search_seed is not None:
-        data["search_seed"] = search_seed
-    name = Path(path).stem if path is not None else f"{Path(str(data.get('base', 'seed'))).stem}"
-    return plan_from_dict(data, name=name)
-
-
-def _read_toml(path: str | Path) -> dict[str, Any]:
-    return presets.read_toml(Path(path), f"sweep file {str(path)!r}")
+        changes["search"], changes["n_iter"] = "random", n_random
+    changes["search_seed"] = search_seed
+    resolved = config_file.resolve(
+        path,
+        "sweep",
+        changes=changes,
+        # Without a file, the seed experiment on the digits; other data get their defaults.
+        default_base="seed" if path is None and changes.get("data") in (None, "digits") else None,
+    )
+    return _plan_of(resolved)
 
 
 def plan_from_dict(data: dict[str, Any], *, name: str = "sweep") -> SweepPlan:
-    """A plan from parsed TOML; without a ``sweep`` table it sweeps what the base preset does."""
-    unknown = sorted(set(data) - PLAN_KEYS)
-    if unknown:
-        raise ConfigError(f"sweep {name!r}: unknown key(s) {unknown}; known: {sorted(PLAN_KEYS)}")
-    base = presets.load(str(data.get("base", "seed")))
-    train = base.train.replace(**_known_settings(base, data.get("train", {})))
-    preset = Preset(
-        name,
-        data.get("description", base.description),
-        train,
-        {},
-        base.data,
-        base.split,
-        base.scaling,
-        base.select,
+    """A plan from parsed TOML in the config file layout; without ``base`` it starts from the
+    seed preset, and without a ``sweep`` table it sweeps what the base preset does."""
+    resolved = config_file.resolve_layout(
+        dict(data), "sweep", default_base="seed", name=name, where=f"sweep {name!r}"
     )
-    space = data["sweep"] if "sweep" in data else dict(base.sweep)
+    return _plan_of(resolved)
+
+
+def _plan_of(resolved: config_file.Settings) -> SweepPlan:
+    plan = resolved.plan
     return SweepPlan(
-        preset,
-        space=dict(space),
-        seeds=list(data.get("seeds", [0])),
-        search=data.get("search", "grid"),
-        n_iter=data.get("n_iter", 10),
-        search_seed=data.get("search_seed", 0),
+        resolved.preset,
+        space=dict(plan["space"]),
+        seeds=list(plan.get("seeds", [0])),
+        search=plan.get("search", "grid"),
+        n_iter=plan.get("n_iter", 10),
+        search_seed=plan.get("search_seed", 0),
+        data=dict(resolved.data) if resolved.user_data else {},
     )
 
 
@@ -251,15 +243,6 @@ def inputs_of(
     data = run_data(preset, splits)
     inputs = {"image_shape": data.image_shape, "scaler": data.scaler}
     return data.train, data.validation, data.n_outputs, inputs
-
-
-def _known_settings(preset: Preset, changes: dict[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(changes) - set(preset.train.to_dict()))
-    if unknown:
-        raise ConfigError(
-            f"unknown training setting(s) {unknown}; known: {sorted(preset.train.to_dict())}"
-        )
-    return changes
 
 
 def parse_assignment(text: str, *, many: bool) -> tuple[str, Any]:

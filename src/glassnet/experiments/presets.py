@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from glassnet.data.preprocessing import Scaler
+from glassnet.data.tables import TABLE_SUFFIXES
 from glassnet.errors import ConfigError
 from glassnet.training.config import TrainConfig
 
@@ -123,8 +124,13 @@ def from_dict(name: str, data: dict[str, Any]) -> Preset:
         raise ConfigError(
             f"preset {name!r} sweeps unknown setting(s) {bad}; known: {sorted(known)}"
         )
+    source = data.get("data", "digits")
+    # Defaults that follow the data: the digits have their fixed seed split; a table's own
+    # preprocessing already standardises its numeric columns (and leaves one-hot ones 0/1).
+    split = data.get("split", "seed" if source == "digits" else "random")
+    scaling = data.get("scaling", "none" if _is_table(source) else "standard")
     scalings = ("none", *Scaler.KINDS)
-    if data.get("scaling", "none") not in scalings:
+    if scaling not in scalings:
         raise ConfigError(f"preset {name!r}: scaling must be one of {list(scalings)}")
     if data.get("select", "validation_accuracy") != "validation_accuracy":
         raise ConfigError(f"preset {name!r}: select must be 'validation_accuracy'")
@@ -137,9 +143,9 @@ def from_dict(name: str, data: dict[str, Any]) -> Preset:
         description=data.get("description", ""),
         train=train,
         sweep=sweep,
-        data=data.get("data", "digits"),
-        split=data.get("split", "seed"),
-        scaling=data.get("scaling", "none"),
+        data=source,
+        split=split,
+        scaling=scaling,
         select=data.get("select", "validation_accuracy"),
         ensemble=ensemble,
         refit=data.get("refit", "train"),
@@ -150,6 +156,10 @@ def from_dict(name: str, data: dict[str, Any]) -> Preset:
         except ConfigError as exc:
             raise ConfigError(f"preset {name!r}: sweep point {params}: {exc}") from None
     return preset
+
+
+def _is_table(source: object) -> bool:
+    return Path(str(source)).suffix.lower() in TABLE_SUFFIXES
 
 
 def check_refit(refit: str) -> str:

@@ -184,11 +184,17 @@ def summarize(records: list[dict[str, Any]], keys: list[str]) -> list[dict[str, 
 def summary_markdown(result: SweepResult) -> str:
     """The summary as a Markdown table, best configuration first."""
     keys = result.plan.keys
-    header = [*keys, "seeds", "validation accuracy", "validation loss"]
+    # A regression has no accuracy: its column would be empty.
+    metrics = [
+        metric
+        for metric in ("validation_accuracy", "validation_loss")
+        if any(f"{metric}_mean" in row for row in result.summary)
+    ]
+    header = [*keys, "seeds", *(metric.replace("_", " ") for metric in metrics)]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for row in result.summary:
         cells = [_cell(row[key]) for key in keys] + [str(row["n_seeds"])]
-        for metric in ("validation_accuracy", "validation_loss"):
+        for metric in metrics:
             mean, std = row.get(f"{metric}_mean"), row.get(f"{metric}_std")
             cells.append("" if mean is None else f"{mean:.4f} ± {std:.4f}")
         lines.append("| " + " | ".join(cells) + " |")

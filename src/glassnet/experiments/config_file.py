@@ -1,0 +1,319 @@
+"""One TOML layout for ``glassnet train``, ``glassnet run`` and ``glassnet sweep``, read here
+and nowhere else. A key means the same in every command; the command-line flags override it::
+
+    base = "seed"              # optional: a preset (name or file) whose recipe this file changes
+    description = "penguins, a small ReLU net"
+    data = "penguins.csv"      # a table, FILE.npz, digits or an OpenML name; beside this file
+    target = "species"         # the label column (table) or array (NPZ)
+    task = "classification"    # or "regression" (default: inferred from the target)
+    validation_fraction = 0.2  # shares of the rows held out (they make split = "random")
+    test_fraction = 0.2
+    split = "random"           # or "seed": the tutorial's fixed digits split
+    scaling = "none"           # "standard", "minmax", "global" (default: none on tables)
+    image_shape = [28, 28]     # rows are images of this shape
+    ensemble = 1               # train and run: networks trained with the chosen settings ...
+    refit = "train"            # ... on "train" or "train+valid"
+    seeds = [0, 1, 2]          # sweep: seeds, and search = "grid" | "random", n_iter, search_seed
+    [columns]                  # drop, features, categorical, numeric: lists of column names
+    [train]                    # TrainConfig settings
+    [sweep]                    # swept settings: lists, {logspace|linspace = [a, b, n]}
+
+A key of this layout that a command cannot use (``seeds`` for train, ``refit`` for sweep) is
+ignored with a one-line warning, so one file serves all three commands; any other key is
+refused. Without a built-in preset as its ``base`` a file starts from ``TrainConfig``'s
+defaults, or on a table from the tabular recipe (``TABLE_DEFAULTS``); ``presets.from_dict``
+fills in ``split`` (seed on the digits, random otherwise) and ``scaling`` (none on tables,
+standard otherwise). ``data`` is required by ``glassnet train``; run and sweep default to the
+digits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from glassnet.data.tables import TABLE_SUFFIXES
+from glassnet.errors import ConfigError, DataWarning
+from glassnet.experiments import presets
+from glassnet.training.config import TrainConfig
+
+COMMANDS = ("train", "run", "sweep")
+# Each key of the layout, and the commands that use it: a preset's own keys (so a key added
+# to presets is part of the layout), what reading and splitting the data needs, a base.
+USED_BY: dict[str, tuple[str, ...]] = {
+    **{key: COMMANDS for key in sorted(presets.PRESET_KEYS)},
+    **{
+        key: COMMANDS
+        for key in (
+            "base",
+            "target",
+            "task",
+            "columns",
+            "validation_fraction",
+            "test_fraction",
+            "image_shape",
+        )
+    },
+    # What the final model is made of: a sweep trains no final model.
+    "ensemble": ("train", "run"),
+    "refit": ("train", "run"),
+    # How a sweep searches: train and run take one --seed and sweep every combination.
+    "seeds": ("sweep",),
+    "search": ("sweep",),
+    "n_iter": ("sweep",),
+    "search_seed": ("sweep",),
+}
+WHY_UNUSED = {
+    "sweep": "it trains no final model",
+    "train": "only glassnet sweep searches over seeds or at random",
+    "run": "only glassnet sweep searches over seeds or at random",
+}
+COLUMN_KEYS = ("drop", "features", "categorical", "numeric")
+DATA_KEYS = ("target", "task", "validation_fraction", "test_fraction", "image_shape")
+PLAN_KEYS = ("seeds", "search", "n_iter", "search_seed")
+TASKS = ("classification", "regression")
+# What a random search samples from (glassnet.experiments.plan); a grid needs lists.
+DISTRIBUTIONS = ("loguniform", "uniform", "randint")
+
+# The recipe a table gets unless the file or the flags say otherwise: chosen on the tables of
+# benchmarks/tables.py (README, "Quality on real tables"), where it matches or beats a
+# scikit-learn pipeline with MLPClassifier / MLPRegressor on the same split.
+TABLE_DEFAULTS: dict[str, Any] = {
+    "hidden_layer_sizes": [100],
+    "activation": "relu",
+    "optimizer": "adam",
+    "lr": 0.001,
+    "batch_size": 32,
+    "epochs": 300,
+    "early_stopping_patience": 30,
+    "l2": 0.0001,
+}
+
+
+@dataclass
+class Settings:
+    """A file (and flags) read for one command: the preset to run, what ``user_splits`` needs
+    to read and split the data (``data``), and a sweep's search (``plan``: seeds, search,
+    n_iter, search_seed, and ``space``, the swept settings as written)."""
+
+    preset: presets.Preset
+    data: dict[str, Any] = field(default_factory=dict)
+    plan: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def user_data(self) -> bool:
+        """True unless the data are the digits with their fixed seed split (the presets' own)."""
+        return not (self.preset.data == "digits" and self.preset.split == "seed")
+
+
+def is_table(source: str) -> bool:
+    """True for a table file name (.csv, .tsv, .txt, .parquet)."""
+    return Path(str(source)).suffix.lower() in TABLE_SUFFIXES
+
+
+def read_file(path: str | Path) -> dict[str, Any]:
+    """The keys of a config file, checked against the layout; a relative ``data`` path is found
+    beside the file when it is there."""
+    path = Path(path)
+    file = presets.read_toml(path, f"config file {str(path)!r}")
+    check_keys(file, f"config file {str(path)!r}")
+    data = file.get("data")
+    if isinstance(data, str) and not Path(data).is_absolute() and (path.parent / data).is_file():
+        file["data"] = str(path.parent / data)
+    return file
+
+
+def check_keys(layout: dict[str, Any], where: str) -> None:
+    """Refuse keys outside the layout and tables of the wrong shape, naming them."""
+    unknown = sorted(set(layout) - set(USED_BY))
+    if unknown:
+        hint = ""
+        if set(unknown) & set(COLUMN_KEYS):
+            hint = " (column lists go in a [columns] table)"
+        elif set(unknown) & {"seed"}:
+            hint = " (the seed is the --seed flag; a sweep's are `seeds = [...]`)"
+        raise ConfigError(f"{where}: unknown key(s) {unknown}{hint}; known: {sorted(USED_BY)}")
+    for table in ("columns", "train", "sweep"):
+        if not isinstance(layout.get(table, {}), dict):
+            raise ConfigError(f"{where}: {table} must be a table ([{table}])")
+    settings = {f.name for f in dataclasses.fields(TrainConfig)}
+    for table in ("train", "sweep"):
+        unknown = sorted(set(layout.get(table, {})) - settings)
+        if unknown:
+            what = "has unknown training" if table == "train" else "sweeps unknown"
+            raise ConfigError(
+                f"{where}: [{table}] {what} setting(s) {unknown}; known: {sorted(settings)}"
+            )
+    columns = layout.get("columns", {})
+    bad = sorted(set(columns) - set(COLUMN_KEYS))
+    if bad:
+        raise ConfigError(f"{where}: [columns] may hold only {list(COLUMN_KEYS)}, not {bad}")
+    for key, names in columns.items():
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            raise ConfigError(f"{where}: [columns] {key} must be a list of column names")
+    for key in ("data", "target", "base", "description"):
+        if key in layout and not isinstance(layout[key], str):
+            raise ConfigError(f"{where}: {key} must be a string, got {layout[key]!r}")
+    for key in ("validation_fraction", "test_fraction"):
+        value = layout.get(key, 0.5)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+            raise ConfigError(f"{where}: {key} must be a number between 0 and 1, got {value!r}")
+    shape = layout.get("image_shape", [1, 1])
+    if not (
+        isinstance(shape, (list, tuple))
+        and len(shape) == 2
+        and all(isinstance(side, int) and not isinstance(side, bool) and side > 0 for side in shape)
+    ):
+        raise ConfigError(f"{where}: image_shape must be [height, width], got {shape!r}")
+    if layout.get("task") is not None and layout["task"] not in TASKS:
+        raise ConfigError(f"{where}: task must be one of {list(TASKS)}, got {layout['task']!r}")
+
+
+def override(layout: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``layout`` with ``changes`` (the command-line flags, in the same layout) on top: a
+    top-level key is replaced; ``[columns]``, ``[train]`` and ``[sweep]`` change key by key."""
+    merged = dict(layout)
+    for key, value in changes.items():
+        if value is None:
+            continue
+        if key in ("columns", "train", "sweep"):
+            merged[key] = {**merged.get(key, {}), **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def with_base(layout: dict[str, Any], depth: int = 0) -> dict[str, Any]:
+    """``layout`` on top of the preset its ``base`` names: the base's keys and ``[train]``
+    settings are underneath; a ``[sweep]`` in ``layout`` replaces the base's."""
+    name = layout.get("base")
+    if name is None:
+        return layout
+    if depth > 8:
+        raise ConfigError(f"base presets refer to each other in a circle (at {name!r})")
+    if Path(name).suffix == ".toml" and Path(name).is_file():
+        # A preset file is a file of this layout: read as if its keys were written here.
+        recipe = with_base(read_file(name), depth + 1)
+        builtin = recipe.pop("base", None)
+    elif name in presets.names():
+        text = (presets.PRESET_FOLDER / f"{name}.toml").read_text()
+        recipe, builtin = presets.read_toml(text, f"preset {name!r}"), name
+    else:
+        raise ConfigError(
+            f"unknown preset {name!r}; available: {', '.join(presets.names())}, or a .toml file"
+        )
+    merged = {**recipe, **{key: value for key, value in layout.items() if key != "base"}}
+    merged["train"] = {**recipe.get("train", {}), **layout.get("train", {})}
+    merged["columns"] = {**recipe.get("columns", {}), **layout.get("columns", {})}
+    new_data = "data" in layout and layout["data"] != recipe.get("data", "digits")
+    if new_data and "split" not in layout:
+        merged["split"] = "random"  # a preset's seed split belongs to the digits
+    if builtin is not None:
+        merged["base"] = builtin  # the recipe is a built-in preset's: no tabular defaults
+    return merged
+
+
+def resolve(
+    path: str | Path | None,
+    command: str,
+    *,
+    changes: dict[str, Any] | None = None,
+    default_base: str | None = None,
+) -> Settings:
+    """Read the config file at ``path`` (if any) for ``command``, put ``changes`` (the flags,
+    in the same layout) on top, and build what the command runs. ``default_base`` is the
+    preset used when neither names one (``glassnet run`` and ``sweep`` without a file: seed)."""
+    layout = read_file(path) if path is not None else {}
+    where = f"config file {str(path)!r}" if path is not None else "flags"
+    name = Path(path).stem if path is not None else None
+    return resolve_layout(
+        layout, command, changes=changes, default_base=default_base, name=name, where=where
+    )
+
+
+def resolve_layout(
+    layout: dict[str, Any],
+    command: str,
+    *,
+    changes: dict[str, Any] | None = None,
+    default_base: str | None = None,
+    name: str | None = None,
+    where: str = "settings",
+) -> Settings:
+    """``resolve`` for a parsed file (``layout``); ``name`` (default: the base's or the
+    command's) names the preset."""
+    check_keys(layout, where)
+    changes = {key: value for key, value in (changes or {}).items() if value is not None}
+    check_keys(changes, "flags")
+    layout = override(layout, changes)
+    for key in sorted(layout):
+        if command not in USED_BY[key]:
+            warnings.warn(
+                f"{where}: {key!r} is not used by glassnet {command} ({WHY_UNUSED[command]}); "
+                "ignored",
+                DataWarning,
+                stacklevel=3,
+            )
+    fractions = [key for key in ("validation_fraction", "test_fraction") if key in layout]
+    if fractions and layout.get("split") == "seed":
+        raise ConfigError(
+            f"{where}: {' and '.join(fractions)} need split = 'random' (the seed split is fixed)"
+        )
+    if fractions:
+        layout["split"] = "random"  # held-out shares are asked for: even on the digits
+    if "base" not in layout and default_base is not None:
+        layout["base"] = default_base
+    name = name or Path(layout.get("base", command)).stem
+    layout = with_base(layout)
+    # A base preset's own keys that this command cannot use go without a word.
+    layout = {key: value for key, value in layout.items() if command in USED_BY[key]}
+    return build(layout, command, name)
+
+
+def build(layout: dict[str, Any], command: str, name: str) -> Settings:
+    """The preset, data settings and search plan of a complete ``layout``."""
+    if "data" not in layout and command == "train":
+        raise ConfigError("say which data to train on: --data FILE.csv|FILE.npz|digits|NAME")
+    data = layout.get("data", "digits")
+    table = is_table(data)
+    train = dict(layout.get("train", {}))
+    if table and "base" not in layout:
+        train = {**TABLE_DEFAULTS, **train}  # the tabular recipe under the file's settings
+    # "full" batches and "none" patience are spelled in words (TOML has no null).
+    for setting, word in (("batch_size", "full"), ("early_stopping_patience", "none")):
+        if train.get(setting) == word:
+            train[setting] = None
+    recipe = {key: layout[key] for key in presets.PRESET_KEYS if key in layout}
+    recipe.update(train=train, data=data)
+    recipe.setdefault("description", f"glassnet {command}")
+    space = recipe.pop("sweep", {}) if command == "sweep" else recipe.get("sweep", {})
+    for key, spec in space.items():
+        if command != "sweep" and isinstance(spec, dict) and set(spec) <= set(DISTRIBUTIONS):
+            raise ConfigError(
+                f"[sweep] {key} = {spec} is a distribution, for glassnet sweep's random "
+                "search; give a list of values or {logspace = [a, b, n]}"
+            )
+    preset = presets.from_dict(name, recipe)
+    if preset.split not in ("random", "seed"):
+        raise ConfigError(f"split must be 'random' or 'seed', got {preset.split!r}")
+    if preset.split == "seed" and preset.data != "digits":
+        raise ConfigError(
+            f"split 'seed' is the digits' fixed split; use split = 'random' for {data}"
+        )
+    settings = {key: layout.get(key) for key in DATA_KEYS}
+    settings.update(data=data, columns=dict(layout.get("columns", {})))
+    for key in ("validation_fraction", "test_fraction"):
+        settings[key] = 0.2 if settings[key] is None else settings[key]
+    plan = {key: layout[key] for key in PLAN_KEYS if key in layout}
+    plan["space"] = dict(space)
+    resolved = Settings(preset, settings, plan)
+    given = settings["target"] is not None or settings["task"] is not None
+    if command != "train" and given and not resolved.user_data:
+        raise ConfigError(
+            "--target and --task go with --data FILE (or data = ... in the config file); "
+            "the digits have their own labels"
+        )
+    return resolved
