@@ -163,7 +163,8 @@ def _check_numeric_column(path: Path, column: Any, name: str) -> None:
 
 def load_npz(path: Path, target: str, *, need_target: bool = True) -> Dataset:
     """An ``.npz`` with features in ``x`` (or ``X``; images ``(n, h, w)`` or channels-last
-    ``(n, h, w, c)`` become channels-first rows, see ``glassnet.data.images``) and labels in the array named ``target``. Pickled object arrays are refused."""
+    ``(n, h, w, c)`` become channels-first rows, see ``glassnet.data.images``) and labels in
+    the array named ``target``. Pickled object arrays are refused."""
     arrays = read_npz(path, hint="save the data again with numpy.savez (numeric arrays only)")
     feature_key = next((key for key in ("x", "X") if key in arrays), None)
     if feature_key is None:
