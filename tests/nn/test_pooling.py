@@ -49,6 +49,7 @@ CASES = [  # (kernel, stride, height, width)
     (3, 2, 7, 7),  # overlapping windows
     (2, 1, 4, 5),
     (3, 3, 6, 6),
+    (2, 3, 7, 8),  # gaps between windows: those inputs get no gradient
 ]
 POOLS = {"max": (MaxPool2D, np.max), "avg": (AvgPool2D, np.mean)}
 
@@ -82,6 +83,20 @@ def test_max_pool_sends_a_tied_gradient_to_the_first_maximum_only():
     layer = MaxPool2D(2)
     layer.forward(x)
     np.testing.assert_array_equal(layer.backward(np.full((1, 1, 1, 1), 3.0)), [[[[3, 0], [0, 0]]]])
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_max_pool_with_many_ties_matches_the_naive_first_maximum(case, dtype, rng):
+    # Values 0..2 (as after a ReLU): most windows hold their maximum more than once.
+    kernel, stride, height, width = case
+    x = rng.integers(0, 3, (3, 2, height, width)).astype(dtype)
+    layer = MaxPool2D(kernel, stride)
+    y = layer.forward(x)
+    np.testing.assert_array_equal(y, naive_pool(x, kernel, stride, np.max))
+    grad_y = rng.standard_normal(y.shape).astype(dtype)
+    want = naive_pool_backward(x, grad_y, kernel, stride, "max")
+    np.testing.assert_allclose(layer.backward(grad_y), want, rtol=1e-6)
 
 
 def test_global_average_pooling_matches_the_mean_and_passes_gradcheck(rng):
