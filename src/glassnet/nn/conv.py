@@ -77,19 +77,24 @@ class Conv2D(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         n, channels, height, width = x.shape
         k, s, p = self.kernel_size, self.stride, self.padding
-        padded = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
         out_h, out_w = output_size(height, k, s, p), output_size(width, k, s, p)
+        # Channel-major (channels, n, h, w), the im2col rows' order; one copy (a free view
+        # when x came out of a layer in that layout and needs no padding).
+        by_channel = x.transpose(1, 0, 2, 3)
+        if p:
+            padded = np.zeros((channels, n, height + 2 * p, width + 2 * p), dtype=x.dtype)
+            padded[:, :, p : p + height, p : p + width] = by_channel
+            by_channel = padded
         # im2col, channel-major: row (c, u, v) (the order of W's axes) holds input pixel
         # (c, s*i + u, s*j + v) for every sample and output position (n, i, j). It is filled
         # by one slice copy per kernel offset, each running along whole image rows: measured
         # 2x faster than copying a 6-D sliding-window view, whose innermost runs are k long.
         columns = np.empty((channels, k * k, n, out_h, out_w), dtype=x.dtype)
-        by_channel = padded.transpose(1, 0, 2, 3)
         for u in range(k):
             for v in range(k):
                 columns[:, u * k + v] = by_channel[:, :, taps(u, s, out_h), taps(v, s, out_w)]
         self.columns = columns.reshape(channels * k * k, n * out_h * out_w)
-        self.padded_shape = padded.shape
+        self.padded_shape = (n, channels, height + 2 * p, width + 2 * p)
         y = self.weight.value.reshape(self.out_channels, -1) @ self.columns
         y += self.bias.value[:, None]
         # (out_channels, n, ...) in memory, handed out batch-first as a transposed view.

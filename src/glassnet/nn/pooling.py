@@ -49,7 +49,20 @@ class _Pool2D(Layer):
         k, s = self.kernel_size, self.stride
         height, width = self.input_shape[2:]
         tiled = s == k and height % k == 0 and width % k == 0
-        return (np.empty if tiled else np.zeros)(self.input_shape, dtype=dtype), s < k
+        # Laid out in memory as the input was (Conv2D hands out channel-major images), so
+        # the layers below get their gradient in the layout their own arrays have.
+        order = self.input_order
+        stored = (np.empty if tiled else np.zeros)(
+            [self.input_shape[axis] for axis in order], dtype=dtype
+        )
+        return stored.transpose(np.argsort(order)), s < k
+
+    def _remember_input(self, x: np.ndarray) -> None:
+        """The input's shape and memory order (its axes from the largest stride down)."""
+        self.input_shape = x.shape
+        self.input_order = tuple(
+            int(a) for a in np.argsort([-st for st in x.strides], kind="stable")
+        )
 
     def config(self) -> dict[str, Any]:
         return {"type": type(self).__name__, "kernel_size": self.kernel_size, "stride": self.stride}
@@ -69,7 +82,7 @@ class MaxPool2D(_Pool2D):
     row-major order when several are equal)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.input_shape = x.shape
+        self._remember_input(x)
         windows = [x[where] for _, where in self._offsets(x.shape)]
         y = np.maximum(windows[0], windows[1]) if len(windows) > 1 else windows[0].copy()
         for window in windows[2:]:
@@ -99,7 +112,7 @@ class AvgPool2D(_Pool2D):
     """The mean of each window."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.input_shape = x.shape
+        self._remember_input(x)
         offsets = self._offsets(x.shape)
         y = x[offsets[0][1]].copy()
         for _, where in offsets[1:]:
