@@ -123,6 +123,29 @@ def test_the_wide_path_is_taken_where_its_cases_say(rng):
         assert layer.wide == wide
 
 
+@pytest.mark.parametrize("case", [CASES[1], CASES[2], CASES[6]])
+def test_conv_gives_the_same_for_any_memory_layout_of_its_input(case, rng):
+    c_in, c_out, k, stride, padding, height, width = case
+    x = rng.standard_normal((3, c_in, height, width))
+    grad_y = None
+    results = []
+    for layout in ("batch-major", "channel-major", "a strided view"):
+        if layout == "channel-major":  # as a Conv2D + ReLU below hands it on
+            inputs = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+        elif layout == "a strided view":
+            inputs = np.repeat(x, 2, axis=3)[..., ::2]
+        else:
+            inputs = x
+        layer = Conv2D(c_in, c_out, k, stride=stride, padding=padding, rng=np.random.default_rng(3))
+        y = layer.forward(inputs)
+        grad_y = rng.standard_normal(y.shape) if grad_y is None else grad_y
+        results.append((y, layer.backward(grad_y), layer.weight.grad.copy()))
+    for y, grad_x, grad_w in results[1:]:
+        np.testing.assert_allclose(y, results[0][0], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(grad_x, results[0][1], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(grad_w, results[0][2], rtol=1e-12, atol=1e-12)
+
+
 def test_conv_skips_the_input_gradient_when_not_needed(rng):
     layer = Conv2D(1, 2, 3, rng=rng)
     y = layer.forward(rng.standard_normal((2, 1, 4, 4)))

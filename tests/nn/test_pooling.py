@@ -126,3 +126,16 @@ def test_bad_pooling_settings_and_shapes_are_config_errors():
         MaxPool2D(3).output_shape((1, 2, 8))
     with pytest.raises(ConfigError, match="images"):
         GlobalAvgPool2D().output_shape((10,))
+
+
+def test_max_pool_takes_any_memory_layout_and_hands_back_the_inputs(rng):
+    # Conv2D hands out channel-major arrays, a Flatten's gradient comes batch-major.
+    x = np.ascontiguousarray(rng.standard_normal((3, 2, 6, 6)).transpose(1, 0, 2, 3))
+    x = x.transpose(1, 0, 2, 3)  # (n, c, h, w) with channels outermost in memory
+    layer = MaxPool2D(2)
+    y = layer.forward(x)
+    np.testing.assert_array_equal(y, naive_pool(x, 2, 2, np.max))
+    grad_y = rng.standard_normal(y.shape)  # batch-major
+    grad_x = layer.backward(grad_y)
+    np.testing.assert_array_equal(grad_x, naive_pool_backward(x, grad_y, 2, 2, "max"))
+    assert grad_x.transpose(1, 0, 2, 3).flags.c_contiguous  # laid out as x is
