@@ -226,10 +226,11 @@ def torch_epoch(x: np.ndarray, y: np.ndarray, batch: int) -> float:
 
 def preset_epoch(modules: dict[str, ModuleType]) -> float:
     """Seconds of one training epoch of the ``cnn`` preset's network and optimizer on the
-    seed's 1203 train+valid digits, its layers from ``modules``."""
+    seed's 1203 train+valid digits, its layers from ``modules``, with the BLAS threads
+    ``glassnet run`` would give it."""
     from glassnet.data.datasets import load_digits, seed_split
     from glassnet.experiments import presets
-    from glassnet.training import architecture
+    from glassnet.training.config import blas_threads as blas_threads_for
     from glassnet.training.config import build
 
     preset = presets.load("cnn")
@@ -252,8 +253,11 @@ def preset_epoch(modules: dict[str, ModuleType]) -> float:
     optimizer = type(optimizer)(model.parameters(), lr=preset.train.lr)
     rng = np.random.default_rng(0)
     batch = preset.train.batch_size
-    del architecture
-    return seconds(lambda: fit(model, loss, optimizer, (x, y), epochs=1, batch_size=batch, rng=rng))
+    # The BLAS threads training itself would use for this network (one: small products).
+    with threadpool_limits(blas_threads_for(model, batch) or blas_threads(), user_api="blas"):
+        return seconds(
+            lambda: fit(model, loss, optimizer, (x, y), epochs=1, batch_size=batch, rng=rng)
+        )
 
 
 def main() -> None:
