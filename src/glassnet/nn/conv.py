@@ -191,8 +191,9 @@ def _strided_columns(
     by_channel: np.ndarray, k: int, stride: int, out_h: int, out_w: int
 ) -> np.ndarray:
     """``(c * k * k, n * out_h * out_w)`` columns of padded ``(c, n, H, W)`` images, by one
-    slice copy per kernel offset (measured 2x faster than copying a 6-D sliding-window view,
-    whose innermost runs are k long)."""
+    slice copy per kernel offset. Copying a ``sliding_window_view`` transposed to this order
+    in one call measured the same (14.0 vs 15.0 ms, 128 x 16 x 28 x 28, float32); copying it
+    in its own order, innermost runs k long, was 2x slower."""
     channels, n = by_channel.shape[:2]
     columns = np.empty((channels, k * k, n, out_h, out_w), dtype=by_channel.dtype)
     for u in range(k):
