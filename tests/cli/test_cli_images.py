@@ -91,3 +91,18 @@ def test_an_openml_image_set_trains_a_layer_list_and_predicts_without_flags(tmp_
     assert summary["layers"][1]["output_shape"] == "(n, 1, 28, 28)"
     result = run_json(capsys, ["predict", str(out / "model.npz"), *data])
     assert len(result["predictions"]) == 90
+
+
+def test_the_model_object_takes_the_channels_last_images_too(colour_images):
+    from glassnet.errors import DataError
+    from glassnet.models import checkpoint
+
+    path = colour_images / "run_npz" / "model.npz"
+    if not path.is_file():
+        pytest.skip("needs the colour run above")
+    model = checkpoint.load(path)
+    images = np.load(colour_images / "images.npz")["x"]
+    rows = images.transpose(0, 3, 1, 2).reshape(len(images), -1)  # channel after channel
+    np.testing.assert_array_equal(model.predict_proba(images), model.predict_proba(rows))
+    with pytest.raises(DataError, match="6x6x1 .* but this model takes 6x6x3"):
+        model.predict(images[..., 0])
