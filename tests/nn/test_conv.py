@@ -65,6 +65,10 @@ CASES = [  # (in_channels, out_channels, kernel, stride, padding, height, width)
     (3, 2, 2, 2, 0, 5, 5),  # the last row and column are never covered
     (1, 1, 1, 1, 0, 3, 3),
     (2, 4, 5, 3, 2, 7, 6),
+    # Stride 1 with several channels and short rows takes the "wide" path (whole padded grid):
+    (3, 2, 2, 1, 0, 4, 6),
+    (2, 3, 5, 1, 2, 6, 7),
+    (2, 2, 3, 1, 1, 3, 12),  # rows too long for it: the strided path at stride 1
 ]
 
 
@@ -108,6 +112,38 @@ def test_conv_float32_keeps_its_dtype_and_agrees_with_float64(rng):
     np.testing.assert_allclose(grad_x, wide.backward(grad_y), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(narrow.weight.grad, wide.weight.grad, rtol=1e-4, atol=1e-4)
     assert gradcheck(narrow, x.astype(np.float32)[:2]).passed
+
+
+def test_the_wide_path_is_taken_where_its_cases_say(rng):
+    for (c_in, _, k, stride, padding, height, width), wide in zip(
+        CASES, [False, True, False, False, False, False, True, True, False], strict=True
+    ):
+        layer = Conv2D(c_in, 2, k, stride=stride, padding=padding, rng=rng)
+        layer.forward(rng.standard_normal((1, c_in, height, width)))
+        assert layer.wide == wide
+
+
+@pytest.mark.parametrize("case", [CASES[1], CASES[2], CASES[6]])
+def test_conv_gives_the_same_for_any_memory_layout_of_its_input(case, rng):
+    c_in, c_out, k, stride, padding, height, width = case
+    x = rng.standard_normal((3, c_in, height, width))
+    grad_y = None
+    results = []
+    for layout in ("batch-major", "channel-major", "a strided view"):
+        if layout == "channel-major":  # as a Conv2D + ReLU below hands it on
+            inputs = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+        elif layout == "a strided view":
+            inputs = np.repeat(x, 2, axis=3)[..., ::2]
+        else:
+            inputs = x
+        layer = Conv2D(c_in, c_out, k, stride=stride, padding=padding, rng=np.random.default_rng(3))
+        y = layer.forward(inputs)
+        grad_y = rng.standard_normal(y.shape) if grad_y is None else grad_y
+        results.append((y, layer.backward(grad_y), layer.weight.grad.copy()))
+    for y, grad_x, grad_w in results[1:]:
+        np.testing.assert_allclose(y, results[0][0], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(grad_x, results[0][1], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(grad_w, results[0][2], rtol=1e-12, atol=1e-12)
 
 
 def test_conv_skips_the_input_gradient_when_not_needed(rng):

@@ -49,6 +49,7 @@ CASES = [  # (kernel, stride, height, width)
     (3, 2, 7, 7),  # overlapping windows
     (2, 1, 4, 5),
     (3, 3, 6, 6),
+    (2, 3, 7, 8),  # gaps between windows: those inputs get no gradient
 ]
 POOLS = {"max": (MaxPool2D, np.max), "avg": (AvgPool2D, np.mean)}
 
@@ -84,6 +85,20 @@ def test_max_pool_sends_a_tied_gradient_to_the_first_maximum_only():
     np.testing.assert_array_equal(layer.backward(np.full((1, 1, 1, 1), 3.0)), [[[[3, 0], [0, 0]]]])
 
 
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_max_pool_with_many_ties_matches_the_naive_first_maximum(case, dtype, rng):
+    # Values 0..2 (as after a ReLU): most windows hold their maximum more than once.
+    kernel, stride, height, width = case
+    x = rng.integers(0, 3, (3, 2, height, width)).astype(dtype)
+    layer = MaxPool2D(kernel, stride)
+    y = layer.forward(x)
+    np.testing.assert_array_equal(y, naive_pool(x, kernel, stride, np.max))
+    grad_y = rng.standard_normal(y.shape).astype(dtype)
+    want = naive_pool_backward(x, grad_y, kernel, stride, "max")
+    np.testing.assert_allclose(layer.backward(grad_y), want, rtol=1e-6)
+
+
 def test_global_average_pooling_matches_the_mean_and_passes_gradcheck(rng):
     x = rng.standard_normal((3, 4, 5, 2))
     layer = GlobalAvgPool2D()
@@ -111,3 +126,16 @@ def test_bad_pooling_settings_and_shapes_are_config_errors():
         MaxPool2D(3).output_shape((1, 2, 8))
     with pytest.raises(ConfigError, match="images"):
         GlobalAvgPool2D().output_shape((10,))
+
+
+def test_max_pool_takes_any_memory_layout_and_hands_back_the_inputs(rng):
+    # Conv2D hands out channel-major arrays, a Flatten's gradient comes batch-major.
+    x = np.ascontiguousarray(rng.standard_normal((3, 2, 6, 6)).transpose(1, 0, 2, 3))
+    x = x.transpose(1, 0, 2, 3)  # (n, c, h, w) with channels outermost in memory
+    layer = MaxPool2D(2)
+    y = layer.forward(x)
+    np.testing.assert_array_equal(y, naive_pool(x, 2, 2, np.max))
+    grad_y = rng.standard_normal(y.shape)  # batch-major
+    grad_x = layer.backward(grad_y)
+    np.testing.assert_array_equal(grad_x, naive_pool_backward(x, grad_y, 2, 2, "max"))
+    assert grad_x.transpose(1, 0, 2, 3).flags.c_contiguous  # laid out as x is

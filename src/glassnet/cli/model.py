@@ -97,12 +97,16 @@ def load_model_data(
         with out.status(f"loading {args.data} ..."):
             return model, table_rows(model, args.data, target, need_target=need_target)
     features = model.info.get("feature_names") if args.data.lower().endswith(".csv") else None
+    # Image rows are laid out as in training (channels first), from the shape it remembers.
+    shape = model.info.get("image_shape")
+    shape = None if shape is None else (*shape, int(model.info.get("channels", 1)))
     with out.status(f"loading {args.data} ..."):
         data = load_dataset(
             args.data,
             target,
             features=features,
             need_target=need_target,
+            image_shape=shape,
             data_home=args.data_home,
         )
     return model, data

@@ -89,10 +89,11 @@ def add_data_flags(
     if images:
         data.add_argument(
             "--image-shape",
-            metavar="HxW",
+            metavar="HxW[xC]",
             type=image_shape,
-            help="rows are images of this shape (e.g. 28x28): the report shows "
-            "a gallery of misclassified test images",
+            help="rows are images of this shape (e.g. 28x28, or 32x32x3 with each pixel's "
+            "channels side by side): a layer list or --preset cnn trains on them as images, "
+            "and the report shows a gallery of misclassified test images",
         )
     data.add_argument(
         "--data-home",
@@ -109,16 +110,19 @@ def column_names(text: str) -> list[str]:
     return names
 
 
-def image_shape(text: str) -> tuple[int, int]:
-    """``--image-shape``: ``28x28`` -> (28, 28)."""
+def image_shape(text: str) -> tuple[int, ...]:
+    """``--image-shape``: ``28x28`` -> (28, 28); ``32x32x3`` -> (32, 32, 3), the channels of
+    each pixel side by side in the rows (channels last)."""
     try:
-        height, width = (int(part) for part in text.lower().split("x"))
+        shape = tuple(int(part) for part in text.lower().split("x"))
     except ValueError:
-        message = f"image shape must look like 28x28, got {text!r}"
-        raise argparse.ArgumentTypeError(message) from None
-    if height < 1 or width < 1:
+        shape = ()
+    if len(shape) not in (2, 3):
+        message = f"image shape must look like 28x28 or 32x32x3 (HxW or HxWxC), got {text!r}"
+        raise argparse.ArgumentTypeError(message)
+    if min(shape) < 1:
         raise argparse.ArgumentTypeError(f"image sides must be positive, got {text!r}")
-    return height, width
+    return shape
 
 
 def hidden_sizes(text: str) -> list[int]:
@@ -499,6 +503,12 @@ def user_splits(
             f"{preset.data} has no image shape; choose a preset without augmentation, or "
             "give --image-shape for image rows"
         )
+    if preset.train.augments and splits.train.channels > 1:
+        raise ConfigError(
+            f"preset {preset.name!r} augments images, which works on one-channel images only, "
+            f"but {preset.data} has {splits.train.channels} channels; set augment_shift = 0 "
+            "and augment_degrees = 0 in a config file"
+        )
     if preset.train.loss != "mse":
         classes = np.unique(splits.train.y)
         for part in (splits.validation, splits.test):
@@ -530,9 +540,9 @@ def data_splits(
             image_shape=tuple(shape) if shape else None,  # type: ignore[arg-type]
             data_home=run.get("data_home"),
         )
-    if preset.train.layers is not None and data.image_shape is not None:
-        # A layer list's images take the data's own shape (one channel).
-        preset.train = preset.train.replace(input_shape=(1, *data.image_shape))
+    if preset.train.layers is not None and data.input_shape is not None:
+        # A layer list's images take the data's own shape (channels, height, width).
+        preset.train = preset.train.replace(input_shape=data.input_shape)
     if preset.split == "seed":
         return seed_split(data), None
     splits = random_split(

@@ -21,13 +21,24 @@ SEED_VALIDATION_SIZE, SEED_VALIDATION_STATE = 0.40, 123
 @dataclass
 class Dataset:
     """Features ``x`` (n_samples, n_features) and targets ``y`` (None when unlabelled),
-    with optional image shape."""
+    with optional image shape.
+
+    Image rows hold ``channels`` planes of ``image_shape`` (height, width) pixels one after
+    the other (channels first, the networks' layout); the loaders convert channels-last
+    files, ``(n, h, w, c)`` arrays or rows of pixels with their channels side by side.
+    """
 
     x: np.ndarray
     y: np.ndarray  # type: ignore[assignment]  # None for unlabelled data (prediction)
     name: str = "data"
     image_shape: tuple[int, int] | None = None
     feature_names: list[str] | None = None
+    channels: int = 1
+
+    @property
+    def input_shape(self) -> tuple[int, int, int] | None:
+        """``(channels, height, width)`` of one image row, None for rows that are not images."""
+        return None if self.image_shape is None else (self.channels, *self.image_shape)
 
     def __len__(self) -> int:
         return len(self.x)
@@ -86,7 +97,7 @@ def shuffle_split(
 def _splits_of(data: Dataset, *parts: tuple[np.ndarray, np.ndarray]) -> Splits:
     """Train, validation and test Datasets cut from ``data``, keeping its name and metadata."""
     named = [
-        Dataset(x, y, f"{data.name}:{suffix}", data.image_shape, data.feature_names)
+        Dataset(x, y, f"{data.name}:{suffix}", data.image_shape, data.feature_names, data.channels)
         for (x, y), suffix in zip(parts, ("train", "validation", "test"), strict=True)
     ]
     return Splits(*named)

@@ -21,6 +21,7 @@ import numpy as np
 from glassnet.atomic import write_atomic
 from glassnet.data.checks import check_features
 from glassnet.data.datasets import Dataset, load_digits
+from glassnet.data.images import image_array, with_image_shape
 from glassnet.data.tables import TABLE_SUFFIXES
 from glassnet.errors import DataError
 
@@ -40,7 +41,7 @@ def load_dataset(
     *,
     features: list[str] | None = None,
     need_target: bool = True,
-    image_shape: tuple[int, int] | None = None,
+    image_shape: tuple[int, ...] | None = None,
     data_home: str | os.PathLike[str] | None = None,
 ) -> Dataset:
     """The data that ``source`` names: ``digits``, ``FILE.csv``, ``FILE.npz``, or an OpenML
@@ -48,7 +49,8 @@ def load_dataset(
 
     ``target`` is the label column (CSV) or array (NPZ, default ``y``). ``features`` picks
     CSV columns by name, as a trained model remembers them. With ``need_target=False`` a
-    missing target gives ``y=None`` (for prediction).
+    missing target gives ``y=None`` (for prediction). ``image_shape`` (height, width[,
+    channels]) says the rows are images (``glassnet.data.images``: converted to channels first).
     """
     path = Path(source)
     if source == "digits":
@@ -69,12 +71,7 @@ def load_dataset(
     else:
         data = load_openml(source, data_home=data_home)
     if image_shape is not None:
-        if image_shape[0] * image_shape[1] != data.x.shape[1]:
-            raise DataError(
-                f"image shape {image_shape[0]}x{image_shape[1]} does not match the "
-                f"{data.x.shape[1]} features of {source!r}"
-            )
-        data.image_shape = image_shape
+        data = with_image_shape(data, image_shape, source)
     if need_target and data.y is None:
         raise DataError(f"{source!r} has no labels; pass --target with the label column")
     return data
@@ -165,24 +162,30 @@ def _check_numeric_column(path: Path, column: Any, name: str) -> None:
 
 
 def load_npz(path: Path, target: str, *, need_target: bool = True) -> Dataset:
-    """An ``.npz`` with features in ``x`` (or ``X``; images ``(n, h, w)`` are flattened) and
-    labels in the array named ``target``. Pickled object arrays are refused."""
+    """An ``.npz`` with features in ``x`` (or ``X``; images ``(n, h, w)`` or channels-last
+    ``(n, h, w, c)`` become channels-first rows, see ``glassnet.data.images``) and labels in
+    the array named ``target``. Pickled object arrays are refused."""
     arrays = read_npz(path, hint="save the data again with numpy.savez (numeric arrays only)")
     feature_key = next((key for key in ("x", "X") if key in arrays), None)
     if feature_key is None:
         raise DataError(f"{path} needs a features array named 'x'; it has {sorted(arrays)}")
     x = arrays[feature_key]
-    image_shape = None
-    if x.ndim == 3:
-        image_shape = (int(x.shape[1]), int(x.shape[2]))
-        x = x.reshape(len(x), -1)
+    image_shape, channels = None, 1
+    if x.ndim != 2:
+        x, image_shape, channels = image_array(x, what=f"{path}:{feature_key}")
     x = check_features(x, what=f"{path}:{feature_key}")
     y = arrays.get(target)
     if y is None and need_target:
         raise DataError(f"{path} has no labels array {target!r}; arrays: {sorted(arrays)}")
     if y is not None and (y.ndim != 1 or len(y) != len(x)):
         raise DataError(f"{path}: labels {target!r} must be 1-D with one label per row of x")
-    return Dataset(x, y, name=path.stem, image_shape=image_shape)  # type: ignore[arg-type]
+    return Dataset(
+        x,
+        y,
+        name=path.stem,
+        image_shape=image_shape,
+        channels=channels,  # type: ignore[arg-type]
+    )
 
 
 def read_npz(path: Path, *, hint: str) -> dict[str, np.ndarray]:

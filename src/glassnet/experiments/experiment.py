@@ -400,6 +400,7 @@ def model_info(
         "data": train_set.name.split(":")[0],
         "feature_names": train_set.feature_names,
         "image_shape": None if train_set.image_shape is None else list(train_set.image_shape),
+        "channels": train_set.channels,  # rows hold them one after the other (data.images)
         "scaling": preset.scaling,
         **(extra or {}),
     }

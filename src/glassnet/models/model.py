@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from glassnet.data.checks import check_features, check_known_labels, check_targets
+from glassnet.data.images import describe, image_array
 from glassnet.data.preprocessing import Scaler, TablePreprocessor
 from glassnet.errors import DataError
 from glassnet.nn.layers import Sequential
@@ -57,11 +58,24 @@ class Model:
         return self.table.transform(frame, what=what)
 
     def prepare(self, x: Any) -> np.ndarray:
-        """Check raw inputs, scale them, and cast to the model's dtype."""
+        """Check raw inputs, scale them, and cast to the model's dtype. Images ``(n, h, w)`` or
+        channels-last ``(n, h, w, c)`` become rows as in training (``glassnet.data.images``)."""
+        if np.ndim(x) in (3, 4):
+            x = self._image_rows(np.asarray(x))
         x = check_features(x, n_features=self.n_features)
         if self.scaler is not None:
             x = self.scaler.transform(x)
         return np.ascontiguousarray(x, dtype=self.dtype)
+
+    def _image_rows(self, images: np.ndarray) -> np.ndarray:
+        rows, shape, channels = image_array(images, what="the images")
+        wanted = self.info.get("image_shape")
+        if wanted is not None and (*shape, channels) != (*wanted, self.info.get("channels", 1)):
+            raise DataError(
+                f"the images are {describe((*shape, channels))} (height x width x channels), "
+                f"but this model takes {describe((*wanted, self.info.get('channels', 1)))}"
+            )
+        return rows
 
     def outputs(self, x: Any) -> np.ndarray:
         """Mean over members of softmax probabilities (classification) or outputs (regression)."""

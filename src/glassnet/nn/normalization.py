@@ -42,17 +42,24 @@ class BatchNorm(Layer):
         self.running_mean = np.zeros(self.num_features, dtype=dtype)
         self.running_var = np.ones(self.num_features, dtype=dtype)
 
-    def _axes_and_shape(self, x: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        """The axes statistics run over, and the shape that broadcasts a per-feature vector."""
+    def _broadcast_shape(self, x: np.ndarray) -> tuple[int, ...]:
+        """The shape that broadcasts a per-feature vector against ``x``."""
+        return (1, self.num_features) + (1,) * (x.ndim - 2)
+
+    def _by_feature(self, x: np.ndarray) -> tuple[np.ndarray, int]:
+        """``x`` as ``(features, values)`` rows and the axis to reduce: images become channel
+        rows, free for the channel-major arrays Conv2D hands out (a copy otherwise); NumPy's
+        reductions over axes (0, 2, 3) of those were measured several times slower."""
         if x.ndim == 2:
-            return (0,), (1, self.num_features)
-        return (0, *range(2, x.ndim)), (1, self.num_features) + (1,) * (x.ndim - 2)
+            return x, 0
+        return x.swapaxes(0, 1).reshape(self.num_features, -1), 1
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        axes, shape = self._axes_and_shape(x)
+        shape = self._broadcast_shape(x)
         if self.training:
-            mean = x.mean(axis=axes)
-            var = x.var(axis=axes)
+            rows, axis = self._by_feature(x)
+            mean = rows.mean(axis=axis)
+            var = rows.var(axis=axis)
             count = x.size // self.num_features
             # The running statistics are updated in place: state_dict() hands out these arrays.
             self.running_mean *= 1.0 - self.momentum
@@ -67,9 +74,11 @@ class BatchNorm(Layer):
         return self.normalized * self.weight.value.reshape(shape) + self.bias.value.reshape(shape)
 
     def backward(self, grad_y: np.ndarray, need_grad_x: bool = True) -> np.ndarray | None:
-        axes, shape = self._axes_and_shape(grad_y)
-        self.bias.grad[...] = grad_y.sum(axis=axes)
-        self.weight.grad[...] = (grad_y * self.normalized).sum(axis=axes)
+        shape = self._broadcast_shape(grad_y)
+        rows, axis = self._by_feature(grad_y)
+        self.bias.grad[...] = rows.sum(axis=axis)
+        rows, axis = self._by_feature(grad_y * self.normalized)
+        self.weight.grad[...] = rows.sum(axis=axis)
         if not need_grad_x:
             return None
         scale = (self.weight.value * self.inv_std).reshape(shape)

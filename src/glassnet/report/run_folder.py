@@ -20,6 +20,7 @@ import numpy as np
 
 from glassnet.atomic import write_atomic
 from glassnet.data.datasets import Dataset
+from glassnet.data.images import gray_rows
 from glassnet.errors import DataError
 from glassnet.models.evaluation import Evaluation, RegressionEvaluation
 from glassnet.models.model import Model
@@ -54,10 +55,12 @@ def write_predictions(
     if test_set is not None and test_set.image_shape is not None:
         worst = evaluation.worst(GALLERY_SIZE)
         arrays["gallery_index"] = worst
-        arrays["gallery_images"] = test_set.x[worst]
+        arrays["gallery_images"] = gray_rows(test_set, worst)
         arrays["image_shape"] = np.array(test_set.image_shape)
     if model is not None and test_set is not None and len(test_set.x):
         arrays.update(first_conv_pictures(model, test_set.x[:1]))
+        if "feature_image" in arrays:  # the input tile shows one plane
+            arrays["feature_image"] = gray_rows(test_set, slice(0, 1))[0]
     write_atomic(path, lambda handle: np.savez(handle, **arrays))
     return path
 
