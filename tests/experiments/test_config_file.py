@@ -129,6 +129,7 @@ def test_the_commands_that_use_a_key_read_it(config):
         ('validation_fraction = "a"', "validation_fraction must be a number between 0 and 1"),
         ("test_fraction = 1.5", "test_fraction must be a number between 0 and 1, got 1.5"),
         ("image_shape = [0, 3]", "image_shape must be [height, width]"),
+        ("image_shape = [8, 8, 1, 1]", "or [height, width, channels], got [8, 8, 1, 1]"),
     ],
 )
 def test_unknown_keys_and_bad_tables_are_refused_naming_the_file(tmp_path, text, words):

@@ -10,7 +10,7 @@ and nowhere else. A key means the same in every command; the command-line flags 
     test_fraction = 0.2
     split = "random"           # or "seed": the tutorial's fixed digits split
     scaling = "none"           # "standard", "minmax", "global" (default: none on tables)
-    image_shape = [28, 28]     # rows are images of this shape
+    image_shape = [28, 28]     # rows are images of this shape ([h, w, c]: channels last)
     ensemble = 1               # train and run: networks trained with the chosen settings ...
     refit = "train"            # ... on "train" or "train+valid"
     seeds = [0, 1, 2]          # sweep: seeds, and search = "grid" | "random", n_iter, search_seed
@@ -164,10 +164,13 @@ def check_keys(layout: dict[str, Any], where: str) -> None:
     shape = layout.get("image_shape", [1, 1])
     if not (
         isinstance(shape, (list, tuple))
-        and len(shape) == 2
+        and len(shape) in (2, 3)
         and all(isinstance(side, int) and not isinstance(side, bool) and side > 0 for side in shape)
     ):
-        raise ConfigError(f"{where}: image_shape must be [height, width], got {shape!r}")
+        raise ConfigError(
+            f"{where}: image_shape must be [height, width] or [height, width, channels], "
+            f"got {shape!r}"
+        )
     if layout.get("task") is not None and layout["task"] not in TASKS:
         raise ConfigError(f"{where}: task must be one of {list(TASKS)}, got {layout['task']!r}")
 
