@@ -41,6 +41,8 @@ class TrainConfig:
     activation: str = "sigmoid"
     output_activation: str = "identity"
     loss: str = "cross_entropy"
+    # Cross-entropy towards (1 - label_smoothing) * onehot + label_smoothing / n_classes.
+    label_smoothing: float = 0.0
     init: str | None = None
     dropout: float = 0.0
     optimizer: str = "sgd"
@@ -89,6 +91,9 @@ class TrainConfig:
             _choice("init", self.init, ("glorot", "he", "sklearn"))
         self.lr = _real("learning rate lr", self.lr, low=0.0, low_open=True)
         self.l2 = _real("l2", self.l2, low=0.0)
+        self.label_smoothing = _real("label_smoothing", self.label_smoothing, low=0.0, high=1.0)
+        if self.label_smoothing and self.loss != "cross_entropy":
+            raise ConfigError("label_smoothing needs loss = 'cross_entropy'; set it to 0")
         self.dropout = _real("dropout", self.dropout, low=0.0, high=1.0)
         self.momentum = _real("momentum", self.momentum, low=0.0, high=1.0)
         if not isinstance(self.nesterov, bool):
@@ -208,7 +213,7 @@ def build(
             rng=rng,
             dtype=np.dtype(config.dtype),
         )
-        return model, LOSSES[config.loss](), _optimizer(config, model)
+        return model, make_loss(config), _optimizer(config, model)
     model = mlp(
         [n_features, *config.hidden_layer_sizes, n_outputs],
         activation_name=config.activation,
@@ -218,7 +223,14 @@ def build(
         rng=rng,
         dtype=np.dtype(config.dtype),
     )
-    return model, LOSSES[config.loss](), _optimizer(config, model)
+    return model, make_loss(config), _optimizer(config, model)
+
+
+def make_loss(config: TrainConfig) -> Loss:
+    """The loss ``config`` names, with its settings."""
+    if config.label_smoothing:
+        return SoftmaxCrossEntropy(label_smoothing=config.label_smoothing)
+    return LOSSES[config.loss]()
 
 
 def _optimizer(config: TrainConfig, model: Sequential) -> Optimizer:
