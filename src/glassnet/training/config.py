@@ -66,9 +66,10 @@ class TrainConfig:
     # epoch's weights; None trains all epochs.
     early_stopping_patience: int | None = None
     # Image augmentation (glassnet.training.augment), fresh each batch: shift by up to augment_shift
-    # pixels, rotate by up to augment_degrees.
+    # pixels, rotate by up to augment_degrees, shift by up to augment_subpixel pixels (bilinear).
     augment_shift: int = 0
     augment_degrees: float = 0.0
+    augment_subpixel: float = 0.0
     # A network described layer by layer (glassnet.training.architecture), e.g. a CNN:
     # replaces hidden_layer_sizes / activation / dropout / init. input_shape is the
     # (channels, height, width) that flat input rows are reshaped to for image layers.
@@ -91,6 +92,7 @@ class TrainConfig:
             _choice("init", self.init, ("glorot", "he", "sklearn"))
         self.lr = _real("learning rate lr", self.lr, low=0.0, low_open=True)
         self.l2 = _real("l2", self.l2, low=0.0)
+        self.augment_subpixel = _real("augment_subpixel", self.augment_subpixel, low=0.0)
         self.label_smoothing = _real("label_smoothing", self.label_smoothing, low=0.0, high=1.0)
         if self.label_smoothing and self.loss != "cross_entropy":
             raise ConfigError("label_smoothing needs loss = 'cross_entropy'; set it to 0")
@@ -128,7 +130,9 @@ class TrainConfig:
         # read rather than inside a sweep's worker process; their classes hold the rules.
         try:
             _schedule(self, SGD([], lr=self.lr), validation=True)
-            ImageAugment((1, 1), self.augment_shift, self.augment_degrees)
+            ImageAugment(
+                (1, 1), self.augment_shift, self.augment_degrees, None, self.augment_subpixel
+            )
         except (TypeError, ValueError) as exc:
             if isinstance(exc, ConfigError):
                 raise
@@ -136,7 +140,7 @@ class TrainConfig:
 
     @property
     def augments(self) -> bool:
-        return self.augment_shift > 0 or self.augment_degrees > 0
+        return self.augment_shift > 0 or self.augment_degrees > 0 or self.augment_subpixel > 0
 
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
@@ -352,5 +356,10 @@ def _augment(
     if not config.augments:
         return None
     if image_shape is None:
-        raise ConfigError("augment_shift / augment_degrees need image data (a known image shape)")
-    return ImageAugment(image_shape, config.augment_shift, config.augment_degrees, scaler)
+        raise ConfigError(
+            "augment_shift / augment_degrees / augment_subpixel need image data "
+            "(a known image shape)"
+        )
+    return ImageAugment(
+        image_shape, config.augment_shift, config.augment_degrees, scaler, config.augment_subpixel
+    )
