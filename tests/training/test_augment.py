@@ -163,3 +163,23 @@ def test_bad_augmentation_settings_are_refused(digits):
             n_outputs=10,
             rng=np.random.default_rng(0),
         )
+
+
+def test_augment_subpixel_reaches_training_through_the_config(digits):
+    x, y = digits
+    config = TrainConfig(hidden_layer_sizes=(8,), epochs=1, batch_size=50)
+
+    def trained(**changes):
+        model, _ = fit_from_config(
+            config.replace(**changes),
+            (x, y),
+            None,
+            n_outputs=10,
+            rng=np.random.default_rng(0),
+            image_shape=(8, 8),
+        )
+        return model.state_dict()["0.weight"]
+
+    moved = trained(augment_subpixel=0.5)
+    np.testing.assert_array_equal(moved, trained(augment_subpixel=0.5))  # seeded: repeatable
+    assert not np.allclose(trained(), moved)
