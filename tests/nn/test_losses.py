@@ -187,3 +187,24 @@ def test_weighted_losses_keep_float32_gradients(loss, rng):
     target = rng.integers(0, 3, 6) if isinstance(loss, SoftmaxCrossEntropy) else output * 0.5
     loss.forward(output, target, rng.uniform(0.5, 2.0, 6))
     assert loss.backward().dtype == np.float32
+
+
+def test_label_smoothing_matches_cross_entropy_to_a_smoothed_target(rng):
+    logits, labels = rng.standard_normal((7, 4)) * 2, rng.integers(0, 4, 7)
+    weights = rng.uniform(0.5, 2.0, 7)
+    target = np.full((7, 4), 0.2 / 4)
+    target[np.arange(7), labels] += 0.8
+    per_sample = -(target * np.log(softmax(logits))).sum(axis=1)  # written out independently
+    loss = SoftmaxCrossEntropy(label_smoothing=0.2)
+    assert loss.forward(logits, labels) == pytest.approx(per_sample.mean(), rel=1e-12)
+    assert loss.forward(logits, labels, weights) == pytest.approx(np.mean(weights * per_sample))
+    assert gradcheck(SoftmaxCrossEntropy(label_smoothing=0.2), logits, labels).max_error < 1e-6
+
+
+def test_label_smoothing_zero_is_plain_cross_entropy_and_out_of_range_is_refused(rng):
+    logits, labels = rng.standard_normal((5, 3)), rng.integers(0, 3, 5)
+    plain, zero = SoftmaxCrossEntropy(), SoftmaxCrossEntropy(label_smoothing=0.0)
+    assert plain.forward(logits, labels) == zero.forward(logits, labels)
+    np.testing.assert_array_equal(plain.backward(), zero.backward())
+    with pytest.raises(ValueError, match="label_smoothing"):
+        SoftmaxCrossEntropy(label_smoothing=1.0)

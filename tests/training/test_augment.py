@@ -3,7 +3,7 @@ import pytest
 
 from glassnet import Adam, ConfigError, SoftmaxCrossEntropy, fit, mlp
 from glassnet.data import Scaler, load_digits
-from glassnet.training.augment import ImageAugment
+from glassnet.training.augment import ImageAugment, shift_matrices
 from glassnet.training.config import TrainConfig, fit_from_config
 
 
@@ -66,6 +66,43 @@ def test_rotation_changes_images_but_keeps_shape_and_blank_corners(digits):
     assert np.abs(corners).max() < 4.0  # rotating brings no ink into the corners
 
 
+def bilinear_shift(image, down, right):
+    """``image`` moved ``down`` / ``right`` by real offsets: each output pixel read at
+    (i - down, j - right), interpolated between its four neighbours, 0 outside (explicit loops)."""
+    height, width = image.shape
+    out = np.zeros_like(image)
+    for i in range(height):
+        for j in range(width):
+            y, x = i - down, j - right
+            y0, x0 = int(np.floor(y)), int(np.floor(x))
+            for yy, wy in ((y0, 1 - (y - y0)), (y0 + 1, y - y0)):
+                for xx, wx in ((x0, 1 - (x - x0)), (x0 + 1, x - x0)):
+                    if 0 <= yy < height and 0 <= xx < width:
+                        out[i, j] += wy * wx * image[yy, xx]
+    return out
+
+
+def test_subpixel_shift_is_bilinear_resampling_of_each_image(digits):
+    x, _ = digits
+    x = x[:30]
+    out = ImageAugment((8, 8), max_shift=0, max_subpixel=0.5)(x, np.random.default_rng(4))
+    down, right = np.random.default_rng(4).uniform(-0.5, 0.5, size=(2, len(x)))
+    assert np.abs(down).max() <= 0.5 and np.abs(down).max() > 0.3  # real, varied offsets
+    for k in range(len(x)):
+        expected = bilinear_shift(x[k].reshape(8, 8), down[k], right[k])
+        np.testing.assert_allclose(out[k].reshape(8, 8), expected, atol=1e-12)
+    assert np.mean(np.any(out != x, axis=1)) == 1.0
+
+
+def test_shift_matrices_move_by_whole_pixels_exactly_and_split_half_pixels(digits):
+    image = digits[0][0].reshape(8, 8)
+    rows, cols = shift_matrices(np.array([1.0, -0.5]), 8), shift_matrices(np.array([-1.0, 0.0]), 8)
+    moved = rows @ image @ cols.mT
+    assert moved_by(image, moved[0]) == (1, -1)
+    half_up = (image + np.vstack([image[1:], np.zeros(8)])) / 2  # each row mixed with the next
+    np.testing.assert_allclose(moved[1], half_up, atol=1e-12)
+
+
 def test_fit_trains_on_freshly_moved_batches_whose_rows_keep_their_labels(digits):
     x, y = digits
     augment = ImageAugment((8, 8), max_shift=1)
@@ -111,6 +148,11 @@ def test_bad_augmentation_settings_are_refused(digits):
         ImageAugment((8, 8), max_shift=-1)
     with pytest.raises(ConfigError):
         ImageAugment((8, 8), max_degrees=400.0)
+    with pytest.raises(ConfigError, match="augment_subpixel"):
+        ImageAugment((8, 8), max_subpixel=3.0)
+    with pytest.raises(ConfigError, match="augment_subpixel"):
+        TrainConfig(augment_subpixel=-0.5)
+    assert TrainConfig(augment_subpixel=0.5).augments
     with pytest.raises(ConfigError, match="image"):
         ImageAugment((8, 8))(x[:, :10], np.random.default_rng(0))
     with pytest.raises(ConfigError, match="image"):
@@ -121,3 +163,23 @@ def test_bad_augmentation_settings_are_refused(digits):
             n_outputs=10,
             rng=np.random.default_rng(0),
         )
+
+
+def test_augment_subpixel_reaches_training_through_the_config(digits):
+    x, y = digits
+    config = TrainConfig(hidden_layer_sizes=(8,), epochs=1, batch_size=50)
+
+    def trained(**changes):
+        model, _ = fit_from_config(
+            config.replace(**changes),
+            (x, y),
+            None,
+            n_outputs=10,
+            rng=np.random.default_rng(0),
+            image_shape=(8, 8),
+        )
+        return model.state_dict()["0.weight"]
+
+    moved = trained(augment_subpixel=0.5)
+    np.testing.assert_array_equal(moved, trained(augment_subpixel=0.5))  # seeded: repeatable
+    assert not np.allclose(trained(), moved)

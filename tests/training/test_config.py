@@ -357,3 +357,16 @@ def test_blas_threads_at_the_threshold_and_for_a_model_without_weights():
     assert SMALL_PRODUCT == 4 * 1000 * 1000
     assert blas_threads(model, 3) == 1 and blas_threads(model, 4) is None
     assert blas_threads(Sequential(), 10) == 1
+
+
+def test_label_smoothing_reaches_the_loss_and_needs_cross_entropy():
+    from glassnet.errors import ConfigError
+
+    _, loss, _ = build(TrainConfig(label_smoothing=0.1), 4, 3, np.random.default_rng(0))
+    assert isinstance(loss, SoftmaxCrossEntropy) and loss.label_smoothing == 0.1
+    _, plain, _ = build(TrainConfig(), 4, 3, np.random.default_rng(0))
+    assert plain.label_smoothing == 0.0
+    with pytest.raises(ConfigError, match=r"label_smoothing needs loss = 'cross_entropy'"):
+        TrainConfig(loss="mse", label_smoothing=0.1)
+    with pytest.raises(ConfigError, match=r"label_smoothing must be a number in \[0, 1\)"):
+        TrainConfig(label_smoothing=1.0)

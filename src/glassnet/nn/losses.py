@@ -55,7 +55,16 @@ class SoftmaxCrossEntropy(Loss):
 
     ``target`` holds integer class indices. Fusing gives the simple, exact gradient
     ``(softmax(z) - onehot(y)) / n`` and never takes the log of a rounded-off zero.
+
+    ``label_smoothing`` (epsilon in [0, 1)) trains towards ``(1 - epsilon) * onehot(y) +
+    epsilon / n_classes`` instead of ``onehot(y)``: the loss adds ``epsilon`` times the mean
+    over classes of ``-log p_k``, and the gradient becomes ``(p - smoothed target) / n``.
     """
+
+    def __init__(self, label_smoothing: float = 0.0) -> None:
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+        self.label_smoothing = float(label_smoothing)
 
     def forward(
         self, output: np.ndarray, target: np.ndarray, sample_weight: np.ndarray | None = None
@@ -71,7 +80,12 @@ class SoftmaxCrossEntropy(Loss):
         self.targets = (target.astype(np.intp), np.arange(n_samples))
         exp = np.exp(shifted)
         sums = exp.sum(axis=0)
-        per_sample = np.log(sums) - shifted[self.targets]
+        log_sums = np.log(sums)
+        per_sample = log_sums - shifted[self.targets]
+        if self.label_smoothing:
+            # -mean_k log p_k = log(sum exp) - mean_k z_k, per sample.
+            uniform = log_sums - shifted.mean(axis=0)
+            per_sample = (1.0 - self.label_smoothing) * per_sample + self.label_smoothing * uniform
         exp /= sums
         self.probs_by_class = exp
         self.scale = _sample_scale(n_samples, sample_weight, output.dtype)
@@ -81,7 +95,11 @@ class SoftmaxCrossEntropy(Loss):
         # A copy: the cached probabilities stay intact, so a second call agrees. (p - 1) * s,
         # not p * s - s: the same rounding as the seed experiment's reference, bit for bit.
         grad = self.probs_by_class.copy()
-        grad[self.targets] -= 1.0
+        if self.label_smoothing:
+            grad -= self.label_smoothing / grad.shape[0]
+            grad[self.targets] -= 1.0 - self.label_smoothing
+        else:
+            grad[self.targets] -= 1.0
         grad *= self.scale
         return np.ascontiguousarray(grad.T)
 

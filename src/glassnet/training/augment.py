@@ -1,4 +1,5 @@
-"""Data augmentation for small images: random shifts and rotations, drawn per batch from ``rng``.
+"""Data augmentation for small images: random shifts (whole or sub-pixel) and rotations, drawn
+per batch from ``rng``.
 
 An augmenter is called as ``augment(x, rng) -> x_new`` on a batch of flattened images
 (n_samples, height * width); ``fit`` applies it to every batch it trains on, so each epoch
@@ -17,8 +18,13 @@ from glassnet.errors import ConfigError
 
 @dataclass
 class ImageAugment:
-    """Shift each image by up to ``max_shift`` whole pixels in each direction and rotate it
-    by up to ``max_degrees`` (uniform), filling uncovered pixels with blank background.
+    """Shift each image by up to ``max_shift`` whole pixels in each direction, rotate it by up
+    to ``max_degrees`` and shift it by up to ``max_subpixel`` pixels, a real number (uniform),
+    filling uncovered pixels with blank background.
+
+    A sub-pixel shift resamples the image bilinearly: on 8x8 digits a whole pixel is a
+    quarter of the digit's height, while a shift below one pixel moves ink the way the
+    digits' own scanning jitter does.
 
     ``scaler``, when the inputs were scaled, is undone before moving pixels and redone
     after, so "blank" means a raw value of 0 and every pixel keeps its own scaling.
@@ -28,12 +34,15 @@ class ImageAugment:
     max_shift: int = 1
     max_degrees: float = 0.0
     scaler: Scaler | None = None
+    max_subpixel: float = 0.0
 
     def __post_init__(self) -> None:
         if int(self.max_shift) != self.max_shift or self.max_shift < 0:
             raise ConfigError(f"augment_shift must be a non-negative integer, got {self.max_shift}")
         if not 0.0 <= self.max_degrees <= 180.0:
             raise ConfigError(f"augment_degrees must be in [0, 180], got {self.max_degrees}")
+        if not 0.0 <= self.max_subpixel <= 2.0:
+            raise ConfigError(f"augment_subpixel must be in [0, 2] pixels, got {self.max_subpixel}")
         self.max_shift = int(self.max_shift)
 
     def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -48,6 +57,10 @@ class ImageAugment:
             images = self._rotate(images, rng)
         if self.max_shift > 0:
             images = self._shift(images, rng)
+        if self.max_subpixel > 0:
+            down, right = rng.uniform(-self.max_subpixel, self.max_subpixel, size=(2, len(x)))
+            # rows mixed by one matrix, columns by another: (n, h, h) @ (n, h, w) @ (n, w, w)
+            images = shift_matrices(down, height) @ images @ shift_matrices(right, width).mT
         out = images.reshape(len(x), height * width)
         out = out if self.scaler is None else self.scaler.transform(out)
         return out.astype(x.dtype, copy=False)
@@ -72,3 +85,15 @@ class ImageAugment:
                 for image, angle in zip(images, angles, strict=True)
             ]
         )
+
+
+def shift_matrices(offsets: np.ndarray, size: int) -> np.ndarray:
+    """(n, size, size) matrices M: ``(M[k] @ v)[i]`` is ``v`` at position ``i - offsets[k]``,
+    linearly interpolated between the two nearest entries and 0 outside ``v``."""
+    source = np.arange(size)[None, :] - offsets[:, None]  # (n, size): where output i reads
+    low = np.floor(source)
+    frac = (source - low)[:, :, None]
+    positions = np.arange(size)[None, None, :]
+    low = low[:, :, None]
+    # A source position outside 0..size-1 matches no column: it contributes blank background.
+    return (1.0 - frac) * (positions == low) + frac * (positions == low + 1)

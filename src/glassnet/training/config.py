@@ -41,6 +41,8 @@ class TrainConfig:
     activation: str = "sigmoid"
     output_activation: str = "identity"
     loss: str = "cross_entropy"
+    # Cross-entropy towards (1 - label_smoothing) * onehot + label_smoothing / n_classes.
+    label_smoothing: float = 0.0
     init: str | None = None
     dropout: float = 0.0
     optimizer: str = "sgd"
@@ -64,9 +66,10 @@ class TrainConfig:
     # epoch's weights; None trains all epochs.
     early_stopping_patience: int | None = None
     # Image augmentation (glassnet.training.augment), fresh each batch: shift by up to augment_shift
-    # pixels, rotate by up to augment_degrees.
+    # pixels, rotate by up to augment_degrees, shift by up to augment_subpixel pixels (bilinear).
     augment_shift: int = 0
     augment_degrees: float = 0.0
+    augment_subpixel: float = 0.0
     # A network described layer by layer (glassnet.training.architecture), e.g. a CNN:
     # replaces hidden_layer_sizes / activation / dropout / init. input_shape is the
     # (channels, height, width) that flat input rows are reshaped to for image layers.
@@ -89,6 +92,10 @@ class TrainConfig:
             _choice("init", self.init, ("glorot", "he", "sklearn"))
         self.lr = _real("learning rate lr", self.lr, low=0.0, low_open=True)
         self.l2 = _real("l2", self.l2, low=0.0)
+        self.augment_subpixel = _real("augment_subpixel", self.augment_subpixel, low=0.0)
+        self.label_smoothing = _real("label_smoothing", self.label_smoothing, low=0.0, high=1.0)
+        if self.label_smoothing and self.loss != "cross_entropy":
+            raise ConfigError("label_smoothing needs loss = 'cross_entropy'; set it to 0")
         self.dropout = _real("dropout", self.dropout, low=0.0, high=1.0)
         self.momentum = _real("momentum", self.momentum, low=0.0, high=1.0)
         if not isinstance(self.nesterov, bool):
@@ -123,7 +130,9 @@ class TrainConfig:
         # read rather than inside a sweep's worker process; their classes hold the rules.
         try:
             _schedule(self, SGD([], lr=self.lr), validation=True)
-            ImageAugment((1, 1), self.augment_shift, self.augment_degrees)
+            ImageAugment(
+                (1, 1), self.augment_shift, self.augment_degrees, None, self.augment_subpixel
+            )
         except (TypeError, ValueError) as exc:
             if isinstance(exc, ConfigError):
                 raise
@@ -131,7 +140,7 @@ class TrainConfig:
 
     @property
     def augments(self) -> bool:
-        return self.augment_shift > 0 or self.augment_degrees > 0
+        return self.augment_shift > 0 or self.augment_degrees > 0 or self.augment_subpixel > 0
 
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
@@ -208,7 +217,7 @@ def build(
             rng=rng,
             dtype=np.dtype(config.dtype),
         )
-        return model, LOSSES[config.loss](), _optimizer(config, model)
+        return model, make_loss(config), _optimizer(config, model)
     model = mlp(
         [n_features, *config.hidden_layer_sizes, n_outputs],
         activation_name=config.activation,
@@ -218,7 +227,14 @@ def build(
         rng=rng,
         dtype=np.dtype(config.dtype),
     )
-    return model, LOSSES[config.loss](), _optimizer(config, model)
+    return model, make_loss(config), _optimizer(config, model)
+
+
+def make_loss(config: TrainConfig) -> Loss:
+    """The loss ``config`` names, with its settings."""
+    if config.label_smoothing:
+        return SoftmaxCrossEntropy(label_smoothing=config.label_smoothing)
+    return LOSSES[config.loss]()
 
 
 def _optimizer(config: TrainConfig, model: Sequential) -> Optimizer:
@@ -340,5 +356,10 @@ def _augment(
     if not config.augments:
         return None
     if image_shape is None:
-        raise ConfigError("augment_shift / augment_degrees need image data (a known image shape)")
-    return ImageAugment(image_shape, config.augment_shift, config.augment_degrees, scaler)
+        raise ConfigError(
+            "augment_shift / augment_degrees / augment_subpixel need image data "
+            "(a known image shape)"
+        )
+    return ImageAugment(
+        image_shape, config.augment_shift, config.augment_degrees, scaler, config.augment_subpixel
+    )
