@@ -183,3 +183,31 @@ def test_augment_subpixel_reaches_training_through_the_config(digits):
     moved = trained(augment_subpixel=0.5)
     np.testing.assert_array_equal(moved, trained(augment_subpixel=0.5))  # seeded: repeatable
     assert not np.allclose(trained(), moved)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"max_shift": 1},
+        {"max_shift": 0, "max_degrees": 20.0},
+        {"max_shift": 0, "max_subpixel": 0.7},
+    ],
+)
+def test_every_channel_of_an_image_moves_as_a_one_channel_image_would(digits, settings):
+    # Rows of colour images hold channel after channel (as Reshape((c, h, w)) reads them); the
+    # random moves depend on the batch size only, so each channel alone, augmented from the
+    # same seed, must come out exactly as that channel of the colour batch.
+    gray = digits[0][:20]
+    colour = np.hstack([gray, 16.0 - gray, gray[::-1]])
+    augment = ImageAugment((8, 8), **settings)
+    moved = augment(colour, np.random.default_rng(3))
+    assert moved.shape == colour.shape
+    for k in range(3):
+        alone = augment(colour[:, 64 * k : 64 * (k + 1)], np.random.default_rng(3))
+        np.testing.assert_array_equal(moved[:, 64 * k : 64 * (k + 1)], alone)
+    assert not np.array_equal(moved, colour)
+
+
+def test_rows_that_are_not_whole_images_are_refused():
+    with pytest.raises(ConfigError, match=r"channels \* 64\) inputs for 8x8 images, got \(2, 65\)"):
+        ImageAugment((8, 8))(np.zeros((2, 65)), np.random.default_rng(0))

@@ -499,15 +499,10 @@ def user_splits(
     splits, table = data_splits(out, preset, run, seed)
     if preset.train.augments and splits.train.image_shape is None:
         raise ConfigError(
-            f"preset {preset.name!r} augments images (augment_shift / augment_degrees), but "
+            f"preset {preset.name!r} augments images (augment_shift / augment_degrees / "
+            f"augment_subpixel), but "
             f"{preset.data} has no image shape; choose a preset without augmentation, or "
             "give --image-shape for image rows"
-        )
-    if preset.train.augments and splits.train.channels > 1:
-        raise ConfigError(
-            f"preset {preset.name!r} augments images, which works on one-channel images only, "
-            f"but {preset.data} has {splits.train.channels} channels; set augment_shift = 0 "
-            "and augment_degrees = 0 in a config file"
         )
     if preset.train.loss != "mse":
         classes = np.unique(splits.train.y)

@@ -2,7 +2,8 @@
 per batch from ``rng``.
 
 An augmenter is called as ``augment(x, rng) -> x_new`` on a batch of flattened images
-(n_samples, height * width); ``fit`` applies it to every batch it trains on, so each epoch
+(n_samples, channels * height * width), channel after channel as ``Reshape((c, h, w))`` reads
+them; ``fit`` applies it to every batch it trains on, so each epoch
 sees freshly moved images while labels stay as they are.
 """
 
@@ -20,7 +21,7 @@ from glassnet.errors import ConfigError
 class ImageAugment:
     """Shift each image by up to ``max_shift`` whole pixels in each direction, rotate it by up
     to ``max_degrees`` and shift it by up to ``max_subpixel`` pixels, a real number (uniform),
-    filling uncovered pixels with blank background.
+    filling uncovered pixels with blank background. Every channel of an image moves alike.
 
     A sub-pixel shift resamples the image bilinearly: on 8x8 digits a whole pixel is a
     quarter of the digit's height, while a shift below one pixel moves ink the way the
@@ -47,33 +48,37 @@ class ImageAugment:
 
     def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         height, width = self.image_shape
-        if x.ndim != 2 or x.shape[1] != height * width:
+        if x.ndim != 2 or x.shape[1] == 0 or x.shape[1] % (height * width):
             raise ConfigError(
-                f"image augmentation needs (n_samples, {height * width}) inputs, got {x.shape}"
+                f"image augmentation needs (n_samples, channels * {height * width}) inputs "
+                f"for {height}x{width} images, got {x.shape}"
             )
         images = x if self.scaler is None else self.scaler.inverse_transform(x)
-        images = images.reshape(len(x), height, width)
+        images = images.reshape(len(x), x.shape[1] // (height * width), height, width)
         if self.max_degrees > 0:
             images = self._rotate(images, rng)
         if self.max_shift > 0:
             images = self._shift(images, rng)
         if self.max_subpixel > 0:
             down, right = rng.uniform(-self.max_subpixel, self.max_subpixel, size=(2, len(x)))
-            # rows mixed by one matrix, columns by another: (n, h, h) @ (n, h, w) @ (n, w, w)
-            images = shift_matrices(down, height) @ images @ shift_matrices(right, width).mT
-        out = images.reshape(len(x), height * width)
+            # rows mixed by one matrix, columns by another: (n, 1, h, h) @ (n, c, h, w) @
+            # (n, 1, w, w), the same matrices for every channel of an image
+            rows, cols = shift_matrices(down, height), shift_matrices(right, width).mT
+            images = rows[:, None] @ images @ cols[:, None]
+        out = images.reshape(x.shape)
         out = out if self.scaler is None else self.scaler.transform(out)
         return out.astype(x.dtype, copy=False)
 
     def _shift(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Integer shifts by padding with zeros and cutting a moved window out of each image."""
-        n, height, width = images.shape
+        n, _, height, width = images.shape
         s = self.max_shift
-        padded = np.pad(images, ((0, 0), (s, s), (s, s)))
+        padded = np.pad(images, ((0, 0), (0, 0), (s, s), (s, s)))
         down, right = rng.integers(-s, s + 1, size=(2, n))
-        rows = (s - down)[:, None, None] + np.arange(height)[None, :, None]
-        cols = (s - right)[:, None, None] + np.arange(width)[None, None, :]
-        return padded[np.arange(n)[:, None, None], rows, cols]
+        rows = (s - down)[:, None, None, None] + np.arange(height)[None, None, :, None]
+        cols = (s - right)[:, None, None, None] + np.arange(width)[None, None, None, :]
+        channels = np.arange(images.shape[1])[None, :, None, None]
+        return padded[np.arange(n)[:, None, None, None], channels, rows, cols]
 
     def _rotate(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         from scipy import ndimage  # only rotations need it; importing it costs ~0.4 s
@@ -81,7 +86,10 @@ class ImageAugment:
         angles = rng.uniform(-self.max_degrees, self.max_degrees, size=len(images))
         return np.stack(
             [
-                ndimage.rotate(image, angle, reshape=False, order=1, mode="constant", cval=0.0)
+                # axes (2, 1): the (height, width) plane, turning as for a 2-D image
+                ndimage.rotate(
+                    image, angle, axes=(2, 1), reshape=False, order=1, mode="constant", cval=0.0
+                )
                 for image, angle in zip(images, angles, strict=True)
             ]
         )
