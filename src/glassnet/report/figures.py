@@ -10,13 +10,23 @@ import numpy as np
 from glassnet.atomic import write_atomic
 from glassnet.training.history import History
 
+_preloading: list[Any] = []  # the thread preload started, until wait_for_preload joins it
+
 
 def preload() -> None:
     """Start importing matplotlib (~0.5 s of CPU) in a background thread, for a process that
     will draw later and has idle time now (waiting for a sweep's worker processes)."""
     import threading
 
-    threading.Thread(target=pyplot, name="glassnet-preload-matplotlib", daemon=True).start()
+    thread = threading.Thread(target=pyplot, name="glassnet-preload-matplotlib", daemon=True)
+    thread.start()
+    _preloading.append(thread)
+
+
+def wait_for_preload() -> None:
+    """Return once a thread started by ``preload`` has finished (at once if there is none)."""
+    while _preloading:
+        _preloading.pop().join()
 
 
 def pyplot() -> Any:
