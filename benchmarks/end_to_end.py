@@ -287,12 +287,18 @@ def main() -> None:
         f"numpy {np.__version__}; BLAS: {blas_kernels()}; "
         f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}"
     )
+    if os.getloadavg()[0] > 0.5 * (os.cpu_count() or 1):
+        print(
+            "warning: this machine is busy; other processes inflate both commands' times "
+            "unevenly (scikit-learn's two BLAS threads suffer most), so quote a ratio only "
+            "from a quiet machine"
+        )
     for round_ in range(args.rounds + 1):
         for variant in variants:
             variant.run(counted=round_ > 0)
         label = "warm-up" if round_ == 0 else f"round {round_}"
         times = ", ".join(f"{v.name} {v.wall[-1]:.2f} s" if round_ else v.name for v in variants)
-        print(f"{label}: {times}", flush=True)
+        print(f"{label}: {times} (load average {os.getloadavg()[0]:.1f})", flush=True)
     shutil.rmtree(folder, ignore_errors=True)
 
     print(f"\nmedians of {args.rounds} rounds (load average now {os.getloadavg()[0]:.1f}):")
