@@ -2,6 +2,7 @@
 copy is neither lost nor hidden."""
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -62,10 +63,22 @@ def test_run_figures_are_the_same_drawn_in_two_processes_or_one(tmp_path, monkey
         "test_accuracy": 0.8,
     }
     two, one = tmp_path / "two", tmp_path / "one"
-    assert run_folder.can_draw_in_two(3) == ((os.cpu_count() or 1) > 1)
+    monkeypatch.setattr(run_folder, "can_draw_in_two", lambda n_figures: True)
     drawn_in_two = run_folder.draw_figures(metrics, None, two)
     monkeypatch.setattr(run_folder, "can_draw_in_two", lambda n_figures: False)
     drawn_in_one = run_folder.draw_figures(metrics, None, one)
     assert list(drawn_in_two) == list(drawn_in_one) == ["sweep_plot", "loss_plot", "accuracy_plot"]
     for name, path in drawn_in_two.items():
         assert Path(path).read_bytes() == Path(drawn_in_one[name]).read_bytes(), name
+
+
+def test_no_fork_for_one_figure_or_beside_another_thread():
+    assert not run_folder.can_draw_in_two(1)
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert not run_folder.can_draw_in_two(3)
+    finally:
+        release.set()
+        other.join()
