@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,9 +122,22 @@ def glassnet_variant(name: str, source: Path, folder: Path, command: str = "run"
     return Variant(name, [*glassnet, "--seed", "0"], env, out, metrics=True)
 
 
+def cpu_seconds(work, repeats: int = 3) -> float:
+    """The least CPU time (this process) of ``repeats`` calls: CPU time, not wall, so the other
+    users of a shared machine inflate it less; the least, as the one they disturbed least."""
+    times = []
+    for _ in range(repeats):
+        start = time.process_time()
+        work()
+        times.append(time.process_time() - start)
+    return min(times)
+
+
 def epoch_costs(epochs: int) -> None:
-    """Cost of one seed training-epoch, in `fit` (what `glassnet run` and `glassnet sweep`
-    train with) and in the estimator's `fit`, against a one-core GEMM peak measured now."""
+    """Cost of one seed training-epoch (float32, one BLAS thread) in `fit` (what `glassnet
+    run` and `glassnet sweep` train with) and in the estimator's `fit`, against a one-core
+    GEMM peak measured now, and the epoch's floor: its matrix products and exponentials
+    timed alone on the same shapes."""
     import numpy as np
     from compare import gemm_peak, seed_training_flops  # benchmarks/ is on sys.path
     from threadpoolctl import threadpool_limits
@@ -134,23 +148,31 @@ def epoch_costs(epochs: int) -> None:
 
     splits = seed_split(load_digits())
     train, valid = (splits.train.x, splits.train.y), (splits.validation.x, splits.validation.y)
-    config = TrainConfig(output_activation="sigmoid", l2=0.599, epochs=epochs, dtype="float32")
+    config = TrainConfig(
+        hidden_layer_sizes=(48, 32), activation="sigmoid", output_activation="sigmoid",
+        lr=0.2, momentum=0.9, l2=0.599, epochs=epochs, dtype="float32",
+    )  # fmt: skip
+    estimator = GlassNetClassifier(
+        (48, 32), "logistic", solver="sgd", batch_size=len(train[0]), learning_rate_init=0.2,
+        momentum=0.9, nesterovs_momentum=False, alpha=0.599, max_iter=epochs, tol=0,
+        n_iter_no_change=epochs + 1, shuffle=False, random_state=0, dtype="float32",
+    )  # fmt: skip
     sizes = [64, 48, 32, 10]
     peak = gemm_peak(np.float32)
     with threadpool_limits(limits=1, user_api="blas"):
-        start = time.perf_counter()
-        fit_from_config(config, train, valid, n_outputs=10, rng=np.random.default_rng(0))
-        fit_seconds = time.perf_counter() - start
-        estimator = GlassNetClassifier(
-            (48, 32), "sigmoid", output_activation="sigmoid", solver="sgd", learning_rate=0.2,
-            l2=0.599, batch_size=None, max_epochs=epochs, random_state=0, dtype="float32",
-        )  # fmt: skip
-        start = time.perf_counter()
-        estimator.fit(*train)
-        estimator_seconds = time.perf_counter() - start
+        fit_seconds = cpu_seconds(
+            lambda: fit_from_config(
+                config, train, valid, n_outputs=10, rng=np.random.default_rng(0)
+            )
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "maximum iterations reached": as intended
+            estimator_seconds = cpu_seconds(lambda: estimator.fit(*train))
+        products, exponentials = epoch_floor(len(train[0]), len(valid[0]), sizes)
     print(
-        f"\none seed training, float32, one core, {epochs} epochs (GEMM peak now "
-        f"{peak:.1f} GFLOP/s):"
+        f"\none seed training-epoch, float32, one core, least CPU time of 3 trainings of "
+        f"{epochs} epochs (GEMM peak now {peak:.1f} GFLOP/s, load average "
+        f"{os.getloadavg()[0]:.1f}):"
     )
     for name, seconds, n_valid in (
         ("fit (run, sweep)", fit_seconds, len(valid[0])),
@@ -163,6 +185,51 @@ def epoch_costs(epochs: int) -> None:
             f"  {name:<17} {per_epoch * 1e3:.3f} ms/epoch, {flops / 1e6:.1f} MFLOP/epoch, "
             f"{achieved:.1f} GFLOP/s = {peak / achieved:.1f}x below the peak"
         )
+    per_epoch = fit_seconds / epochs
+    rest = per_epoch - products - exponentials
+    print(
+        f"  fit's epoch: matrix products alone {products * 1e3:.3f} ms "
+        f"({products / per_epoch:.0%}), exponentials alone {exponentials * 1e3:.3f} ms "
+        f"({exponentials / per_epoch:.0%}), everything else {rest * 1e3:.3f} ms "
+        f"({rest / per_epoch:.0%})"
+    )
+
+
+def epoch_floor(n_train: int, n_valid: int, sizes: list[int]) -> tuple[float, float]:
+    """CPU seconds of one seed epoch's matrix products (forward on train and validation,
+    weight and input gradients) and of its exponentials (every sigmoid and the softmax, on
+    train and validation), each timed alone on contiguous arrays of the same shapes."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    pairs = list(zip(sizes[:-1], sizes[1:], strict=True))
+    weights = [rng.uniform(-0.3, 0.3, pair).astype(np.float32) for pair in pairs]
+    # activations[n][k]: an (n, sizes[k]) array, the input of layer k or the output of k - 1
+    activations = {
+        n: [rng.uniform(0, 1, (n, size)).astype(np.float32) for size in sizes]
+        for n in (n_train, n_valid)
+    }
+
+    def products() -> None:
+        for n in (n_train, n_valid):
+            for k, weight in enumerate(weights):
+                activations[n][k] @ weight
+        for k, weight in enumerate(weights):
+            grad = activations[n_train][k + 1]
+            activations[n_train][k].T @ grad
+            if k > 0:
+                grad @ weight.T
+
+    def exponentials() -> None:
+        for n in (n_train, n_valid):
+            for values in activations[n][1:] + activations[n][-1:]:  # sigmoids, then softmax
+                np.exp(values)
+
+    repeats = 200
+    return (
+        cpu_seconds(lambda: [products() for _ in range(repeats)]) / repeats,
+        cpu_seconds(lambda: [exponentials() for _ in range(repeats)]) / repeats,
+    )
 
 
 def blas_kernels() -> str:
@@ -191,7 +258,10 @@ def main() -> None:
     parser.add_argument("--no-sklearn", action="store_true", help="time glassnet variants only")
     parser.add_argument("--sweep", action="store_true", help="also time `glassnet sweep`")
     parser.add_argument(
-        "--epochs", type=int, default=300, help="epochs of the per-epoch cost measurement"
+        "--epochs",
+        type=int,
+        default=300,
+        help="epochs of the per-epoch cost measurement at the end (0: skip it)",
     )
     parser.add_argument("--sklearn-script", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -217,12 +287,18 @@ def main() -> None:
         f"numpy {np.__version__}; BLAS: {blas_kernels()}; "
         f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}"
     )
+    if os.getloadavg()[0] > 0.5 * (os.cpu_count() or 1):
+        print(
+            "warning: this machine is busy; other processes inflate both commands' times "
+            "unevenly (scikit-learn's two BLAS threads suffer most), so quote a ratio only "
+            "from a quiet machine"
+        )
     for round_ in range(args.rounds + 1):
         for variant in variants:
             variant.run(counted=round_ > 0)
         label = "warm-up" if round_ == 0 else f"round {round_}"
         times = ", ".join(f"{v.name} {v.wall[-1]:.2f} s" if round_ else v.name for v in variants)
-        print(f"{label}: {times}", flush=True)
+        print(f"{label}: {times} (load average {os.getloadavg()[0]:.1f})", flush=True)
     shutil.rmtree(folder, ignore_errors=True)
 
     print(f"\nmedians of {args.rounds} rounds (load average now {os.getloadavg()[0]:.1f}):")
@@ -254,6 +330,8 @@ def main() -> None:
         "('inside': the experiment's own seconds in metrics.json; the rest is start-up, "
         "figures and report)"
     )
+    if args.epochs > 0:
+        epoch_costs(args.epochs)
 
 
 if __name__ == "__main__":

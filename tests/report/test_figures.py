@@ -17,8 +17,7 @@ def confusion(n_classes, seed=0, high=60):
 
 
 def drawn(matrix, classes):
-    fig = figures.confusion_figure(matrix, classes)
-    fig.tight_layout()  # as save_figure does
+    fig = figures.confusion_figure(matrix, classes)  # laid out as plot_confusion saves it
     fig.canvas.draw()
     return fig, fig.axes[0], fig.canvas.get_renderer()
 

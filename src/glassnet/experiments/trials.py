@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
 from glassnet.atomic import write_atomic
@@ -167,6 +166,10 @@ def in_processes(
         with context.Pool(n_jobs, initializer=_leave_signals_to_parent) as pool:
             yield pool.imap_unordered(task, trials)
     else:
+        # Imported here: joblib (with asyncio and psutil) costs ~0.12 s of start-up CPU that a
+        # forking system never needs.
+        from joblib import Parallel, delayed
+
         parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
         yield parallel(delayed(task)(trial) for trial in trials)
 

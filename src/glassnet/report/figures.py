@@ -10,13 +10,23 @@ import numpy as np
 from glassnet.atomic import write_atomic
 from glassnet.training.history import History
 
+_preloading: list[Any] = []  # the thread preload started, until wait_for_preload joins it
+
 
 def preload() -> None:
     """Start importing matplotlib (~0.5 s of CPU) in a background thread, for a process that
     will draw later and has idle time now (waiting for a sweep's worker processes)."""
     import threading
 
-    threading.Thread(target=pyplot, name="glassnet-preload-matplotlib", daemon=True).start()
+    thread = threading.Thread(target=pyplot, name="glassnet-preload-matplotlib", daemon=True)
+    thread.start()
+    _preloading.append(thread)
+
+
+def wait_for_preload() -> None:
+    """Return once a thread started by ``preload`` has finished (at once if there is none)."""
+    while _preloading:
+        _preloading.pop().join()
 
 
 def pyplot() -> Any:
@@ -113,7 +123,8 @@ def plot_accuracy(history: History, test_accuracy: float | None, path: str | Pat
 
 def plot_confusion(matrix: np.ndarray, classes: list[Any], path: str | Path) -> Path:
     """The confusion matrix figure (see ``confusion_figure``) written to ``path``."""
-    return save_figure(confusion_figure(matrix, classes), path)
+    # confusion_figure has laid itself out; the counts it adds sit inside their cells.
+    return save_figure(confusion_figure(matrix, classes), path, layout=False)
 
 
 # The report shows figures at their own pixel size up to its ~880 px column, so the
@@ -151,7 +162,7 @@ def confusion_figure(matrix: np.ndarray, classes: list[Any]) -> Any:
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title("test set: confusion matrix")
-    fig.tight_layout()
+    fit_layout(fig)
     cell = _cell_points(fig, ax, n)
     digits = len(str(int(matrix.max()))) if matrix.size else 1
     count_size = min(9.0, cell * 0.85 / (0.64 * digits), cell * 0.6)
@@ -283,12 +294,21 @@ def _tiles(plt: Any, count: int, size: float) -> tuple[Any, list[Any]]:
     return fig, list(axes.ravel())
 
 
+def fit_layout(fig: Any) -> None:
+    """Fit the labels inside ``fig`` once, as ``tight_layout`` does, without leaving a layout
+    engine on it: with one, every ``savefig`` lays the figure out again first (an extra
+    draw pass, ~0.1 s on the confusion matrix)."""
+    from matplotlib.layout_engine import TightLayoutEngine
+
+    TightLayoutEngine().execute(fig)
+
+
 def save_figure(fig: Any, path: str | Path, layout: bool = True) -> Path:
     """Write ``fig`` to ``path`` as PNG (atomically) and close it; ``layout`` first fits the
     labels inside the figure (a second draw, ~0.1 s)."""
     path = Path(path)
     if layout:
-        fig.tight_layout()
+        fit_layout(fig)
     write_atomic(path, lambda handle: fig.savefig(handle, format="png"))
     pyplot().close(fig)
     return path

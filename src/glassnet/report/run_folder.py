@@ -13,8 +13,12 @@ predictions.npz  test-set class indices and probabilities, plus the worst-miscla
 from __future__ import annotations
 
 import json
+import os
+import threading
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -159,44 +163,66 @@ def chosen_rows(
     }
 
 
+class FigureJob(NamedTuple):
+    """One figure to draw: its name in the report, its file, and ``draw(path)``."""
+
+    name: str
+    path: Path
+    draw: Callable[[Path], Path]
+
+
 def draw_figures(
     metrics: dict[str, Any], predictions: dict[str, np.ndarray] | None, out: Path
 ) -> dict[str, str]:
-    """Every figure the run's data allows, as PNG files in ``out``; returns name -> path."""
+    """Every figure the run's data allows, as PNG files in ``out``; returns name -> path.
+
+    Where the system can fork and has a second core, a forked copy of this process draws
+    every second figure (see ``draw_in_two``)."""
     from glassnet.report import figures as report
 
-    figures: dict[str, str] = {}
+    jobs = figure_jobs(metrics, predictions, out)
+    report.wait_for_preload()  # a matplotlib import under way: let it finish first
+    if can_draw_in_two(len(jobs)):
+        draw_in_two(jobs)
+    else:
+        for job in jobs:
+            job.draw(job.path)
+    return {job.name: str(job.path) for job in jobs}
+
+
+def figure_jobs(
+    metrics: dict[str, Any], predictions: dict[str, np.ndarray] | None, out: Path
+) -> list[FigureJob]:
+    """The figures the run's data allows, in the report's order."""
+    from glassnet.report import figures as report
+
+    jobs: list[FigureJob] = []
     config = metrics.get("config", {})
     if metrics.get("sweep"):
-        figures["sweep_plot"] = str(
-            report.plot_sweep_records(
-                metrics["sweep"],
-                list(config.get("sweep", {})),
-                metrics.get("best_params", {}),
-                config.get("train", {}),
-                config.get("name", "run"),
-                out / "sweep.png",
-            )
+        sweep = partial(
+            report.plot_sweep_records,
+            metrics["sweep"],
+            list(config.get("sweep", {})),
+            metrics.get("best_params", {}),
+            config.get("train", {}),
+            config.get("name", "run"),
         )
+        jobs.append(FigureJob("sweep_plot", out / "sweep.png", sweep))
     history = History(**metrics.get("history", {}))
     if history.train_loss:
-        figures["loss_plot"] = str(report.plot_losses(history, out / "losses.png"))
+        losses = partial(report.plot_losses, history)
+        jobs.append(FigureJob("loss_plot", out / "losses.png", losses))
     if history.validation_accuracy:
-        figures["accuracy_plot"] = str(
-            report.plot_accuracy(history, metrics.get("test_accuracy"), out / "accuracy.png")
-        )
+        accuracy = partial(report.plot_accuracy, history, metrics.get("test_accuracy"))
+        jobs.append(FigureJob("accuracy_plot", out / "accuracy.png", accuracy))
     evaluation = evaluation_of(predictions)
     if isinstance(evaluation, RegressionEvaluation):
-        figures["regression_plot"] = str(
-            report.plot_regression(evaluation.y_true, evaluation.y_pred, out / "regression.png")
-        )
-        return figures
+        regression = partial(report.plot_regression, evaluation.y_true, evaluation.y_pred)
+        return [*jobs, FigureJob("regression_plot", out / "regression.png", regression)]
     if evaluation is not None:
-        figures["confusion_plot"] = str(
-            report.plot_confusion(
-                evaluation.confusion_matrix(), evaluation.classes.tolist(), out / "confusion.png"
-            )
-        )
+        matrix, classes = evaluation.confusion_matrix(), evaluation.classes.tolist()
+        confusion = partial(report.plot_confusion, matrix, classes)
+        jobs.append(FigureJob("confusion_plot", out / "confusion.png", confusion))
     if predictions is not None and "gallery_images" in predictions and evaluation is not None:
         index = predictions["gallery_index"]
         classes = evaluation.classes
@@ -206,25 +232,56 @@ def draw_figures(
             for i in index
         ]
         shape = tuple(int(v) for v in predictions["image_shape"])
-        figures["gallery_plot"] = str(
-            report.plot_gallery(
-                predictions["gallery_images"],
-                titles,
-                shape,
-                out / "gallery.png",  # type: ignore[arg-type]
-            )
-        )
+        gallery = partial(report.plot_gallery, predictions["gallery_images"], titles, shape)
+        jobs.append(FigureJob("gallery_plot", out / "gallery.png", gallery))
     if predictions is not None and "conv_filters" in predictions:
-        figures["filters_plot"] = str(
-            report.plot_filters(predictions["conv_filters"], out / "filters.png")
-        )
+        filters = partial(report.plot_filters, predictions["conv_filters"])
+        jobs.append(FigureJob("filters_plot", out / "filters.png", filters))
         shape = predictions.get("image_shape")
-        figures["feature_maps_plot"] = str(
-            report.plot_feature_maps(
-                predictions["feature_image"],
-                None if shape is None else tuple(int(v) for v in shape),
-                predictions["feature_maps"],
-                out / "feature_maps.png",
-            )
+        feature_maps = partial(
+            report.plot_feature_maps,
+            predictions["feature_image"],
+            None if shape is None else tuple(int(v) for v in shape),
+            predictions["feature_maps"],
         )
-    return figures
+        jobs.append(FigureJob("feature_maps_plot", out / "feature_maps.png", feature_maps))
+    return jobs
+
+
+def can_draw_in_two(n_figures: int) -> bool:
+    """Whether ``draw_in_two`` may share ``n_figures`` figures out: two or more of them, a
+    second core, ``os.fork``, and no other thread running (a fork copies only the calling
+    thread; locks the others hold would stay held in the copy)."""
+    cores = os.cpu_count() or 1
+    return n_figures > 1 and cores > 1 and hasattr(os, "fork") and threading.active_count() == 1
+
+
+def draw_in_two(jobs: list[FigureJob]) -> None:
+    """Draw ``jobs`` in two processes: a fork of this one draws every second figure while
+    this one draws the others.
+
+    matplotlib spends ~0.1-0.4 s of CPU on each figure, all of it after the training, so a
+    second core halves that tail. matplotlib is imported before the fork, so the copy
+    starts with it. Every figure is written atomically; should the copy fail, this process
+    draws its figures again itself, so an error is raised here, as without the copy."""
+    from glassnet.report import figures as report
+
+    report.pyplot()
+    theirs = jobs[1::2]
+    pid = os.fork()
+    if pid == 0:  # the copy: draw, then leave at once (no atexit, no output flushed twice)
+        status = 1
+        try:
+            for job in theirs:
+                job.draw(job.path)
+            status = 0
+        finally:
+            os._exit(status)
+    try:
+        for job in jobs[::2]:
+            job.draw(job.path)
+    finally:
+        _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        for job in theirs:
+            job.draw(job.path)

@@ -30,7 +30,13 @@ class History:
     best_epoch: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        # Copies of the lists, field by field: dataclasses.asdict deep-copies every float
+        # (~3 ms for 3 x 1000 epochs, once per trial while a sweep runs).
+        return {item.name: _copy(getattr(self, item.name)) for item in dataclasses.fields(self)}
+
+
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
 
 
 Callback = Callable[[int, History, Sequential], None]
