@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from glassnet import SoftmaxCrossEntropy, mlp
+from glassnet.nn.layers import Sequential
 from glassnet.nn.objective import loss_and_gradients
 
 
@@ -46,3 +47,24 @@ def test_sample_weights_reach_the_loss(rng):
     value = loss_and_gradients(model, SoftmaxCrossEntropy(), x, y, sample_weight=weights)
     expected = SoftmaxCrossEntropy().forward(model.forward(x), y, weights)
     assert value == expected
+
+
+class RecordingSequential(Sequential):
+    """A network that remembers what each backward pass was asked for."""
+
+    def backward(self, grad_y, need_grad_x=True):
+        self.asked.append(need_grad_x)
+        self.returned = super().backward(grad_y, need_grad_x)
+        return self.returned
+
+
+def test_no_gradient_is_computed_for_the_data(rng):
+    """The data's gradient is never read in training, and below a first convolution it is the
+    costliest product: the objective asks the network for the weights' gradients only."""
+    model = RecordingSequential(*mlp([3, 4, 2], activation_name="tanh", rng=rng).layers)
+    model.asked = []
+    x, y = rng.standard_normal((5, 3)), rng.integers(0, 2, 5)
+    loss_and_gradients(model, SoftmaxCrossEntropy(), x, y)
+    assert model.asked == [False]
+    assert model.returned is None
+    assert all(np.any(p.grad != 0) for p in model.parameters())

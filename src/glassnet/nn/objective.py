@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from glassnet.nn.layers import Param, Sequential
 from glassnet.nn.losses import Loss, l2_penalty
-
-if TYPE_CHECKING:
-    pass
 
 
 def loss_and_gradients(
@@ -22,16 +17,16 @@ def loss_and_gradients(
     l2: float = 0.0,
     n_samples: int | None = None,
     sample_weight: np.ndarray | None = None,
-    need_grad_x: bool = False,
 ) -> float:
     """Forward and backward through ``model`` and ``loss``; sets every ``.grad``.
 
     Returns the objective: mean loss + L2 penalty (N = ``n_samples``, the size of the
     whole training set, defaulting to ``len(x)``). This is the only place where L2 joins
-    the loss, so training and ``gradcheck`` see the same objective.
+    the loss, so training and ``gradcheck`` see the same objective. No gradient is computed
+    for ``x`` itself: it is data, and for a first convolution that product costs the most.
     """
     value = loss.forward(model.forward(x), y, sample_weight)
-    model.backward(loss.backward(), need_grad_x)
+    model.backward(loss.backward(), False)
     return value + l2_penalty(model.parameters(), l2, n_samples or x.shape[0])
 
 
