@@ -5,7 +5,7 @@ import pytest
 
 from glassnet import SoftmaxCrossEntropy, mlp
 from glassnet.nn.layers import Sequential
-from glassnet.nn.objective import loss_and_gradients
+from glassnet.nn.objective import flat_view, loss_and_gradients
 
 
 def setup(rng):
@@ -68,3 +68,30 @@ def test_no_gradient_is_computed_for_the_data(rng):
     assert model.asked == [False]
     assert model.returned is None
     assert all(np.any(p.grad != 0) for p in model.parameters())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_flat_view_makes_every_param_a_view_in_its_own_dtype(dtype, rng):
+    """L-BFGS writes the flat values and reads the flat gradient: both must alias the params,
+    in the model's dtype (a float32 model must not turn into float64 views)."""
+    params = mlp([3, 4, 2], rng=rng, dtype=np.dtype(dtype)).parameters()
+    originals = [p.value.copy() for p in params]
+    values, grads = flat_view(params)
+    assert values.dtype == grads.dtype == dtype and grads.shape == values.shape == (26,)
+    np.testing.assert_array_equal(values, np.concatenate([v.ravel() for v in originals]))
+    assert not grads.any()
+    values[...] = np.arange(26)
+    for p in params:
+        p.grad[...] = 1.0
+    np.testing.assert_array_equal(params[0].value, np.arange(12).reshape(3, 4))
+    np.testing.assert_array_equal(params[-1].value, [24, 25])
+    assert all(p.value.dtype == p.grad.dtype == dtype for p in params)
+    np.testing.assert_array_equal(grads, 1.0)
+
+
+def test_flat_view_of_one_param_and_of_none():
+    (param,) = [p for p in mlp([3, 2], rng=np.random.default_rng(0)).parameters()][:1]
+    values, _ = flat_view([param])
+    assert values.shape == (6,) and param.value.base is values
+    values, grads = flat_view([])
+    assert values.shape == grads.shape == (0,) and values.dtype == np.float64

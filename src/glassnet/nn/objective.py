@@ -38,7 +38,7 @@ def flat_view(params: list[Param]) -> tuple[np.ndarray, np.ndarray]:
     values and read the flat gradient that ``loss_and_gradients`` fills, with no packing.
     The order is the order of ``params``.
     """
-    dtype = params[0].value.dtype if params else np.dtype(np.float64)
+    dtype = params[0].value.dtype if params else np.float64
     size = sum(param.value.size for param in params)
     values, grads = np.empty(size, dtype=dtype), np.zeros(size, dtype=dtype)
     start = 0
