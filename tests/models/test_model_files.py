@@ -295,7 +295,7 @@ def test_ensemble_members_of_different_input_sizes_are_refused(tmp_path):
     header = header_of(path)
     header["networks"][1]["layers"][0]["in_features"] = 3
     replace_arrays(path, header, **{"net1.0.weight": np.zeros((3, 5))})
-    refused(path, "ensemble members disagree")
+    refused(path, "ensemble members disagree on input or output size$")
 
 
 def test_ensemble_members_of_different_output_sizes_are_refused(tmp_path):
@@ -303,7 +303,7 @@ def test_ensemble_members_of_different_output_sizes_are_refused(tmp_path):
     header = header_of(path)
     header["networks"][1]["layers"][2]["out_features"] = 2
     replace_arrays(path, header, **{"net1.2.weight": np.zeros((5, 2)), "net1.2.bias": np.zeros(2)})
-    refused(path, "ensemble members disagree")
+    refused(path, "ensemble members disagree on input or output size$")
 
 
 @pytest.mark.parametrize(
