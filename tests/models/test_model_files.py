@@ -309,12 +309,27 @@ def test_ensemble_members_of_different_output_sizes_are_refused(tmp_path):
 @pytest.mark.parametrize(
     ("arrays", "words"),
     [
-        ({"scaler.offset": None}, "its arrays are missing"),
-        ({"scaler.offset": np.zeros(3)}, "do not match the number of input features"),
-        ({"scaler.scale": np.zeros((4, 1))}, "do not match the number of input features"),
-        ({"scaler.scale": np.array([1.0, 0.0, 1.0, 1.0])}, "non-finite or zero"),
-        ({"scaler.offset": np.array([0.0, np.inf, 0.0, 0.0])}, "non-finite or zero"),
-        ({"scaler.scale": np.array([1.0, np.nan, 1.0, 1.0])}, "non-finite or zero"),
+        ({"scaler.offset": None}, "its arrays are missing$"),
+        (
+            {"scaler.offset": np.zeros(3)},
+            ": scaler arrays do not match the number of input features$",
+        ),
+        (
+            {"scaler.scale": np.zeros((4, 1))},
+            ": scaler arrays do not match the number of input features$",
+        ),
+        (
+            {"scaler.scale": np.array([1.0, 0.0, 1.0, 1.0])},
+            ": scaler arrays hold non-finite or zero values$",
+        ),
+        (
+            {"scaler.offset": np.array([0.0, np.inf, 0.0, 0.0])},
+            ": scaler arrays hold non-finite or zero values$",
+        ),
+        (
+            {"scaler.scale": np.array([1.0, np.nan, 1.0, 1.0])},
+            ": scaler arrays hold non-finite or zero values$",
+        ),
     ],
 )
 def test_bad_scaler_arrays_are_refused(arrays, words, tmp_path):
@@ -445,3 +460,16 @@ def test_a_missing_weight_is_named_with_the_declared_size(tmp_path):
     refused(path, r"layer 2 is declared \(5, 3\) but its weight is missing$")
     replace_arrays(path, header_of(path), **{"net0.2.weight": np.zeros((5, 2))})
     refused(path, r"layer 2 is declared \(5, 3\) but its weight is of shape \(5, 2\)$")
+
+
+def test_a_scaler_loads_with_its_kind_and_values_unit_scales_included(tmp_path):
+    """A scale of exactly 1 (a feature already in range) is a valid scaler; the kind survives
+    so that a re-saved model still says which scaler it uses."""
+    model, path = saved_model(tmp_path)
+    scale = np.array([1.0, 2.0, 1.0, 0.5])
+    replace_arrays(path, header_of(path), **{"scaler.scale": scale})
+    loaded = checkpoint.load(path)
+    assert loaded.scaler.kind == model.scaler.kind == "standard"
+    np.testing.assert_array_equal(loaded.scaler.scale, scale)
+    np.testing.assert_array_equal(loaded.scaler.offset, model.scaler.offset)
+    assert header_of(checkpoint.save(loaded, tmp_path / "again.npz"))["scaler"] == "standard"

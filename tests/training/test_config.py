@@ -357,3 +357,4 @@ def test_blas_threads_at_the_threshold_and_for_a_model_without_weights():
     assert SMALL_PRODUCT == 4 * 1000 * 1000
     assert blas_threads(model, 3) == 1 and blas_threads(model, 4) is None
     assert blas_threads(Sequential(), 10) == 1
+    assert blas_threads(Sequential(), 10**7) == 1  # no matrix product at all, however many rows
