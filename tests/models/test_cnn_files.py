@@ -118,3 +118,12 @@ def test_a_batchnorm_declared_with_another_width_is_refused_before_it_is_built(t
     _, path = saved_cnn(tmp_path)
     rewrite(path, lambda h: h["networks"][0]["layers"][2].update(num_features=4))
     refused_with(path, r"layer 2 is declared \(4,\) but its weight is of shape \(3,\)")
+
+
+def test_a_zero_running_variance_loads(tmp_path):
+    """A channel that was constant in training has variance 0: valid, unlike a negative one."""
+    model, path = saved_cnn(tmp_path)
+    zero = model.network.state_dict()["2.running_var"].copy()
+    zero[0] = 0.0
+    rewrite(path, None, {"net0.2.running_var": zero})
+    np.testing.assert_array_equal(checkpoint.load(path).network.state_dict()["2.running_var"], zero)

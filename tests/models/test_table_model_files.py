@@ -108,3 +108,26 @@ def test_tampered_table_or_target_fields_are_refused(tmp_path, header, arrays, d
     rewrite(path, header, arrays, drop)
     with pytest.raises(ModelFileError, match=f"^{re.escape(str(path))}: {words}"):
         checkpoint.load(path)
+
+
+def test_a_table_of_categories_only_loads_with_its_empty_arrays(tmp_path):
+    """No numeric column: the medians, means and scales are stored as empty arrays, which are
+    valid (a length of 0 is not a negative shape)."""
+    frame = FRAME[["colour"]]
+    table = TablePreprocessor.fit(frame, {"colour": "categorical"})
+    net = mlp([table.n_outputs, 3, 2], rng=np.random.default_rng(0))
+    model = Model([net], classes=np.array([0, 1]), table=table)
+    loaded = checkpoint.load(checkpoint.save(model, tmp_path / "model.npz"))
+    assert loaded.table.to_dict() == table.to_dict()
+    np.testing.assert_array_equal(
+        loaded.predict(loaded.features(frame)), model.predict(model.features(frame))
+    )
+
+
+def test_a_target_scale_below_one_loads_as_a_standard_scaler(tmp_path):
+    model, path = saved_regressor(tmp_path)
+    rewrite(path, None, {"target.scale": np.array([0.5]), "target.offset": np.array([-3.0])})
+    loaded = checkpoint.load(path)
+    assert loaded.target_scaler.kind == "standard"
+    raw = loaded.network.forward(loaded.features(FRAME))[:, 0]
+    np.testing.assert_allclose(loaded.predict(loaded.features(FRAME)), raw * 0.5 - 3.0)

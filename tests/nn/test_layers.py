@@ -436,3 +436,11 @@ def test_train_and_eval_set_a_boolean_mode(rng):
 
 def test_a_sequential_config_without_layers_is_an_empty_model():
     assert from_config({"type": "Sequential"}).layers == []
+
+
+def test_a_layer_description_that_is_not_a_table_is_refused_by_value():
+    from glassnet.nn.layers import from_config
+
+    config = {"type": "Sequential", "layers": [{"type": "Tanh"}, "junk"]}
+    with pytest.raises(ConfigError, match=r"^a layer description must be a table, got 'junk'$"):
+        from_config(config)
