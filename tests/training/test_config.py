@@ -335,6 +335,8 @@ def test_batch_size_reaches_the_training_loop():
         (lambda x, y: ((x, y[:-1]), None), "^training y has 39 values"),
         (lambda x, y: ((x, np.zeros(40, dtype=int)), None), "^training y has only one class"),
         (lambda x, y: ((x, y), (x[:, :3], y)), "^validation X has 3 features but the model"),
+        (lambda x, y: ((x, y), (x[:, 0], y)), "^validation X must be 2-D"),
+        (lambda x, y: ((x, y), (np.full_like(x, np.nan), y)), "^validation X contains 240 NaN"),
         (lambda x, y: ((x, y), (x, y[:-1])), "^validation y has 39 values"),
     ],
 )
