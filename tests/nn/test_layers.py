@@ -479,3 +479,9 @@ def test_sklearn_init_draws_weights_and_biases_in_its_bound(activation, factor):
     weight, bias = model.layers[0].weight.value, model.layers[0].bias.value
     assert limit * 0.999 < np.abs(weight).max() <= limit
     assert np.abs(bias).max() <= limit and bias.min() < 0 < bias.max()
+
+
+def test_sklearn_init_of_a_linear_layer_alone_uses_the_factor_6():
+    layer = Linear(200, 200, init="sklearn", rng=np.random.default_rng(0))
+    limit = np.sqrt(6.0 / 400)
+    assert limit * 0.999 < np.abs(layer.weight.value).max() <= limit
