@@ -2,9 +2,10 @@
 
 Reads ``mutmut results --all true`` and the table of equivalent mutants in CONTRIBUTING.md
 (rows whose first cell is a mutant name in backticks). Prints, per module: killed, survived,
-equivalent (survivors listed as such), other (no tests, timeouts, not checked), the raw score
+equivalent (survivors listed as such), other (no tests, not checked), the raw score
 killed / all, and the score without equivalents killed / (all - equivalent). Exits 1 when a
-module scores below 90% without equivalents, or a survivor is neither killed nor listed.
+module's raw score is below 90% (listing equivalents does not lift it: dead or redundant code
+should go instead), or a survivor is neither killed nor listed.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def main() -> int:
         total = sum(c.values())
         raw = 100.0 * c["killed"] / total
         adjusted = 100.0 * c["killed"] / (total - c["equivalent"])
-        failing += [module] if adjusted < TARGET else []
+        failing += [module] if raw < TARGET else []
         print(
             f"| {module} | {total} | {c['killed']} | {c['survived']} | {c['equivalent']} "
             f"| {c['other']} | {raw:.1f}% | {adjusted:.1f}% |"
@@ -73,7 +74,7 @@ def main() -> int:
     for mutant in sorted(unlisted):
         print(f"survivor neither killed nor listed as equivalent: {mutant} (mutmut show {mutant})")
     if failing:
-        print(f"below {TARGET:g}% without equivalents: {', '.join(failing)}")
+        print(f"below {TARGET:g}% (killed / all mutants): {', '.join(failing)}")
     return 1 if failing or unlisted else 0
 
 

@@ -148,3 +148,53 @@ def test_unknown_labels_are_listed_sorted_and_at_most_ten():
 def test_messages_name_the_data_and_end_with_what_to_do(check, words):
     with pytest.raises(DataError, match=words):
         check()
+
+
+def test_a_sparse_float_matrix_passes_as_it_is():
+    from scipy import sparse
+
+    x = sparse.csr_matrix(np.array([[0.0, 1.5], [2.0, 0.0], [0.0, 0.0]], dtype=np.float32))
+    assert check_features(x, n_features=2) is x
+    assert check_features(sparse.csr_matrix(np.ones((1, 1)))).shape == (1, 1)
+
+
+def test_a_sparse_integer_matrix_becomes_float64_with_the_same_values():
+    from scipy import sparse
+
+    x = sparse.csr_matrix(np.array([[0, 3], [2, 0]]))
+    checked = check_features(x)
+    assert checked.dtype == np.float64 and sparse.issparse(checked)
+    np.testing.assert_array_equal(checked.toarray(), [[0.0, 3.0], [2.0, 0.0]])
+
+
+@pytest.mark.parametrize(
+    ("shape", "words"),
+    [((0, 3), r"\(0, 3\)"), ((2, 0), r"\(2, 0\)")],
+)
+def test_an_empty_sparse_matrix_is_refused(shape, words):
+    from scipy import sparse
+
+    with pytest.raises(
+        DataError, match=rf"^training X must be a non-empty 2-D sparse matrix, got shape {words}$"
+    ):
+        check_features(sparse.csr_matrix(shape), what="training X")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_sparse_matrix_with_non_finite_values_is_refused(bad):
+    from scipy import sparse
+
+    x = sparse.csr_matrix(np.array([[0.0, bad], [bad, 1.0]]))
+    with pytest.raises(DataError, match=r"^X contains 2 NaN or infinite value\(s\); impute"):
+        check_features(x, what="X")
+
+
+def test_a_sparse_matrix_of_the_wrong_width_is_refused():
+    from scipy import sparse
+
+    with pytest.raises(
+        DataError,
+        match=r"^X has 3 features but the model expects 2; pass the same columns the model "
+        r"was trained on$",
+    ):
+        check_features(sparse.csr_matrix(np.ones((2, 3))), n_features=2, what="X")

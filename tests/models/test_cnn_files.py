@@ -92,3 +92,38 @@ def test_tampered_cnn_files_are_refused(case, tmp_path):
     rewrite(path, edit, arrays)
     with pytest.raises(ModelFileError, match=words):
         checkpoint.load(path)
+
+
+def refused_with(path, message):
+    with pytest.raises(ModelFileError, match=f": {message}$"):
+        checkpoint.load(path)
+
+
+def test_a_conv_declared_with_another_kernel_is_refused_before_it_is_built(tmp_path):
+    _, path = saved_cnn(tmp_path)
+    rewrite(path, lambda h: conv(h).update(kernel_size=5))
+    refused_with(
+        path, r"layer 1 is declared \(3, 1, 5, 5\) but its weight is of shape \(3, 1, 3, 3\)"
+    )
+
+
+def test_a_conv_without_a_kernel_size_has_conv2ds_default_of_3(tmp_path):
+    model, path = saved_cnn(tmp_path)
+    rewrite(path, lambda h: conv(h).pop("kernel_size"))
+    x = np.random.default_rng(1).standard_normal((4, 16))
+    np.testing.assert_array_equal(checkpoint.load(path).predict_proba(x), model.predict_proba(x))
+
+
+def test_a_batchnorm_declared_with_another_width_is_refused_before_it_is_built(tmp_path):
+    _, path = saved_cnn(tmp_path)
+    rewrite(path, lambda h: h["networks"][0]["layers"][2].update(num_features=4))
+    refused_with(path, r"layer 2 is declared \(4,\) but its weight is of shape \(3,\)")
+
+
+def test_a_zero_running_variance_loads(tmp_path):
+    """A channel that was constant in training has variance 0: valid, unlike a negative one."""
+    model, path = saved_cnn(tmp_path)
+    zero = model.network.state_dict()["2.running_var"].copy()
+    zero[0] = 0.0
+    rewrite(path, None, {"net0.2.running_var": zero})
+    np.testing.assert_array_equal(checkpoint.load(path).network.state_dict()["2.running_var"], zero)

@@ -3,6 +3,7 @@ with a ModelFileError or loads to exactly the model that was saved, never anythi
 
 import io
 import json
+import re
 import struct
 import zipfile
 
@@ -295,7 +296,7 @@ def test_ensemble_members_of_different_input_sizes_are_refused(tmp_path):
     header = header_of(path)
     header["networks"][1]["layers"][0]["in_features"] = 3
     replace_arrays(path, header, **{"net1.0.weight": np.zeros((3, 5))})
-    refused(path, "ensemble members disagree")
+    refused(path, "ensemble members disagree on input or output size$")
 
 
 def test_ensemble_members_of_different_output_sizes_are_refused(tmp_path):
@@ -303,18 +304,33 @@ def test_ensemble_members_of_different_output_sizes_are_refused(tmp_path):
     header = header_of(path)
     header["networks"][1]["layers"][2]["out_features"] = 2
     replace_arrays(path, header, **{"net1.2.weight": np.zeros((5, 2)), "net1.2.bias": np.zeros(2)})
-    refused(path, "ensemble members disagree")
+    refused(path, "ensemble members disagree on input or output size$")
 
 
 @pytest.mark.parametrize(
     ("arrays", "words"),
     [
-        ({"scaler.offset": None}, "its arrays are missing"),
-        ({"scaler.offset": np.zeros(3)}, "do not match the number of input features"),
-        ({"scaler.scale": np.zeros((4, 1))}, "do not match the number of input features"),
-        ({"scaler.scale": np.array([1.0, 0.0, 1.0, 1.0])}, "non-finite or zero"),
-        ({"scaler.offset": np.array([0.0, np.inf, 0.0, 0.0])}, "non-finite or zero"),
-        ({"scaler.scale": np.array([1.0, np.nan, 1.0, 1.0])}, "non-finite or zero"),
+        ({"scaler.offset": None}, "its arrays are missing$"),
+        (
+            {"scaler.offset": np.zeros(3)},
+            ": scaler arrays do not match the number of input features$",
+        ),
+        (
+            {"scaler.scale": np.zeros((4, 1))},
+            ": scaler arrays do not match the number of input features$",
+        ),
+        (
+            {"scaler.scale": np.array([1.0, 0.0, 1.0, 1.0])},
+            ": scaler arrays hold non-finite or zero values$",
+        ),
+        (
+            {"scaler.offset": np.array([0.0, np.inf, 0.0, 0.0])},
+            ": scaler arrays hold non-finite or zero values$",
+        ),
+        (
+            {"scaler.scale": np.array([1.0, np.nan, 1.0, 1.0])},
+            ": scaler arrays hold non-finite or zero values$",
+        ),
     ],
 )
 def test_bad_scaler_arrays_are_refused(arrays, words, tmp_path):
@@ -445,3 +461,93 @@ def test_a_missing_weight_is_named_with_the_declared_size(tmp_path):
     refused(path, r"layer 2 is declared \(5, 3\) but its weight is missing$")
     replace_arrays(path, header_of(path), **{"net0.2.weight": np.zeros((5, 2))})
     refused(path, r"layer 2 is declared \(5, 3\) but its weight is of shape \(5, 2\)$")
+
+
+def test_a_scaler_loads_with_its_kind_and_values_unit_scales_included(tmp_path):
+    """A scale of exactly 1 (a feature already in range) is a valid scaler; the kind survives
+    so that a re-saved model still says which scaler it uses."""
+    model, path = saved_model(tmp_path)
+    scale = np.array([1.0, 2.0, 1.0, 0.5])
+    replace_arrays(path, header_of(path), **{"scaler.scale": scale})
+    loaded = checkpoint.load(path)
+    assert loaded.scaler.kind == model.scaler.kind == "standard"
+    np.testing.assert_array_equal(loaded.scaler.scale, scale)
+    np.testing.assert_array_equal(loaded.scaler.offset, model.scaler.offset)
+    assert header_of(checkpoint.save(loaded, tmp_path / "again.npz"))["scaler"] == "standard"
+
+
+def full(path, message):
+    """The whole refusal: the file's path, then exactly ``message``."""
+    with pytest.raises(ModelFileError, match=f"^{re.escape(str(path))}: {message}$"):
+        checkpoint.load(path)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda h: h.update(format="other"),
+            r"not a glassnet model file \(format marker missing\)",
+        ),
+        (lambda h: h.update(format_version=99), "format version 99; this glassnet reads version 1"),
+        (lambda h: h.update(classes=[1, 2]), "class labels do not match the network's outputs"),
+        (lambda h: h.update(classes=[1, 1, 2]), "class labels repeat"),
+        (lambda h: h.update(info=[1, 2]), "the header's info is not a mapping"),
+    ],
+)
+def test_header_refusals_say_exactly_what_is_wrong(edit, message, tmp_path):
+    _, path = saved_model(tmp_path)
+    header = header_of(path)
+    edit(header)
+    replace_arrays(path, header)
+    full(path, message)
+
+
+def test_array_refusals_say_exactly_what_is_wrong(tmp_path):
+    _, path = saved_model(tmp_path)
+    replace_arrays(path, header_of(path), **{"net0.0.weight": np.full((4, 5), np.nan)})
+    full(path, "weights contain NaN or infinite values")
+    _, path = saved_model(tmp_path)
+    replace_arrays(path, header_of(path), **{"net0.2.bias": np.array([print, 1], dtype=object)})
+    full(
+        path,
+        re.escape(
+            "array 'net0.2.bias' has dtype object; glassnet files hold only plain numbers "
+            "(object arrays would need pickle, which glassnet never loads)"
+        ),
+    )
+    _, path = saved_model(tmp_path)
+    contents = members(path)
+    contents["__glassnet__.npy"] = npy_bytes(np.zeros((2, 2), dtype=np.uint8))
+    write_members(path, contents)
+    full(path, "the header is not a JSON byte string")
+
+
+def test_a_negative_declared_shape_is_refused_by_name(tmp_path):
+    _, path = saved_model(tmp_path)
+    contents = members(path)
+    real = contents["net0.0.bias.npy"]
+    fake = np.lib.format.header_data_from_array_1_0(np.zeros(5))
+    fake["shape"] = (-5,)
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, fake)
+    contents["net0.0.bias.npy"] = buffer.getvalue() + real[real.index(b"\n") + 1 :]
+    write_members(path, contents)
+    full(path, re.escape("array 'net0.0.bias' declares a negative shape (-5,)"))
+
+
+def test_a_missing_file_is_named():
+    path = "no/such/model.npz"
+    with pytest.raises(ModelFileError, match="^model file 'no/such/model.npz' does not exist$"):
+        checkpoint.load(path)
+
+
+def test_a_header_of_exactly_one_mib_loads(tmp_path):
+    model, path = saved_model(tmp_path)
+    text = json.dumps(header_of(path)).encode()
+    padded = text[:-1] + b" " * (checkpoint.MAX_HEADER_BYTES - len(text)) + b"}"
+    assert len(padded) == checkpoint.MAX_HEADER_BYTES
+    contents = members(path)
+    contents["__glassnet__.npy"] = npy_bytes(np.frombuffer(padded, dtype=np.uint8))
+    write_members(path, contents)
+    assert_identical(checkpoint.load(path), model)

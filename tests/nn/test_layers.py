@@ -436,3 +436,52 @@ def test_train_and_eval_set_a_boolean_mode(rng):
 
 def test_a_sequential_config_without_layers_is_an_empty_model():
     assert from_config({"type": "Sequential"}).layers == []
+
+
+def test_a_layer_description_that_is_not_a_table_is_refused_by_value():
+    from glassnet.nn.layers import from_config
+
+    config = {"type": "Sequential", "layers": [{"type": "Tanh"}, "junk"]}
+    with pytest.raises(ConfigError, match=r"^a layer description must be a table, got 'junk'$"):
+        from_config(config)
+
+
+def test_a_network_without_parameters_backpropagates_either_way():
+    from glassnet.nn.layers import Sequential
+
+    model = Sequential(Tanh(), ReLU())
+    x = np.array([[-1.0, 0.5], [2.0, -0.3]])
+    model.forward(x)
+    expected = (1 - np.tanh(x) ** 2) * (np.tanh(x) > 0)
+    np.testing.assert_allclose(model.backward(np.ones((2, 2))), expected, rtol=1e-14)
+    model.forward(x)
+    np.testing.assert_allclose(model.backward(np.ones((2, 2)), need_grad_x=False), expected)
+
+
+def test_glorot_is_the_default_init_of_a_linear_layer():
+    """Uniform in +-sqrt(6 / (fan_in + fan_out)): 40,000 draws reach close to the bound."""
+    layer = Linear(200, 200, rng=np.random.default_rng(0))
+    limit = np.sqrt(6.0 / 400)
+    assert np.abs(layer.weight.value).max() <= limit
+    assert np.abs(layer.weight.value).max() > 0.999 * limit
+
+
+@pytest.mark.parametrize(("activation", "factor"), [("sigmoid", 2.0), ("tanh", 6.0)])
+def test_sklearn_init_draws_weights_and_biases_in_its_bound(activation, factor):
+    """scikit-learn's MLP init: weights and biases uniform in +-sqrt(factor / (in + out)),
+    factor 2 for the logistic activation."""
+    from glassnet.nn.layers import mlp
+
+    model = mlp(
+        [200, 200], activation_name=activation, init="sklearn", rng=np.random.default_rng(0)
+    )
+    limit = np.sqrt(factor / 400)
+    weight, bias = model.layers[0].weight.value, model.layers[0].bias.value
+    assert limit * 0.999 < np.abs(weight).max() <= limit
+    assert np.abs(bias).max() <= limit and bias.min() < 0 < bias.max()
+
+
+def test_sklearn_init_of_a_linear_layer_alone_uses_the_factor_6():
+    layer = Linear(200, 200, init="sklearn", rng=np.random.default_rng(0))
+    limit = np.sqrt(6.0 / 400)
+    assert limit * 0.999 < np.abs(layer.weight.value).max() <= limit

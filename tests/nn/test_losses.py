@@ -208,3 +208,80 @@ def test_label_smoothing_zero_is_plain_cross_entropy_and_out_of_range_is_refused
     np.testing.assert_array_equal(plain.backward(), zero.backward())
     with pytest.raises(ValueError, match="label_smoothing"):
         SoftmaxCrossEntropy(label_smoothing=1.0)
+
+
+def bce_by_hand(z, t):
+    """Per-sample binary cross-entropy summed over outputs, from the probabilities directly."""
+    p = 1 / (1 + np.exp(-z))
+    return -(t * np.log(p) + (1 - t) * np.log(1 - p)).sum(axis=1)
+
+
+def poisson_by_hand(z, t):
+    """Per-sample half Poisson deviance summed over outputs; t log t is 0 at t = 0."""
+    t_log_t = np.where(t > 0, t * np.log(np.where(t > 0, t, 1.0)), 0.0)
+    return (np.exp(z) - t * z + t_log_t - t).sum(axis=1)
+
+
+def bce_and_poisson():
+    from glassnet.nn.losses import PoissonLogLink, SigmoidBinaryCrossEntropy
+
+    return [
+        (SigmoidBinaryCrossEntropy, bce_by_hand, lambda z: 1 / (1 + np.exp(-z)), [0.0, 1.0]),
+        # Rates between 0 and 1 too: t log t is negative there.
+        (PoissonLogLink, poisson_by_hand, np.exp, [0.0, 0.25, 0.5, 1.0, 3.0]),
+    ]
+
+
+@pytest.mark.parametrize(("make", "by_hand", "inverse_link", "values"), bce_and_poisson())
+def test_weighted_bce_and_poisson_value_and_gradient_by_hand(
+    make, by_hand, inverse_link, values, rng
+):
+    """Mean over samples of w_i * loss_i (w / n, as the other losses); gradient (mu - t) w / n."""
+    z = rng.standard_normal((6, 2))
+    t = rng.choice(values, (6, 2))
+    weights = rng.uniform(0.5, 2.0, 6)
+    loss = make()
+    assert loss.forward(z, t) == pytest.approx(by_hand(z, t).mean(), rel=1e-12)
+    np.testing.assert_allclose(loss.backward(), (inverse_link(z) - t) / 6, rtol=1e-12)
+    assert loss.forward(z, t, weights) == pytest.approx(
+        np.sum(weights * by_hand(z, t)) / 6, rel=1e-12
+    )
+    np.testing.assert_allclose(
+        loss.backward(), weights[:, None] * (inverse_link(z) - t) / 6, rtol=1e-12
+    )
+    np.testing.assert_allclose(loss.predict(z), inverse_link(z), rtol=1e-14)
+
+
+@pytest.mark.parametrize(("make", "by_hand", "inverse_link", "values"), bce_and_poisson())
+def test_bce_and_poisson_take_one_dimensional_targets_for_one_output(
+    make, by_hand, inverse_link, values, rng
+):
+    z, t = rng.standard_normal((5, 1)), rng.choice(values, 5)
+    loss = make()
+    assert loss.forward(z, t) == pytest.approx(by_hand(z, t[:, None]).mean(), rel=1e-12)
+    np.testing.assert_allclose(loss.backward(), (inverse_link(z) - t[:, None]) / 5, rtol=1e-12)
+
+
+@pytest.mark.parametrize(("make", "by_hand", "inverse_link", "values"), bce_and_poisson())
+def test_bce_and_poisson_keep_float32_gradients(make, by_hand, inverse_link, values, rng):
+    """Targets and weights arrive as float64 or integers; the gradient stays float32."""
+    z = rng.standard_normal((6, 2)).astype(np.float32)
+    t = rng.choice(values, (6, 2))
+    loss = make()
+    loss.forward(z, t)
+    assert loss.backward().dtype == np.float32
+    loss.forward(z, t, rng.uniform(0.5, 2.0, 6))
+    assert loss.backward().dtype == np.float32
+
+
+def test_poisson_zero_counts_raise_no_numpy_warnings(rng):
+    import warnings
+
+    from glassnet.nn.losses import PoissonLogLink
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = PoissonLogLink().forward(rng.standard_normal((4, 1)), np.zeros((4, 1)))
+    assert np.isfinite(value)
+    with pytest.raises(DataError, match="^Poisson targets must be non-negative counts or rates$"):
+        PoissonLogLink().forward(np.zeros((2, 1)), np.array([[1.0], [-0.5]]))

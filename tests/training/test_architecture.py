@@ -84,3 +84,22 @@ def test_the_cnn_preset_describes_a_cnn():
     net = build(preset.train, 64, 10, np.random.default_rng(0))[0]
     assert any(layer.config()["type"] == "Conv2D" for layer in net.layers)
     assert net.output_shape((64,)) == (10,)
+
+
+def test_build_gives_a_layer_list_its_input_shape_dtype_and_output_activation(rng):
+    """A two-channel 4x4 input (not the square one-channel image assumed without
+    input_shape), float32 weights and a sigmoid after the output layer, as configured."""
+    config = TrainConfig(
+        layers=[{"type": "conv2d", "channels": 3, "padding": 1}, {"type": "flatten"}],
+        input_shape=(2, 4, 4),
+        output_activation="sigmoid",
+        loss="binary_cross_entropy",
+        dtype="float32",
+    )
+    model, _, optimizer = build(config, 32, 2, rng)
+    assert model.layers[0].shape == (2, 4, 4) and model.layers[1].weight.value.shape[1] == 2
+    assert type(model.layers[-1]).__name__ == "Sigmoid"
+    assert all(p.value.dtype == np.float32 for p in model.parameters())
+    output = model.forward(rng.standard_normal((5, 32)).astype(np.float32))
+    assert output.dtype == np.float32 and np.all((output > 0) & (output < 1))
+    assert optimizer.params[0] is model.parameters()[0]

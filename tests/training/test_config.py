@@ -335,6 +335,8 @@ def test_batch_size_reaches_the_training_loop():
         (lambda x, y: ((x, y[:-1]), None), "^training y has 39 values"),
         (lambda x, y: ((x, np.zeros(40, dtype=int)), None), "^training y has only one class"),
         (lambda x, y: ((x, y), (x[:, :3], y)), "^validation X has 3 features but the model"),
+        (lambda x, y: ((x, y), (x[:, 0], y)), "^validation X must be 2-D"),
+        (lambda x, y: ((x, y), (np.full_like(x, np.nan), y)), "^validation X contains 240 NaN"),
         (lambda x, y: ((x, y), (x, y[:-1])), "^validation y has 39 values"),
     ],
 )
@@ -357,6 +359,7 @@ def test_blas_threads_at_the_threshold_and_for_a_model_without_weights():
     assert SMALL_PRODUCT == 4 * 1000 * 1000
     assert blas_threads(model, 3) == 1 and blas_threads(model, 4) is None
     assert blas_threads(Sequential(), 10) == 1
+    assert blas_threads(Sequential(), 10**7) == 1  # no matrix product at all, however many rows
 
 
 def test_label_smoothing_reaches_the_loss_and_needs_cross_entropy():
@@ -370,3 +373,31 @@ def test_label_smoothing_reaches_the_loss_and_needs_cross_entropy():
         TrainConfig(loss="mse", label_smoothing=0.1)
     with pytest.raises(ConfigError, match=r"label_smoothing must be a number in \[0, 1\)"):
         TrainConfig(label_smoothing=1.0)
+
+
+@pytest.mark.parametrize(
+    ("settings", "words"),
+    [
+        ({"input_shape": 5}, r"^input_shape must be \[channels, height, width\], got 5$"),
+        (
+            {"input_shape": "1x8x8"},
+            r"^input_shape must be \[channels, height, width\], got '1x8x8'$",
+        ),
+        ({"input_shape": [1, 0, 8]}, r"^input_shape size must be an integer >= 1, got 0$"),
+        ({"augment_degrees": 200.0}, r"^augment_degrees must be in \[0, 180\], got 200.0$"),
+        ({"augment_shift": "two"}, r"^bad schedule or augmentation setting: "),
+    ],
+)
+def test_image_settings_are_refused_when_the_config_is_read(settings, words):
+    """A preset's bad image settings fail as it is read, not inside a sweep's worker."""
+    from glassnet.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=words):
+        TrainConfig(**settings)
+
+
+def test_an_input_shape_without_layers_is_accepted_for_a_dense_network():
+    config = TrainConfig(input_shape=[1, 4, 4], hidden_layer_sizes=(3,))
+    assert config.input_shape == (1, 4, 4)
+    model, _, _ = build(config, 16, 2, np.random.default_rng(0))
+    assert model.forward(np.zeros((2, 16))).shape == (2, 2)

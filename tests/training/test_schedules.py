@@ -219,3 +219,18 @@ def test_default_patience_and_decay():
 def test_an_infinite_loss_is_never_an_improvement_for_the_plateau():
     rates = plateau_rates([np.inf, np.inf, np.inf, np.inf, 1.0, 1.0], patience=2, factor=0.5)
     assert rates == [1.0, 0.5, 0.5, 0.25, 0.25, 0.25]
+
+
+def test_inverse_scaling_counts_from_zero_samples_and_takes_power_t_0():
+    from glassnet.training.schedules import InverseScaling
+
+    optimizer = optimizer_at(0.1)
+    schedule = InverseScaling(optimizer, power_t=0.5, samples_per_epoch=20)
+    schedule(0, History(), None)
+    assert optimizer.lr == pytest.approx(0.1 / 21**0.5, rel=1e-12)
+    constant = optimizer_at(0.1)
+    schedule = InverseScaling(constant, power_t=0.0, samples_per_epoch=20)
+    schedule(0, History(), None)
+    assert constant.lr == 0.1
+    with pytest.raises(ConfigError, match=r"^power_t must be >= 0, got -0.5$"):
+        InverseScaling(optimizer_at(0.1), power_t=-0.5, samples_per_epoch=20)

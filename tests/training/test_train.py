@@ -470,3 +470,23 @@ def test_a_wrong_length_training_y_is_named_and_a_model_may_start_with_any_layer
         squashed, SoftmaxCrossEntropy(), SGD(squashed.parameters(), lr=0.1), (x, y), epochs=2
     )
     assert len(history.train_loss) == 2
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "shuffle"), [(10, True), (4, False)], ids=["one batch of all", "unshuffled"]
+)
+def test_training_that_needs_no_shuffle_draws_nothing_from_rng(batch_size, shuffle):
+    """A batch as large as the data, or shuffle=False, takes the rows in order: the result is
+    that of training without an rng, and the rng given is left untouched for what follows."""
+    x, y = linear_problem()
+
+    def train(rng):
+        model = mlp([2, 2], rng=np.random.default_rng(0))
+        settings = dict(epochs=3, batch_size=batch_size, shuffle=shuffle, rng=rng)
+        return fit(
+            model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), (x, y), **settings
+        )
+
+    rng = np.random.default_rng(5)
+    assert train(rng).train_loss == train(None).train_loss
+    assert rng.random() == np.random.default_rng(5).random()

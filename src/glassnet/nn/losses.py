@@ -117,7 +117,7 @@ class MeanSquaredError(Loss):
     ) -> float:
         target = target.reshape(output.shape)
         self.diff = output - target
-        n_outputs = output.shape[1] if output.ndim > 1 else 1
+        n_outputs = output.shape[1]  # outputs are (n_samples, n_outputs), as sum(axis=1) needs
         self.scale = _sample_scale(len(output), sample_weight, output.dtype) / n_outputs
         per_sample = 0.5 * np.square(self.diff).sum(axis=1)
         return float(per_sample @ self.scale if self.scale.ndim else per_sample.sum() * self.scale)

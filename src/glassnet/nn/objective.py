@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from glassnet.nn.layers import Param, Sequential
 from glassnet.nn.losses import Loss, l2_penalty
-
-if TYPE_CHECKING:
-    pass
 
 
 def loss_and_gradients(
@@ -22,16 +17,16 @@ def loss_and_gradients(
     l2: float = 0.0,
     n_samples: int | None = None,
     sample_weight: np.ndarray | None = None,
-    need_grad_x: bool = False,
 ) -> float:
     """Forward and backward through ``model`` and ``loss``; sets every ``.grad``.
 
     Returns the objective: mean loss + L2 penalty (N = ``n_samples``, the size of the
     whole training set, defaulting to ``len(x)``). This is the only place where L2 joins
-    the loss, so training and ``gradcheck`` see the same objective.
+    the loss, so training and ``gradcheck`` see the same objective. No gradient is computed
+    for ``x`` itself: it is data, and for a first convolution that product costs the most.
     """
     value = loss.forward(model.forward(x), y, sample_weight)
-    model.backward(loss.backward(), need_grad_x)
+    model.backward(loss.backward(), False)
     return value + l2_penalty(model.parameters(), l2, n_samples or x.shape[0])
 
 
@@ -43,7 +38,7 @@ def flat_view(params: list[Param]) -> tuple[np.ndarray, np.ndarray]:
     values and read the flat gradient that ``loss_and_gradients`` fills, with no packing.
     The order is the order of ``params``.
     """
-    dtype = params[0].value.dtype if params else np.dtype(np.float64)
+    dtype = params[0].value.dtype if params else np.float64
     size = sum(param.value.size for param in params)
     values, grads = np.empty(size, dtype=dtype), np.zeros(size, dtype=dtype)
     start = 0

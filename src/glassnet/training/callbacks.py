@@ -146,5 +146,5 @@ class Convergence:
             raise StopTraining
 
     def on_train_end(self, history: History, model: Sequential) -> None:
-        if self.score is not None and self.best_state is not None:
+        if self.best_state is not None:  # only a score keeps weights
             model.load_state_dict(self.best_state)

@@ -274,7 +274,8 @@ def fit_from_config(
     if config.loss == "mse":
         y = np.asarray(y, dtype=dtype)
     if validation is not None:
-        x_valid = check_features(validation[0], n_features=x.shape[1], what="validation X")
+        # Its width is checked against the model's input by fit, like the training X's.
+        x_valid = check_features(validation[0], what="validation X")
         y_valid = check_targets(validation[1], len(x_valid), what="validation y")
         validation = (
             np.ascontiguousarray(x_valid, dtype=dtype),
