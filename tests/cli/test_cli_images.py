@@ -92,6 +92,19 @@ def test_a_model_refuses_images_of_another_shape_in_one_line(colour_model, tmp_p
     assert main(["evaluate", str(colour_model("npz")), "--data", str(gray)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "6x6x1" in err and "6x6x3" in err
+    assert err.endswith("give images of that shape (or train a model on these)")
+
+
+def test_train_refuses_an_image_shape_the_images_do_not_have_in_its_own_words(tmp_path, capsys):
+    out = tmp_path / "run"
+    capsys.readouterr()
+    argv = ["train", "--data", "digits", "--image-shape", "4x16", "--quiet", "--out", str(out)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        "glassnet: error: 'digits' holds 8x8x1 images (height x width x channels), but 4x16x1 "
+        "ones are wanted; leave out --image-shape (images keep the shape they have)\n"
+    )
+    assert not out.exists()
 
 
 def test_an_openml_image_set_trains_a_layer_list_and_predicts_without_flags(tmp_path, capsys):

@@ -107,6 +107,7 @@ def load_model_data(
             features=features,
             need_target=need_target,
             image_shape=shape,
+            image_hint="give images of that shape (or train a model on these)",
             data_home=args.data_home,
         )
     return model, data
