@@ -127,6 +127,7 @@ def test_the_model_object_takes_the_channels_last_images_too(colour_images, colo
     from glassnet.models import checkpoint
 
     model = checkpoint.load(colour_model("npz"))
+    assert model.image_shape == (6, 6, 3)
     images = np.load(colour_images / "images.npz")["x"]
     rows = images.transpose(0, 3, 1, 2).reshape(len(images), -1)  # channel after channel
     np.testing.assert_array_equal(model.predict_proba(images), model.predict_proba(rows))
