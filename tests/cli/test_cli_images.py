@@ -46,36 +46,65 @@ def colour_images(tmp_path_factory):
     return folder
 
 
+@pytest.fixture(scope="module")
+def colour_model(colour_images):
+    """``kind -> model.npz``: a CNN trained by ``glassnet train`` on the colour images given as
+    the NPZ or as the CSV, each trained once for the module, whichever test asks first."""
+    paths = {}
+
+    def train(kind: str):
+        if kind not in paths:
+            folder, out = colour_images, colour_images / f"run_{kind}"
+            data = ["--data", str(folder / "images.npz"), "--target", "label"]
+            if kind == "csv":
+                source = ["--data", str(folder / "images.csv"), "--target", "label"]
+                data = [*source, "--image-shape", "6x6x3"]
+            config = ["--config", str(folder / "layers.toml")]
+            assert main(["train", *config, *data, "--jobs", "1", "--quiet", "--out", str(out)]) == 0
+            paths[kind] = out / "model.npz"
+        return paths[kind]
+
+    return train
+
+
 @pytest.mark.parametrize("kind", ["npz", "csv"])
-def test_colour_images_train_and_predict_the_same_from_npz_and_csv(colour_images, kind, capsys):
-    folder, out = colour_images, colour_images / f"run_{kind}"
-    data = ["--data", str(folder / "images.npz"), "--target", "label"]
-    if kind == "csv":
-        data = ["--data", str(folder / "images.csv"), "--target", "label", "--image-shape", "6x6x3"]
-    config = ["--config", str(folder / "layers.toml")]
-    assert main(["train", *config, *data, "--jobs", "1", "--quiet", "--out", str(out)]) == 0
-    summary = run_json(capsys, ["summary", str(out / "model.npz")])
+def test_colour_images_train_and_predict_the_same_from_npz_and_csv(
+    colour_images, colour_model, kind, capsys
+):
+    folder, model = colour_images, colour_model(kind)
+    summary = run_json(capsys, ["summary", str(model)])
     assert summary["layers"][1]["output_shape"] == "(n, 3, 6, 6)"
     assert summary["layers"][2]["parameters"] == 4 * 3 * 9 + 4
     predictions = {}
     for source in ("images.npz", "images.csv"):
         where = ["--data", str(folder / source)]
-        result = run_json(capsys, ["evaluate", str(out / "model.npz"), *where])
+        result = run_json(capsys, ["evaluate", str(model), *where])
         assert result["n_samples"] == 80 and result["accuracy"] > 0.9
-        result = run_json(capsys, ["predict", str(out / "model.npz"), *where])
+        result = run_json(capsys, ["predict", str(model), *where])
         predictions[source] = [int(float(p)) for p in result["predictions"]]
     assert predictions["images.npz"] == predictions["images.csv"]
 
 
-def test_a_model_refuses_images_of_another_shape_in_one_line(colour_images, tmp_path, capsys):
-    if not (colour_images / "run_npz" / "model.npz").is_file():
-        pytest.skip("needs the colour run above")
+def test_a_model_refuses_images_of_another_shape_in_one_line(colour_model, tmp_path, capsys):
     gray = tmp_path / "gray.npz"
     np.savez(gray, x=np.zeros((4, 6, 6)), label=np.zeros(4, dtype=int))
     capsys.readouterr()
-    assert main(["evaluate", str(colour_images / "run_npz" / "model.npz"), "--data", str(gray)])
+    assert main(["evaluate", str(colour_model("npz")), "--data", str(gray)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "6x6x1" in err and "6x6x3" in err
+    assert err.endswith("give images of that shape (or train a model on these)")
+
+
+def test_train_refuses_an_image_shape_the_images_do_not_have_in_its_own_words(tmp_path, capsys):
+    out = tmp_path / "run"
+    capsys.readouterr()
+    argv = ["train", "--data", "digits", "--image-shape", "4x16", "--quiet", "--out", str(out)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        "glassnet: error: 'digits' holds 8x8x1 images (height x width x channels), but 4x16x1 "
+        "ones are wanted; leave out --image-shape (images keep the shape they have)\n"
+    )
+    assert not out.exists()
 
 
 def test_an_openml_image_set_trains_a_layer_list_and_predicts_without_flags(tmp_path, capsys):
@@ -93,14 +122,12 @@ def test_an_openml_image_set_trains_a_layer_list_and_predicts_without_flags(tmp_
     assert len(result["predictions"]) == 90
 
 
-def test_the_model_object_takes_the_channels_last_images_too(colour_images):
+def test_the_model_object_takes_the_channels_last_images_too(colour_images, colour_model):
     from glassnet.errors import DataError
     from glassnet.models import checkpoint
 
-    path = colour_images / "run_npz" / "model.npz"
-    if not path.is_file():
-        pytest.skip("needs the colour run above")
-    model = checkpoint.load(path)
+    model = checkpoint.load(colour_model("npz"))
+    assert model.image_shape == (6, 6, 3)
     images = np.load(colour_images / "images.npz")["x"]
     rows = images.transpose(0, 3, 1, 2).reshape(len(images), -1)  # channel after channel
     np.testing.assert_array_equal(model.predict_proba(images), model.predict_proba(rows))

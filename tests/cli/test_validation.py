@@ -419,3 +419,23 @@ def test_a_multi_line_message_is_printed_on_one_line(capsys, monkeypatch):
 
     monkeypatch.setattr(glassnet.cli.app, "cmd_presets", fails)
     assert_one_line_error(*run_cli(["presets"], capsys), "first line second line")
+
+
+@pytest.mark.parametrize("seed, part", [(7, "test"), (3, "validation")])
+def test_a_class_only_outside_training_is_refused_by_train_in_its_own_words(
+    tmp_path, capsys, seed, part
+):
+    # One row of class 1 among 39 of class 0: with these seeds the split puts it in `part`.
+    rows = np.column_stack([np.random.default_rng(0).standard_normal((40, 2)), np.zeros(40)])
+    rows[17, 2] = 1
+    np.savetxt(tmp_path / "rare.csv", rows, delimiter=",", header="a,b,label", comments="")
+    out = tmp_path / "run"
+    argv = ["train", "--data", str(tmp_path / "rare.csv"), "--target", "label", "--quiet"]
+    capsys.readouterr()
+    assert main([*argv, "--epochs", "1", "--seed", str(seed), "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        f"glassnet: error: the {part} rows hold class 1, which no training row has; with so "
+        "few rows of a class give a larger test/validation split or drop that class "
+        "(or --task regression for a numeric target)\n"
+    )
+    assert not out.exists()

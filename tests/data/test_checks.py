@@ -8,6 +8,7 @@ from glassnet.data.checks import (
     check_classes,
     check_features,
     check_known_labels,
+    check_split_classes,
     check_targets,
 )
 from glassnet.errors import DataError
@@ -198,3 +199,14 @@ def test_a_sparse_matrix_of_the_wrong_width_is_refused():
         r"was trained on$",
     ):
         check_features(sparse.csr_matrix(np.ones((2, 3))), n_features=2, what="X")
+
+
+def test_a_split_class_no_training_row_has_is_named_by_part():
+    check_split_classes(["1", "0"], np.array([0, 1, 1]), "test")  # "1" from a CSV is class 1
+    with pytest.raises(DataError, match=r"^the validation rows hold classes 5, 7, which no tra"):
+        check_split_classes([7, 0, 5, 7], np.array([0, 1, 0]), "validation")
+    with pytest.raises(DataError) as error:
+        check_split_classes(np.arange(100, 130), np.arange(3), "test")
+    message = str(error.value)
+    assert "classes 100, 101," in message and "109, ... (30 classes), which" in message
+    assert "110" not in message and "--task regression" in message

@@ -65,6 +65,7 @@ def test_one_channel_images_keep_their_rows(tmp_path):
         (np.zeros((3, 2, 2, 2, 2)), None, "(n, height, width, channels)"),
         (np.zeros((3, 4, 3, 2)), (4, 3), "4x3x2 images"),
         (np.zeros((3, 4, 3)), (4, 3, 3), "4x3x1 images"),
+        (np.zeros((3, 24)), (4, 3, 3), "4x3x3 has 36 values, but rows of"),
         (np.zeros((3, 24)), (4, 3, 3), "HxWxC"),
         (np.zeros((3, 24)), (4, 0), "positive whole numbers"),
     ],

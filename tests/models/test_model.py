@@ -42,3 +42,11 @@ def test_dropout_is_off_when_a_trained_model_predicts():
     np.testing.assert_allclose(first, softmax(plain.forward(x)), rtol=1e-12)
     network.train()
     assert not np.allclose(softmax(network.forward(x)), first)  # while training, it does drop
+
+
+def test_the_image_shape_a_model_remembers_is_height_width_channels():
+    network = mlp([12, 2], rng=np.random.default_rng(0))
+    assert Model([network]).image_shape is None
+    assert Model([network], info={"image_shape": [2, 6]}).image_shape == (2, 6, 1)
+    color = Model([network], info={"image_shape": [2, 2], "channels": 3})
+    assert color.image_shape == (2, 2, 3)

@@ -2,7 +2,6 @@
 copy is neither lost nor hidden."""
 
 import os
-import threading
 from pathlib import Path
 
 import pytest
@@ -72,13 +71,29 @@ def test_run_figures_are_the_same_drawn_in_two_processes_or_one(tmp_path, monkey
         assert Path(path).read_bytes() == Path(drawn_in_one[name]).read_bytes(), name
 
 
-def test_no_fork_for_one_figure_or_beside_another_thread():
+def test_no_fork_for_one_figure_one_core_or_beside_another_thread(monkeypatch):
+    # Pin the thread and core counts: the suite may leave threads behind or run on one core,
+    # and then a bare False would prove nothing.
+    threads, cores = {"n": 1}, {"n": 4}
+    monkeypatch.setattr(run_folder.threading, "active_count", lambda: threads["n"])
+    monkeypatch.setattr(run_folder, "usable_cores", lambda: cores["n"])
+    assert run_folder.can_draw_in_two(3)
     assert not run_folder.can_draw_in_two(1)
-    release = threading.Event()
-    other = threading.Thread(target=release.wait)
-    other.start()
-    try:
-        assert not run_folder.can_draw_in_two(3)
-    finally:
-        release.set()
-        other.join()
+    threads["n"] = 2
+    assert not run_folder.can_draw_in_two(3)
+    threads["n"] = 1
+    cores["n"] = 1
+    assert not run_folder.can_draw_in_two(3)
+
+
+def test_usable_cores_follow_the_affinity_not_the_machine(monkeypatch):
+    # Under taskset or a container's CPU limit the machine has 8 cores but this process 1.
+    monkeypatch.setattr(run_folder.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(run_folder.os, "sched_getaffinity", lambda pid: {3}, raising=False)
+    assert run_folder.usable_cores() == 1
+    monkeypatch.setattr(run_folder.threading, "active_count", lambda: 1)
+    assert not run_folder.can_draw_in_two(3)
+    monkeypatch.delattr(run_folder.os, "sched_getaffinity")
+    assert run_folder.usable_cores() == 8
+    monkeypatch.setattr(run_folder.os, "cpu_count", lambda: None)
+    assert run_folder.usable_cores() == 1

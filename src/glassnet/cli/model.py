@@ -98,15 +98,14 @@ def load_model_data(
             return model, table_rows(model, args.data, target, need_target=need_target)
     features = model.info.get("feature_names") if args.data.lower().endswith(".csv") else None
     # Image rows are laid out as in training (channels first), from the shape it remembers.
-    shape = model.info.get("image_shape")
-    shape = None if shape is None else (*shape, int(model.info.get("channels", 1)))
     with out.status(f"loading {args.data} ..."):
         data = load_dataset(
             args.data,
             target,
             features=features,
             need_target=need_target,
-            image_shape=shape,
+            image_shape=model.image_shape,
+            image_hint="give images of that shape (or train a model on these)",
             data_home=args.data_home,
         )
     return model, data

@@ -492,9 +492,7 @@ def user_splits(
     """``data_splits``, refused before any run folder is claimed when the preset's recipe
     cannot train on that data (augmentation needs images), or when validation or test rows
     hold a class the training rows lack (a numeric target taken for classes)."""
-    import numpy as np
-
-    from glassnet.data.checks import check_known_labels
+    from glassnet.data.checks import check_split_classes
 
     splits, table = data_splits(out, preset, run, seed)
     if preset.train.augments and splits.train.image_shape is None:
@@ -505,10 +503,9 @@ def user_splits(
             "give --image-shape for image rows"
         )
     if preset.train.loss != "mse":
-        classes = np.unique(splits.train.y)
         for part in (splits.validation, splits.test):
             if part.y is not None:
-                check_known_labels(part.y, classes, what=f"labels of {part.name.split(':')[-1]}")
+                check_split_classes(part.y, splits.train.y, part.name.split(":")[-1])
     return splits, table
 
 

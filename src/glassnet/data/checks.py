@@ -92,8 +92,7 @@ def check_known_labels(
             f"{what} has {len(labels)} values but X has {n_samples} samples; "
             "pass one label per row of X"
         )
-    if not (classes.dtype.kind in "iuf" and labels.dtype.kind in "iuf"):
-        classes, labels = classes.astype(str), labels.astype(str)
+    labels, classes = _comparable(labels, classes)
     known = np.isin(labels, classes)
     if not known.all():
         unseen = sorted({str(label) for label in labels[~known]})[:10]
@@ -108,6 +107,31 @@ def check_known_labels(
         )
     order = np.argsort(classes, kind="stable")
     return order[np.searchsorted(classes, labels, sorter=order)]
+
+
+def check_split_classes(y: Any, train_y: Any, part: str) -> None:
+    """Refuse a split whose ``part`` rows ("validation", "test") hold a class that no training
+    row has: nothing could learn it, and its rows could not be scored. DataError otherwise."""
+    labels, classes = _comparable(np.asarray(y), np.unique(np.asarray(train_y)))
+    unseen = np.unique(labels[~np.isin(labels, classes)])
+    if len(unseen) == 0:
+        return
+    listed = ", ".join(str(label) for label in unseen[:10].tolist())
+    if len(unseen) > 10:  # a numeric target taken for classes has hundreds
+        listed += f", ... ({len(unseen)} classes)"
+    raise DataError(
+        f"the {part} rows hold class{'es' if len(unseen) > 1 else ''} {listed}, which no "
+        "training row has; with so few rows of a class give a larger test/validation split or "
+        "drop that class (or --task regression for a numeric target)"
+    )
+
+
+def _comparable(labels: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``labels`` and ``classes`` as numbers when both are numbers, else both as text ("3"
+    from a CSV is class 3)."""
+    if not (classes.dtype.kind in "iuf" and labels.dtype.kind in "iuf"):
+        return labels.astype(str), classes.astype(str)
+    return labels, classes
 
 
 def _numeric_array(values: Any, what: str) -> np.ndarray:

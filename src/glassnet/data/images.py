@@ -41,9 +41,17 @@ def image_array(x: np.ndarray, *, what: str) -> tuple[np.ndarray, tuple[int, int
     return channels_first_rows(x), (int(x.shape[1]), int(x.shape[2])), channels
 
 
-def with_image_shape(data: Dataset, shape: ImageShape, source: str) -> Dataset:
+# What to do when images already have another shape than the one given: the default speaks
+# to ``train --image-shape``; a trained model's loader passes its own.
+GIVEN_SHAPE_HINT = "leave out --image-shape (images keep the shape they have)"
+
+
+def with_image_shape(
+    data: Dataset, shape: ImageShape, source: str, *, hint: str = GIVEN_SHAPE_HINT
+) -> Dataset:
     """``data`` whose rows are images of ``shape`` (height, width[, channels]): flat rows of
-    pixels are converted to channels first; data that came as images must have that shape."""
+    pixels are converted to channels first; data that came as images must have that shape
+    (else a DataError that ends with ``hint``)."""
     if len(shape) not in (2, 3) or not all(isinstance(side, int) and side > 0 for side in shape):
         raise DataError(
             f"image shape {shape!r} must be [height, width] or [height, width, channels], "
@@ -56,13 +64,12 @@ def with_image_shape(data: Dataset, shape: ImageShape, source: str) -> Dataset:
         if had != (height, width, channels):
             raise DataError(
                 f"{source!r} holds {describe(had)} images (height x width x channels), but "
-                f"{describe((height, width, channels))} ones are wanted; give images of "
-                "that shape (or train a model on these)"
+                f"{describe((height, width, channels))} ones are wanted; {hint}"
             )
         return data
     if height * width * channels != data.x.shape[1]:
         raise DataError(
-            f"image shape {describe(shape)} has {height * width * channels} pixels, but rows of "
+            f"image shape {describe(shape)} has {height * width * channels} values, but rows of "
             f"{source!r} have {data.x.shape[1]} features; give the shape the rows were "
             "flattened from (HxW, or HxWxC with the channels of each pixel side by side)"
         )

@@ -21,7 +21,7 @@ import numpy as np
 from glassnet.atomic import write_atomic
 from glassnet.data.checks import check_features
 from glassnet.data.datasets import Dataset, load_digits
-from glassnet.data.images import image_array, with_image_shape
+from glassnet.data.images import GIVEN_SHAPE_HINT, image_array, with_image_shape
 from glassnet.data.tables import TABLE_SUFFIXES
 from glassnet.errors import DataError
 
@@ -42,6 +42,7 @@ def load_dataset(
     features: list[str] | None = None,
     need_target: bool = True,
     image_shape: tuple[int, ...] | None = None,
+    image_hint: str = GIVEN_SHAPE_HINT,
     data_home: str | os.PathLike[str] | None = None,
 ) -> Dataset:
     """The data that ``source`` names: ``digits``, ``FILE.csv``, ``FILE.npz``, or an OpenML
@@ -50,7 +51,9 @@ def load_dataset(
     ``target`` is the label column (CSV) or array (NPZ, default ``y``). ``features`` picks
     CSV columns by name, as a trained model remembers them. With ``need_target=False`` a
     missing target gives ``y=None`` (for prediction). ``image_shape`` (height, width[,
-    channels]) says the rows are images (``glassnet.data.images``: converted to channels first).
+    channels]) says the rows are images (``glassnet.data.images``: converted to channels first);
+    ``image_hint`` says what to do when images of another shape come (default: for
+    ``train --image-shape``).
     """
     path = Path(source)
     if source == "digits":
@@ -71,7 +74,7 @@ def load_dataset(
     else:
         data = load_openml(source, data_home=data_home)
     if image_shape is not None:
-        data = with_image_shape(data, image_shape, source)
+        data = with_image_shape(data, image_shape, source, hint=image_hint)
     if need_target and data.y is None:
         raise DataError(f"{source!r} has no labels; pass --target with the label column")
     return data

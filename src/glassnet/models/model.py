@@ -51,6 +51,16 @@ class Model:
     def dtype(self) -> np.dtype:
         return self.network.dtype
 
+    @property
+    def image_shape(self) -> tuple[int, int, int] | None:
+        """``(height, width, channels)`` of the images the model was trained on (as
+        ``--image-shape`` takes it), None for a model of other rows."""
+        shape = self.info.get("image_shape")
+        if shape is None:
+            return None
+        height, width = (int(side) for side in shape)
+        return height, width, int(self.info.get("channels", 1))
+
     def features(self, frame: Any, *, what: str = "data") -> np.ndarray:
         """The raw inputs (n_rows, n_features) of a DataFrame, through ``table``."""
         if self.table is None:
@@ -69,11 +79,11 @@ class Model:
 
     def _image_rows(self, images: np.ndarray) -> np.ndarray:
         rows, shape, channels = image_array(images, what="the images")
-        wanted = self.info.get("image_shape")
-        if wanted is not None and (*shape, channels) != (*wanted, self.info.get("channels", 1)):
+        wanted = self.image_shape
+        if wanted is not None and (*shape, channels) != wanted:
             raise DataError(
                 f"the images are {describe((*shape, channels))} (height x width x channels), "
-                f"but this model takes {describe((*wanted, self.info.get('channels', 1)))}"
+                f"but this model takes {describe(wanted)}"
             )
         return rows
 

@@ -57,8 +57,9 @@ class SoftmaxCrossEntropy(Loss):
     ``(softmax(z) - onehot(y)) / n`` and never takes the log of a rounded-off zero.
 
     ``label_smoothing`` (epsilon in [0, 1)) trains towards ``(1 - epsilon) * onehot(y) +
-    epsilon / n_classes`` instead of ``onehot(y)``: the loss adds ``epsilon`` times the mean
-    over classes of ``-log p_k``, and the gradient becomes ``(p - smoothed target) / n``.
+    epsilon / n_classes`` instead of ``onehot(y)``: per sample the loss is ``(1 - epsilon) *
+    (-log p_y) + epsilon * mean_k(-log p_k)`` (the cross-entropy against that target), and the
+    gradient becomes ``(p - smoothed target) / n``.
     """
 
     def __init__(self, label_smoothing: float = 0.0) -> None:

@@ -248,12 +248,24 @@ def figure_jobs(
     return jobs
 
 
+def usable_cores() -> int:
+    """How many cores this process may run on: its CPU affinity where the platform has one
+    (taskset and containers narrow it below ``os.cpu_count()``), else ``os.cpu_count()``."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def can_draw_in_two(n_figures: int) -> bool:
     """Whether ``draw_in_two`` may share ``n_figures`` figures out: two or more of them, a
     second core, ``os.fork``, and no other thread running (a fork copies only the calling
     thread; locks the others hold would stay held in the copy)."""
-    cores = os.cpu_count() or 1
-    return n_figures > 1 and cores > 1 and hasattr(os, "fork") and threading.active_count() == 1
+    return (
+        n_figures > 1
+        and usable_cores() > 1
+        and hasattr(os, "fork")
+        and threading.active_count() == 1
+    )
 
 
 def draw_in_two(jobs: list[FigureJob]) -> None:
