@@ -8,6 +8,7 @@ import pytest
 from glassnet.errors import ConfigError, DataWarning
 from glassnet.experiments import presets
 from glassnet.experiments.config_file import TABLE_DEFAULTS, resolve
+from glassnet.training.config import TrainConfig
 
 FILE = """
 description = "prices"
@@ -208,3 +209,19 @@ def test_a_target_without_data_is_refused_by_run_and_sweep(tmp_path):
             resolve(path, command)
         with pytest.raises(ConfigError, match="the digits have their own labels"):
             resolve(None, command, changes={"task": "regression"}, default_base="seed")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_table_file_of_pixel_rows_gets_the_images_recipe_not_the_tables(tmp_path, suffix):
+    # cli/train.py reads a table file given an image_shape as images: the recipe and the
+    # default scaling must be the ones the same images get from an NPZ file.
+    settings = {}
+    for name in (f"img{suffix}", "img.npz"):
+        (tmp_path / name).write_text("")
+        path = tmp_path / f"{name}.toml"
+        path.write_text(f'data = "{name}"\nimage_shape = [6, 6, 3]\n')
+        settings[name] = quietly(path, "train")
+    pixels, npz = settings[f"img{suffix}"], settings["img.npz"]
+    assert pixels.preset.scaling == npz.preset.scaling == "standard"
+    assert pixels.preset.train == npz.preset.train == TrainConfig()
+    assert pixels.data["image_shape"] == [6, 6, 3]

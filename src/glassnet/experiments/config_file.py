@@ -23,7 +23,8 @@ ignored with a one-line warning, so one file serves all three commands; any othe
 refused. Without a built-in preset as its ``base`` a file starts from ``TrainConfig``'s
 defaults, or on a table from the tabular recipe (``TABLE_DEFAULTS``); ``presets.from_dict``
 fills in ``split`` (seed on the digits, random otherwise) and ``scaling`` (none on tables,
-standard otherwise). ``data`` is required by ``glassnet train``; run and sweep default to the
+standard otherwise; a table file with an ``image_shape`` is images, not a table: ``is_table``).
+``data`` is required by ``glassnet train``; run and sweep default to the
 digits.
 """
 
@@ -35,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from glassnet.data.tables import TABLE_SUFFIXES
+from glassnet.data.tables import is_table
 from glassnet.errors import ConfigError, DataWarning
 from glassnet.experiments import presets
 from glassnet.training.config import TrainConfig
@@ -107,11 +108,6 @@ class Settings:
     def user_data(self) -> bool:
         """True unless the data are the digits with their fixed seed split (the presets' own)."""
         return not (self.preset.data == "digits" and self.preset.split == "seed")
-
-
-def is_table(source: str) -> bool:
-    """True for a table file name (.csv, .tsv, .txt, .parquet)."""
-    return Path(str(source)).suffix.lower() in TABLE_SUFFIXES
 
 
 def read_file(path: str | Path) -> dict[str, Any]:
@@ -281,7 +277,7 @@ def build(layout: dict[str, Any], command: str, name: str) -> Settings:
     if "data" not in layout and command == "train":
         raise ConfigError("say which data to train on: --data FILE.csv|FILE.npz|digits|NAME")
     data = layout.get("data", "digits")
-    table = is_table(data)
+    table = is_table(data, layout.get("image_shape"))
     train = dict(layout.get("train", {}))
     if table and "base" not in layout:
         train = {**TABLE_DEFAULTS, **train}  # the tabular recipe under the file's settings
@@ -299,7 +295,7 @@ def build(layout: dict[str, Any], command: str, name: str) -> Settings:
                 f"[sweep] {key} = {spec} is a distribution, for glassnet sweep's random "
                 "search; give a list of values or {logspace = [a, b, n]}"
             )
-    preset = presets.from_dict(name, recipe)
+    preset = presets.from_dict(name, recipe, image_shape=layout.get("image_shape"))
     if preset.split not in ("random", "seed"):
         raise ConfigError(f"split must be 'random' or 'seed', got {preset.split!r}")
     if preset.split == "seed" and preset.data != "digits":
