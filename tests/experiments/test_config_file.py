@@ -2,6 +2,7 @@
 override it; keys a command cannot use are ignored with a warning, unknown keys refused."""
 
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -225,3 +226,24 @@ def test_a_table_file_of_pixel_rows_gets_the_images_recipe_not_the_tables(tmp_pa
     assert pixels.preset.scaling == npz.preset.scaling == "standard"
     assert pixels.preset.train == npz.preset.train == TrainConfig()
     assert pixels.data["image_shape"] == [6, 6, 3]
+
+
+def test_a_relative_base_file_is_found_beside_the_config_file(config, tmp_path, monkeypatch):
+    folder = tmp_path / "child"
+    folder.mkdir()
+    child = folder / "child.toml"
+    child.write_text('base = "../prices.toml"\n[train]\nepochs = 3\n')
+    monkeypatch.chdir(folder.parent.parent)  # the working directory holds no ../prices.toml
+    resolved = quietly(child, "train")
+    assert resolved.preset.train.epochs == 3 and resolved.preset.train.hidden_layer_sizes == (8,)
+    assert Path(resolved.preset.data).resolve() == (config.parent / "prices.csv").resolve()
+
+
+def test_a_base_file_that_does_not_exist_is_named_so_not_an_unknown_preset(tmp_path):
+    path = tmp_path / "child.toml"
+    path.write_text('base = "missing.toml"\n')
+    with pytest.raises(ConfigError, match="'missing.toml' does not exist") as caught:
+        resolve(path, "run")
+    assert "unknown preset" not in str(caught.value)
+    with pytest.raises(ConfigError, match="does not exist"):
+        resolve(None, "run", changes={"base": str(tmp_path / "nope.toml")})

@@ -111,14 +111,18 @@ class Settings:
 
 
 def read_file(path: str | Path) -> dict[str, Any]:
-    """The keys of a config file, checked against the layout; a relative ``data`` path is found
-    beside the file when it is there."""
+    """The keys of a config file, checked against the layout; a relative ``data`` path, or
+    ``base`` naming a .toml file, is found beside the file when it is there."""
     path = Path(path)
     file = presets.read_toml(path, f"config file {str(path)!r}")
     check_keys(file, f"config file {str(path)!r}")
-    data = file.get("data")
-    if isinstance(data, str) and not Path(data).is_absolute() and (path.parent / data).is_file():
-        file["data"] = str(path.parent / data)
+    for key in ("data", "base"):
+        value = file.get(key)
+        if key == "base" and not (isinstance(value, str) and Path(value).suffix == ".toml"):
+            continue  # a built-in preset's name is no path
+        if isinstance(value, str) and not Path(value).is_absolute():
+            if (path.parent / value).is_file():
+                file[key] = str(path.parent / value)
     return file
 
 
@@ -197,6 +201,11 @@ def with_base(layout: dict[str, Any], depth: int = 0) -> dict[str, Any]:
         # A preset file is a file of this layout: read as if its keys were written here.
         recipe = with_base(read_file(name), depth + 1)
         builtin = recipe.pop("base", None)
+    elif Path(name).suffix == ".toml":
+        raise ConfigError(
+            f"base preset file {name!r} does not exist (a config file's relative base is "
+            "looked up beside it)"
+        )
     elif name in presets.names():
         text = (presets.PRESET_FOLDER / f"{name}.toml").read_text()
         recipe, builtin = presets.read_toml(text, f"preset {name!r}"), name
