@@ -247,3 +247,35 @@ def test_a_base_file_that_does_not_exist_is_named_so_not_an_unknown_preset(tmp_p
     assert "unknown preset" not in str(caught.value)
     with pytest.raises(ConfigError, match="does not exist"):
         resolve(None, "run", changes={"base": str(tmp_path / "nope.toml")})
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("seeds = 3", "seeds must be a list of non-negative integers"),
+        ("seeds = []", "seeds must be a list"),
+        ("seeds = [0, -1]", "seeds must be a list"),
+        ("seeds = [0, true]", "seeds must be a list"),
+        ('seeds = "0-2x"', "seeds must look like 0,1,2 or 0-4"),
+        ('seeds = "a,b"', "seeds must look like"),
+        ('search = "bayes"', "search must be one of ['grid', 'random']"),
+        ('n_iter = "5"', "n_iter must be an integer >= 1"),
+        ("n_iter = 0", "n_iter must be an integer >= 1"),
+        ("n_iter = 2.5", "n_iter must be an integer >= 1"),
+        ('search_seed = "a"', "search_seed must be a non-negative integer"),
+        ("search_seed = -1", "search_seed must be a non-negative integer"),
+    ],
+)
+def test_bad_sweep_keys_are_one_line_errors_naming_the_file(tmp_path, line, words):
+    path = tmp_path / "bad.toml"
+    path.write_text(f"{line}\n[sweep]\nl2 = [0.1]\n")
+    with pytest.raises(ConfigError, match=r"config file '.*bad.toml': ") as caught:
+        resolve(path, "sweep")
+    assert words in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_seeds_as_text_are_read_as_the_seeds_flag_reads_them(tmp_path):
+    path = tmp_path / "seeds.toml"
+    for text, seeds in (('"0-2"', [0, 1, 2]), ('"4,7"', [4, 7]), ("[5, 6]", [5, 6])):
+        path.write_text(f"seeds = {text}\n")
+        assert quietly(path, "sweep").plan["seeds"] == seeds

@@ -31,6 +31,7 @@ digits.
 from __future__ import annotations
 
 import dataclasses
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,7 @@ COLUMN_KEYS = ("drop", "features", "categorical", "numeric")
 DATA_KEYS = ("target", "task", "validation_fraction", "test_fraction", "image_shape")
 PLAN_KEYS = ("seeds", "search", "n_iter", "search_seed")
 TASKS = ("classification", "regression")
+SEARCHES = ("grid", "random")
 # What a random search samples from (glassnet.experiments.plan); a grid needs lists.
 DISTRIBUTIONS = ("loguniform", "uniform", "randint")
 
@@ -173,6 +175,58 @@ def check_keys(layout: dict[str, Any], where: str) -> None:
         )
     if layout.get("task") is not None and layout["task"] not in TASKS:
         raise ConfigError(f"{where}: task must be one of {list(TASKS)}, got {layout['task']!r}")
+    check_plan_keys(layout, where)
+
+
+def check_plan_keys(layout: dict[str, Any], where: str) -> None:
+    """A sweep's own keys: ``seeds`` a list of seeds (or the text --seeds takes), ``search``
+    a known search, ``n_iter`` a positive integer, ``search_seed`` a seed."""
+    if "seeds" in layout:
+        seeds = layout["seeds"]
+        if isinstance(seeds, str):
+            try:
+                parse_seeds(seeds)
+            except ConfigError as exc:
+                raise ConfigError(f"{where}: {exc}") from None
+        elif not (isinstance(seeds, list) and seeds and all(_is_seed(seed) for seed in seeds)):
+            raise ConfigError(
+                f'{where}: seeds must be a list of non-negative integers (or "0-4"), got {seeds!r}'
+            )
+    if "search" in layout and layout["search"] not in SEARCHES:
+        raise ConfigError(
+            f"{where}: search must be one of {list(SEARCHES)}, got {layout['search']!r}"
+        )
+    n_iter = layout.get("n_iter", 1)
+    if not (_is_int(n_iter) and n_iter >= 1):
+        raise ConfigError(f"{where}: n_iter must be an integer >= 1, got {n_iter!r}")
+    if not _is_seed(layout.get("search_seed", 0)):
+        raise ConfigError(
+            f"{where}: search_seed must be a non-negative integer, got {layout['search_seed']!r}"
+        )
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``0,1,2`` or a range ``0-4`` (both ends included): what --seeds and ``seeds = "..."``
+    take."""
+    try:
+        if re.fullmatch(r"\s*\d+\s*-\s*\d+\s*", text):
+            first, last = (int(part) for part in text.split("-"))
+            seeds = list(range(first, last + 1))
+        else:
+            seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        seeds = []
+    if not seeds or not all(_is_seed(seed) for seed in seeds):
+        raise ConfigError(f"seeds must look like 0,1,2 or 0-4, got {text!r}")
+    return seeds
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_seed(value: object) -> bool:
+    return _is_int(value) and 0 <= value < 2**32  # type: ignore[operator]
 
 
 def override(layout: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -316,6 +370,8 @@ def build(layout: dict[str, Any], command: str, name: str) -> Settings:
     for key in ("validation_fraction", "test_fraction"):
         settings[key] = 0.2 if settings[key] is None else settings[key]
     plan = {key: layout[key] for key in PLAN_KEYS if key in layout}
+    if isinstance(plan.get("seeds"), str):
+        plan["seeds"] = parse_seeds(plan["seeds"])
     plan["space"] = dict(space)
     resolved = Settings(preset, settings, plan)
     given = settings["target"] is not None or settings["task"] is not None

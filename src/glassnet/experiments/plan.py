@@ -32,11 +32,9 @@ import numpy as np
 from glassnet.data.datasets import Splits
 from glassnet.errors import ConfigError
 from glassnet.experiments import config_file, presets
-from glassnet.experiments.config_file import DISTRIBUTIONS
+from glassnet.experiments.config_file import DISTRIBUTIONS, SEARCHES, parse_seeds
 from glassnet.experiments.presets import Preset
 from glassnet.experiments.trials import Trial
-
-SEARCHES = ("grid", "random")
 
 
 @dataclass
@@ -275,14 +273,3 @@ def _toml_value(text: str, origin: str) -> Any:
         return presets.read_toml(f"value = {text}", "value")["value"]
     except ConfigError:
         raise ConfigError(f"cannot read the value in {origin!r}") from None
-
-
-def parse_seeds(text: str) -> list[int]:
-    """``0,1,2`` or a range ``0-4`` (both ends included)."""
-    try:
-        if re.fullmatch(r"\s*\d+\s*-\s*\d+\s*", text):
-            first, last = (int(part) for part in text.split("-"))
-            return list(range(first, last + 1))
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise ConfigError(f"seeds must look like 0,1,2 or 0-4, got {text!r}") from None
