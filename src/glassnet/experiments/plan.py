@@ -201,6 +201,12 @@ def plan_from_dict(data: dict[str, Any], *, name: str = "sweep") -> SweepPlan:
 
 def _plan_of(resolved: config_file.Settings) -> SweepPlan:
     plan = resolved.plan
+    if not plan["space"] and len(plan.get("seeds", [0])) == 1:
+        # One training is no sweep: a preset without [sweep] (cnn, or no preset on a file's
+        # data) would otherwise run it silently. Seeds alone are a sweep (of seed variance).
+        raise ConfigError(
+            "nothing to sweep: give --grid, a [sweep] table or --seeds 0-4 (or --preset seed)"
+        )
     return SweepPlan(
         resolved.preset,
         space=dict(plan["space"]),
