@@ -43,30 +43,19 @@ from glassnet.experiments import presets
 from glassnet.training.config import TrainConfig
 
 COMMANDS = ("train", "run", "sweep")
+# What reading and splitting the data needs, beside ``data`` (a preset key).
+DATA_KEYS = ("target", "task", "validation_fraction", "test_fraction", "image_shape")
+PLAN_KEYS = ("seeds", "search", "n_iter", "search_seed")
 # Each key of the layout, and the commands that use it: a preset's own keys (so a key added
 # to presets is part of the layout), what reading and splitting the data needs, a base.
 USED_BY: dict[str, tuple[str, ...]] = {
     **{key: COMMANDS for key in sorted(presets.PRESET_KEYS)},
-    **{
-        key: COMMANDS
-        for key in (
-            "base",
-            "target",
-            "task",
-            "columns",
-            "validation_fraction",
-            "test_fraction",
-            "image_shape",
-        )
-    },
+    **{key: COMMANDS for key in ("base", "columns", *DATA_KEYS)},
     # What the final model is made of: a sweep trains no final model.
     "ensemble": ("train", "run"),
     "refit": ("train", "run"),
     # How a sweep searches: train and run take one --seed and sweep every combination.
-    "seeds": ("sweep",),
-    "search": ("sweep",),
-    "n_iter": ("sweep",),
-    "search_seed": ("sweep",),
+    **{key: ("sweep",) for key in PLAN_KEYS},
 }
 WHY_UNUSED = {
     "sweep": "it trains no final model",
@@ -74,8 +63,6 @@ WHY_UNUSED = {
     "run": "only glassnet sweep searches over seeds or at random",
 }
 COLUMN_KEYS = ("drop", "features", "categorical", "numeric")
-DATA_KEYS = ("target", "task", "validation_fraction", "test_fraction", "image_shape")
-PLAN_KEYS = ("seeds", "search", "n_iter", "search_seed")
 TASKS = ("classification", "regression")
 SEARCHES = ("grid", "random")
 # What a random search samples from (glassnet.experiments.plan); a grid needs lists.

@@ -5,18 +5,17 @@ settings, and sweeps others. Each trial's generator is spawned from its seed, ex
 ``glassnet run`` spawns them, so a trial gives the same result wherever it runs.
 
 A sweep reads the config file that ``glassnet train`` and ``glassnet run`` read
-(``glassnet.experiments.config_file``: data, target, [columns], [train], [sweep], ...); these
-keys are its own::
+(``glassnet.experiments.config_file``: base, data, target, [columns], [train], [sweep], ...,
+meaning the same in all three); only these keys are the sweep's own (train and run ignore
+them with a warning)::
 
-    base = "seed"                 # a preset name or file to start from
-    seeds = [0, 1, 2]
+    seeds = [0, 1, 2]             # or "0-2", as --seeds takes them
     search = "grid"               # or "random", with n_iter and search_seed
-    [train]                       # settings changed from the base preset
-    epochs = 300
-    [sweep]                       # swept settings
-    l2 = { logspace = [-2, 2, 10] }
-    lr = [0.1, 0.2]               # random search also takes {loguniform = [a, b]},
-                                  # {uniform = [a, b]} and {randint = [a, b]}
+    n_iter = 20
+    search_seed = 0
+
+A random search's [sweep] also takes {loguniform = [a, b]}, {uniform = [a, b]} and
+{randint = [a, b]} besides lists and {logspace = [a, b, n]}.
 """
 
 from __future__ import annotations
