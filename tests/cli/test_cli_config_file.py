@@ -202,9 +202,21 @@ def test_data_flags_alone_give_run_the_recipe_train_uses(config, tmp_path, capsy
     assert weights and all(np.array_equal(trained[n], again[n]) for n in weights)
     from glassnet.experiments.plan import plan_from_flags
 
-    plan = plan_from_flags(data={"data": data, "target": "price"})
+    plan = plan_from_flags(seeds="0,1", data={"data": data, "target": "price"})
     assert plan.preset.train.optimizer == "adam" and plan.preset.train.batch_size == 32
     assert plan_from_flags(base="seed", data={"data": data}).preset.train.batch_size is None
+
+
+def test_a_sweep_of_nothing_is_refused_in_one_line(config, tmp_path, capsys):
+    """Data alone (no --grid, [sweep], --seeds or a preset with a grid) is one training, not a
+    sweep: it is refused before anything runs, on a file's data as on the digits."""
+    data = str(config.parent / "prices.csv")
+    for argv in (["--data", data, "--target", "price"], ["--preset", "cnn"]):
+        out = tmp_path / "sweep"
+        assert main(["sweep", *argv, "--out", str(out), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert "nothing to sweep: give --grid" in err and err.count("\n") == 1
+        assert not out.exists()
 
 
 def test_classes_forced_on_a_numeric_target_is_a_short_error_with_the_way_out(

@@ -133,3 +133,23 @@ def test_the_model_object_takes_the_channels_last_images_too(colour_images, colo
     np.testing.assert_array_equal(model.predict_proba(images), model.predict_proba(rows))
     with pytest.raises(DataError, match="6x6x1 .* but this model takes 6x6x3"):
         model.predict(images[..., 0])
+
+
+def test_a_csv_of_pixels_gets_the_recipe_and_scaling_of_the_same_images_as_npz(colour_images):
+    """A table file with --image-shape is loaded as images, so it trains as the NPZ does:
+    TrainConfig's defaults and standard scaling, not the tabular recipe on raw pixels."""
+    folder, models = colour_images, {}
+    for kind in ("npz", "csv"):
+        data = ["--data", str(folder / f"images.{kind}"), "--target", "label"]
+        if kind == "csv":
+            data += ["--image-shape", "6x6x3"]
+        out = folder / f"flags_{kind}"
+        argv = ["train", *data, "--epochs", "2", "--jobs", "1", "--quiet", "--out", str(out)]
+        assert main(argv) == 0
+        models[kind] = np.load(out / "model.npz")
+    npz, csv = models["npz"], models["csv"]
+    assert sorted(npz.files) == sorted(csv.files)
+    for name in npz.files:
+        if name != "__glassnet__":
+            assert np.array_equal(npz[name], csv[name]), name
+    assert "scaler.scale" in csv.files  # standard scaling, saved in the model file

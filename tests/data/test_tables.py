@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from glassnet.data.tables import NA_TOKENS, read_table, short_row, sniff_delimiter
+from glassnet.data.tables import NA_TOKENS, is_table, read_table, short_row, sniff_delimiter
 from glassnet.errors import DataError
 
 ROWS = [["Adelie", "3,5", "39.1"], ["Gentoo", "4,0", "47.5"], ["Chinstrap", "3,8", "NA"]]
@@ -141,3 +141,11 @@ def test_parquet_without_pyarrow_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # makes `import pyarrow` fail
     with pytest.raises(DataError, match=r"needs pyarrow: pip install 'glassnet\[parquet\]'"):
         read_table(tmp_path / "t.parquet")
+
+
+def test_a_table_file_is_a_table_unless_its_rows_are_images():
+    assert all(is_table(name) for name in ("a.csv", "b.TSV", "c.txt", "d.parquet"))
+    assert not any(is_table(name) for name in ("a.npz", "digits", "mnist_784", "p.csv.gz"))
+    assert not is_table("pixels.csv", [6, 6, 3])
+    assert not is_table("pixels.parquet", (28, 28))
+    assert is_table("a.csv", None)

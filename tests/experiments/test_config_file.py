@@ -2,12 +2,14 @@
 override it; keys a command cannot use are ignored with a warning, unknown keys refused."""
 
 import warnings
+from pathlib import Path
 
 import pytest
 
 from glassnet.errors import ConfigError, DataWarning
 from glassnet.experiments import presets
 from glassnet.experiments.config_file import TABLE_DEFAULTS, resolve
+from glassnet.training.config import TrainConfig
 
 FILE = """
 description = "prices"
@@ -208,3 +210,72 @@ def test_a_target_without_data_is_refused_by_run_and_sweep(tmp_path):
             resolve(path, command)
         with pytest.raises(ConfigError, match="the digits have their own labels"):
             resolve(None, command, changes={"task": "regression"}, default_base="seed")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_table_file_of_pixel_rows_gets_the_images_recipe_not_the_tables(tmp_path, suffix):
+    # cli/train.py reads a table file given an image_shape as images: the recipe and the
+    # default scaling must be the ones the same images get from an NPZ file.
+    settings = {}
+    for name in (f"img{suffix}", "img.npz"):
+        (tmp_path / name).write_text("")
+        path = tmp_path / f"{name}.toml"
+        path.write_text(f'data = "{name}"\nimage_shape = [6, 6, 3]\n')
+        settings[name] = quietly(path, "train")
+    pixels, npz = settings[f"img{suffix}"], settings["img.npz"]
+    assert pixels.preset.scaling == npz.preset.scaling == "standard"
+    assert pixels.preset.train == npz.preset.train == TrainConfig()
+    assert pixels.data["image_shape"] == [6, 6, 3]
+
+
+def test_a_relative_base_file_is_found_beside_the_config_file(config, tmp_path, monkeypatch):
+    folder = tmp_path / "child"
+    folder.mkdir()
+    child = folder / "child.toml"
+    child.write_text('base = "../prices.toml"\n[train]\nepochs = 3\n')
+    monkeypatch.chdir(folder.parent.parent)  # the working directory holds no ../prices.toml
+    resolved = quietly(child, "train")
+    assert resolved.preset.train.epochs == 3 and resolved.preset.train.hidden_layer_sizes == (8,)
+    assert Path(resolved.preset.data).resolve() == (config.parent / "prices.csv").resolve()
+
+
+def test_a_base_file_that_does_not_exist_is_named_so_not_an_unknown_preset(tmp_path):
+    path = tmp_path / "child.toml"
+    path.write_text('base = "missing.toml"\n')
+    with pytest.raises(ConfigError, match="'missing.toml' does not exist") as caught:
+        resolve(path, "run")
+    assert "unknown preset" not in str(caught.value)
+    with pytest.raises(ConfigError, match="does not exist"):
+        resolve(None, "run", changes={"base": str(tmp_path / "nope.toml")})
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("seeds = 3", "seeds must be a list of non-negative integers"),
+        ("seeds = []", "seeds must be a list"),
+        ("seeds = [0, -1]", "seeds must be a list"),
+        ("seeds = [0, true]", "seeds must be a list"),
+        ('seeds = "0-2x"', "seeds must look like 0,1,2 or 0-4"),
+        ('seeds = "a,b"', "seeds must look like"),
+        ('search = "bayes"', "search must be one of ['grid', 'random']"),
+        ('n_iter = "5"', "n_iter must be an integer >= 1"),
+        ("n_iter = 0", "n_iter must be an integer >= 1"),
+        ("n_iter = 2.5", "n_iter must be an integer >= 1"),
+        ('search_seed = "a"', "search_seed must be a non-negative integer"),
+        ("search_seed = -1", "search_seed must be a non-negative integer"),
+    ],
+)
+def test_bad_sweep_keys_are_one_line_errors_naming_the_file(tmp_path, line, words):
+    path = tmp_path / "bad.toml"
+    path.write_text(f"{line}\n[sweep]\nl2 = [0.1]\n")
+    with pytest.raises(ConfigError, match=r"config file '.*bad.toml': ") as caught:
+        resolve(path, "sweep")
+    assert words in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_seeds_as_text_are_read_as_the_seeds_flag_reads_them(tmp_path):
+    path = tmp_path / "seeds.toml"
+    for text, seeds in (('"0-2"', [0, 1, 2]), ('"4,7"', [4, 7]), ("[5, 6]", [5, 6])):
+        path.write_text(f"seeds = {text}\n")
+        assert quietly(path, "sweep").plan["seeds"] == seeds

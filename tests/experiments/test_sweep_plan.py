@@ -108,3 +108,13 @@ def test_missing_or_invalid_sweep_file(tmp_path):
         plan_from_flags(bad)
     with pytest.raises(ConfigError, match="cannot read the value"):
         plan_from_flags(grid=["l2=logspace(x, 2, 3)"])
+
+
+def test_an_empty_space_under_one_seed_is_refused_and_seeds_alone_are_a_sweep():
+    with pytest.raises(ConfigError, match="nothing to sweep"):
+        plan_from_flags(base="cnn")
+    with pytest.raises(ConfigError, match="nothing to sweep"):
+        plan_from_dict({"base": "cnn", "seeds": [3]})
+    plan = plan_from_flags(base="cnn", seeds="0-2")
+    assert plan.settings() == [{}] and plan.seeds == [0, 1, 2]
+    assert plan_from_flags(base="cnn", grid=["l2=0.1,1"]).settings() == [{"l2": 0.1}, {"l2": 1}]

@@ -25,9 +25,10 @@ from glassnet.cli.output import (
     training_progress,
     validation_value,
 )
+from glassnet.data.tables import is_table
 from glassnet.errors import ConfigError, DataError
 from glassnet.experiments import config_file
-from glassnet.experiments.config_file import COLUMN_KEYS, is_table
+from glassnet.experiments.config_file import COLUMN_KEYS
 from glassnet.report.format import format_params
 from glassnet.training.config import TrainConfig
 
@@ -519,7 +520,7 @@ def data_splits(
     from glassnet.data.datasets import random_split, seed_split
     from glassnet.data.sources import load_dataset
 
-    if is_table(preset.data) and not run.get("image_shape"):  # a CSV of pixels is images
+    if is_table(preset.data, run.get("image_shape")):  # a CSV of pixels is images
         splits, table, task = table_training_data(out, preset.data, run, seed)
         if task == "regression":  # run_experiment: the loss "mse" makes it a regression
             preset.train = preset.train.replace(loss="mse", output_activation="identity")

@@ -36,6 +36,13 @@ SAMPLE_BYTES = 1 << 16
 ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 
 
+def is_table(source: object, image_shape: object = None) -> bool:
+    """True when ``source`` is read as a table: a table file name (.csv, .tsv, .txt, .parquet)
+    given without an ``image_shape`` (a file of pixel rows with one is images). The one place
+    this is decided, so the recipe, the default scaling and the loader agree."""
+    return not image_shape and Path(str(source)).suffix.lower() in TABLE_SUFFIXES
+
+
 @dataclass
 class Table:
     """A file's rows as a DataFrame, how it was read, and what the user should be told."""

@@ -23,48 +23,39 @@ ignored with a one-line warning, so one file serves all three commands; any othe
 refused. Without a built-in preset as its ``base`` a file starts from ``TrainConfig``'s
 defaults, or on a table from the tabular recipe (``TABLE_DEFAULTS``); ``presets.from_dict``
 fills in ``split`` (seed on the digits, random otherwise) and ``scaling`` (none on tables,
-standard otherwise). ``data`` is required by ``glassnet train``; run and sweep default to the
+standard otherwise; a table file with an ``image_shape`` is images, not a table: ``is_table``).
+``data`` is required by ``glassnet train``; run and sweep default to the
 digits.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from glassnet.data.tables import TABLE_SUFFIXES
+from glassnet.data.tables import is_table
 from glassnet.errors import ConfigError, DataWarning
 from glassnet.experiments import presets
 from glassnet.training.config import TrainConfig
 
 COMMANDS = ("train", "run", "sweep")
+# What reading and splitting the data needs, beside ``data`` (a preset key).
+DATA_KEYS = ("target", "task", "validation_fraction", "test_fraction", "image_shape")
+PLAN_KEYS = ("seeds", "search", "n_iter", "search_seed")
 # Each key of the layout, and the commands that use it: a preset's own keys (so a key added
 # to presets is part of the layout), what reading and splitting the data needs, a base.
 USED_BY: dict[str, tuple[str, ...]] = {
     **{key: COMMANDS for key in sorted(presets.PRESET_KEYS)},
-    **{
-        key: COMMANDS
-        for key in (
-            "base",
-            "target",
-            "task",
-            "columns",
-            "validation_fraction",
-            "test_fraction",
-            "image_shape",
-        )
-    },
+    **{key: COMMANDS for key in ("base", "columns", *DATA_KEYS)},
     # What the final model is made of: a sweep trains no final model.
     "ensemble": ("train", "run"),
     "refit": ("train", "run"),
     # How a sweep searches: train and run take one --seed and sweep every combination.
-    "seeds": ("sweep",),
-    "search": ("sweep",),
-    "n_iter": ("sweep",),
-    "search_seed": ("sweep",),
+    **{key: ("sweep",) for key in PLAN_KEYS},
 }
 WHY_UNUSED = {
     "sweep": "it trains no final model",
@@ -72,9 +63,8 @@ WHY_UNUSED = {
     "run": "only glassnet sweep searches over seeds or at random",
 }
 COLUMN_KEYS = ("drop", "features", "categorical", "numeric")
-DATA_KEYS = ("target", "task", "validation_fraction", "test_fraction", "image_shape")
-PLAN_KEYS = ("seeds", "search", "n_iter", "search_seed")
 TASKS = ("classification", "regression")
+SEARCHES = ("grid", "random")
 # What a random search samples from (glassnet.experiments.plan); a grid needs lists.
 DISTRIBUTIONS = ("loguniform", "uniform", "randint")
 
@@ -109,20 +99,19 @@ class Settings:
         return not (self.preset.data == "digits" and self.preset.split == "seed")
 
 
-def is_table(source: str) -> bool:
-    """True for a table file name (.csv, .tsv, .txt, .parquet)."""
-    return Path(str(source)).suffix.lower() in TABLE_SUFFIXES
-
-
 def read_file(path: str | Path) -> dict[str, Any]:
-    """The keys of a config file, checked against the layout; a relative ``data`` path is found
-    beside the file when it is there."""
+    """The keys of a config file, checked against the layout; a relative ``data`` path, or
+    ``base`` naming a .toml file, is found beside the file when it is there."""
     path = Path(path)
     file = presets.read_toml(path, f"config file {str(path)!r}")
     check_keys(file, f"config file {str(path)!r}")
-    data = file.get("data")
-    if isinstance(data, str) and not Path(data).is_absolute() and (path.parent / data).is_file():
-        file["data"] = str(path.parent / data)
+    for key in ("data", "base"):
+        value = file.get(key)
+        if key == "base" and not (isinstance(value, str) and Path(value).suffix == ".toml"):
+            continue  # a built-in preset's name is no path
+        if isinstance(value, str) and not Path(value).is_absolute():
+            if (path.parent / value).is_file():
+                file[key] = str(path.parent / value)
     return file
 
 
@@ -173,6 +162,58 @@ def check_keys(layout: dict[str, Any], where: str) -> None:
         )
     if layout.get("task") is not None and layout["task"] not in TASKS:
         raise ConfigError(f"{where}: task must be one of {list(TASKS)}, got {layout['task']!r}")
+    check_plan_keys(layout, where)
+
+
+def check_plan_keys(layout: dict[str, Any], where: str) -> None:
+    """A sweep's own keys: ``seeds`` a list of seeds (or the text --seeds takes), ``search``
+    a known search, ``n_iter`` a positive integer, ``search_seed`` a seed."""
+    if "seeds" in layout:
+        seeds = layout["seeds"]
+        if isinstance(seeds, str):
+            try:
+                parse_seeds(seeds)
+            except ConfigError as exc:
+                raise ConfigError(f"{where}: {exc}") from None
+        elif not (isinstance(seeds, list) and seeds and all(_is_seed(seed) for seed in seeds)):
+            raise ConfigError(
+                f'{where}: seeds must be a list of non-negative integers (or "0-4"), got {seeds!r}'
+            )
+    if "search" in layout and layout["search"] not in SEARCHES:
+        raise ConfigError(
+            f"{where}: search must be one of {list(SEARCHES)}, got {layout['search']!r}"
+        )
+    n_iter = layout.get("n_iter", 1)
+    if not (_is_int(n_iter) and n_iter >= 1):
+        raise ConfigError(f"{where}: n_iter must be an integer >= 1, got {n_iter!r}")
+    if not _is_seed(layout.get("search_seed", 0)):
+        raise ConfigError(
+            f"{where}: search_seed must be a non-negative integer, got {layout['search_seed']!r}"
+        )
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``0,1,2`` or a range ``0-4`` (both ends included): what --seeds and ``seeds = "..."``
+    take."""
+    try:
+        if re.fullmatch(r"\s*\d+\s*-\s*\d+\s*", text):
+            first, last = (int(part) for part in text.split("-"))
+            seeds = list(range(first, last + 1))
+        else:
+            seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        seeds = []
+    if not seeds or not all(_is_seed(seed) for seed in seeds):
+        raise ConfigError(f"seeds must look like 0,1,2 or 0-4, got {text!r}")
+    return seeds
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_seed(value: object) -> bool:
+    return _is_int(value) and 0 <= value < 2**32  # type: ignore[operator]
 
 
 def override(layout: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -201,6 +242,11 @@ def with_base(layout: dict[str, Any], depth: int = 0) -> dict[str, Any]:
         # A preset file is a file of this layout: read as if its keys were written here.
         recipe = with_base(read_file(name), depth + 1)
         builtin = recipe.pop("base", None)
+    elif Path(name).suffix == ".toml":
+        raise ConfigError(
+            f"base preset file {name!r} does not exist (a config file's relative base is "
+            "looked up beside it)"
+        )
     elif name in presets.names():
         text = (presets.PRESET_FOLDER / f"{name}.toml").read_text()
         recipe, builtin = presets.read_toml(text, f"preset {name!r}"), name
@@ -281,7 +327,7 @@ def build(layout: dict[str, Any], command: str, name: str) -> Settings:
     if "data" not in layout and command == "train":
         raise ConfigError("say which data to train on: --data FILE.csv|FILE.npz|digits|NAME")
     data = layout.get("data", "digits")
-    table = is_table(data)
+    table = is_table(data, layout.get("image_shape"))
     train = dict(layout.get("train", {}))
     if table and "base" not in layout:
         train = {**TABLE_DEFAULTS, **train}  # the tabular recipe under the file's settings
@@ -299,7 +345,7 @@ def build(layout: dict[str, Any], command: str, name: str) -> Settings:
                 f"[sweep] {key} = {spec} is a distribution, for glassnet sweep's random "
                 "search; give a list of values or {logspace = [a, b, n]}"
             )
-    preset = presets.from_dict(name, recipe)
+    preset = presets.from_dict(name, recipe, image_shape=layout.get("image_shape"))
     if preset.split not in ("random", "seed"):
         raise ConfigError(f"split must be 'random' or 'seed', got {preset.split!r}")
     if preset.split == "seed" and preset.data != "digits":
@@ -311,6 +357,8 @@ def build(layout: dict[str, Any], command: str, name: str) -> Settings:
     for key in ("validation_fraction", "test_fraction"):
         settings[key] = 0.2 if settings[key] is None else settings[key]
     plan = {key: layout[key] for key in PLAN_KEYS if key in layout}
+    if isinstance(plan.get("seeds"), str):
+        plan["seeds"] = parse_seeds(plan["seeds"])
     plan["space"] = dict(space)
     resolved = Settings(preset, settings, plan)
     given = settings["target"] is not None or settings["task"] is not None

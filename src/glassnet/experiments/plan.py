@@ -5,18 +5,17 @@ settings, and sweeps others. Each trial's generator is spawned from its seed, ex
 ``glassnet run`` spawns them, so a trial gives the same result wherever it runs.
 
 A sweep reads the config file that ``glassnet train`` and ``glassnet run`` read
-(``glassnet.experiments.config_file``: data, target, [columns], [train], [sweep], ...); these
-keys are its own::
+(``glassnet.experiments.config_file``: base, data, target, [columns], [train], [sweep], ...,
+meaning the same in all three); only these keys are the sweep's own (train and run ignore
+them with a warning)::
 
-    base = "seed"                 # a preset name or file to start from
-    seeds = [0, 1, 2]
+    seeds = [0, 1, 2]             # or "0-2", as --seeds takes them
     search = "grid"               # or "random", with n_iter and search_seed
-    [train]                       # settings changed from the base preset
-    epochs = 300
-    [sweep]                       # swept settings
-    l2 = { logspace = [-2, 2, 10] }
-    lr = [0.1, 0.2]               # random search also takes {loguniform = [a, b]},
-                                  # {uniform = [a, b]} and {randint = [a, b]}
+    n_iter = 20
+    search_seed = 0
+
+A random search's [sweep] also takes {loguniform = [a, b]}, {uniform = [a, b]} and
+{randint = [a, b]} besides lists and {logspace = [a, b, n]}.
 """
 
 from __future__ import annotations
@@ -32,11 +31,9 @@ import numpy as np
 from glassnet.data.datasets import Splits
 from glassnet.errors import ConfigError
 from glassnet.experiments import config_file, presets
-from glassnet.experiments.config_file import DISTRIBUTIONS
+from glassnet.experiments.config_file import DISTRIBUTIONS, SEARCHES, parse_seeds
 from glassnet.experiments.presets import Preset
 from glassnet.experiments.trials import Trial
-
-SEARCHES = ("grid", "random")
 
 
 @dataclass
@@ -203,6 +200,12 @@ def plan_from_dict(data: dict[str, Any], *, name: str = "sweep") -> SweepPlan:
 
 def _plan_of(resolved: config_file.Settings) -> SweepPlan:
     plan = resolved.plan
+    if not plan["space"] and len(plan.get("seeds", [0])) == 1:
+        # One training is no sweep: a preset without [sweep] (cnn, or no preset on a file's
+        # data) would otherwise run it silently. Seeds alone are a sweep (of seed variance).
+        raise ConfigError(
+            "nothing to sweep: give --grid, a [sweep] table or --seeds 0-4 (or --preset seed)"
+        )
     return SweepPlan(
         resolved.preset,
         space=dict(plan["space"]),
@@ -275,14 +278,3 @@ def _toml_value(text: str, origin: str) -> Any:
         return presets.read_toml(f"value = {text}", "value")["value"]
     except ConfigError:
         raise ConfigError(f"cannot read the value in {origin!r}") from None
-
-
-def parse_seeds(text: str) -> list[int]:
-    """``0,1,2`` or a range ``0-4`` (both ends included)."""
-    try:
-        if re.fullmatch(r"\s*\d+\s*-\s*\d+\s*", text):
-            first, last = (int(part) for part in text.split("-"))
-            return list(range(first, last + 1))
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise ConfigError(f"seeds must look like 0,1,2 or 0-4, got {text!r}") from None

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from glassnet.data.preprocessing import Scaler
-from glassnet.data.tables import TABLE_SUFFIXES
+from glassnet.data.tables import is_table
 from glassnet.errors import ConfigError
 from glassnet.training.config import TrainConfig
 
@@ -103,8 +103,9 @@ def expand_values(name: str, spec: Any) -> list[Any]:
     )
 
 
-def from_dict(name: str, data: dict[str, Any]) -> Preset:
-    """Build a Preset from parsed TOML, refusing unknown keys."""
+def from_dict(name: str, data: dict[str, Any], *, image_shape: object = None) -> Preset:
+    """Build a Preset from parsed TOML, refusing unknown keys. ``image_shape`` (of a config
+    file or flag) says a table file's rows are images, which changes the default scaling."""
     unknown = sorted(set(data) - PRESET_KEYS)
     if unknown:
         raise ConfigError(
@@ -128,7 +129,7 @@ def from_dict(name: str, data: dict[str, Any]) -> Preset:
     # Defaults that follow the data: the digits have their fixed seed split; a table's own
     # preprocessing already standardises its numeric columns (and leaves one-hot ones 0/1).
     split = data.get("split", "seed" if source == "digits" else "random")
-    scaling = data.get("scaling", "none" if _is_table(source) else "standard")
+    scaling = data.get("scaling", "none" if is_table(source, image_shape) else "standard")
     scalings = ("none", *Scaler.KINDS)
     if scaling not in scalings:
         raise ConfigError(f"preset {name!r}: scaling must be one of {list(scalings)}")
@@ -156,10 +157,6 @@ def from_dict(name: str, data: dict[str, Any]) -> Preset:
         except ConfigError as exc:
             raise ConfigError(f"preset {name!r}: sweep point {params}: {exc}") from None
     return preset
-
-
-def _is_table(source: object) -> bool:
-    return Path(str(source)).suffix.lower() in TABLE_SUFFIXES
 
 
 def check_refit(refit: str) -> str:
