@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from glassnet.cli.app import main
+from glassnet.experiments import presets
 
 CONFIG = """
 data = "digits"
@@ -104,7 +105,7 @@ def test_train_with_the_cnn_preset_on_images_of_another_size(kind, tmp_path, cap
         "output_shape": "(n, 1, 6, 6)",
         "parameters": 0,
     }
-    assert result["members"] == 4  # the preset's ensemble
+    assert result["members"] == presets.load("cnn").ensemble == 8  # the preset's ensemble
     target = ["--target", "y"] if kind == "csv" else []
     result = run_json(capsys, ["evaluate", str(out / "model.npz"), "--data", str(data), *target])
     assert result["n_samples"] == 60

@@ -135,7 +135,7 @@ def test_a_float64_cnn_exports_as_float32_or_is_refused_clearly(tmp_path, digits
 
 def test_the_cnn_preset_model_matches_in_onnxruntime(tmp_path):
     """The preset's own layer list, scaling and dtype, trained 1 epoch, 2 members instead of
-    4 (the architecture, not the accuracy, is what the export must get right)."""
+    8 (the architecture, not the accuracy, is what the export must get right)."""
     preset = presets.load("cnn")
     preset.train = preset.train.replace(epochs=1)
     preset.sweep = {name: values[:1] for name, values in preset.sweep.items()}
