@@ -153,6 +153,9 @@ def test_augmentation_without_an_image_shape_is_refused():
     config = TrainConfig(hidden_layer_sizes=(4,), epochs=1, augment_degrees=10.0)
     with pytest.raises(
         ConfigError,
-        match=r"^augment_shift / augment_degrees need image data \(a known image shape\)$",
+        match=(
+            r"^augment_shift / augment_degrees / augment_subpixel need image data "
+            r"\(a known image shape\)$"
+        ),
     ):
         from_config(config, (x, y), None)
