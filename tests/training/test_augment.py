@@ -150,8 +150,15 @@ def test_bad_augmentation_settings_are_refused(digits):
         ImageAugment((8, 8), max_degrees=400.0)
     with pytest.raises(ConfigError, match="augment_subpixel"):
         ImageAugment((8, 8), max_subpixel=3.0)
-    with pytest.raises(ConfigError, match="augment_subpixel"):
+    with pytest.raises(
+        ConfigError, match=r"^augment_subpixel must be a number in \[0, inf\), got -0.5$"
+    ):
         TrainConfig(augment_subpixel=-0.5)
+    # Refused as the config is read (not in a sweep's worker), by the augmenter's own bound.
+    with pytest.raises(
+        ConfigError, match=r"^augment_subpixel must be in \[0, 2\] pixels, got 3.0$"
+    ):
+        TrainConfig(augment_subpixel=3.0)
     assert TrainConfig(augment_subpixel=0.5).augments
     with pytest.raises(ConfigError, match="image"):
         ImageAugment((8, 8))(x[:, :10], np.random.default_rng(0))

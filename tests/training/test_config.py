@@ -369,7 +369,9 @@ def test_label_smoothing_reaches_the_loss_and_needs_cross_entropy():
     assert isinstance(loss, SoftmaxCrossEntropy) and loss.label_smoothing == 0.1
     _, plain, _ = build(TrainConfig(), 4, 3, np.random.default_rng(0))
     assert plain.label_smoothing == 0.0
-    with pytest.raises(ConfigError, match=r"label_smoothing needs loss = 'cross_entropy'"):
+    with pytest.raises(
+        ConfigError, match=r"^label_smoothing needs loss = 'cross_entropy'; set it to 0$"
+    ):
         TrainConfig(loss="mse", label_smoothing=0.1)
     with pytest.raises(ConfigError, match=r"label_smoothing must be a number in \[0, 1\)"):
         TrainConfig(label_smoothing=1.0)
