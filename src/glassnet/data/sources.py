@@ -107,24 +107,12 @@ def load_csv(
     arrays: ``target`` names the label column, every other column (or the ``features``
     columns, in that order) must hold numbers. Tables with text or missing cells are for
     ``glassnet.data.tabular``, which encodes them; here they are refused, naming the cell."""
-    from glassnet.data.preprocessing import warn
-    from glassnet.data.tables import read_table
+    from glassnet.data.tables import read_labelled_table
 
-    table = read_table(path)
-    for note in table.notes:
-        warn(note)
+    table, header, target = read_labelled_table(path, target, need_target=need_target)
     frame = table.frame
-    header = [str(name) for name in frame.columns]
-    if target is None and need_target:
-        raise DataError(
-            f"{path}: say which column holds the labels with --target COLUMN "
-            f"(columns: {', '.join(header)})"
-        )
-    if target is not None and target not in header and need_target:
-        raise DataError(f"{path} has no column {target!r}; columns: {', '.join(header)}")
-    has_target = target is not None and target in header
     if features is None:
-        names = [name for name in header if not (has_target and name == target)]
+        names = [name for name in header if name != target]
     else:
         missing = [name for name in features if name not in header]
         if missing:
@@ -135,7 +123,7 @@ def load_csv(
     for name in names:
         _check_numeric_column(path, frame[name], name)
     y = None
-    if has_target:
+    if target is not None:
         cells = ["" if value != value else str(value) for value in frame[target].tolist()]
         if need_target or any(cell.strip() for cell in cells):
             y = parse_labels(cells, where=f"{path}, column {target!r}", first_line=2)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from glassnet.data.preprocessing import warn
 from glassnet.errors import DataError
 
 if TYPE_CHECKING:
@@ -70,6 +71,28 @@ def read_table(path: str | Path) -> Table:
         )
     check_columns(table.frame, str(path))
     return table
+
+
+def read_labelled_table(
+    source: str | Path, target: str | None, *, need_target: bool = True
+) -> tuple[Table, list[str], str | None]:
+    """``read_table(source)`` with its notes (an encoding fallback) given as warnings, its
+    column names, and ``target`` checked: a DataError naming the columns when the label
+    column is needed but not given or not there; None for it when it may be absent and is."""
+    table = read_table(source)
+    for note in table.notes:
+        warn(note)
+    names = [str(name) for name in table.frame.columns]
+    if target is None and need_target:
+        raise DataError(
+            f"{source}: say which column holds the labels with --target COLUMN "
+            f"(columns: {', '.join(names)})"
+        )
+    if target is not None and target not in names:
+        if need_target:
+            raise DataError(f"{source} has no column {target!r}; columns: {', '.join(names)}")
+        target = None
+    return table, names, target
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

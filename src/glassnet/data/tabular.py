@@ -18,7 +18,7 @@ import numpy as np
 from glassnet.data.columns import ColumnInfo, infer_columns
 from glassnet.data.datasets import Dataset, Splits, random_split
 from glassnet.data.preprocessing import TablePreprocessor, warn
-from glassnet.data.tables import read_table
+from glassnet.data.tables import read_labelled_table
 from glassnet.errors import DataError
 
 if TYPE_CHECKING:
@@ -75,20 +75,8 @@ def load_table_data(
     """Read the table at ``source`` and describe it: the label column ``target`` (rows
     without a label are dropped with a warning), the task (inferred unless given) and the
     role of every other column. Notes about the file (an encoding fallback) are warnings."""
-    table = read_table(source)
-    for note in table.notes:
-        warn(note)
+    table, names, target = read_labelled_table(source, target, need_target=need_target)
     frame = table.frame
-    names = [str(name) for name in frame.columns]
-    if target is None and need_target:
-        raise DataError(
-            f"{source}: say which column holds the labels with --target COLUMN "
-            f"(columns: {', '.join(names)})"
-        )
-    if target is not None and target not in names:
-        if need_target:
-            raise DataError(f"{source} has no column {target!r}; columns: {', '.join(names)}")
-        target = None
     if task is not None and task not in TASKS:
         raise DataError(f"unknown task {task!r}; choose classification or regression")
     y = None
