@@ -37,6 +37,8 @@ def test_seed_preset_keeps_one_network_trained_on_train_only():
         ({"train": {"augment_shift": -1}}, "augment_shift"),
         ({"train": {"augment_degrees": 500}}, "augment_degrees"),
         ({"sweep": {"augment_shifts": [0, 1]}}, "sweeps unknown"),
+        ({"split": "stratified"}, r"^preset 'bad': split must be 'random' or 'seed', got"),
+        ({"data": "x.npz", "split": "seed"}, r"split 'seed' is the digits' fixed split"),
     ],
 )
 def test_bad_preset_keys_and_values_are_refused(data, message):

@@ -248,8 +248,7 @@ def with_base(layout: dict[str, Any], depth: int = 0) -> dict[str, Any]:
             "looked up beside it)"
         )
     elif name in presets.names():
-        text = (presets.PRESET_FOLDER / f"{name}.toml").read_text()
-        recipe, builtin = presets.read_toml(text, f"preset {name!r}"), name
+        recipe, builtin = presets.read_builtin(name), name
     else:
         raise ConfigError(
             f"unknown preset {name!r}; available: {', '.join(presets.names())}, or a .toml file"
@@ -346,12 +345,6 @@ def build(layout: dict[str, Any], command: str, name: str) -> Settings:
                 "search; give a list of values or {logspace = [a, b, n]}"
             )
     preset = presets.from_dict(name, recipe, image_shape=layout.get("image_shape"))
-    if preset.split not in ("random", "seed"):
-        raise ConfigError(f"split must be 'random' or 'seed', got {preset.split!r}")
-    if preset.split == "seed" and preset.data != "digits":
-        raise ConfigError(
-            f"split 'seed' is the digits' fixed split; use split = 'random' for {data}"
-        )
     settings = {key: layout.get(key) for key in DATA_KEYS}
     settings.update(data=data, columns=dict(layout.get("columns", {})))
     for key in ("validation_fraction", "test_fraction"):

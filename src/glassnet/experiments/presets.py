@@ -129,6 +129,13 @@ def from_dict(name: str, data: dict[str, Any], *, image_shape: object = None) ->
     # Defaults that follow the data: the digits have their fixed seed split; a table's own
     # preprocessing already standardises its numeric columns (and leaves one-hot ones 0/1).
     split = data.get("split", "seed" if source == "digits" else "random")
+    if split not in ("random", "seed"):
+        raise ConfigError(f"preset {name!r}: split must be 'random' or 'seed', got {split!r}")
+    if split == "seed" and source != "digits":
+        raise ConfigError(
+            f"preset {name!r}: split 'seed' is the digits' fixed split; use split = 'random' "
+            f"for {source}"
+        )
     scaling = data.get("scaling", "none" if is_table(source, image_shape) else "standard")
     scalings = ("none", *Scaler.KINDS)
     if scaling not in scalings:
@@ -177,8 +184,12 @@ def load(name_or_path: str) -> Preset:
     if path.suffix == ".toml" and path.is_file():
         text, name = path.read_text(), path.stem
     elif name_or_path in names():
-        text = (PRESET_FOLDER / f"{name_or_path}.toml").read_text()
-        name = name_or_path
+        return from_dict(name_or_path, read_builtin(name_or_path))
     else:
         raise ConfigError(f"unknown preset {name_or_path!r}; available: {', '.join(names())}")
     return from_dict(name, read_toml(text, f"preset {name!r}"))
+
+
+def read_builtin(name: str) -> dict[str, Any]:
+    """The parsed TOML of the built-in preset ``name`` (one of ``names()``)."""
+    return read_toml((PRESET_FOLDER / f"{name}.toml").read_text(), f"preset {name!r}")
