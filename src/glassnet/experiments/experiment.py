@@ -24,6 +24,7 @@ from glassnet.experiments.presets import Preset, check_refit
 from glassnet.experiments.trials import (
     Trial,
     TrialResult,
+    complete_curves,
     load_trials,
     run_trial,
     run_trials,
@@ -309,6 +310,9 @@ def sweep(
         keep_state=refit == "train",  # the winner's weights may be the final network
         image_shape=data.image_shape,
         scaler=data.scaler,
+        # Validation is scored after each trial's last epoch; only the winner's curves are
+        # shown, and it keeps the weights of its epochs to score them (replay_winner).
+        curves=False,
     )
     return sorted([*finished.values(), *new], key=lambda result: result.index)
 
@@ -370,7 +374,8 @@ def replay_winner(
     if best is None or refit != "train":
         return None
     if best.state is not None:
-        return best
+        # Scored on validation after its last epoch only: its curves, from its trajectory.
+        return complete_curves(best, first.config, data.validation, data.n_outputs)  # type: ignore[arg-type]
     return run_trial(
         first,
         data.train,

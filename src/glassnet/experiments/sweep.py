@@ -132,7 +132,8 @@ def run_sweep(
             n_outputs=n_outputs,
             on_result=on_result,
             timeout=timeout,
-            inputs=inputs,
+            # Only final scores are recorded: validation is scored after the last epoch.
+            inputs={**inputs, "curves": False},
         )
         where = f"Dask at {client.scheduler.address}"
     else:
@@ -143,6 +144,7 @@ def run_sweep(
             n_outputs=n_outputs,
             n_jobs=n_jobs,
             on_result=on_result,
+            curves=False,
             **inputs,
         )
         where = "local processes"

@@ -142,6 +142,12 @@ class TrainConfig:
     def augments(self) -> bool:
         return self.augment_shift > 0 or self.augment_degrees > 0 or self.augment_subpixel > 0
 
+    @property
+    def watches_validation(self) -> bool:
+        """Whether training itself reads the validation loss (early stopping, the plateau
+        schedule), so validation must be scored after every epoch as it runs."""
+        return self.early_stopping_patience is not None or self.lr_schedule == "plateau"
+
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
 
@@ -274,13 +280,7 @@ def fit_from_config(
     if config.loss == "mse":
         y = np.asarray(y, dtype=dtype)
     if validation is not None:
-        # Its width is checked against the model's input by fit, like the training X's.
-        x_valid = check_features(validation[0], what="validation X")
-        y_valid = check_targets(validation[1], len(x_valid), what="validation y")
-        validation = (
-            np.ascontiguousarray(x_valid, dtype=dtype),
-            np.asarray(y_valid, dtype=dtype) if config.loss == "mse" else y_valid,
-        )
+        validation = prepare_validation(config, validation)
     model, loss, optimizer = build(config, x.shape[1], n_outputs, rng)
     stopper = _early_stopping(config, validation)
     schedule = _schedule(config, optimizer, validation)  # reads the base lr: before a restore
@@ -308,6 +308,21 @@ def fit_from_config(
     if stopper is not None and stopper.best_state is not None:
         history.best_epoch = stopper.best_epoch
     return model, history
+
+
+def prepare_validation(
+    config: TrainConfig, validation: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validation ``(x, y)`` checked and cast as ``fit_from_config`` trains on them: x
+    contiguous in the training dtype, y too for a regression. Its width is checked against
+    the model's input later, by ``fit``, like the training X's."""
+    dtype = np.dtype(config.dtype)
+    x_valid = check_features(validation[0], what="validation X")
+    y_valid = check_targets(validation[1], len(x_valid), what="validation y")
+    return (
+        np.ascontiguousarray(x_valid, dtype=dtype),
+        np.asarray(y_valid, dtype=dtype) if config.loss == "mse" else y_valid,
+    )
 
 
 # Below this many multiply-adds in a batch's largest product, OpenBLAS spends more waking
