@@ -48,8 +48,13 @@ def trial(index=0, seed=0, **changes):
     return Trial(index, config(**changes), np.random.default_rng(seed), {"l2": 0.5})
 
 
-def test_curves_scored_afterwards_are_those_scored_every_epoch_bit_for_bit(digits):
+@pytest.mark.parametrize("fork", [True, False], ids=["in two processes", "in this one"])
+def test_curves_scored_afterwards_are_those_scored_every_epoch_bit_for_bit(
+    digits, monkeypatch, fork
+):
     train, valid = digits
+    if not fork or not trials_module.can_fork():
+        monkeypatch.setattr(trials_module, "can_fork", lambda: False)
     every = run_trial(trial(), train, valid, 10, keep_state=True)
     at_end = run_trial(trial(), train, valid, 10, keep_state=True, curves=False)
     assert at_end.history.validation_loss == [] and at_end.trajectory.shape == (

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from glassnet import processes
 from glassnet.report import run_folder
 from glassnet.report.run_folder import FigureJob, draw_in_two
 
@@ -76,7 +77,7 @@ def test_no_fork_for_one_figure_one_core_or_beside_another_thread(monkeypatch):
     # and then a bare False would prove nothing.
     threads, cores = {"n": 1}, {"n": 4}
     monkeypatch.setattr(run_folder.threading, "active_count", lambda: threads["n"])
-    monkeypatch.setattr(run_folder, "usable_cores", lambda: cores["n"])
+    monkeypatch.setattr(processes, "usable_cores", lambda: cores["n"])
     assert run_folder.can_draw_in_two(3)
     assert not run_folder.can_draw_in_two(1)
     threads["n"] = 2
@@ -84,16 +85,3 @@ def test_no_fork_for_one_figure_one_core_or_beside_another_thread(monkeypatch):
     threads["n"] = 1
     cores["n"] = 1
     assert not run_folder.can_draw_in_two(3)
-
-
-def test_usable_cores_follow_the_affinity_not_the_machine(monkeypatch):
-    # Under taskset or a container's CPU limit the machine has 8 cores but this process 1.
-    monkeypatch.setattr(run_folder.os, "cpu_count", lambda: 8)
-    monkeypatch.setattr(run_folder.os, "sched_getaffinity", lambda pid: {3}, raising=False)
-    assert run_folder.usable_cores() == 1
-    monkeypatch.setattr(run_folder.threading, "active_count", lambda: 1)
-    assert not run_folder.can_draw_in_two(3)
-    monkeypatch.delattr(run_folder.os, "sched_getaffinity")
-    assert run_folder.usable_cores() == 8
-    monkeypatch.setattr(run_folder.os, "cpu_count", lambda: None)
-    assert run_folder.usable_cores() == 1

@@ -26,6 +26,7 @@ from glassnet.data.preprocessing import Scaler
 from glassnet.errors import ConfigError, DivergenceError
 from glassnet.nn.layers import Sequential
 from glassnet.nn.losses import Loss
+from glassnet.processes import can_fork, in_two
 from glassnet.training.config import (
     TrainConfig,
     build,
@@ -180,8 +181,23 @@ def complete_curves(
     model = build(config, validation[0].shape[1], n_outputs, np.random.default_rng(0))[0]
     loss = make_loss(config)
     arrays = validation_arrays(model, loss, config, validation)
+    rows = result.trajectory
+
+    def score(part: np.ndarray) -> tuple[list[float], list[float]]:
+        return validation_curves(model, loss, part, arrays)
+
     with threadpool_limits(limits=1, user_api="blas"):  # as the trial was scored: run_trial
-        losses, accuracies = validation_curves(model, loss, result.trajectory, arrays)
+        if len(rows) > 1 and can_fork():
+            # The sweep's cores are free now: a fork scores the later half of the epochs.
+            # It only runs NumPy and writes to its pipe, so the threads of a progress display
+            # hold no lock it needs.
+            half = len(rows) // 2
+            (losses, accuracies), (later, later_accuracies) = in_two(
+                lambda: score(rows[:half]), lambda: score(rows[half:])
+            )
+            losses, accuracies = losses + later, accuracies + later_accuracies
+        else:
+            losses, accuracies = score(rows)
     result.history.validation_loss, result.history.validation_accuracy = losses, accuracies
     result.trajectory = None
     return result

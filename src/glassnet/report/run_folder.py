@@ -13,7 +13,6 @@ predictions.npz  test-set class indices and probabilities, plus the worst-miscla
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Callable
 from functools import partial
@@ -30,6 +29,7 @@ from glassnet.models.evaluation import Evaluation, RegressionEvaluation
 from glassnet.models.model import Model
 from glassnet.nn.conv import Conv2D
 from glassnet.nn.layers import ACTIVATIONS
+from glassnet.processes import can_fork, in_two
 from glassnet.training.history import History
 
 PREDICTIONS = "predictions.npz"
@@ -248,29 +248,17 @@ def figure_jobs(
     return jobs
 
 
-def usable_cores() -> int:
-    """How many cores this process may run on: its CPU affinity where the platform has one
-    (taskset and containers narrow it below ``os.cpu_count()``), else ``os.cpu_count()``."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
 def can_draw_in_two(n_figures: int) -> bool:
     """Whether ``draw_in_two`` may share ``n_figures`` figures out: two or more of them, a
-    second core, ``os.fork``, and no other thread running (a fork copies only the calling
-    thread; locks the others hold would stay held in the copy)."""
-    return (
-        n_figures > 1
-        and usable_cores() > 1
-        and hasattr(os, "fork")
-        and threading.active_count() == 1
-    )
+    second core and ``os.fork`` (``can_fork``), and no other thread running (a fork copies
+    only the calling thread; locks the others hold, matplotlib's among them, would stay
+    held in the copy)."""
+    return n_figures > 1 and can_fork() and threading.active_count() == 1
 
 
 def draw_in_two(jobs: list[FigureJob]) -> None:
     """Draw ``jobs`` in two processes: a fork of this one draws every second figure while
-    this one draws the others.
+    this one draws the others (``glassnet.processes.in_two``).
 
     matplotlib spends ~0.1-0.4 s of CPU on each figure, all of it after the training, so a
     second core halves that tail. matplotlib is imported before the fork, so the copy
@@ -278,22 +266,9 @@ def draw_in_two(jobs: list[FigureJob]) -> None:
     draws its figures again itself, so an error is raised here, as without the copy."""
     from glassnet.report import figures as report
 
+    def draw(part: list[FigureJob]) -> None:
+        for job in part:
+            job.draw(job.path)
+
     report.pyplot()
-    theirs = jobs[1::2]
-    pid = os.fork()
-    if pid == 0:  # the copy: draw, then leave at once (no atexit, no output flushed twice)
-        status = 1
-        try:
-            for job in theirs:
-                job.draw(job.path)
-            status = 0
-        finally:
-            os._exit(status)
-    try:
-        for job in jobs[::2]:
-            job.draw(job.path)
-    finally:
-        _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        for job in theirs:
-            job.draw(job.path)
+    in_two(lambda: draw(jobs[::2]), lambda: draw(jobs[1::2]))
