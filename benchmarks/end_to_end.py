@@ -134,15 +134,18 @@ def cpu_seconds(work, repeats: int = 3) -> float:
 
 
 def epoch_costs(epochs: int) -> None:
-    """Cost of one seed training-epoch (float32, one BLAS thread) in `fit` (what `glassnet
-    run` and `glassnet sweep` train with) and in the estimator's `fit`, against a one-core
-    GEMM peak measured now, and the epoch's floor: its matrix products and exponentials
-    timed alone on the same shapes."""
+    """Cost of one seed training-epoch (float32, one BLAS thread) as each command trains it:
+    a sweep's trial (`glassnet run`, `glassnet sweep`: validation scored after the last epoch
+    only, the weights of each epoch kept), `fit` scoring validation every epoch (`glassnet
+    train`, a final training), and the estimator's `fit`; against a one-core GEMM peak
+    measured now, and the epoch's floor: its matrix products and exponentials timed alone on
+    the same shapes."""
     import numpy as np
     from compare import gemm_peak, seed_training_flops  # benchmarks/ is on sys.path
     from threadpoolctl import threadpool_limits
 
     from glassnet.data import load_digits, seed_split
+    from glassnet.experiments.trials import Trial, run_trial
     from glassnet.sklearn import GlassNetClassifier
     from glassnet.training.config import TrainConfig, fit_from_config
 
@@ -159,7 +162,13 @@ def epoch_costs(epochs: int) -> None:
     )  # fmt: skip
     sizes = [64, 48, 32, 10]
     peak = gemm_peak(np.float32)
+    n_train, n_valid = len(train[0]), len(valid[0])
     with threadpool_limits(limits=1, user_api="blas"):
+        trial_seconds = cpu_seconds(
+            lambda: run_trial(
+                Trial(0, config, np.random.default_rng(0), {}), train, valid, 10, True, curves=False
+            )
+        )
         fit_seconds = cpu_seconds(
             lambda: fit_from_config(
                 config, train, valid, n_outputs=10, rng=np.random.default_rng(0)
@@ -168,31 +177,38 @@ def epoch_costs(epochs: int) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "maximum iterations reached": as intended
             estimator_seconds = cpu_seconds(lambda: estimator.fit(*train))
-        products, exponentials = epoch_floor(len(train[0]), len(valid[0]), sizes)
+        floors = {n: epoch_floor(n_train, n, sizes) for n in (0, n_valid)}
     print(
         f"\none seed training-epoch, float32, one core, least CPU time of 3 trainings of "
         f"{epochs} epochs (GEMM peak now {peak:.1f} GFLOP/s, load average "
         f"{os.getloadavg()[0]:.1f}):"
     )
-    for name, seconds, n_valid in (
-        ("fit (run, sweep)", fit_seconds, len(valid[0])),
+    # (what, CPU seconds, validation rows scored after each epoch)
+    for name, seconds, rows in (
+        ("sweep trial", trial_seconds, 0),
+        ("fit, validation", fit_seconds, n_valid),
         ("estimator fit", estimator_seconds, 0),  # the estimator watches no validation set
     ):
-        flops = seed_training_flops(len(train[0]), n_valid, sizes)
+        flops = seed_training_flops(n_train, rows, sizes)
         per_epoch = seconds / epochs
         achieved = flops / per_epoch / 1e9
         print(
-            f"  {name:<17} {per_epoch * 1e3:.3f} ms/epoch, {flops / 1e6:.1f} MFLOP/epoch, "
+            f"  {name:<16} {per_epoch * 1e3:.3f} ms/epoch, {flops / 1e6:.1f} MFLOP/epoch, "
             f"{achieved:.1f} GFLOP/s = {peak / achieved:.1f}x below the peak"
         )
-    per_epoch = fit_seconds / epochs
-    rest = per_epoch - products - exponentials
-    print(
-        f"  fit's epoch: matrix products alone {products * 1e3:.3f} ms "
-        f"({products / per_epoch:.0%}), exponentials alone {exponentials * 1e3:.3f} ms "
-        f"({exponentials / per_epoch:.0%}), everything else {rest * 1e3:.3f} ms "
-        f"({rest / per_epoch:.0%})"
-    )
+    for name, seconds, rows in (
+        ("sweep trial", trial_seconds, 0),
+        ("fit, validation", fit_seconds, n_valid),
+    ):
+        per_epoch = seconds / epochs
+        products, exponentials = floors[rows]
+        rest = per_epoch - products - exponentials
+        print(
+            f"  {name + ':':<16} matrix products alone {products * 1e3:.3f} ms "
+            f"({products / per_epoch:.0%}), exponentials alone {exponentials * 1e3:.3f} ms "
+            f"({exponentials / per_epoch:.0%}), everything else {rest * 1e3:.3f} ms "
+            f"({rest / per_epoch:.0%})"
+        )
 
 
 def epoch_floor(n_train: int, n_valid: int, sizes: list[int]) -> tuple[float, float]:
@@ -210,8 +226,10 @@ def epoch_floor(n_train: int, n_valid: int, sizes: list[int]) -> tuple[float, fl
         for n in (n_train, n_valid)
     }
 
+    scored = [n for n in (n_train, n_valid) if n > 0]
+
     def products() -> None:
-        for n in (n_train, n_valid):
+        for n in scored:
             for k, weight in enumerate(weights):
                 activations[n][k] @ weight
         for k, weight in enumerate(weights):
@@ -221,7 +239,7 @@ def epoch_floor(n_train: int, n_valid: int, sizes: list[int]) -> tuple[float, fl
                 grad @ weight.T
 
     def exponentials() -> None:
-        for n in (n_train, n_valid):
+        for n in scored:
             for values in activations[n][1:] + activations[n][-1:]:  # sigmoids, then softmax
                 np.exp(values)
 
