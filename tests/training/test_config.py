@@ -403,3 +403,30 @@ def test_an_input_shape_without_layers_is_accepted_for_a_dense_network():
     assert config.input_shape == (1, 4, 4)
     model, _, _ = build(config, 16, 2, np.random.default_rng(0))
     assert model.forward(np.zeros((2, 16))).shape == (2, 2)
+
+
+def test_only_early_stopping_and_the_plateau_schedule_watch_validation():
+    assert not TrainConfig().watches_validation
+    for schedule in ("constant", "step", "cosine"):
+        assert not TrainConfig(lr_schedule=schedule).watches_validation
+    assert TrainConfig(lr_schedule="plateau").watches_validation
+    assert TrainConfig(early_stopping_patience=1).watches_validation
+    assert TrainConfig(early_stopping_patience=1, lr_schedule="plateau").watches_validation
+
+
+def test_validation_is_prepared_as_the_training_data_are():
+    from glassnet.errors import DataError
+    from glassnet.training.config import prepare_validation
+
+    x = np.asfortranarray(np.arange(12, dtype=np.int64).reshape(4, 3))
+    y = np.array([0, 1, 0, 1])
+    prepared_x, prepared_y = prepare_validation(TrainConfig(dtype="float32"), (x, y))
+    assert prepared_x.dtype == np.float32 and prepared_x.flags.c_contiguous
+    np.testing.assert_array_equal(prepared_x, x)
+    assert prepared_y is y  # class labels are left to the loss's own checks
+    _, regression_y = prepare_validation(TrainConfig(loss="mse", dtype="float32"), (x, y))
+    assert regression_y.dtype == np.float32
+    with pytest.raises(DataError, match="validation y"):
+        prepare_validation(TrainConfig(), (x, y[:3]))
+    with pytest.raises(DataError, match="validation X"):
+        prepare_validation(TrainConfig(), (np.full((2, 3), np.nan), y[:2]))
