@@ -20,9 +20,8 @@ from glassnet.experiments.trials import (
     save_trial,
     trajectory_path,
 )
-from glassnet.training.config import TrainConfig, build, fit_from_config, make_loss
-from glassnet.training.history import History, StopTraining
-from glassnet.training.trajectory import WeightTrajectory, validation_curves
+from glassnet.training.config import TrainConfig, build
+from glassnet.training.history import History
 
 
 @pytest.fixture(scope="module")
@@ -170,30 +169,6 @@ def test_a_trial_record_keeps_its_final_scores_for_a_resumed_run(tmp_path, digit
     )
     save_trial(tmp_path, regression)
     assert load_trials(tmp_path, [trial(), trial(index=1)])[1].last_validation == (0.25, None)
-
-
-def test_a_trajectory_holds_the_epochs_that_ran_and_scores_only_its_own_network(digits):
-    train, valid = digits
-
-    def stop_after_third(epoch, history, model):
-        if epoch == 2:
-            raise StopTraining
-
-    trajectory = WeightTrajectory(15)
-    model, history = fit_from_config(
-        config(), train, None, n_outputs=10, rng=np.random.default_rng(0),
-        callbacks=[trajectory, stop_after_third],
-    )  # fmt: skip
-    rows = trajectory.weights()
-    assert rows.shape[0] == 3 == len(history.train_loss)
-    last = np.concatenate([value.ravel() for value in model.state_dict().values()])
-    np.testing.assert_array_equal(rows[-1], last)
-    assert not np.array_equal(rows[0], rows[-1])
-    other = build(config(hidden_layer_sizes=(5,)), 64, 10, np.random.default_rng(0))[0]
-    x_valid = np.asarray(valid[0], dtype=np.float32)
-    with pytest.raises(ValueError, match="not its weights"):
-        validation_curves(other, make_loss(config()), rows, (x_valid, valid[1]))
-    assert WeightTrajectory(4).weights().shape == (0, 0)
 
 
 def test_trajectory_files_live_in_the_folder_given(tmp_path):
