@@ -145,7 +145,6 @@ def epoch_costs(epochs: int) -> None:
     from threadpoolctl import threadpool_limits
 
     from glassnet.data import load_digits, seed_split
-    from glassnet.experiments.trials import Trial, run_trial
     from glassnet.sklearn import GlassNetClassifier
     from glassnet.training.config import TrainConfig, fit_from_config
 
@@ -164,11 +163,7 @@ def epoch_costs(epochs: int) -> None:
     peak = gemm_peak(np.float32)
     n_train, n_valid = len(train[0]), len(valid[0])
     with threadpool_limits(limits=1, user_api="blas"):
-        trial_seconds = cpu_seconds(
-            lambda: run_trial(
-                Trial(0, config, np.random.default_rng(0), {}), train, valid, 10, True, curves=False
-            )
-        )
+        trial_seconds = cpu_seconds(lambda: sweep_trial(config, train, valid))
         fit_seconds = cpu_seconds(
             lambda: fit_from_config(
                 config, train, valid, n_outputs=10, rng=np.random.default_rng(0)
@@ -209,6 +204,22 @@ def epoch_costs(epochs: int) -> None:
             f"({exponentials / per_epoch:.0%}), everything else {rest * 1e3:.3f} ms "
             f"({rest / per_epoch:.0%})"
         )
+
+
+def sweep_trial(config, train, valid) -> None:
+    """One trial as a `glassnet run` worker trains it: validation scored after the last
+    epoch, the weights of every epoch kept and saved to a scratch folder."""
+    import numpy as np
+
+    from glassnet.experiments.trajectories import scratch_folder
+    from glassnet.experiments.trials import Trial, run_trial_saving_trajectory
+
+    trial = Trial(0, config, np.random.default_rng(0), {})
+    with scratch_folder(None) as folder:
+        run_trial_saving_trajectory(
+            trial, folder=folder, train_data=train, validation=valid, n_outputs=10,
+            keep_state=True, score_every_epoch=False,
+        )  # fmt: skip
 
 
 def epoch_floor(n_train: int, n_valid: int, sizes: list[int]) -> tuple[float, float]:

@@ -54,8 +54,17 @@ def test_usable_cores_follow_the_affinity_not_the_machine(monkeypatch):
     assert usable_cores() == 1
     assert not can_fork()
     monkeypatch.setattr(processes.os, "sched_getaffinity", lambda pid: {0, 3}, raising=False)
-    assert can_fork() == hasattr(os, "fork")
+    assert can_fork(beside_threads=True) == hasattr(os, "fork")  # the suite may leave threads
     monkeypatch.delattr(processes.os, "sched_getaffinity")
     assert usable_cores() == 8
     monkeypatch.setattr(processes.os, "cpu_count", lambda: None)
     assert usable_cores() == 1
+
+
+def test_only_work_that_takes_no_lock_forks_beside_another_thread(monkeypatch):
+    monkeypatch.setattr(processes, "usable_cores", lambda: 2)
+    monkeypatch.setattr(processes.threading, "active_count", lambda: 2)
+    assert not can_fork()
+    assert can_fork(beside_threads=True) == hasattr(os, "fork")
+    monkeypatch.setattr(processes.threading, "active_count", lambda: 1)
+    assert can_fork() == hasattr(os, "fork")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -19,10 +20,14 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-def can_fork() -> bool:
-    """Whether ``in_two`` can give its second half to a second core: ``os.fork`` exists and
-    this process may run on two cores."""
-    return hasattr(os, "fork") and usable_cores() > 1
+def can_fork(*, beside_threads: bool = False) -> bool:
+    """Whether ``in_two`` can give its second half to a second core: ``os.fork`` exists, this
+    process may run on two cores, and no other thread is running. A fork copies only the
+    calling thread, and locks the others held stay held in the copy (matplotlib's among
+    them); work that takes no such lock, NumPy arithmetic and a pipe, may pass
+    ``beside_threads=True`` (a progress display's thread is then no obstacle)."""
+    alone = beside_threads or threading.active_count() == 1
+    return hasattr(os, "fork") and usable_cores() > 1 and alone
 
 
 def in_two(mine: Callable[[], T], theirs: Callable[[], Any]) -> tuple[T, Any]:

@@ -76,7 +76,7 @@ def test_no_fork_for_one_figure_one_core_or_beside_another_thread(monkeypatch):
     # Pin the thread and core counts: the suite may leave threads behind or run on one core,
     # and then a bare False would prove nothing.
     threads, cores = {"n": 1}, {"n": 4}
-    monkeypatch.setattr(run_folder.threading, "active_count", lambda: threads["n"])
+    monkeypatch.setattr(processes.threading, "active_count", lambda: threads["n"])
     monkeypatch.setattr(processes, "usable_cores", lambda: cores["n"])
     assert run_folder.can_draw_in_two(3)
     assert not run_folder.can_draw_in_two(1)

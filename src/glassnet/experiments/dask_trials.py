@@ -83,7 +83,8 @@ def run_trials_on_dask(
 
     The data go to every worker once (``scatter``); ``retries`` re-runs a trial whose task
     raised, and Dask itself re-runs trials lost with a worker. Results in trial order.
-    ``inputs`` (``image_shape``, ``scaler``) go to ``run_trial`` for augmentation.
+    ``inputs`` go to ``run_trial`` as keywords: ``image_shape`` and ``scaler`` for
+    augmentation, ``score_every_epoch``. The workers must run this glassnet version.
     """
     distributed = require_distributed()
     train_future, valid_future = client.scatter([train_data, validation], broadcast=True)

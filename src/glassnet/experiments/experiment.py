@@ -21,11 +21,12 @@ from glassnet.data.preprocessing import Scaler
 from glassnet.errors import ConfigError, DivergenceError
 from glassnet.experiments import presets
 from glassnet.experiments.presets import Preset, check_refit
+from glassnet.experiments.trajectories import complete_curves
 from glassnet.experiments.trials import (
     Trial,
     TrialResult,
-    complete_curves,
     load_trials,
+    resolve_n_jobs,
     run_trial,
     run_trials,
     save_trial,
@@ -37,7 +38,7 @@ from glassnet.nn.layers import Sequential
 from glassnet.report import html as html_report
 from glassnet.report import run_folder
 from glassnet.report.run_folder import RUN as RUN_FILE
-from glassnet.training.config import TrainConfig, build, fit_from_config
+from glassnet.training.config import TrainConfig, fit_from_config, shaped_network
 from glassnet.training.history import History
 from glassnet.training.resume import Checkpointer, StopSignals
 
@@ -210,7 +211,7 @@ def run_experiment(
         best = select(results, preset)
         recipe = final_recipe(preset, refit, best, data)
         members = ensemble_members(recipe, best, streams(seed, grid, preset), len(grid), preset)
-        replayed = replay_winner(best, members[0], refit, data)
+        replayed = replay_winner(best, members[0], refit, data, n_jobs)
         info = model_info(preset, seed, refit, recipe.config, data.splits.train, info)
         try:
             networks, histories = train_members(
@@ -312,7 +313,8 @@ def sweep(
         scaler=data.scaler,
         # Validation is scored after each trial's last epoch; only the winner's curves are
         # shown, and it keeps the weights of its epochs to score them (replay_winner).
-        curves=False,
+        score_every_epoch=False,
+        scratch=folder.path,  # the weights pass through the run folder the user chose
     )
     return sorted([*finished.values(), *new], key=lambda result: result.index)
 
@@ -324,7 +326,7 @@ def select(results: list[TrialResult], preset: Preset) -> TrialResult | None:
     best = select_best(results, preset)
     for result in results:
         if result is not best:
-            result.state = None
+            result.state = result.trajectory = None
     return best
 
 
@@ -366,16 +368,24 @@ def ensemble_members(
 
 
 def replay_winner(
-    best: TrialResult | None, first: Trial, refit: str, data: RunData
+    best: TrialResult | None, first: Trial, refit: str, data: RunData, n_jobs: int | None = 1
 ) -> TrialResult | None:
     """Step 4c: on train alone, retraining the winner would repeat it bit for bit (same
-    stream, settings and data), so the trial stands for the first member. A resumed run found
-    the trial on disk, without weights: it retrains it exactly as the sweep did."""
+    stream, settings and data), so the trial stands for the first member; a trial scored
+    only after its last epoch gets its curves from its trajectory (in two processes unless
+    ``n_jobs`` is 1). A trial a resumed run found on disk (no weights), or one whose
+    trajectory could not be saved (no curves), is retrained exactly as the sweep trained
+    it, scoring every epoch."""
     if best is None or refit != "train":
         return None
-    if best.state is not None:
+    assert data.validation is not None  # a refit on train has it
+    if best.trajectory is not None:
         # Scored on validation after its last epoch only: its curves, from its trajectory.
-        return complete_curves(best, first.config, data.validation, data.n_outputs)  # type: ignore[arg-type]
+        fork = resolve_n_jobs(n_jobs, 2) > 1
+        return complete_curves(best, first.config, data.validation, data.n_outputs, fork=fork)
+    if best.state is not None and best.history.validation_loss:
+        return best
+    # Found on disk without weights, or without curves (its trajectory could not be saved).
     return run_trial(
         first,
         data.train,
@@ -596,8 +606,7 @@ def network_from_state(
     config: TrainConfig, n_features: int, n_outputs: int, state: dict[str, np.ndarray] | None
 ) -> Sequential:
     """The network ``config`` describes, holding the learned ``state``."""
-    # The generator only fills weights that load_state_dict overwrites at once.
-    network = build(config, n_features, n_outputs, np.random.default_rng(0))[0]
+    network = shaped_network(config, n_features, n_outputs)
     network.load_state_dict(state or {})
     return network.eval()
 

@@ -133,7 +133,7 @@ def run_sweep(
             on_result=on_result,
             timeout=timeout,
             # Only final scores are recorded: validation is scored after the last epoch.
-            inputs={**inputs, "curves": False},
+            inputs={**inputs, "score_every_epoch": False},
         )
         where = f"Dask at {client.scheduler.address}"
     else:
@@ -144,7 +144,7 @@ def run_sweep(
             n_outputs=n_outputs,
             n_jobs=n_jobs,
             on_result=on_result,
-            curves=False,
+            score_every_epoch=False,
             **inputs,
         )
         where = "local processes"

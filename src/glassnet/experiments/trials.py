@@ -6,12 +6,14 @@ trial's result does not depend on which process ran it or in which order.
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import dataclasses
 import functools
 import json
 import multiprocessing
 import os
 import signal
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,24 +26,22 @@ from threadpoolctl import threadpool_limits
 from glassnet.atomic import write_atomic
 from glassnet.data.preprocessing import Scaler
 from glassnet.errors import ConfigError, DivergenceError
-from glassnet.nn.layers import Sequential
-from glassnet.nn.losses import Loss
-from glassnet.processes import can_fork, in_two
+from glassnet.experiments.trajectories import Leader, save_trajectory, scratch_folder
 from glassnet.training.config import (
     TrainConfig,
-    build,
     fit_from_config,
     make_loss,
-    prepare_validation,
+    scored_validation,
+    shaped_network,
 )
 from glassnet.training.history import History
-from glassnet.training.loop import check_training_data, evaluate
-from glassnet.training.trajectory import WeightTrajectory, trajectory_bytes, validation_curves
+from glassnet.training.loop import evaluate
+from glassnet.training.trajectory import WeightTrajectory, trajectory_bytes
 
 # The most a trial keeps of its weights' trajectory (for curves scored after the sweep); a
 # larger network scores validation after every epoch instead. The seed network's 1000 epochs
 # take 20 MB.
-TRAJECTORY_LIMIT = 64 * 2**20
+TRAJECTORY_LIMIT_BYTES = 64 * 2**20
 
 
 @dataclass
@@ -62,10 +62,11 @@ class TrialResult:
     state: dict[str, np.ndarray] | None = None
     diverged: str | None = None  # the DivergenceError's message when training blew up
     # Validation loss and accuracy (None for a regression) of the last epoch, for a trial
-    # scored on validation only then (``run_trial(curves=False)``): its history has no
-    # validation curves, unless ``complete_curves`` filled them in later.
+    # scored on validation only then (``run_trial(score_every_epoch=False)``): its history
+    # has no validation curves, unless ``trajectories.complete_curves`` filled them in.
     last_validation: tuple[float, float | None] | None = None
-    # The weights after every epoch of such a trial, kept until its curves are scored.
+    # The weights after every epoch of such a trial, (epochs, n_values) in WeightTrajectory's
+    # layout, kept until its curves are scored.
     trajectory: np.ndarray | None = None
 
     def record(self) -> dict[str, Any]:
@@ -94,17 +95,25 @@ class TrialResult:
         return accuracy[-1 if self.history.best_epoch is None else self.history.best_epoch]
 
     @property
+    def final_loss(self) -> float | None:
+        """Validation loss of the same epoch as ``final_accuracy``."""
+        losses = self.history.validation_loss
+        if not losses:
+            return None if self.last_validation is None else self.last_validation[0]
+        return losses[-1 if self.history.best_epoch is None else self.history.best_epoch]
+
+    @property
     def score(self) -> float:
         """``final_accuracy`` for choosing a trial (a regression, which has no accuracy: minus
-        the validation loss of the same epoch); -inf for a diverged one, which never wins."""
-        accuracy = self.final_accuracy
-        if accuracy is None and self.diverged is None:
-            losses = self.history.validation_loss
-            if losses:
-                return -losses[-1 if self.history.best_epoch is None else self.history.best_epoch]
-            if self.last_validation is not None:
-                return -self.last_validation[0]
-        return -np.inf if self.diverged is not None or accuracy is None else accuracy
+        the validation loss of the same epoch); -inf for a diverged one, or one that scored
+        NaN, which never win."""
+        if self.diverged is not None:
+            return -np.inf
+        score = self.final_accuracy
+        if score is None:
+            loss = self.final_loss
+            score = -np.inf if loss is None else -loss
+        return -np.inf if np.isnan(score) else score
 
 
 def resolve_n_jobs(n_jobs: int | None, n_tasks: int) -> int:
@@ -123,26 +132,29 @@ def run_trial(
     keep_state: bool = False,
     image_shape: tuple[int, int] | None = None,
     scaler: Scaler | None = None,
-    curves: bool = True,
+    score_every_epoch: bool = True,
 ) -> TrialResult:
     """Train one trial with one BLAS thread: small matrices run faster single-threaded and
     the cores are better spent on other trials. ``keep_state`` returns the learned weights;
     ``image_shape`` and ``scaler`` describe the inputs for augmentation.
 
-    ``curves=False`` scores validation once, after the last epoch, instead of after every
-    epoch (a third of a seed training's time), unless the training itself watches it (early
-    stopping, the plateau schedule); with ``keep_state`` the result also keeps the weights of
-    every epoch, so ``complete_curves`` can score the curves exactly later (a network too
-    large for that, see TRAJECTORY_LIMIT, is scored every epoch)."""
+    ``score_every_epoch=False`` scores validation once, after the last epoch (a third of a
+    seed training's time goes to scoring it every epoch), unless the training itself watches
+    it (early stopping, the plateau schedule); with ``keep_state`` the result then also keeps
+    the weights of every epoch, so ``trajectories.complete_curves`` can score the curves
+    later, exactly (a network too large for that, see TRAJECTORY_LIMIT_BYTES, is scored
+    every epoch). A trial that diverges is trained again scoring every epoch, so its record
+    holds the scores of its last epoch before the blow-up, as it always did."""
     config = trial.config
-    at_end = not curves and validation is not None and not config.watches_validation
+    at_end = not score_every_epoch and validation is not None and not config.watches_validation
     trajectory = None
     if at_end and keep_state:
-        probe = build(config, train_data[0].shape[1], n_outputs, np.random.default_rng(0))[0]
-        if trajectory_bytes(probe, config.epochs) <= TRAJECTORY_LIMIT:
+        probe = shaped_network(config, train_data[0].shape[1], n_outputs)
+        if trajectory_bytes(probe, config.epochs) <= TRAJECTORY_LIMIT_BYTES:
             trajectory = WeightTrajectory(config.epochs)
         else:
             at_end = False
+    fresh = copy.deepcopy(trial.rng) if at_end else trial.rng  # for a rerun after a blow-up
     with threadpool_limits(limits=1, user_api="blas"):
         try:
             model, history = fit_from_config(
@@ -156,60 +168,25 @@ def run_trial(
                 scaler=scaler,
             )
         except DivergenceError as exc:
+            if at_end:
+                again = dataclasses.replace(trial, rng=fresh)
+                return run_trial(again, train_data, validation, n_outputs, keep_state,
+                                 image_shape, scaler)  # fmt: skip
             # One bad setting in a grid should not sink the sweep: record it and move on.
             return TrialResult(trial.index, trial.params, exc.history, diverged=str(exc))
         last = None
         if at_end:
+            assert validation is not None  # at_end needs it
             loss = make_loss(config)
-            last = evaluate(model, loss, *validation_arrays(model, loss, config, validation))  # type: ignore[arg-type]
-    state = model.state_dict() if keep_state else None
-    weights = trajectory.weights() if trajectory is not None else None
-    return TrialResult(trial.index, trial.params, history, state, None, last, weights)
-
-
-def complete_curves(
-    result: TrialResult,
-    config: TrainConfig,
-    validation: tuple[np.ndarray, np.ndarray],
-    n_outputs: int,
-) -> TrialResult:
-    """Give ``result`` (a trial scored only after its last epoch, with its trajectory) the
-    validation curves it would have recorded after every epoch, bit for bit; ``config`` and
-    ``validation`` are the trial's. A result without a trajectory is returned as it is."""
-    if result.trajectory is None:
-        return result
-    model = build(config, validation[0].shape[1], n_outputs, np.random.default_rng(0))[0]
-    loss = make_loss(config)
-    arrays = validation_arrays(model, loss, config, validation)
-    rows = result.trajectory
-
-    def score(part: np.ndarray) -> tuple[list[float], list[float]]:
-        return validation_curves(model, loss, part, arrays)
-
-    with threadpool_limits(limits=1, user_api="blas"):  # as the trial was scored: run_trial
-        if len(rows) > 1 and can_fork():
-            # The sweep's cores are free now: a fork scores the later half of the epochs.
-            # It only runs NumPy and writes to its pipe, so the threads of a progress display
-            # hold no lock it needs.
-            half = len(rows) // 2
-            (losses, accuracies), (later, later_accuracies) = in_two(
-                lambda: score(rows[:half]), lambda: score(rows[half:])
-            )
-            losses, accuracies = losses + later, accuracies + later_accuracies
-        else:
-            losses, accuracies = score(rows)
-    result.history.validation_loss, result.history.validation_accuracy = losses, accuracies
-    result.trajectory = None
-    return result
-
-
-def validation_arrays(
-    model: Sequential, loss: Loss, config: TrainConfig, validation: tuple[np.ndarray, np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
-    """``validation`` as ``fit`` scores it: cast by ``prepare_validation``, then checked
-    against ``model`` and ``loss``."""
-    prepared = prepare_validation(config, validation)
-    return check_training_data(model, loss, prepared, what="validation")
+            last = evaluate(model, loss, *scored_validation(config, model, loss, validation))
+    return TrialResult(
+        trial.index,
+        trial.params,
+        history,
+        state=model.state_dict() if keep_state else None,
+        last_validation=last,
+        trajectory=trajectory.weights() if trajectory is not None else None,
+    )
 
 
 def run_trials(
@@ -223,86 +200,52 @@ def run_trials(
     keep_state: bool = False,
     image_shape: tuple[int, int] | None = None,
     scaler: Scaler | None = None,
-    curves: bool = True,
+    score_every_epoch: bool = True,
+    scratch: str | Path | None = None,
 ) -> list[TrialResult]:
     """Run every trial, calling ``on_result`` as each one finishes; results in trial order.
-    ``curves=False``: validation scored after the last epoch only (see ``run_trial``)."""
+
+    ``score_every_epoch=False`` (see ``run_trial``) with ``keep_state``: of the trials'
+    weight trajectories only the best trial's is kept (``trajectories``), passed through a
+    folder made inside ``scratch`` (the system's temporary folder when None) and removed
+    before this returns."""
     n_jobs = resolve_n_jobs(n_jobs, len(trials))
     settings: dict[str, Any] = {
+        "train_data": train_data,
+        "validation": validation,
+        "n_outputs": n_outputs,
         "keep_state": keep_state,
         "image_shape": image_shape,
         "scaler": scaler,
-        "curves": curves,
+        "score_every_epoch": score_every_epoch,
     }
     collected = []
-    with trajectory_folder(keep_state and not curves) as folder:
+    trajectories = keep_state and not score_every_epoch
+    with scratch_folder(scratch) if trajectories else contextlib.nullcontext() as folder:
+        if trajectories and folder is None:
+            settings["score_every_epoch"] = True  # nowhere to keep the weights: no shortcut
+        leader = None if folder is None else Leader(folder)
         task = functools.partial(
-            run_trial_keeping_trajectory if folder is not None else run_trial,
-            train_data=train_data,
-            validation=validation,
-            n_outputs=n_outputs,
+            run_trial if folder is None else run_trial_saving_trajectory,
             **settings,
-            **({"folder": folder} if folder is not None else {}),
+            **({} if folder is None else {"folder": folder}),
         )
-        leader = None
         with in_processes(task, trials, n_jobs) as results:
             for result in results:
-                if folder is not None:
-                    leader = lead(leader, result, folder)
+                if leader is not None:
+                    leader.offer(result)
                 if on_result is not None:
                     on_result(result)
                 collected.append(result)
         if leader is not None:
-            leader.trajectory = np.load(trajectory_path(folder, leader.index))  # type: ignore[arg-type]
+            leader.read()
     return sorted(collected, key=lambda r: r.index)
 
 
-# A trial's trajectory (20 MB for the seed network) would cost more to send back through the
-# worker's pipe than its validation curves cost to score (copied four times on the way, and
-# 0.9 s of a 5.6 s sweep). So workers save it in a temporary folder instead, and only the
-# leading trial's file is kept, and read once the sweep ends.
-
-
-@contextmanager
-def trajectory_folder(needed: bool) -> Iterator[str | None]:
-    """A temporary folder for the trials' trajectories, removed afterwards (None if not
-    ``needed``)."""
-    if not needed:
-        yield None
-        return
-    with tempfile.TemporaryDirectory(prefix="glassnet-trajectories-") as folder:
-        yield folder
-
-
-def trajectory_path(folder: str, index: int) -> Path:
-    return Path(folder) / f"trial-{index:05d}.npy"
-
-
-def run_trial_keeping_trajectory(trial: Trial, *, folder: str, **settings: Any) -> TrialResult:
-    """``run_trial``, its trajectory (if any) saved to ``folder`` instead of returned."""
-    result = run_trial(trial, **settings)
-    if result.trajectory is not None:
-        trajectory = result.trajectory
-        write_atomic(
-            trajectory_path(folder, result.index), lambda handle: np.save(handle, trajectory)
-        )
-        result.trajectory = None
-    return result
-
-
-def lead(leader: TrialResult | None, result: TrialResult, folder: str) -> TrialResult | None:
-    """The trial whose trajectory is worth keeping after ``result`` came in: ``select_best``'s
-    choice so far (higher score, then lower index) among those that saved one. The other
-    trajectory file is deleted, so the folder holds one, not one per trial."""
-    path = trajectory_path(folder, result.index)
-    if not path.exists():
-        return leader
-    if leader is None or (result.score, -result.index) > (leader.score, -leader.index):
-        if leader is not None:
-            trajectory_path(folder, leader.index).unlink()
-        return result
-    path.unlink()
-    return leader
+def run_trial_saving_trajectory(trial: Trial, *, folder: Path, **settings: Any) -> TrialResult:
+    """``run_trial`` in a worker, its trajectory (if any) saved in ``folder`` instead of sent
+    back (``trajectories.save_trajectory``)."""
+    return save_trajectory(run_trial(trial, **settings), folder)
 
 
 @contextmanager
@@ -371,7 +314,7 @@ def load_trials(folder: str | Path, trials: list[Trial]) -> dict[int, TrialResul
                 dict(record["params"]),
                 History(**record["history"]),
                 diverged=record.get("diverged"),
-                last_validation=_pair(record.get("last_validation")),
+                last_validation=_last_validation_of(record),
             )
         except (ValueError, TypeError, KeyError) as exc:
             raise ConfigError(f"{path} is not a trial record ({exc}); delete it to rerun") from None
@@ -382,8 +325,9 @@ def load_trials(folder: str | Path, trials: list[Trial]) -> dict[int, TrialResul
     return finished
 
 
-def _pair(value: Any) -> tuple[float, float | None] | None:
-    """A record's ``last_validation`` (a JSON list, or absent) as the tuple TrialResult holds."""
+def _last_validation_of(record: dict[str, Any]) -> tuple[float, float | None] | None:
+    """A trial record's ``last_validation`` (a JSON pair, or absent) as TrialResult holds it."""
+    value = record.get("last_validation")
     if value is None:
         return None
     loss, accuracy = value

@@ -13,7 +13,6 @@ predictions.npz  test-set class indices and probabilities, plus the worst-miscla
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -249,11 +248,9 @@ def figure_jobs(
 
 
 def can_draw_in_two(n_figures: int) -> bool:
-    """Whether ``draw_in_two`` may share ``n_figures`` figures out: two or more of them, a
-    second core and ``os.fork`` (``can_fork``), and no other thread running (a fork copies
-    only the calling thread; locks the others hold, matplotlib's among them, would stay
-    held in the copy)."""
-    return n_figures > 1 and can_fork() and threading.active_count() == 1
+    """Whether ``draw_in_two`` may share ``n_figures`` figures out: two or more of them, and
+    a fork with no other thread beside it (``glassnet.processes.can_fork``)."""
+    return n_figures > 1 and can_fork()
 
 
 def draw_in_two(jobs: list[FigureJob]) -> None:

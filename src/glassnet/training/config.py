@@ -29,7 +29,7 @@ from glassnet.training.architecture import build_network, check_layers
 from glassnet.training.augment import ImageAugment
 from glassnet.training.callbacks import EarlyStopping
 from glassnet.training.history import Augment, Callback, History
-from glassnet.training.loop import fit
+from glassnet.training.loop import check_training_data, fit
 from glassnet.training.resume import Checkpointer
 
 
@@ -236,6 +236,12 @@ def build(
     return model, make_loss(config), _optimizer(config, model)
 
 
+def shaped_network(config: TrainConfig, n_features: int, n_outputs: int) -> Sequential:
+    """The network ``config`` describes, its weights drawn from a fixed stream: for its
+    shape, or to load learned weights into."""
+    return build(config, n_features, n_outputs, np.random.default_rng(0))[0]
+
+
 def make_loss(config: TrainConfig) -> Loss:
     """The loss ``config`` names, with its settings."""
     if config.label_smoothing:
@@ -322,6 +328,16 @@ def prepare_validation(
     return (
         np.ascontiguousarray(x_valid, dtype=dtype),
         np.asarray(y_valid, dtype=dtype) if config.loss == "mse" else y_valid,
+    )
+
+
+def scored_validation(
+    config: TrainConfig, model: Sequential, loss: Loss, validation: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validation ``(x, y)`` exactly as ``fit_from_config`` scores it: cast by
+    ``prepare_validation``, then checked against ``model`` and ``loss`` as ``fit`` checks it."""
+    return check_training_data(
+        model, loss, prepare_validation(config, validation), what="validation"
     )
 
 
