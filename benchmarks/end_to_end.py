@@ -211,13 +211,13 @@ def sweep_trial(config, train, valid) -> None:
     epoch, the weights of every epoch kept and saved to a scratch folder."""
     import numpy as np
 
-    from glassnet.experiments.trajectories import scratch_folder
     from glassnet.experiments.trials import Trial, run_trial_saving_trajectory
 
     trial = Trial(0, config, np.random.default_rng(0), {})
-    with scratch_folder(None) as folder:
+    # The system's temporary folder; a run saves into its run folder (another disk, maybe).
+    with tempfile.TemporaryDirectory() as folder:
         run_trial_saving_trajectory(
-            trial, folder=folder, train_data=train, validation=valid, n_outputs=10,
+            trial, folder=Path(folder), train_data=train, validation=valid, n_outputs=10,
             keep_state=True, score_every_epoch=False,
         )  # fmt: skip
 

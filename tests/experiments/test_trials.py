@@ -249,7 +249,20 @@ def test_a_trajectory_that_cannot_be_saved_leaves_the_winner_to_be_retrained(
     for key, value in kept.model.networks[0].state_dict().items():
         np.testing.assert_array_equal(retrained.model.networks[0].state_dict()[key], value)
     # The scratch folders were made inside the run folders, and are gone.
-    assert not list((tmp_path / "a").glob(".glassnet-trajectories-*"))
+    assert not list(tmp_path.glob("*/.glassnet-trajectories-*"))
+
+
+def test_a_scratch_folder_a_killed_run_left_is_removed_by_the_next(digits, tmp_path):
+    train, valid = digits
+    stale = tmp_path / ".glassnet-trajectories-killed"
+    stale.mkdir()
+    (stale / "trial-00000.npy").write_bytes(b"left by a run that was killed")
+    results = run_trials(
+        [trial()], train, valid, n_outputs=10, n_jobs=1, keep_state=True,
+        score_every_epoch=False, scratch=tmp_path,
+    )  # fmt: skip
+    assert results[0].trajectory is not None
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_without_a_scratch_folder_every_epoch_is_scored(digits, tmp_path):

@@ -175,11 +175,12 @@ def summarize(records: list[dict[str, Any]], keys: list[str]) -> list[dict[str, 
                 row[f"{metric}_mean"] = float(np.mean(values))
                 row[f"{metric}_std"] = float(np.std(values))
         rows.append(row)
-    metric = "validation_accuracy_mean"
-    if rows and metric in rows[0]:
-        rows.sort(key=lambda row: -row[metric])  # sort is stable: ties keep grid order
-    elif rows and "validation_loss_mean" in rows[0]:  # a regression: lowest loss first
-        rows.sort(key=lambda row: row["validation_loss_mean"])
+    # A configuration whose every seed diverged has no scores: it goes last. The sort is
+    # stable: ties keep grid order.
+    if any("validation_accuracy_mean" in row for row in rows):
+        rows.sort(key=lambda row: -row.get("validation_accuracy_mean", -np.inf))
+    elif any("validation_loss_mean" in row for row in rows):  # a regression: lowest loss first
+        rows.sort(key=lambda row: row.get("validation_loss_mean", np.inf))
     return rows
 
 

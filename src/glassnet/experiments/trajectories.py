@@ -15,6 +15,7 @@ disk) keeps no trajectory, and a winner without one is retrained scoring every e
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,13 +34,22 @@ if TYPE_CHECKING:
     from glassnet.experiments.trials import TrialResult
 
 
+SCRATCH_PREFIX = ".glassnet-trajectories-"
+
+
 @contextmanager
 def scratch_folder(where: str | Path | None) -> Iterator[Path | None]:
     """A fresh folder inside ``where`` (the system's temporary folder when None) for the
     trials' trajectory files, removed with everything in it afterwards; None when it cannot
-    be made, and then no trial keeps a trajectory."""
+    be made, and then no trial keeps a trajectory.
+
+    ``where`` is a run folder, used by one run at a time: the scratch folders a killed run
+    could not remove (SIGKILL, out of memory) are removed there first."""
+    if where is not None:
+        for stale in Path(where).glob(f"{SCRATCH_PREFIX}*"):
+            shutil.rmtree(stale, ignore_errors=True)
     try:
-        scratch = tempfile.TemporaryDirectory(prefix=".glassnet-trajectories-", dir=where)
+        scratch = tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX, dir=where)
     except OSError:
         yield None
         return
