@@ -430,3 +430,30 @@ def test_validation_is_prepared_as_the_training_data_are():
         prepare_validation(TrainConfig(), (x, y[:3]))
     with pytest.raises(DataError, match="validation X"):
         prepare_validation(TrainConfig(), (np.full((2, 3), np.nan), y[:2]))
+
+
+def test_a_shaped_network_has_the_config_shape_and_the_fixed_streams_weights():
+    from glassnet.training.config import shaped_network
+
+    config = TrainConfig(hidden_layer_sizes=(3,))
+    network = shaped_network(config, 4, 2)
+    drawn = build(config, 4, 2, np.random.default_rng(0))[0]
+    assert [type(layer) for layer in network.layers] == [type(layer) for layer in drawn.layers]
+    for key, value in drawn.state_dict().items():
+        np.testing.assert_array_equal(network.state_dict()[key], value)
+    assert np.any(network.state_dict()["0.weight"] != 0)
+
+
+def test_validation_is_scored_as_fit_scores_it():
+    from glassnet.errors import DataError
+    from glassnet.training.config import make_loss, scored_validation, shaped_network
+
+    config = TrainConfig(hidden_layer_sizes=(3,), dtype="float32")
+    network, loss = shaped_network(config, 2, 3), make_loss(config)
+    x = np.ones((4, 2))
+    scored_x, scored_y = scored_validation(config, network, loss, (x, np.array([0.0, 1, 2, 1])))
+    assert scored_x.dtype == np.float32 and scored_y.dtype.kind == "i"  # indices, as fit has
+    with pytest.raises(DataError, match="^validation y holds class indices outside 0..2"):
+        scored_validation(config, network, loss, (x, np.array([0, 1, 3, 1])))
+    with pytest.raises(DataError, match="^validation X"):
+        scored_validation(config, network, loss, (np.ones((4, 5)), np.array([0, 1, 2, 1])))
