@@ -132,3 +132,56 @@ def test_loading_state_restores_every_slot_and_the_step_count():
         other.load_state_dict({"0.velocity": np.zeros(3), "steps": np.asarray(1)})
     with pytest.raises(ConfigError, match=r"missing \['0.velocity'\], unexpected \['0.m'\]"):
         other.load_state_dict({"0.m": np.zeros(2), "steps": np.asarray(1)})
+
+
+def model_params(dtype=np.float64, seed=0):
+    from glassnet.nn.layers import mlp
+
+    params = mlp([3, 4, 2], rng=np.random.default_rng(seed), dtype=np.dtype(dtype)).parameters()
+    for i, p in enumerate(params):
+        p.grad[...] = np.random.default_rng(i).normal(size=p.grad.shape)
+    return params
+
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, 0.1, 0.9), lambda ps: Adam(ps, 0.01)])
+def test_one_flat_step_updates_every_element_as_a_step_per_parameter_does(make):
+    flat, apart = model_params(), model_params()
+    flat_opt, apart_opt = make(flat), make(apart)
+    # Replacing an array after the optimizer took it sends the step the per-parameter way.
+    apart[0].value = apart[0].value.copy()
+    values = flat_opt.flat[0]
+    assert all(p.value.base is values for p in flat)
+    for _ in range(3):
+        flat_opt.step()
+        apart_opt.step()
+        for p, q in zip(flat, apart, strict=True):
+            np.testing.assert_array_equal(p.value, q.value)  # bit for bit
+            p.grad *= 0.5
+            q.grad *= 0.5
+    for s, t in zip(flat_opt.state, apart_opt.state, strict=True):
+        for name in s:
+            np.testing.assert_array_equal(s[name], t[name])
+    assert all(
+        state.base is flat_opt.flat[2][name] for s in flat_opt.state for name, state in s.items()
+    )
+
+
+def test_a_replaced_parameter_array_is_still_updated():
+    params = model_params()
+    opt = SGD(params, lr=1.0)
+    replacement = np.zeros_like(params[1].value)
+    params[1].value = replacement
+    params[1].grad = np.ones_like(replacement)
+    opt.step()
+    np.testing.assert_array_equal(replacement, -1.0)  # the new array, not the old view
+
+
+def test_mixed_dtypes_are_updated_apart_in_their_own_dtypes():
+    params = model_params(np.float32)[:2] + model_params(np.float64)[2:]
+    before = [p.value.copy() for p in params]
+    opt = SGD(params, lr=0.5)
+    assert opt.flat is None
+    opt.step()
+    assert [p.value.dtype for p in params] == [np.float32, np.float32, np.float64, np.float64]
+    for p, old in zip(params, before, strict=True):
+        np.testing.assert_allclose(p.value, old - 0.5 * p.grad, rtol=1e-6)

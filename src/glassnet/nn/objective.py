@@ -33,18 +33,19 @@ def loss_and_gradients(
 def flat_view(params: list[Param]) -> tuple[np.ndarray, np.ndarray]:
     """One flat value vector and one flat gradient vector that ``params`` become views of.
 
-    Each ``Param.value`` / ``.grad`` is rebound to its slice of the two buffers (values
-    copied in), so a generic optimizer over vectors (scipy's L-BFGS) can write the flat
-    values and read the flat gradient that ``loss_and_gradients`` fills, with no packing.
-    The order is the order of ``params``.
+    Each ``Param.value`` / ``.grad`` is rebound to its slice of the two buffers (both copied
+    in), so a generic optimizer over vectors (scipy's L-BFGS, or ``Optimizer.step``) can
+    write the flat values and read the flat gradient that ``loss_and_gradients`` fills, with
+    no packing. The order is the order of ``params``.
     """
     dtype = params[0].value.dtype if params else np.float64
     size = sum(param.value.size for param in params)
-    values, grads = np.empty(size, dtype=dtype), np.zeros(size, dtype=dtype)
+    values, grads = np.empty(size, dtype=dtype), np.empty(size, dtype=dtype)
     start = 0
     for param in params:
         end = start + param.value.size
         values[start:end] = param.value.ravel()
+        grads[start:end] = param.grad.ravel()
         param.value = values[start:end].reshape(param.value.shape)
         param.grad = grads[start:end].reshape(param.value.shape)
         start = end

@@ -9,10 +9,21 @@ import numpy as np
 
 from glassnet.errors import ConfigError
 from glassnet.nn.layers import Param
+from glassnet.nn.objective import flat_view
 
 
 class Optimizer:
-    """Owns the parameter list and ``step()``; subclasses implement ``update``."""
+    """Owns the parameter list and ``step()``; subclasses implement ``update``: the rule for
+    an array of values, its gradient and its state arrays, all of one shape.
+
+    The parameters are moved into one buffer (``objective.flat_view``): their values and
+    gradients become views of two vectors, so a step is a few NumPy calls over all of them
+    at once instead of a few per parameter (5 against 20 us a step of the seed network), and
+    each element is updated exactly as before. Each parameter's state, ``state[i]``, is a
+    view of the flat state arrays, so ``state_dict`` and checkpoints see it per parameter.
+    Parameters of mixed dtypes, or whose arrays were replaced since (by a user, or by another
+    ``flat_view``), are updated one by one instead.
+    """
 
     state_names: tuple[str, ...] = ()
 
@@ -21,18 +32,42 @@ class Optimizer:
             raise ConfigError(f"learning rate must be a positive number, got {lr}")
         self.params = list(params)
         self.lr = float(lr)
+        # The flat values, gradients and state (None for mixed dtypes), and the arrays the
+        # parameters were given then, to notice one replaced since.
+        self.flat: tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]] | None = None
+        self._given: list[tuple[np.ndarray, np.ndarray]] = []
+        if len({p.value.dtype for p in self.params}) == 1:
+            values, grads = flat_view(self.params)
+            self.flat = values, grads, {name: np.zeros_like(values) for name in self.state_names}
+            self._given = [(p.value, p.grad) for p in self.params]
         self.state = [
-            {name: np.zeros_like(p.value) for name in self.state_names} for p in self.params
+            {name: self._state_array(name, i, p) for name in self.state_names}
+            for i, p in enumerate(self.params)
         ]
         self.steps = 0
+
+    def _state_array(self, name: str, index: int, param: Param) -> np.ndarray:
+        """Parameter ``index``'s ``name`` state: a view of the flat one, or its own array."""
+        if self.flat is None:
+            return np.zeros_like(param.value)
+        start = sum(p.value.size for p in self.params[:index])
+        flat_state = self.flat[2][name]
+        return flat_state[start : start + param.value.size].reshape(param.value.shape)
 
     def step(self) -> None:
         """Apply one update to every parameter from its ``.grad``."""
         self.steps += 1
+        if self.flat is not None and all(
+            p.value is value and p.grad is grad
+            for p, (value, grad) in zip(self.params, self._given, strict=True)
+        ):
+            self.update(*self.flat)
+            return
         for param, state in zip(self.params, self.state, strict=True):
-            self.update(param, state)
+            self.update(param.value, param.grad, state)
 
-    def update(self, param: Param, state: dict[str, np.ndarray]) -> None:
+    def update(self, value: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        """Update ``value`` in place from ``grad``, with and into ``state``."""
         raise NotImplementedError
 
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -77,14 +112,14 @@ class SGD(Optimizer):
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
         super().__init__(params, lr)
 
-    def update(self, param: Param, state: dict[str, np.ndarray]) -> None:
+    def update(self, value: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray]) -> None:
         velocity = state["velocity"]
         velocity *= self.momentum
-        velocity -= self.lr * param.grad
+        velocity -= self.lr * grad
         if self.nesterov:
-            param.value += self.momentum * velocity - self.lr * param.grad
+            value += self.momentum * velocity - self.lr * grad
         else:
-            param.value += velocity
+            value += velocity
 
 
 class Adam(Optimizer):
@@ -110,16 +145,16 @@ class Adam(Optimizer):
         self.betas, self.eps = (float(betas[0]), float(betas[1])), float(eps)
         super().__init__(params, lr)
 
-    def update(self, param: Param, state: dict[str, np.ndarray]) -> None:
+    def update(self, value: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray]) -> None:
         beta1, beta2 = self.betas
         m, s = state["m"], state["s"]
         m *= beta1
-        m += (1.0 - beta1) * param.grad
+        m += (1.0 - beta1) * grad
         s *= beta2
-        s += (1.0 - beta2) * np.square(param.grad)
+        s += (1.0 - beta2) * np.square(grad)
         m_hat = m / (1.0 - beta1**self.steps)
         s_hat = s / (1.0 - beta2**self.steps)
-        param.value -= self.lr * m_hat / (np.sqrt(s_hat) + self.eps)
+        value -= self.lr * m_hat / (np.sqrt(s_hat) + self.eps)
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam}
