@@ -185,3 +185,21 @@ def test_mixed_dtypes_are_updated_apart_in_their_own_dtypes():
     assert [p.value.dtype for p in params] == [np.float32, np.float32, np.float64, np.float64]
     for p, old in zip(params, before, strict=True):
         np.testing.assert_allclose(p.value, old - 0.5 * p.grad, rtol=1e-6)
+
+
+def test_a_step_is_one_update_of_the_flat_buffer_until_an_array_is_replaced():
+    shapes = []
+
+    class Counting(SGD):
+        def update(self, value, grad, state):
+            shapes.append(value.shape)
+            super().update(value, grad, state)
+
+    params = model_params()
+    opt = Counting(params, lr=0.1)
+    opt.step()
+    assert shapes == [(26,)]  # 3 x 4 + 4 + 4 x 2 + 2 values, in one call
+    shapes.clear()
+    params[0].grad = params[0].grad.copy()  # a gradient array replaced: one by one again
+    opt.step()
+    assert shapes == [(3, 4), (4,), (4, 2), (2,)]
