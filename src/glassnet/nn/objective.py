@@ -36,17 +36,25 @@ def flat_view(params: list[Param]) -> tuple[np.ndarray, np.ndarray]:
     Each ``Param.value`` / ``.grad`` is rebound to its slice of the two buffers (both copied
     in), so a generic optimizer over vectors (scipy's L-BFGS, or ``Optimizer.step``) can
     write the flat values and read the flat gradient that ``loss_and_gradients`` fills, with
-    no packing. The order is the order of ``params``.
+    no packing. The order is the order of ``params`` (``split_like``'s layout).
     """
     dtype = params[0].value.dtype if params else np.float64
     size = sum(param.value.size for param in params)
     values, grads = np.empty(size, dtype=dtype), np.empty(size, dtype=dtype)
-    start = 0
-    for param in params:
-        end = start + param.value.size
-        values[start:end] = param.value.ravel()
-        grads[start:end] = param.grad.ravel()
-        param.value = values[start:end].reshape(param.value.shape)
-        param.grad = grads[start:end].reshape(param.value.shape)
-        start = end
+    shaped = [param.value for param in params]
+    for param, value, grad in zip(
+        params, split_like(values, shaped), split_like(grads, shaped), strict=True
+    ):
+        value[...], grad[...] = param.value, param.grad
+        param.value, param.grad = value, grad
     return values, grads
+
+
+def split_like(flat: np.ndarray, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """Views of consecutive slices of the vector ``flat``, one shaped like each of ``arrays``
+    in turn: the layout in which ``flat_view`` lays parameters end to end."""
+    views, start = [], 0
+    for array in arrays:
+        views.append(flat[start : start + array.size].reshape(array.shape))
+        start += array.size
+    return views

@@ -9,7 +9,7 @@ import numpy as np
 
 from glassnet.errors import ConfigError
 from glassnet.nn.layers import Param
-from glassnet.nn.objective import flat_view
+from glassnet.nn.objective import flat_view, split_like
 
 
 class Optimizer:
@@ -40,19 +40,15 @@ class Optimizer:
             values, grads = flat_view(self.params)
             self.flat = values, grads, {name: np.zeros_like(values) for name in self.state_names}
             self._given = [(p.value, p.grad) for p in self.params]
+        shaped = [p.value for p in self.params]
+        if self.flat is None:
+            arrays = {name: [np.zeros_like(value) for value in shaped] for name in self.state_names}
+        else:
+            arrays = {name: split_like(self.flat[2][name], shaped) for name in self.state_names}
         self.state = [
-            {name: self._state_array(name, i, p) for name in self.state_names}
-            for i, p in enumerate(self.params)
+            {name: arrays[name][i] for name in self.state_names} for i in range(len(shaped))
         ]
         self.steps = 0
-
-    def _state_array(self, name: str, index: int, param: Param) -> np.ndarray:
-        """Parameter ``index``'s ``name`` state: a view of the flat one, or its own array."""
-        if self.flat is None:
-            return np.zeros_like(param.value)
-        start = sum(p.value.size for p in self.params[:index])
-        flat_state = self.flat[2][name]
-        return flat_state[start : start + param.value.size].reshape(param.value.shape)
 
     def step(self) -> None:
         """Apply one update to every parameter from its ``.grad``."""

@@ -16,6 +16,7 @@ import numpy as np
 
 from glassnet.nn.layers import Sequential
 from glassnet.nn.losses import Loss
+from glassnet.nn.objective import split_like
 from glassnet.training.history import History
 from glassnet.training.loop import evaluate
 
@@ -23,8 +24,8 @@ from glassnet.training.loop import evaluate
 class WeightTrajectory:
     """Callback: a copy of the model's learned arrays after every epoch of ``fit``.
 
-    Row ``e`` of ``rows`` holds every array of ``state_dict()`` after epoch ``e``, flattened
-    and laid end to end in its key order. The buffer is allocated at the first epoch, for
+    Row ``e`` of ``rows`` holds every array of ``state_dict()`` after epoch ``e``, laid end to
+    end in its key order (``objective.split_like``). The buffer is allocated at the first epoch, for
     ``epochs`` epochs; ``epochs_done`` tells how many rows hold weights (fewer when training
     stopped early).
     """
@@ -35,15 +36,14 @@ class WeightTrajectory:
         self.epochs_done = 0
 
     def __call__(self, epoch: int, history: History, model: Sequential) -> None:
-        state = model.state_dict()
+        arrays = list(model.state_dict().values())
         if self.rows is None:
-            size = sum(value.size for value in state.values())
-            dtype = np.result_type(*state.values())
-            self.rows = np.empty((self.epochs, size), dtype)
-        row, start = self.rows[self.epochs_done], 0
-        for value in state.values():
-            row[start : start + value.size] = value.ravel()
-            start += value.size
+            size = sum(array.size for array in arrays)
+            self.rows = np.empty((self.epochs, size), np.result_type(*arrays))
+        for view, array in zip(
+            split_like(self.rows[self.epochs_done], arrays), arrays, strict=True
+        ):
+            view[...] = array
         self.epochs_done += 1
 
     def weights(self) -> np.ndarray:
@@ -79,10 +79,8 @@ def validation_curves(
     losses: list[float] = []
     accuracies: list[float] = []
     for row in rows:
-        start = 0
-        for target in state:
-            target[...] = row[start : start + target.size].reshape(target.shape)
-            start += target.size
+        for target, saved in zip(state, split_like(row, state), strict=True):
+            target[...] = saved
         value, accuracy = evaluate(model, loss, *validation)
         losses.append(value)
         if accuracy is not None:
