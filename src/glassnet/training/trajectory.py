@@ -40,10 +40,7 @@ class WeightTrajectory:
         if self.rows is None:
             size = sum(array.size for array in arrays)
             self.rows = np.empty((self.epochs, size), np.result_type(*arrays))
-        for view, array in zip(
-            split_like(self.rows[self.epochs_done], arrays), arrays, strict=True
-        ):
-            view[...] = array
+        np.concatenate([array.ravel() for array in arrays], out=self.rows[self.epochs_done])
         self.epochs_done += 1
 
     def weights(self) -> np.ndarray:
