@@ -210,3 +210,26 @@ def test_a_split_class_no_training_row_has_is_named_by_part():
     message = str(error.value)
     assert "classes 100, 101," in message and "109, ... (30 classes), which" in message
     assert "110" not in message and "--task regression" in message
+
+
+def test_a_long_class_list_is_cut_at_ten_and_says_how_many():
+    ten, eleven = np.arange(10), np.arange(11)
+    with pytest.raises(DataError, match=r"classes: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9\); it never"):
+        check_known_labels([99], ten)
+    with pytest.raises(DataError, match=r"classes: 0, 1, .*, 9, \.\.\. \(11 classes\)\); it"):
+        check_known_labels([99], eleven)
+    with pytest.raises(DataError, match=r"hold classes 100, .*, 109, \.\.\. \(11 classes\), "):
+        check_split_classes(np.arange(100, 111), np.arange(3), "test")
+    with pytest.raises(DataError, match=r"hold class 100, which no training row has"):
+        check_split_classes([100, 0], np.arange(3), "test")
+
+
+def test_many_numeric_classes_suggest_a_regression_and_few_or_named_ones_do_not():
+    hint = "; a number to predict is a regression (--task regression)"
+    with pytest.raises(DataError) as error:
+        check_known_labels([99.5], np.arange(21.0))
+    assert str(error.value).endswith("it never saw them in training" + hint)
+    for labels, classes in (([99.5], np.arange(20.0)), (["z"], [f"c{i}" for i in range(21)])):
+        with pytest.raises(DataError) as error:
+            check_known_labels(labels, np.array(classes))
+        assert str(error.value).endswith("it never saw them in training")
