@@ -17,7 +17,7 @@ from glassnet._version import __version__
 from glassnet.atomic import write_atomic
 from glassnet.data.checks import check_known_labels
 from glassnet.data.datasets import Dataset, Splits, load_digits, seed_split
-from glassnet.data.preprocessing import Scaler
+from glassnet.data.preprocessing import Scaler, TablePreprocessor
 from glassnet.errors import ConfigError, DivergenceError
 from glassnet.experiments import presets
 from glassnet.experiments.presets import Preset, check_refit
@@ -71,6 +71,8 @@ class ExperimentResult:
     evaluation: Evaluation | RegressionEvaluation | None = None  # the model on the test set
     test_set: Dataset | None = None
     validation_r2: float | None = None  # a regression's validation R^2 (refit on train only)
+    # A table's columns: name, role, missing share, distinct values, note (None: no table).
+    columns: list[dict[str, Any]] | None = None
 
     @property
     def best_l2(self) -> float:
@@ -98,6 +100,7 @@ class ExperimentResult:
             "evaluation": None if self.evaluation is None else self.evaluation.to_dict(),
             "task": self.model.task,
             **self.regression_metrics(),
+            **({} if self.columns is None else {"columns": self.columns}),
         }
 
     def regression_metrics(self) -> dict[str, Any]:
@@ -183,6 +186,7 @@ def run_experiment(
     splits: Splits | None = None,
     info: dict[str, Any] | None = None,
     run_dir: str | Path | None = None,
+    table: TablePreprocessor | None = None,
 ) -> ExperimentResult:
     """Run ``preset``: prepare the data, sweep, select on validation, train the final
     network(s), test once. ``write_run`` then writes the run folder.
@@ -191,9 +195,10 @@ def run_experiment(
     restored best epoch); the best (first on ties) is retrained as ``preset.ensemble``
     networks, on train or on train+valid (``refit``, default ``preset.refit``). ``splits``
     replaces the preset's own data (the ``train`` command's user data); ``info`` is stored in
-    the model file. ``on_epoch`` follows a single final network; ``on_member`` each ensemble
-    member; ``on_trial`` each trial run now. With ``run_dir`` (see ``start_run``) the run
-    survives interruption (``RunFolder``).
+    the model file, and ``table`` (the preprocessing of a table's columns into ``splits``)
+    in the model, which leaves here complete. ``on_epoch`` follows a single final network;
+    ``on_member`` each ensemble member; ``on_trial`` each trial run now. With ``run_dir``
+    (see ``start_run``) the run survives interruption (``RunFolder``).
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
@@ -228,9 +233,9 @@ def run_experiment(
                 replayed=replayed,
             )
         except (DivergenceError, KeyboardInterrupt) as exc:
-            folder.keep_best(exc, lambda network: final_model([network], data, recipe, info))
+            folder.keep_best(exc, lambda network: final_model([network], data, recipe, info, table))
             raise
-    model = final_model(networks, data, recipe, info)
+    model = final_model(networks, data, recipe, info, table)
     evaluation = evaluate_model(model, data.splits.test)
     validation = data.splits.validation
     validation_score = None if refit != "train" else evaluate_model(model, validation)
@@ -487,7 +492,11 @@ class RunFolder:
 
 
 def final_model(
-    networks: list[Sequential], data: RunData, recipe: FinalRecipe, info: dict[str, Any]
+    networks: list[Sequential],
+    data: RunData,
+    recipe: FinalRecipe,
+    info: dict[str, Any],
+    table: TablePreprocessor | None = None,
 ) -> Model:
     """Step 6: the trained network(s) with the preprocessing and labels they need."""
     return Model(
@@ -497,6 +506,7 @@ def final_model(
         scaler=recipe.scaler,
         info=info,
         target_scaler=data.target_scaler,
+        table=table,
     )
 
 
@@ -651,9 +661,9 @@ def start_run(
     return run_dir
 
 
-def resume_run(run_dir: str | Path, name: str = "run") -> tuple[Preset, int, dict[str, Any]]:
+def resume_run(run_dir: str | Path, name: str | None = "run") -> tuple[Preset, int, dict[str, Any]]:
     """The preset, seed and command settings recorded in ``run_dir`` by ``start_run`` for the
-    command called ``name``."""
+    command called ``name`` (None: whichever command started it)."""
     run_dir = Path(run_dir)
     path = run_dir / RUN_FILE
     if not path.is_file():
@@ -666,7 +676,7 @@ def resume_run(run_dir: str | Path, name: str = "run") -> tuple[Preset, int, dic
         preset, seed = presets.from_dict(data.pop("name"), data), int(record["seed"])
     except (ValueError, TypeError, KeyError) as exc:
         raise ConfigError(f"{path} is damaged ({exc}); start a new run instead") from None
-    if command.get("name") != name:
+    if name is not None and command.get("name") != name:
         raise ConfigError(
             f"{run_dir} was started by 'glassnet {command.get('name')}'; resume it with "
             f"'glassnet {command.get('name')} --resume {run_dir}'"

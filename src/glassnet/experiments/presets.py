@@ -103,9 +103,12 @@ def expand_values(name: str, spec: Any) -> list[Any]:
     )
 
 
-def from_dict(name: str, data: dict[str, Any], *, image_shape: object = None) -> Preset:
+def from_dict(
+    name: str, data: dict[str, Any], *, image_shape: object = None, table: bool | None = None
+) -> Preset:
     """Build a Preset from parsed TOML, refusing unknown keys. ``image_shape`` (of a config
-    file or flag) says a table file's rows are images, which changes the default scaling."""
+    file or flag) says a table file's rows are images, which changes the default scaling;
+    ``table`` says so for data given in Python, whose name tells nothing."""
     unknown = sorted(set(data) - PRESET_KEYS)
     if unknown:
         raise ConfigError(
@@ -136,7 +139,9 @@ def from_dict(name: str, data: dict[str, Any], *, image_shape: object = None) ->
             f"preset {name!r}: split 'seed' is the digits' fixed split; use split = 'random' "
             f"for {source}"
         )
-    scaling = data.get("scaling", "none" if is_table(source, image_shape) else "standard")
+    if table is None:
+        table = is_table(source, image_shape)
+    scaling = data.get("scaling", "none" if table else "standard")
     scalings = ("none", *Scaler.KINDS)
     if scaling not in scalings:
         raise ConfigError(f"preset {name!r}: scaling must be one of {list(scalings)}")

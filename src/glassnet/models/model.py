@@ -68,9 +68,12 @@ class Model:
         return self.table.transform(frame, what=what)
 
     def prepare(self, x: Any) -> np.ndarray:
-        """Check raw inputs, scale them, and cast to the model's dtype. Images ``(n, h, w)`` or
-        channels-last ``(n, h, w, c)`` become rows as in training (``glassnet.data.images``)."""
-        if np.ndim(x) in (3, 4):
+        """Check raw inputs, scale them, and cast to the model's dtype. A DataFrame goes
+        through the table preprocessing (``features``); images ``(n, h, w)`` or channels-last
+        ``(n, h, w, c)`` become rows as in training (``glassnet.data.images``)."""
+        if self.table is not None and _is_frame(x):
+            x = self.features(x)
+        elif np.ndim(x) in (3, 4):
             x = self._image_rows(np.asarray(x))
         x = check_features(x, n_features=self.n_features)
         if self.scaler is not None:
@@ -130,6 +133,7 @@ class Model:
         Every label in ``y`` must be one the model was trained on: an unseen label is a
         DataError, not a silent miss.
         """
+        x = self.features(x) if self.table is not None and _is_frame(x) else x
         x = check_features(x, n_features=self.n_features)
         if self.task == "classification":
             n_outputs = self.network.output_features(self.n_features)
@@ -142,3 +146,8 @@ class Model:
         residual = np.sum((y - predicted) ** 2)
         total = np.sum((y - y.mean(axis=0)) ** 2)
         return float(1.0 - residual / total) if total > 0 else 0.0
+
+
+def _is_frame(x: Any) -> bool:
+    """A pandas DataFrame (pandas is not imported to ask)."""
+    return hasattr(x, "columns") and hasattr(x, "iloc")
