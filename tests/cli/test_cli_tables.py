@@ -210,7 +210,7 @@ def test_ctrl_c_during_training_leaves_a_usable_model_and_a_resumable_run(
 ):
     import contextlib
 
-    import glassnet.cli.train as cli_train
+    from glassnet.workflow.progress import Display
 
     @contextlib.contextmanager
     def interrupting_progress(*args, **kwargs):
@@ -220,7 +220,7 @@ def test_ctrl_c_during_training_leaves_a_usable_model_and_a_resumable_run(
 
         yield {"on_trial": None, "on_epoch": on_epoch, "on_member": None}
 
-    monkeypatch.setattr(cli_train, "training_progress", interrupting_progress)
+    monkeypatch.setattr(Display, "training", interrupting_progress)
     data = regression_table(tmp_path / "prices.tsv")
     out = tmp_path / "run"
     argv = ["train", "--data", str(data), "--target", "price", "--out", str(out), *QUICK]

@@ -58,7 +58,9 @@ every command takes --quiet, and --json for a machine-readable result on stdout;
 def main(argv: list[str] | None = None) -> int:
     """Run the command in ``argv`` (default: ``sys.argv``); returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        refuse_unknown(parser, sys.argv[1:] if argv is None else argv, unknown)
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
@@ -83,6 +85,28 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         print(f"glassnet: interrupted{f'; {one_line(exc)}' if str(exc) else ''}", file=sys.stderr)
         return 130
+
+
+def refuse_unknown(parser: argparse.ArgumentParser, argv: list[str], unknown: list[str]) -> None:
+    """Exit 2 with one line naming the first argument no parser took, the closest flag of
+    the command it was given to (``--hiden``: did you mean ``--hidden``?) and that
+    command's ``--help``."""
+    import difflib
+
+    commands = next(
+        action.choices
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+    )
+    command = next((word for word in argv if word in commands), None)
+    where = commands[command] if command is not None else parser
+    flags = [flag for action in where._actions for flag in action.option_strings]
+    word = unknown[0]
+    close = difflib.get_close_matches(word.split("=")[0], flags, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]}?)" if close and word.startswith("-") else ""
+    where.exit(
+        2, f"{where.prog}: error: unrecognized argument {word}{hint}; see {where.prog} --help\n"
+    )
 
 
 def one_line(message: object) -> str:

@@ -68,6 +68,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     )
     result = {**result, "format": args.format}
     out.result({key: value for key, value in result.items() if key != "n_features"})
+    if out.quiet:
+        out.headline(f"wrote {result['out']}")
+        return 0
     if "input" in result["inputs"]:
         described = f"input (n, {result['n_features']}), {result['dtype']}"
     else:  # one (n, 1) input per raw column

@@ -162,7 +162,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     text = buffer.getvalue()
     if args.out is not None:
         write_atomic(args.out, lambda handle: handle.write(text), mode="w")
-        out.print(f"wrote {len(predictions)} predictions to {args.out}")
+        out.headline(f"wrote {len(predictions)} predictions to {args.out}")
     document: dict[str, Any] = {
         "model": str(args.model),
         "data": args.data,
@@ -187,6 +187,12 @@ def cmd_summary(args: argparse.Namespace) -> int:
     out = Output(args)
     summary = model_summary(workflow.load_model(args.model))
     out.result({"model": str(args.model), **summary})
+    if out.quiet:
+        out.headline(
+            f"{args.model}: {summary['task']}, {summary['members']} network(s), "
+            f"{summary['total_parameters']:,} parameters"
+        )
+        return 0
     table = Table(title=f"{args.model}")
     table.add_column("layer")
     table.add_column("output shape")

@@ -529,5 +529,5 @@ def cmd_report(args: argparse.Namespace) -> int:
     with out.status("drawing figures and writing report.html ..."):
         path = workflow.rewrite_report(args.run_dir)
     out.result({"report": str(path)})
-    out.print(f"wrote {path}")
+    out.headline(f"wrote {path}")
     return 0

@@ -376,11 +376,16 @@ def resolve_layout(
     layout = with_base(layout)
     # A base preset's own keys that this command cannot use go without a word.
     layout = {key: value for key, value in layout.items() if command in USED_BY[key]}
-    return build(layout, command, name, table=table)
+    return build(layout, command, name, table=table, where=where)
 
 
 def build(
-    layout: dict[str, Any], command: str, name: str, *, table: bool | None = None
+    layout: dict[str, Any],
+    command: str,
+    name: str,
+    *,
+    table: bool | None = None,
+    where: str | None = None,
 ) -> Settings:
     """The preset, data settings and search plan of a complete ``layout``."""
     if "data" not in layout and command == "train":
@@ -405,7 +410,9 @@ def build(
                 f"[sweep] {key} = {spec} is a distribution, for glassnet sweep's random "
                 "search; give a list of values or {logspace = [a, b, n]}"
             )
-    preset = presets.from_dict(name, recipe, image_shape=layout.get("image_shape"), table=table)
+    preset = presets.from_dict(
+        name, recipe, image_shape=layout.get("image_shape"), table=table, where=where
+    )
     settings = DataSettings.from_dict(
         {
             **{key: layout.get(key) for key in DATA_KEYS},

@@ -127,6 +127,36 @@ class Model:
 
         return save_onnx(self, path, dtype=dtype)
 
+    def _repr_html_(self) -> str:
+        """The model as a notebook shows it: task, layers, classes and the table columns
+        its preprocessing takes."""
+        import html
+
+        layers = " → ".join(type(layer).__name__ for layer in self.network.layers)
+        count = sum(int(p.value.size) for net in self.networks for p in net.parameters())
+        rows = [
+            ("task", self.task),
+            ("networks", f"{len(self.networks)} × {layers}"),
+            ("parameters", f"{count:,}"),
+            ("inputs", f"{self.n_features} features ({self.dtype})"),
+        ]
+        if self.classes is not None:
+            shown = ", ".join(map(str, self.classes[:10].tolist()))
+            rows.append(("classes", shown + (", ..." if len(self.classes) > 10 else "")))
+        if self.table is not None:
+            rows.append(
+                (
+                    "columns",
+                    ", ".join(f"{name} ({role})" for name, role in self.table.roles.items()),
+                )
+            )
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(name)}</th>"
+            f"<td style='text-align:left'>{html.escape(str(value))}</td></tr>"
+            for name, value in rows
+        )
+        return f"<table><caption>glassnet Model</caption>{cells}</table>"
+
     def score(self, x: Any, y: Any) -> float:
         """Accuracy for classification, R^2 for regression (scikit-learn's ``score``).
 

@@ -8,6 +8,7 @@ there too); ``Display(None)`` shows nothing.
 from __future__ import annotations
 
 import contextlib
+import io
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,12 +36,22 @@ class Display:
 
     @classmethod
     def for_user(cls, shown: bool) -> Display:
-        """A display on stderr (in a notebook: below the cell), or a silent one."""
+        """A display on stderr (in a notebook: below the cell, which needs ipywidgets, the
+        ``notebook`` extra), or a silent one."""
         if not shown:
             return cls(None)
         from rich.console import Console
 
-        return cls(Console(stderr=True))
+        console = Console(stderr=True)
+        if console.is_jupyter and not _has_widgets():
+            import warnings
+
+            warnings.warn(
+                "progress bars in a notebook need ipywidgets: pip install 'glassnet[notebook]'",
+                stacklevel=3,
+            )
+            return cls(None)
+        return cls(console)
 
     def status(self, message: str) -> contextlib.AbstractContextManager[Any]:
         """A spinner for a step whose length is unknown."""
@@ -52,7 +63,9 @@ class Display:
         """A transient progress bar (silent when there is no console)."""
         from rich.console import Console
 
-        return progress(self.console or Console(quiet=True))
+        # Silent: a quiet console that draws nowhere, not even a notebook's widget.
+        silent = Console(quiet=True, file=io.StringIO(), force_jupyter=False)
+        return progress(self.console or silent)
 
     @contextmanager
     def training(
@@ -102,6 +115,14 @@ class Display:
                 "on_epoch": on_epoch,
                 "on_member": None if single else lambda _: bars.advance(final_task),
             }
+
+
+def _has_widgets() -> bool:
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def epoch_status(history: History) -> str:
