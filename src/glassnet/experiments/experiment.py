@@ -685,8 +685,9 @@ def resume_run(run_dir: str | Path, name: str | None = "run") -> tuple[Preset, i
 
 
 def write_run(result: ExperimentResult, out: str | Path) -> dict[str, str]:
-    """Write model.npz, predictions.npz, the PNG figures, metrics.json and report.html into
-    ``out``; returns their paths."""
+    """Write model.npz, predictions.npz, the PNG figures, report.html and, last,
+    metrics.json into ``out``; returns their paths. metrics.json marks a finished run, so a
+    run that fails while writing (a full disk) is one that ``--resume`` finishes."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     outputs = {"model": str(checkpoint.save(result.model, out / "model.npz"))}
@@ -697,13 +698,15 @@ def write_run(result: ExperimentResult, out: str | Path) -> dict[str, str]:
             )
         )
     metrics = result.metrics()
-    outputs.update(run_folder.draw_figures(metrics, run_folder.read_predictions(out), out))
+    predictions = run_folder.read_predictions(out)
+    outputs.update(run_folder.draw_figures(metrics, predictions, out))
     outputs["metrics"] = str(out / "metrics.json")
     outputs["report"] = str(out / html_report.REPORT)
     result.outputs = outputs
     metrics["outputs"] = outputs
+    page = html_report.render(metrics, predictions, outputs, out)
+    write_atomic(out / html_report.REPORT, lambda handle: handle.write(page), mode="w")
     text = json.dumps(metrics, indent=2)
     write_atomic(out / "metrics.json", lambda handle: handle.write(text), mode="w")
-    html_report.write_report(out, figures=outputs)
     (out / STATE_FILE).unlink(missing_ok=True)  # the run is complete: nothing left to resume
     return outputs

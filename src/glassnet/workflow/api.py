@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from glassnet.errors import ConfigError
 from glassnet.experiments import config_file
+from glassnet.experiments.claim import claim_folder
 from glassnet.experiments.config_file import DataSettings
 from glassnet.experiments.experiment import resume_run, run_experiment, start_run, write_run
 from glassnet.experiments.presets import Preset
@@ -84,13 +85,15 @@ class Job:
     def run(self, out: str | Path | None = None, *, n_jobs: int | None = -1) -> Run:
         """Sweep, train, test once; with ``out`` the run is saved there as it goes (a folder
         that already holds a run is refused), survives Ctrl-C, and resumes."""
-        folder = None
-        if out is not None:
+        if out is None:
+            return self.train_into(None, n_jobs=n_jobs)
+        with claim_folder(out, self.command):
             folder = start_run(self.preset, self.seed, out, self.record())
-        return self.train_into(folder, n_jobs=n_jobs)
+            return self.train_into(folder, n_jobs=n_jobs)
 
     def train_into(self, folder: Path | None, *, n_jobs: int | None = -1) -> Run:
-        """``run`` into a folder already claimed (``None``: in memory only)."""
+        """``run`` into a folder already claimed (``claim_folder``) and started (``None``: in
+        memory only)."""
         preset, inputs = self.preset, self.inputs
         n_trials = len(preset.grid()) if preset.sweep else 0
         with self.display.training(n_trials, preset.train.epochs, preset.ensemble) as callbacks:
@@ -306,6 +309,21 @@ def resume(
     recorded; finished trials are not trained again. A run on a DataFrame or arrays needs
     them again (``data=``, and ``target=`` for arrays). ``command`` ("train" or "run")
     refuses a folder that another command started."""
+    if not Path(folder).is_dir():
+        raise ConfigError(f"{folder} does not exist: nothing to resume")
+    with claim_folder(folder, command or "run"):
+        return resume_claimed(Path(folder), data, target, command, n_jobs, progress)
+
+
+def resume_claimed(
+    folder: Path,
+    data: Any,
+    target: Any,
+    command: str | None,
+    n_jobs: int | None,
+    progress: bool | Display,
+) -> Run:
+    """``resume`` once ``folder`` is claimed."""
     preset, seed, record = resume_run(folder, command)
     display = progress if isinstance(progress, Display) else Display.for_user(bool(progress))
     settings = DataSettings.from_dict(record)

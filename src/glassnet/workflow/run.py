@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from glassnet.errors import ConfigError, DataError
+from glassnet.experiments.claim import claim_folder
 from glassnet.experiments.experiment import RUN_FILE, start_run, write_run
 from glassnet.models import checkpoint
 from glassnet.report import html as html_report
@@ -127,8 +128,9 @@ class Run:
             copy_run_folder(self.folder, folder)
         else:
             preset, seed, command = self._started
-            start_run(preset, seed, folder, command)
-            write_run(self._result, folder)
+            with claim_folder(folder, command["name"]):
+                start_run(preset, seed, folder, command)
+                write_run(self._result, folder)
             self.metrics = run_folder.read_metrics(folder)
         self.folder = folder
         return folder
