@@ -247,3 +247,59 @@ def test_bad_input_in_python_is_a_glassnet_error(penguins):
         glassnet.train(penguins, target="species", seed=-1, progress=False)
     with pytest.raises(ConfigError, match="epochs"):
         glassnet.train(penguins, target="species", epochs=-5, progress=False)
+
+
+def test_ctrl_c_then_resume_gives_the_uninterrupted_model_with_early_stopping(
+    tmp_path, monkeypatch
+):
+    """A table's recipe stops early (its stopper keeps a best epoch and best weights): the
+    state saved at Ctrl-C carries them, so the resumed training goes on from the epoch it
+    stopped at and ends exactly where an uninterrupted one does."""
+    import os
+    import signal
+
+    from glassnet.experiments.experiment import STATE_FILE
+    from glassnet.training.resume import load_state
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)})
+    frame["y"] = np.where(frame["a"] + rng.normal(0, 0.8, 400) > 0, "up", "down")
+    settings = dict(epochs=200, early_stopping_patience=25, hidden_layer_sizes=[16], seed=2)
+    whole = glassnet.train(frame, target="y", progress=False, **settings)
+    assert whole.history.best_epoch is not None and 40 < len(whole.history.train_loss) < 200
+
+    # Ctrl-C after the best epoch: a stopper that forgot it would keep a later, worse one.
+    stop_at = whole.history.best_epoch + 10
+
+    @contextlib.contextmanager
+    def ctrl_c_after_the_best_epoch(*args, **kwargs):
+        def on_epoch(epoch, epochs, history):
+            if epoch == stop_at:
+                os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: the epoch finishes, then a save
+
+        yield {"on_trial": None, "on_epoch": on_epoch, "on_member": None}
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Display, "training", ctrl_c_after_the_best_epoch)
+        with pytest.raises(workflow.RunInterrupted):
+            glassnet.train(frame, target="y", out=tmp_path / "run", progress=False, **settings)
+    saved = load_state(tmp_path / "run" / STATE_FILE)
+    assert saved.epoch == stop_at and saved.callbacks[0]["best_epoch"] == whole.history.best_epoch
+    started = []
+    with monkeypatch.context() as patched:
+
+        @contextlib.contextmanager
+        def watching(*args, **kwargs):
+            yield {
+                "on_trial": None,
+                "on_epoch": lambda e, n, h: started.append(e),
+                "on_member": None,
+            }
+
+        patched.setattr(Display, "training", watching)
+        resumed = glassnet.resume(tmp_path / "run", data=frame, progress=False)
+    assert started[0] == stop_at + 1  # went on from the saved epoch, not from the first
+    assert resumed.history == whole.history
+    np.testing.assert_array_equal(
+        resumed.model.predict_proba(frame), whole.model.predict_proba(frame)
+    )

@@ -463,18 +463,16 @@ class RunFolder:
         replayed: TrialResult | None,
     ) -> Checkpointer | None:
         """A checkpointer for the final training, when it can be resumed: a single network,
-        not replayed, whose callbacks keep no state of their own (plateau schedules and
-        early stopping do). Otherwise a resumed run retrains it, which gives the same result."""
-        config = recipe.config
-        stateless = config.lr_schedule != "plateau" and config.early_stopping_patience is None
-        if stop is None or preset.ensemble != 1 or not stateless or replayed is not None:
+        not replayed (early stopping and a plateau schedule save their state with it).
+        Otherwise a resumed run retrains it, which gives the same result."""
+        if stop is None or preset.ensemble != 1 or replayed is not None:
             return None
         stop.deferred = True  # from here a signal saves the state at the end of an epoch
         training = {
             "preset": preset.name,
             "seed": seed,
             "refit": refit,
-            "train_config": config.to_dict(),
+            "train_config": recipe.config.to_dict(),
         }
         return Checkpointer(self.path / STATE_FILE, stop, training)  # type: ignore[operator]
 

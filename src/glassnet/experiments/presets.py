@@ -118,9 +118,7 @@ def from_dict(
     who = where or f"preset {name!r}"
     unknown = sorted(set(data) - PRESET_KEYS)
     if unknown:
-        raise ConfigError(
-            f"{who}: unknown key(s) {unknown}; known: {sorted(PRESET_KEYS)}"
-        )
+        raise ConfigError(f"{who}: unknown key(s) {unknown}; known: {sorted(PRESET_KEYS)}")
     train_table, sweep_table = data.get("train", {}), data.get("sweep", {})
     if not isinstance(train_table, dict) or not isinstance(sweep_table, dict):
         raise ConfigError(f"{who}: [train] and [sweep] must be tables")
@@ -132,9 +130,7 @@ def from_dict(
     known = set(train.to_dict())
     bad = sorted(set(sweep) - known)
     if bad:
-        raise ConfigError(
-            f"{who} sweeps unknown setting(s) {bad}; known: {sorted(known)}"
-        )
+        raise ConfigError(f"{who} sweeps unknown setting(s) {bad}; known: {sorted(known)}")
     source = data.get("data", "digits")
     # Defaults that follow the data: the digits have their fixed seed split; a table's own
     # preprocessing already standardises its numeric columns (and leaves one-hot ones 0/1).
@@ -143,8 +139,7 @@ def from_dict(
         raise ConfigError(f"{who}: split must be 'random' or 'seed', got {split!r}")
     if split == "seed" and source != "digits":
         raise ConfigError(
-            f"{who}: split 'seed' is the digits' fixed split; use split = 'random' "
-            f"for {source}"
+            f"{who}: split 'seed' is the digits' fixed split; use split = 'random' for {source}"
         )
     if table is None:
         table = is_table(source, image_shape)
