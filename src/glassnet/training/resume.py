@@ -211,7 +211,8 @@ class Checkpointer:
         stateful: list[Any] = (),  # type: ignore[assignment]
     ) -> History:
         self.optimizer, self.rng = optimizer, rng
-        self.stateful = [callback for callback in stateful if callback is not None]
+        # Only the callbacks that keep a state of their own (stateless schedules do not).
+        self.stateful = [callback for callback in stateful if hasattr(callback, "state_dict")]
         if not self.path.exists():
             return History()
         state = load_state(self.path)
