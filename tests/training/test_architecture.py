@@ -5,7 +5,7 @@ import pytest
 
 from glassnet import ConfigError
 from glassnet.experiments import presets
-from glassnet.nn.layers import from_config
+from glassnet.nn.registry import from_config
 from glassnet.training.architecture import build_network
 from glassnet.training.config import TrainConfig, build, fit_from_config
 

@@ -15,7 +15,7 @@ batch statistics). The learned arrays are the ``Param`` values: whatever reads o
 weights reads those arrays, never a copy. Arrays are batch-first:
 ``x`` has shape ``(n_samples, n_features)``, images ``(n_samples, channels, height, width)``
 (see ``glassnet.nn.conv``). Image layers live in ``conv``, ``pooling``, ``normalization``
-and ``shape``; ``from_config`` knows them all.
+and ``shape``; ``glassnet.nn.registry`` names them all and rebuilds networks (``from_config``).
 """
 
 from __future__ import annotations
@@ -435,10 +435,6 @@ ACTIVATIONS: dict[str, type[Layer]] = {
     "identity": Identity,
 }
 
-LAYER_TYPES: dict[str, type[Layer]] = {
-    cls.__name__: cls for cls in (Linear, Sigmoid, Tanh, ReLU, LeakyReLU, Identity, Dropout)
-}
-
 
 def activation(name: str) -> Layer:
     """The activation layer called ``name`` (``"sigmoid"``, ``"tanh"``, ``"relu"``, ...)."""
@@ -483,36 +479,4 @@ def mlp(
                 layers.append(Dropout(dropout, rng=rng))
         elif output_activation != "identity":
             layers.append(activation(output_activation))
-    return Sequential(*layers)
-
-
-def layer_types() -> dict[str, type[Layer]]:
-    """Every layer class ``from_config`` can build, by class name."""
-    # Imported here: those modules build on this one.
-    from glassnet.nn.conv import Conv2D
-    from glassnet.nn.normalization import BatchNorm
-    from glassnet.nn.pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
-    from glassnet.nn.shape import Flatten, Reshape
-
-    image_layers = (Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D, BatchNorm, Flatten, Reshape)
-    return {**LAYER_TYPES, **{cls.__name__: cls for cls in image_layers}}
-
-
-def from_config(config: dict[str, Any], *, dtype: Any = np.float64, rng=None) -> Sequential:
-    """Rebuild a ``Sequential`` (parameters zeroed) from ``Sequential.config()`` output."""
-    if not isinstance(config, dict) or config.get("type") != "Sequential":
-        raise ConfigError("model config must describe a Sequential")
-    types = layer_types()
-    layers: list[Layer] = []
-    for spec in config.get("layers", []):
-        if not isinstance(spec, dict):
-            raise ConfigError(f"a layer description must be a table, got {spec!r}")
-        spec = dict(spec)
-        kind = spec.pop("type", None)
-        if kind not in types:
-            raise ConfigError(f"unknown layer type {kind!r} in model config")
-        try:
-            layers.append(types[kind].from_config(spec, dtype=dtype, rng=rng))
-        except TypeError as exc:
-            raise ConfigError(f"bad settings for layer {kind}: {exc}") from None
     return Sequential(*layers)

@@ -38,6 +38,7 @@ from glassnet.data.checks import is_sparse
 from glassnet.errors import ConfigError, DataError, DivergenceError, GlassnetError
 from glassnet.nn.layers import ACTIVATIONS, Linear, Param, Sequential, mlp
 from glassnet.nn.optim import SGD, Adam, Optimizer
+from glassnet.sklearn.conversion import estimator_model
 from glassnet.training.callbacks import Convergence
 from glassnet.training.config import LOSSES, blas_threads
 from glassnet.training.history import History
@@ -675,8 +676,6 @@ class _BaseMLP(BaseEstimator):
     def to_model(self):
         """The fitted network alone as a glassnet ``Model``, with a warning: a pipeline's
         steps before this estimator are invisible here (``glassnet.sklearn.to_model``)."""
-        from glassnet.sklearn.export import to_model
-
         # An estimator cannot see the pipeline around it, so a scaler before it would be lost
         # without a word (issue 14 measured 0.78 instead of 0.97); say so every time.
         warnings.warn(
@@ -686,7 +685,9 @@ class _BaseMLP(BaseEstimator):
             UserWarning,
             stacklevel=2,
         )
-        return to_model(self)
+        if not hasattr(self, "network_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        return estimator_model(self, [])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
