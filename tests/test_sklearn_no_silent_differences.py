@@ -208,3 +208,28 @@ def test_the_notebook_repr_links_to_the_estimators_documentation():
         link = estimator._get_doc_link()
         assert link.startswith("https://") and type(estimator).__name__ in link
         assert link in estimator._repr_html_()
+
+
+def test_lbfgs_on_the_digits_runs_on_one_blas_thread(digits, monkeypatch):
+    # Full-batch products of the digits' size ran ~20x slower on two threads of a busy machine.
+    import glassnet.sklearn.base
+    from glassnet.nn.layers import mlp
+    from glassnet.training.config import SMALL_FULL_BATCH_PRODUCT, full_batch_blas_threads
+
+    limits = []
+    real = glassnet.sklearn.base.threadpool_limits
+
+    def recording(limit, api):
+        limits.append(limit)
+        return real(limit, api)
+
+    monkeypatch.setattr(glassnet.sklearn.base, "threadpool_limits", recording)
+    x, y = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        MLPClassifier(solver="lbfgs", max_iter=5, random_state=0).fit(x, y)
+    assert limits == [1]
+    network = mlp([64, 100, 10], rng=np.random.default_rng(0))
+    rows = SMALL_FULL_BATCH_PRODUCT // (64 * 100)
+    assert full_batch_blas_threads(network, rows - 1) == 1
+    assert full_batch_blas_threads(network, rows) is None  # long products keep their threads

@@ -40,7 +40,7 @@ from glassnet.nn.layers import ACTIVATIONS, Linear, Param, Sequential, mlp
 from glassnet.nn.optim import SGD, Adam, Optimizer
 from glassnet.sklearn.conversion import estimator_model
 from glassnet.training.callbacks import Convergence
-from glassnet.training.config import LOSSES, blas_threads
+from glassnet.training.config import LOSSES, blas_threads, full_batch_blas_threads
 from glassnet.training.history import History
 from glassnet.training.lbfgs import fit_lbfgs, objective
 from glassnet.training.loop import fit
@@ -349,8 +349,8 @@ class _BaseMLP(BaseEstimator):
 
     def _fit_lbfgs(self, x: Any, y: np.ndarray, weight: np.ndarray | None) -> None:
         alpha, weight = _weighted_alpha(self.alpha, weight)
-        # Small products run faster on one BLAS thread (BENCHMARKS.md); large ones keep all.
-        with threadpool_limits(blas_threads(self.network_, x.shape[0]), "blas"):
+        # Full batch: one BLAS thread unless the products are long (full_batch_blas_threads).
+        with threadpool_limits(full_batch_blas_threads(self.network_, x.shape[0]), "blas"):
             result = fit_lbfgs(
                 self.network_,
                 self._loss,
