@@ -164,8 +164,10 @@ def test_training_ends_holding_weights_not_data(network, solver, rng):
 def test_evaluate_keeps_nothing(rng):
     model, width = NETWORKS["Conv2D"](rng)
     model.train()
-    evaluate(model, SoftmaxCrossEntropy(), rng.standard_normal((5, width)), np.arange(5) % 3)
+    loss = SoftmaxCrossEntropy()
+    evaluate(model, loss, rng.standard_normal((5, width)), np.arange(5) % 3)
     assert held_arrays(model) == []
+    assert not any(isinstance(value, np.ndarray) for value in vars(loss).values())
 
 
 @pytest.mark.parametrize("copier", ["pickle", "deepcopy"])

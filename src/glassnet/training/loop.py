@@ -32,6 +32,7 @@ def evaluate(
     output = model.forward(x)
     model.train(was_training)
     value = loss.forward(output, y)
+    loss.release()  # inference: no backward follows
     accuracy = None
     if isinstance(loss, SoftmaxCrossEntropy):
         accuracy = np.count_nonzero(output.argmax(axis=1) == y) / len(y)
