@@ -233,3 +233,17 @@ def test_lbfgs_on_the_digits_runs_on_one_blas_thread(digits, monkeypatch):
     rows = SMALL_FULL_BATCH_PRODUCT // (64 * 100)
     assert full_batch_blas_threads(network, rows - 1) == 1
     assert full_batch_blas_threads(network, rows) is None  # long products keep their threads
+
+
+def test_the_convergence_warning_works_from_code_without_a_source_file(tmp_path):
+    # python -c (or a notebook cell): the calling module has no file to show a line from.
+    import subprocess
+    import sys
+
+    code = (
+        "from glassnet.sklearn import MLPClassifier\n"
+        "MLPClassifier(max_iter=1, random_state=0).fit([[0.0], [1.0], [2.0]], [0, 1, 0])\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "ConvergenceWarning: Stochastic Optimizer: Maximum iterations (1)" in run.stderr

@@ -746,7 +746,10 @@ def _warn_convergence(message: str) -> None:
     written for scikit-learn's MLP, would not match it. So the warning is filed under the
     module scikit-learn's MLP warns from, and shown at the line of the user's ``fit`` call.
     """
-    frame = sys._getframe(_USER_FRAME)
+    try:
+        frame = sys._getframe(_USER_FRAME)
+    except ValueError:  # a shallower stack than fit's (no user frame): this module's caller
+        frame = sys._getframe(1)
     warnings.warn_explicit(
         message,
         ConvergenceWarning,
@@ -754,7 +757,6 @@ def _warn_convergence(message: str) -> None:
         frame.f_lineno,
         module=WARNING_MODULE,
         registry=frame.f_globals.setdefault("__warningregistry__", {}),
-        module_globals=frame.f_globals,
     )
 
 
