@@ -15,6 +15,12 @@ callbacks), and lbfgs is scipy's L-BFGS-B over ``loss_and_gradients``
   it to the raw root. The two differ only while ``1 - beta_2**t`` is far from 1.
 - One ``numpy.random.Generator`` made from ``random_state`` feeds the initial weights, the
   validation split and every shuffle; a warm or partial fit continues that stream.
+- ``ConvergenceWarning`` is filed under scikit-learn's MLP module, so filters written for it
+  (``module="sklearn"``) match; one on ``module="glassnet"`` does not.
+
+As everywhere in glassnet, a fitted estimator holds weights, not data (no rows, labels or
+activations after ``fit`` or ``predict``); a pickled or copied one trains exactly like the
+original; ``coefs_`` / ``intercepts_`` are the network's own arrays (docs/guide/sklearn.md).
 """
 
 from __future__ import annotations
