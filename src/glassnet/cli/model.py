@@ -40,6 +40,7 @@ def add_model_parsers(commands: Any) -> None:
     add_data_flags(
         evaluate, target_help="the label column (default: the one the model was trained on)"
     )
+    add_digest_flag(evaluate)
     add_output_flags(evaluate)
     evaluate.set_defaults(handler=cmd_evaluate)
 
@@ -66,6 +67,7 @@ def add_model_parsers(commands: Any) -> None:
         metavar="FILE.csv",
         help="write the predictions here (default: print CSV on stdout)",
     )
+    add_digest_flag(predict)
     add_output_flags(predict)
     predict.set_defaults(handler=cmd_predict)
 
@@ -82,6 +84,15 @@ def add_model_parsers(commands: Any) -> None:
     summary.set_defaults(handler=cmd_summary)
 
 
+def add_digest_flag(parser: Any) -> None:
+    parser.add_argument(
+        "--expect-digest",
+        metavar="HEX",
+        help="refuse the model file unless its content digest (glassnet summary prints it) "
+        "is this one: detects a file that was edited or replaced",
+    )
+
+
 def load_model_data(
     args: argparse.Namespace, out: Output, *, need_target: bool
 ) -> tuple[Model, Dataset]:
@@ -89,7 +100,7 @@ def load_model_data(
     from glassnet.data.sources import load_dataset
     from glassnet.models import checkpoint
 
-    model = checkpoint.load(args.model)
+    model = checkpoint.load(args.model, expect_digest=args.expect_digest)
     if args.data is None:
         raise DataError("say which data to use: --data FILE.csv|FILE.npz|digits|NAME")
     target = args.target or model.info.get("target")
@@ -263,7 +274,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     from glassnet.models import checkpoint
 
     out = Output(args)
-    model = checkpoint.load(args.model)
+    model, digest = checkpoint.load_with_digest(args.model)
     rows = layer_rows(model)
     total = sum(count for _, _, count in rows)
     info = model.info
@@ -276,6 +287,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
         "data": info.get("data"),
         "target": info.get("target"),
         "feature_names": info.get("feature_names"),
+        "digest": digest,
     }
     out.result(
         {
