@@ -18,9 +18,7 @@ _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\e"}
 def plain(text: object) -> str:
     """``text`` with every control character shown as an escape (``\\e``, ``\\n``, ``\\x07``),
     so it prints as the characters it holds and cannot act on a terminal."""
-    return _CONTROL.sub(
-        lambda found: _NAMED.get(found[0], f"\\x{ord(found[0]):02x}"), str(text)
-    )
+    return _CONTROL.sub(lambda found: _NAMED.get(found[0], f"\\x{ord(found[0]):02x}"), str(text))
 
 
 def for_console(text: object) -> str:

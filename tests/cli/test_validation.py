@@ -338,8 +338,8 @@ TRAIN = ["train", "--target", "label", "--epochs", "2", "--quiet"]
 DATA_CLI_CASES = {
     "missing data file": ([*TRAIN, "--data", "{d}/none.csv"], "does not exist"),
     "regression target with text": (
-        [*TRAIN, "--data", "{d}/words.csv", "--target", "b", "--task", "regression"],
-        "'abc' is not a number",
+        [*TRAIN, "--data", "{d}/good.csv", "--task", "regression"],
+        "is not a number; a regression target must be numeric",
     ),
     "unknown column to drop": ([*TRAIN, "--data", "{d}/good.csv", "--drop", "z"], "no column"),
     "duplicate column names": ([*TRAIN, "--data", "{d}/twice.csv"], "['a'] appear more than once"),

@@ -127,9 +127,14 @@ def table_rows(model: Model, source: str, target: str | None, *, need_target: bo
     order, extra ones ignored); labels from ``target`` when the table has that column.
     Evaluating leaves out rows without a label, with a warning; predicting keeps every row."""
     from glassnet.data.preprocessing import warn
-    from glassnet.data.tables import read_table
+    from glassnet.data.tables import TABLE_SUFFIXES, read_table, table_suffix
     from glassnet.data.tabular import target_values
 
+    if table_suffix(source) not in TABLE_SUFFIXES:
+        raise DataError(
+            f"{source}: this model was trained on a table; give it the rows as a "
+            f"{', '.join(TABLE_SUFFIXES)} file with the training columns"
+        )
     table = read_table(source)
     for note in table.notes:
         warn(note)
