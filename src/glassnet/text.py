@@ -22,11 +22,17 @@ def plain(text: object) -> str:
 
 
 def for_console(text: object) -> str:
-    """``text`` for a rich console: control characters escaped (``plain``) and ``[`` escaped
-    so that ``flow [/min]`` prints literally instead of being read as markup."""
+    """``text`` for a rich console: control characters escaped (``plain``) and markup
+    escaped, so that ``flow [/min]`` prints literally instead of being read as a tag. (rich's
+    ``escape`` doubles a final backslash, which then prints twice; it is kept single, so put
+    no markup tag straight after an escaped text that ends in a backslash.)"""
     from rich.markup import escape
 
-    return escape(plain(text))
+    shown = plain(text)
+    escaped = escape(shown)
+    if shown.endswith("\\") and not shown.endswith("\\\\"):
+        escaped = escaped.removesuffix("\\")  # rich added one
+    return escaped
 
 
 def for_figure(text: object) -> str:

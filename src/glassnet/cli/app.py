@@ -29,6 +29,7 @@ from glassnet.cli.output import (
 )
 from glassnet.errors import ConfigError, DataWarning, GlassnetError
 from glassnet.experiments import config_file
+from glassnet.text import plain
 
 EXAMPLES = """examples:
   glassnet run                      the seed experiment (the tutorial, reproduced)
@@ -88,8 +89,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def one_line(message: object) -> str:
-    """A message on one line: wrapped library messages (NumPy's, TOML's) are joined."""
-    return " ".join(str(message).split())
+    """A message on one line: wrapped library messages (NumPy's, TOML's) are joined, and
+    control characters from data (an escape sequence in a column name) shown escaped."""
+    return plain(" ".join(str(message).split()))
 
 
 class OneLineParser(argparse.ArgumentParser):

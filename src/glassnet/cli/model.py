@@ -19,6 +19,7 @@ from glassnet.cli.train import add_data_flags
 from glassnet.data.datasets import Dataset
 from glassnet.errors import DataError
 from glassnet.models.model import Model
+from glassnet.text import for_console
 
 if TYPE_CHECKING:
     from glassnet.data.preprocessing import TablePreprocessor
@@ -169,18 +170,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if isinstance(evaluation, RegressionEvaluation):
         out.headline(
             f"R² [bold]{evaluation.r2:.4f}[/], RMSE {evaluation.rmse:.4g}, MAE "
-            f"{evaluation.mae:.4g} on {len(data)} samples of {args.data}"
+            f"{evaluation.mae:.4g} on {len(data)} samples of {for_console(args.data)}"
         )
         return 0
     out.headline(
-        f"accuracy [bold]{evaluation.accuracy:.4f}[/] on {len(data)} samples of {args.data}"
+        f"accuracy [bold]{evaluation.accuracy:.4f}[/] on {len(data)} samples of "
+        f"{for_console(args.data)}"
     )
     per_class = Table(title="per-class metrics")
     for column in ("class", "precision", "recall", "F1", "support"):
         per_class.add_column(column, justify="left" if column == "class" else "right")
     for row in report["per_class"]:
         per_class.add_row(
-            str(row["class"]),
+            for_console(row["class"]),
             f"{row['precision']:.3f}",
             f"{row['recall']:.3f}",
             f"{row['f1']:.3f}",
@@ -189,7 +191,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     out.print(per_class)
     confusion = Table(title="confusion matrix (rows: true, columns: predicted)")
     confusion.add_column("")
-    labels = [str(c) for c in report["classes"]]
+    labels = [for_console(c) for c in report["classes"]]
     for label in labels:
         confusion.add_column(label, justify="right")
     for label, counts in zip(labels, report["confusion_matrix"], strict=True):
@@ -304,12 +306,12 @@ def cmd_summary(args: argparse.Namespace) -> int:
             "preprocessing": None if model.table is None else preprocessing_rows(model.table),
         }
     )
-    table = Table(title=f"{args.model}")
+    table = Table(title=for_console(args.model))
     table.add_column("layer")
     table.add_column("output shape")
     table.add_column("parameters", justify="right")
     for name, shape, count in rows:
-        table.add_row(name, shape, f"{count:,}")
+        table.add_row(for_console(name), shape, f"{count:,}")
     table.add_section()
     table.add_row("total", "", f"{total:,}", style="bold")
     out.print(table)
@@ -330,7 +332,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
         for column in ("column", "role", "learned"):
             steps.add_column(column)
         for row in preprocessing_rows(model.table):
-            steps.add_row(row["column"], row["role"], row["learned"])
+            steps.add_row(*(for_console(row[key]) for key in ("column", "role", "learned")))
         out.print(steps)
     return 0
 

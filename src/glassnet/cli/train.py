@@ -30,6 +30,7 @@ from glassnet.errors import ConfigError, DataError
 from glassnet.experiments import config_file
 from glassnet.experiments.config_file import COLUMN_KEYS
 from glassnet.report.format import format_params
+from glassnet.text import for_console
 from glassnet.training.config import TrainConfig
 
 if TYPE_CHECKING:
@@ -580,16 +581,16 @@ def columns_table(columns: list[ColumnInfo], title: str) -> Table:
     """Each column's role, share of missing cells and distinct values; dropped ones dimmed."""
     from rich.table import Table
 
-    table = Table(title=title)
+    table = Table(title=for_console(title))
     for name in ("column", "role", "missing", "distinct", "note"):
         table.add_column(name, justify="right" if name in ("missing", "distinct") else "left")
     for info in columns:
         table.add_row(
-            info.name,
+            for_console(info.name),
             info.role,
             f"{100 * info.missing:.1f}%",
             str(info.distinct),
-            info.note,
+            for_console(info.note),
             style=None if info.used else "dim",
         )
     return table
@@ -605,5 +606,5 @@ def cmd_report(args: argparse.Namespace) -> int:
     with out.status("drawing figures and writing report.html ..."):
         path = html_report.write_report(args.run_dir)
     out.result({"report": str(path)})
-    out.print(f"wrote {path}")
+    out.print(f"wrote {for_console(path)}")
     return 0
