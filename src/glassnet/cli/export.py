@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from glassnet.cli.output import Output, add_output_flags, key_value_table
-from glassnet.errors import ConfigError
+from glassnet.errors import ConfigError, DataError
 
 EXPORT_EXAMPLES = """examples:
   glassnet export runs/iris/model.npz --format onnx --out iris.onnx
@@ -133,7 +133,14 @@ def check_rows(model: Any, source: str) -> Any:
     if model.table is not None:  # a table model's graph takes the raw columns
         from glassnet.data.tables import read_table
 
-        return read_table(source).frame
+        frame = read_table(source).frame
+        absent = [name for name in model.table.input_columns if name not in frame.columns]
+        if absent:
+            raise DataError(
+                f"--check {source} lacks the column(s) {absent} the model was trained on; "
+                "add them (cells may be empty)"
+            )
+        return frame
     features = model.info.get("feature_names") if source.lower().endswith(".csv") else None
     data = load_dataset(source, model.info.get("target"), features=features, need_target=False)
     return data.x
