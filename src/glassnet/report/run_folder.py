@@ -28,6 +28,7 @@ from glassnet.models.evaluation import Evaluation, RegressionEvaluation
 from glassnet.models.model import Model
 from glassnet.nn.conv import Conv2D
 from glassnet.nn.layers import ACTIVATIONS
+from glassnet.paths import regular_file
 from glassnet.processes import can_fork, in_two
 from glassnet.training.history import History
 
@@ -113,14 +114,129 @@ def read_predictions(folder: Path) -> dict[str, np.ndarray] | None:
 
 
 def read_metrics(folder: Path) -> dict[str, Any]:
-    """The parsed ``metrics.json`` of a run folder; DataError if it is missing or not JSON."""
+    """The parsed ``metrics.json`` of a run folder; DataError if it is missing, not JSON, or
+    holds a field the report reads in a type it cannot use (``check_metrics``)."""
     path = Path(folder) / METRICS
-    if not path.is_file():
+    if not path.exists():
         raise DataError(f"{folder} is not a run folder: it has no {METRICS}")
+    regular_file(path, "metrics file", DataError)
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise DataError(f"{path} is not valid JSON ({exc})") from None
+    problem = check_metrics(metrics)
+    if problem:
+        raise DataError(f"{path}: {problem}; rerun the training to write it again")
+    return metrics
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _optional(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda value: value is None or check(value)
+
+
+def _numbers(value: Any) -> bool:
+    return isinstance(value, list) and all(item is None or _number(item) for item in value)
+
+
+def _mapping(value: Any) -> bool:
+    return isinstance(value, dict)
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+SCORE_KEYS = ("validation_accuracy", "validation_loss", "train_loss")
+# The fields of metrics.json the report reads, the check of each, and what it must be.
+METRICS_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "task": (_optional(_text), "a task name"),
+    "glassnet_version": (_scalar, "a version"),
+    "seed": (_scalar, "a seed"),
+    "refit": (_optional(_text), "train or train+valid"),
+    "seconds": (_number, "a number"),
+    **{
+        key: (_optional(_number), "a number or null")
+        for key in (
+            "test_accuracy",
+            "validation_accuracy",
+            "selection_accuracy",
+            "test_r2",
+            "test_rmse",
+            "test_mae",
+            "validation_r2",
+        )
+    },
+    "split_sizes": (
+        lambda v: _mapping(v) and all(_number(n) for n in v.values()),
+        "a mapping of split name to row count",
+    ),
+    "best_params": (_optional(_mapping), "a mapping of setting to value"),
+    "sweep": (
+        _optional(
+            lambda v: (
+                isinstance(v, list)
+                and all(
+                    _mapping(r) and all(_optional(_number)(r.get(k)) for k in SCORE_KEYS) for r in v
+                )
+            )
+        ),
+        "a list of trial records with numeric scores",
+    ),
+    "history": (
+        lambda v: (
+            _mapping(v)
+            and set(v) <= {"train_loss", "validation_loss", "validation_accuracy", "best_epoch"}
+            and all(_numbers(v.get(k, [])) for k in SCORE_KEYS)
+            and _optional(_number)(v.get("best_epoch"))
+        ),
+        "a mapping of train_loss, validation_loss, validation_accuracy (lists of numbers) "
+        "and best_epoch",
+    ),
+    "config": (
+        lambda v: (
+            _mapping(v)
+            and _mapping(v.get("train", {}))
+            and _mapping(v.get("sweep", {}))
+            and _scalar(v.get("name"))
+            and _scalar(v.get("data"))
+        ),
+        "a mapping with name, data, train and sweep",
+    ),
+    "data": (
+        _optional(
+            lambda v: (
+                _mapping(v)
+                and _scalar(v.get("name"))
+                and _scalar(v.get("target"))
+                and _optional(lambda s: isinstance(s, list) and all(map(_number, s)))(
+                    v.get("image_shape")
+                )
+            )
+        ),
+        "a mapping with name, target and image_shape",
+    ),
+}
+
+
+def check_metrics(metrics: Any) -> str | None:
+    """What is wrong with a parsed metrics.json for the report, naming the field; None when
+    every field the report reads has a type it can use."""
+    if not isinstance(metrics, dict):
+        return "it must hold a JSON object"
+    for key, (fits, wanted) in METRICS_FIELDS.items():
+        if key in metrics and not fits(metrics[key]):
+            shown = json.dumps(metrics[key])
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            return f"the field {key!r} is {shown}; it must be {wanted}"
+    return None
 
 
 def read_command(folder: Path) -> str | None:
