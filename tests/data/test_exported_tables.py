@@ -179,3 +179,18 @@ def test_inf_and_1e308_cells_train_and_predict_with_finite_scaling(tmp_path, cap
     captured = capsys.readouterr()
     assert "infinite numbers" in captured.err and "Traceback" not in captured.err
     assert len(captured.out.splitlines()) == 61
+
+
+def test_a_data_npz_with_an_npy_header_edited_into_bad_python_is_a_data_error(tmp_path):
+    """The model file's fuzz-found defect, in data files: NumPy's header parser raises
+    tokenize.TokenError for a "#" in the header's dict."""
+    from glassnet.data.sources import load_dataset
+
+    path = tmp_path / "d.npz"
+    np.savez(path, x=np.zeros((100, 8)), y=np.zeros(100))
+    data = bytearray(path.read_bytes())
+    at = data.index(b"'descr'") + len(b"'descr'")
+    data[at] = ord("#")
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError, match="is not a readable .npz file"):
+        load_dataset(str(path), "y")

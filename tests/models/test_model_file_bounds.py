@@ -210,3 +210,18 @@ def test_summary_prints_the_digest_and_predict_requires_it(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and f"not the expected {wrong}" in err
     assert main(["predict", str(path), "--data", str(table), "--expect-digest", trusted]) == 0
+
+
+@pytest.mark.parametrize("replacement", [b"#", b"(", b"\\", b"\n"])
+def test_an_npy_header_edited_into_bad_python_is_refused(replacement, tmp_path):
+    """Found by tests/fuzz: one byte of a .npy header's dict changed to "#" made NumPy's
+    header parser raise tokenize.TokenError, a traceback instead of a ModelFileError. (The
+    member must be larger than zipfile's first read, 4 KiB, or its CRC is checked first.)"""
+    net = mlp([4, 200, 3], activation_name="tanh", rng=np.random.default_rng(3))
+    path = checkpoint.save(Model([net], classes=np.array([1, 2, 5])), tmp_path / "model.npz")
+    data = bytearray(path.read_bytes())
+    at = data.index(b"'descr'") + len(b"'descr'")  # the colon after the key
+    data[at : at + 1] = replacement
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError):
+        checkpoint.load(path)

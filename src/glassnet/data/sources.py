@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -192,7 +193,17 @@ def read_npz(path: Path, *, hint: str) -> dict[str, np.ndarray]:
                 return {name: archive[name] for name in archive.files}
         problem = "it holds a single array, not an .npz archive of named arrays"
     # np.load and the lazy per-array reads surface a damaged file in any of these ways.
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+    # An edited .npy header can make NumPy's parser raise SyntaxError or TokenError.
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        KeyError,
+        SyntaxError,
+        tokenize.TokenError,
+        zipfile.BadZipFile,
+        zlib.error,
+    ) as exc:
         problem = f"{type(exc).__name__}: {exc}"
     raise DataError(f"{path} is not a readable .npz file ({problem}); {hint}")
 

@@ -24,6 +24,7 @@ import json
 import math
 import os
 import struct
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -234,7 +235,12 @@ def _read_npy(member: Any, size: int, name: str) -> np.ndarray:
     version = np.lib.format.read_magic(member)
     if version not in HEADER_READERS:
         raise ModelFileError(f"array {name!r} uses .npy format {version}, which is not supported")
-    shape, fortran_order, dtype = HEADER_READERS[version](member)
+    try:
+        shape, fortran_order, dtype = HEADER_READERS[version](member)
+    except (SyntaxError, tokenize.TokenError) as exc:
+        # NumPy parses the header's dict with tokenize and ast: an edited byte there (a "#"
+        # opening a comment) surfaces as these, which are no ValueError (found by fuzzing).
+        raise ModelFileError(f"array {name!r} has an unreadable header ({exc})") from None
     if dtype not in ARRAY_DTYPES:
         raise ModelFileError(
             f"array {name!r} has dtype {dtype}; glassnet files hold only plain numbers "
