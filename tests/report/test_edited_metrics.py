@@ -109,3 +109,52 @@ def test_any_value_in_any_field_gives_a_report_or_one_line(
 ):
     code, err = report_on(run_folder, tmp_path, lambda m: {**m, key: value}, capsys)
     assert code == 0 or (code == 2 and err.count("\n") == 1), err
+
+
+PREDICTION_EDITS = {
+    "labels outside the classes": (lambda d: {**d, "y_true": d["y_true"] + 7}, "outside 0..1"),
+    "one probability column": (lambda d: {**d, "proba": d["proba"][:, :1]}, "proba must be"),
+    "one class": (lambda d: {**d, "classes": d["classes"][:1]}, "outside 0..0"),
+    "fewer labels": (lambda d: {**d, "y_true": d["y_true"][:3]}, "proba must be (rows"),
+    "NaN probabilities": (lambda d: {**d, "proba": d["proba"] * np.nan}, "NaN or infinite"),
+    "labels as text": (lambda d: {**d, "y_true": d["y_true"].astype(str)}, "class indices"),
+    "2-D classes": (lambda d: {**d, "classes": d["classes"][:, None]}, "1-D array of class"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PREDICTION_EDITS))
+def test_a_hand_edited_predictions_file_is_named_in_one_line(case, run_folder, tmp_path, capsys):
+    """Found while fuzzing by hand: an edited predictions.npz was a ValueError traceback."""
+    edit, words = PREDICTION_EDITS[case]
+    folder = tmp_path / "copy"
+    shutil.copytree(run_folder, folder, dirs_exist_ok=True)
+    with np.load(folder / "predictions.npz") as loaded:
+        arrays = edit(dict(loaded))
+    np.savez(folder / "predictions.npz", **arrays)
+    capsys.readouterr()
+    assert main(["report", str(folder), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "predictions.npz" in err and words in err, err
+
+
+@pytest.mark.parametrize("name", ["metrics.json", "run.json", "predictions.npz"])
+def test_a_fifo_in_a_run_folder_never_blocks_the_report(name, run_folder, tmp_path, capsys):
+    import os
+    import threading
+
+    folder = tmp_path / "copy"
+    shutil.copytree(run_folder, folder, dirs_exist_ok=True)
+    (folder / name).unlink()
+    os.mkfifo(folder / name)
+    codes = []
+    worker = threading.Thread(
+        target=lambda: codes.append(main(["report", str(folder), "--quiet"])), daemon=True
+    )
+    worker.start()
+    worker.join(timeout=30)
+    assert codes, "the report blocked on a FIFO"
+    err = capsys.readouterr().err
+    if name == "run.json":  # optional: the report does without it
+        assert codes == [0], err
+    else:
+        assert codes == [2] and "not a regular file" in err, err

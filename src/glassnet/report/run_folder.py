@@ -104,13 +104,61 @@ def read_predictions(folder: Path) -> dict[str, np.ndarray] | None:
     from glassnet.data.sources import read_npz
 
     path = Path(folder) / PREDICTIONS
-    if not path.is_file():
+    if not path.exists():
         return None
-    return read_npz(
-        path,
-        hint=f"rerun the training, or delete it and run glassnet report "
-        f"again for a report from {METRICS} alone",
+    hint = (
+        f"rerun the training, or delete it and run glassnet report again for a report "
+        f"from {METRICS} alone"
     )
+    arrays = read_npz(path, hint=hint)
+    problem = check_predictions(arrays)
+    if problem:
+        raise DataError(f"{path}: {problem}; {hint}")
+    return arrays
+
+
+def _numeric(array: np.ndarray, ndim: int) -> bool:
+    return array.ndim == ndim and array.dtype.kind in "iuf"
+
+
+def check_predictions(arrays: dict[str, np.ndarray]) -> str | None:
+    """What is wrong with ``predictions.npz``'s arrays for the report (shapes that do not
+    fit together, labels outside the classes), naming the array; None when they fit."""
+    if "y_pred" in arrays and "proba" not in arrays:
+        y_true, y_pred = arrays.get("y_true"), arrays["y_pred"]
+        if y_true is None or not (_numeric(y_true, 1) and _numeric(y_pred, 1)):
+            return "y_true and y_pred must be 1-D number arrays"
+        if len(y_true) != len(y_pred) or not np.all(np.isfinite(y_true + y_pred)):
+            return "y_true and y_pred must be finite and of one length"
+        return None
+    classes, y_true, proba = (arrays.get(name) for name in ("classes", "y_true", "proba"))
+    if classes is None or y_true is None or proba is None:
+        return None  # evaluation_of names what is missing
+    if classes.ndim != 1 or not len(classes):
+        return "classes must be a 1-D array of class labels"
+    if y_true.ndim != 1 or y_true.dtype.kind not in "iu":
+        return "y_true must be a 1-D array of class indices"
+    if len(y_true) and (y_true.min() < 0 or y_true.max() >= len(classes)):
+        return f"y_true holds class indices outside 0..{len(classes) - 1}"
+    if not _numeric(proba, 2) or proba.shape != (len(y_true), len(classes)):
+        return f"proba must be (rows, classes) = ({len(y_true)}, {len(classes)}) numbers"
+    if not np.all(np.isfinite(proba)):
+        return "proba holds NaN or infinite values"
+    if "gallery_images" in arrays:
+        index, images = arrays.get("gallery_index"), arrays["gallery_images"]
+        shape = arrays.get("image_shape")
+        if shape is None or not _numeric(shape, 1) or len(shape) != 2 or np.any(shape < 1):
+            return "image_shape must be (height, width)"
+        if index is None or index.ndim != 1 or index.dtype.kind not in "iu":
+            return "gallery_index must be a 1-D array of row numbers"
+        if len(index) and (index.min() < 0 or index.max() >= len(y_true)):
+            return "gallery_index holds rows outside the test set"
+        if not _numeric(images, 2) or images.shape != (len(index), int(np.prod(shape))):
+            return "gallery_images must hold one height x width row per gallery_index"
+    for name, ndim in (("conv_filters", 4), ("feature_maps", 3), ("feature_image", 1)):
+        if name in arrays and not _numeric(arrays[name], ndim):
+            return f"{name} must be a {ndim}-D number array"
+    return None
 
 
 def read_metrics(folder: Path) -> dict[str, Any]:
@@ -242,9 +290,10 @@ def check_metrics(metrics: Any) -> str | None:
 def read_command(folder: Path) -> str | None:
     """The name of the command that started the run in ``folder`` (``run``, ``train``), from
     its run.json; None when there is none (or it cannot be read: the report does without)."""
-    try:
-        command = json.loads((Path(folder) / RUN).read_text()).get("command") or {}
-    except (OSError, ValueError, AttributeError):
+    try:  # a FIFO named run.json is no regular file (DataError, a ValueError): never opened
+        path = regular_file(Path(folder) / RUN, "run file", DataError)
+        command = json.loads(path.read_text()).get("command") or {}
+    except (OSError, ValueError, AttributeError, RecursionError):
         return None
     name = command.get("name") if isinstance(command, dict) else None
     return name if isinstance(name, str) else None
