@@ -194,3 +194,14 @@ def test_a_data_npz_with_an_npy_header_edited_into_bad_python_is_a_data_error(tm
     path.write_bytes(bytes(data))
     with pytest.raises(DataError, match="is not a readable .npz file"):
         load_dataset(str(path), "y")
+
+
+@pytest.mark.parametrize("content", [b"\r\x00", b'a,b\n"x\ry,1\n', b"a\rb\x00,c\n1,2\n"])
+def test_stray_carriage_returns_are_a_data_error_or_read(content, tmp_path):
+    """Found by tests/fuzz: the bytes b"\\r\\x00" as a .csv were a _csv.Error traceback."""
+    path = tmp_path / "t.csv"
+    path.write_bytes(content)
+    try:
+        read_table(path)
+    except DataError:
+        pass

@@ -213,8 +213,11 @@ def _read_text(path: Path) -> Table:
     if not raw.strip():
         raise DataError(f"{path} is empty; it needs a header row and at least one data row")
     encoding, sample = _sample_encoding(path, raw)
-    delimiter = "\t" if table_suffix(path) == ".tsv" else sniff_delimiter(sample)
-    header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+    try:
+        delimiter = "\t" if table_suffix(path) == ".tsv" else sniff_delimiter(sample)
+        header = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter), [])
+    except csv.Error as exc:  # a lone carriage return in a field, found by fuzzing
+        raise DataError(f"{path} is not a well-formed table ({exc})") from None
     names = [name.strip() for name in header]
     repeated = sorted(name for name, count in Counter(names).items() if count > 1 and name)
     if repeated:
@@ -408,9 +411,12 @@ def _short_quoted_row(
 ) -> tuple[int, int] | None:
     with io.TextIOWrapper(_open(path), newline="", encoding=encoding, errors="replace") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
-        for row in reader:
-            if row and len(row) != n_columns:
-                return reader.line_num, len(row)
+        try:
+            for row in reader:
+                if row and len(row) != n_columns:
+                    return reader.line_num, len(row)
+        except csv.Error:
+            return None  # pandas read the file; the count is only for a better message
     return None
 
 
