@@ -293,6 +293,8 @@ def read_numbers(frame: pd.DataFrame, delimiter: str, name: str) -> list[str]:
         if given.empty or not all(isinstance(cell, str) for cell in given.iloc[:100]):
             continue
         text = given.astype(str).str.strip()
+        if text.iloc[:200].str.contains(r"\d").mean() < 1 - MAX_BAD_SHARE:
+            continue  # words, not numbers: skip the parsing
         readings = [_decimal_comma(text), _thousands_comma(text)]
         if delimiter != ";":
             readings.reverse()
