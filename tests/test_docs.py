@@ -23,6 +23,7 @@ import shlex
 from pathlib import Path
 
 import pytest
+from threadpoolctl import threadpool_limits
 
 try:
     import tomllib
@@ -107,6 +108,13 @@ def test_blocks_are_found_marked_and_split_as_described():
 def test_every_block_runs_or_is_marked(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    # One BLAS thread, as glassnet picks for small products itself: the pages' networks are
+    # small, and two threads on a shared 2-core machine make them many times slower.
+    with threadpool_limits(1):
+        run_page(page)
+
+
+def run_page(page: Path) -> None:
     namespace: dict = {"__name__": "__docs__"}
     for lang, code, reason in blocks(page.read_text()):
         if reason is not None:
@@ -140,6 +148,14 @@ def test_every_page_is_in_the_site_navigation():
     listed = nav_pages(config["nav"])
     pages = {str(p.relative_to(DOCS)) for p in PAGES if p != README}
     assert pages <= listed, f"add to mkdocs.yml's nav: {sorted(pages - listed)}"
+
+
+def test_readme_starts_with_the_two_commands():
+    """The first block installs and runs the seed experiment, the second line installs the
+    test extras and runs the tests: .ci/run and the README's readers rely on both."""
+    lang, code, _ = blocks(README.read_text())[0]
+    assert lang == "bash"
+    assert code.splitlines() == ["pip install . && glassnet run", 'pip install ".[test]" && pytest']
 
 
 def test_readme_links_point_at_files_that_exist():
