@@ -36,7 +36,8 @@ DOCS = ROOT / "docs"
 # Pages waiting to be merged into others are not built (mkdocs.yml: exclude_docs).
 PAGES = [README] + sorted(p for p in DOCS.rglob("*.md") if "_moved" not in p.parts)
 BLOCK = re.compile(
-    r"(?:<!--\s*skip:(?P<reason>[^>]*?)-->[ \t]*\n)?^```(?P<lang>[^\n`]*)\n(?P<code>.*?)^```[ \t]*$",
+    r"(?:<!--\s*skip:(?P<reason>[^>]*?)-->[ \t]*\n)?"  # an optional skip mark on the line before
+    r"^```(?P<lang>[^\n`]*)\n(?P<code>.*?)^```[ \t]*$",
     re.S | re.M,
 )
 RUN, OUTPUT, FILES = {"python", "bash"}, {"text", "console"}, {"toml"}
@@ -96,7 +97,11 @@ def test_blocks_are_found_marked_and_split_as_described():
     )
     found = blocks(text)
     assert [(lang, reason) for lang, _, reason in found] == [
-        ("bash", " slow "), ("python", None), ("text", None), ("bash", None)]
+        ("bash", " slow "),
+        ("python", None),
+        ("text", None),
+        ("bash", None),
+    ]
     assert commands(found[3][1]) == [["glassnet", "train", "--data", "a.csv", "--target", "y"]]
     with pytest.raises(AssertionError, match="not a glassnet command"):
         run_bash("mkdocs serve\n")

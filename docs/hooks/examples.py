@@ -41,7 +41,11 @@ def run(script: Path, folder: Path) -> str:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
     done = subprocess.run(
         [sys.executable, str(script)],
-        cwd=folder, env=env, capture_output=True, text=True, timeout=TIMEOUT_S,
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
     )
     if done.returncode != 0:
         raise PluginError(f"docs/examples/{script.name} failed:\n{done.stderr[-3000:]}")
@@ -53,8 +57,18 @@ def page(script: Path, output: str, figures: list[str]) -> str:
     code = script.read_text()
     # The page shows the code after its docstring: the docstring is the text above it.
     body = code[code.index('"""', code.index('"""') + 3) + 3 :].lstrip("\n")
-    parts = [f"# {title}", "", intro, "", f"`docs/examples/{script.name}`, run when this "
-             "site was built:", "", "```python", body.rstrip(), "```", ""]
+    parts = [
+        f"# {title}",
+        "",
+        intro,
+        "",
+        f"`docs/examples/{script.name}`, run when this site was built:",
+        "",
+        "```python",
+        body.rstrip(),
+        "```",
+        "",
+    ]
     if output.strip():
         parts += ["It printed:", "", "```text", output.rstrip(), "```", ""]
     for figure in figures:
@@ -91,6 +105,9 @@ def on_files(files, config):
                 figures.append(f"{script.stem}/{png.name}")
         if not figures and not output.strip():
             raise PluginError(f"docs/examples/{script.name} printed nothing and drew nothing")
-        files.append(File.generated(config, f"examples/{script.stem}.md",
-                                    content=page(script, output, figures)))
+        files.append(
+            File.generated(
+                config, f"examples/{script.stem}.md", content=page(script, output, figures)
+            )
+        )
     return files
