@@ -169,3 +169,16 @@ def test_readme_links_point_at_files_that_exist():
     assert links
     missing = [link for link in links if not (ROOT / link).exists()]
     assert not missing, missing
+
+
+def test_the_tutorial_says_where_it_comes_from():
+    """The notebook and the seed-experiment page describe the original and its published
+    result, and say plainly that its exact source is not recorded (no invented citation)."""
+    import json
+
+    notebook = json.loads((DOCS / "tutorial.ipynb").read_text())
+    first = "".join(notebook["cells"][0]["source"])
+    page = (DOCS / "guide" / "seed-experiment.md").read_text()
+    for text in (first, page):
+        assert "0.599" in text and "0.9647" in text and "0.9596" in text
+        assert "not recorded" in text

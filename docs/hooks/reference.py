@@ -36,10 +36,9 @@ def public_modules() -> dict[str, list[str]]:
 
 
 def page(name: str, names: list[str]) -> str:
-    summary = (importlib.import_module(name).__doc__ or "").strip().split("\n\n")[0]
     members = "\n".join(f"        - {member}" for member in names)
     return (
-        f"# `{name}`\n\n{summary}\n\n"
+        f"# `{name}`\n\n"
         f"::: {name}\n"
         "    options:\n"
         "      show_root_heading: false\n"
