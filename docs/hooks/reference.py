@@ -56,13 +56,12 @@ def index(modules: dict[str, list[str]]) -> str:
         "public subpackages, with signatures and array shapes. Arrays are batch-first:",
         "`x` has shape `(n_samples, n_features)` unless a docstring says otherwise.",
         "",
-        "| module | names |",
-        "| --- | --- |",
     ]
     for name, names in modules.items():
+        summary = (importlib.import_module(name).__doc__ or "").strip().split("\n\n")[0]
         listed = ", ".join(f"[`{member}`]({name}.md#{name}.{member})" for member in names)
-        lines.append(f"| [`{name}`]({name}.md) | {listed} |")
-    return "\n".join(lines) + "\n"
+        lines += [f"## [`{name}`]({name}.md)", "", summary, "", listed, ""]
+    return "\n".join(lines)
 
 
 def _replace(nav: list, placeholder: str, entries: list) -> None:
