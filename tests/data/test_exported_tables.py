@@ -21,7 +21,8 @@ from glassnet.errors import DataError, DataWarning
 
 @pytest.fixture(scope="module")
 def penguins():
-    palmerpenguins = pytest.importorskip("palmerpenguins")
+    import palmerpenguins  # in the test extras
+
     return palmerpenguins.load_penguins()
 
 
