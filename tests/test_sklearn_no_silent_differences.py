@@ -247,3 +247,14 @@ def test_the_convergence_warning_works_from_code_without_a_source_file(tmp_path)
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert "ConvergenceWarning: Stochastic Optimizer: Maximum iterations (1)" in run.stderr
+
+
+def test_a_fresh_fit_replaces_hand_set_weights(digits):
+    x, y = digits
+    clf = MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0)
+    clf.coefs_ = [np.ones((64, 5)), np.ones((5, 10))]
+    clf.intercepts_ = [np.zeros(5), np.zeros(10)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(x[:100], y[:100])
+    assert "_hand_set" not in vars(clf) and not np.all(clf.coefs_[0] == 1.0)

@@ -13,6 +13,7 @@ import pytest
 from glassnet.errors import ConfigError
 from glassnet.models.model import Model
 from glassnet.nn.conv import Conv2D
+from glassnet.nn.gradcheck import gradcheck
 from glassnet.nn.layers import (
     Dropout,
     Identity,
@@ -25,6 +26,7 @@ from glassnet.nn.layers import (
 )
 from glassnet.nn.losses import MeanSquaredError, SoftmaxCrossEntropy
 from glassnet.nn.normalization import BatchNorm
+from glassnet.nn.objective import loss_and_gradients
 from glassnet.nn.optim import SGD, Adam
 from glassnet.nn.pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
 from glassnet.nn.shape import Flatten, Reshape
@@ -130,8 +132,41 @@ def test_training_keeps_its_caches_until_eval_or_release(network, rng):
 def test_backward_after_an_evaluation_pass_is_refused_with_the_fix(rng):
     model, width = NETWORKS["Linear"](rng)
     model.eval().forward(rng.standard_normal((4, width)))
-    with pytest.raises(ConfigError, match="call train"):
+    message = (
+        r"^backward needs a forward pass in training mode, which keeps what backward uses; "
+        r"call train\(\) before the forward pass \(eval\(\) keeps nothing\)$"
+    )
+    with pytest.raises(ConfigError, match=message):
         model.backward(np.ones((4, 3)))
+
+
+def test_gradients_of_a_model_in_evaluation_mode_leave_it_keeping_nothing(rng):
+    # loss_and_gradients keeps one pass's caches for its backward, then drops them again.
+    model, width = NETWORKS["Dropout"](rng)
+    model.eval()
+    x, y = rng.standard_normal((6, width)), rng.integers(0, 3, 6)
+    loss = SoftmaxCrossEntropy()
+    loss_and_gradients(model, loss, x, y)
+    assert any(p.grad.any() for p in model.parameters())
+    assert all(layer.keeps_for_backward is False for layer in (model, *model.layers))
+    assert held_arrays(model) == [] and vars(loss) == {"label_smoothing": 0.0}
+    model.forward(x)
+    assert held_arrays(model) == []
+
+
+def test_gradients_of_a_single_layer_need_no_sequential(rng):
+    layer = Linear(4, 2, rng=rng)
+    x, y = rng.standard_normal((5, 4)), rng.standard_normal((5, 2))
+    assert gradcheck(layer, x, y, loss=MeanSquaredError()).max_error < 1e-7
+
+
+def test_a_pickled_optimizer_carries_each_array_once(rng):
+    # The flat buffers are rebuilt on the copy, not pickled beside the per-parameter views.
+    model = Sequential(Linear(200, 100, rng=rng))
+    optimizer = SGD(model.parameters(), lr=0.1, momentum=0.9)
+    weights = sum(p.value.nbytes for p in model.parameters())
+    # values, gradients and velocities: three arrays per parameter, and a little more.
+    assert len(pickle.dumps((model, optimizer))) < 3.2 * weights
 
 
 def test_an_evaluation_pass_gives_what_a_training_pass_gives(network, rng):

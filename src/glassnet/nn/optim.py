@@ -59,8 +59,9 @@ class Optimizer:
         self._given = [(p.value, p.grad) for p in self.params]
 
     def __getstate__(self) -> dict:
-        # The flat buffers are rebuilt from the per-parameter arrays on the copy (_link).
-        return {**self.__dict__, "flat": None, "_given": []}
+        # The flat buffers are rebuilt from the per-parameter arrays on the copy (_link);
+        # _given holds the parameters' own arrays, which the copy carries once anyway.
+        return {**self.__dict__, "flat": None}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)

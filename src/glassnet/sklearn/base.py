@@ -600,6 +600,7 @@ class _BaseMLP(BaseEstimator):
     def _publish(self) -> None:
         """scikit-learn's fitted attributes (``coefs_`` and ``intercepts_`` are properties
         that read the network's own arrays)."""
+        self.__dict__.pop("_hand_set", None)  # a fresh fit's weights replace hand-set ones
         linears = self._linears()
         self.n_layers_ = len(linears) + 1
         self.n_outputs_ = linears[-1].out_features
