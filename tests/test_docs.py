@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"
 # Pages waiting to be merged into others are not built (mkdocs.yml: exclude_docs).
-PAGES = [README] + sorted(p for p in DOCS.rglob("*.md") if "_moved" not in p.parts)
+PAGES = [README] + sorted(DOCS.rglob("*.md"))
 BLOCK = re.compile(
     r"(?:<!--\s*skip:(?P<reason>[^>]*?)-->[ \t]*\n)?"  # an optional skip mark on the line before
     r"^```(?P<lang>[^\n`]*)\n(?P<code>.*?)^```[ \t]*$",
