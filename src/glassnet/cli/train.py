@@ -349,8 +349,8 @@ def add_config_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config",
         metavar="FILE.toml",
-        help="a config file: data, target, task, [columns], [train], [sweep] (README: "
-        "One config file); flags override it",
+        help="a config file: data, target, task, [columns], [train], [sweep] (docs: "
+        "Config files and sweeps); flags override it",
     )
 
 

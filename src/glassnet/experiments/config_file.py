@@ -79,7 +79,7 @@ SEARCHES = ("grid", "random")
 DISTRIBUTIONS = ("loguniform", "uniform", "randint")
 
 # The recipe a table gets unless the file or the flags say otherwise: chosen on the tables of
-# benchmarks/tables.py (README, "Quality on real tables"), where it matches or beats a
+# benchmarks/tables.py (docs/guide/tables.md), where it matches or beats a
 # scikit-learn pipeline with MLPClassifier / MLPRegressor on the same split.
 TABLE_DEFAULTS: dict[str, Any] = {
     "hidden_layer_sizes": [100],

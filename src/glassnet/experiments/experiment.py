@@ -365,8 +365,8 @@ def ensemble_members(
 ) -> list[Trial]:
     """Step 4b: the final networks. The first retrains the winner from its own initial stream:
     on the same data it is the network that was scored on validation, not a new draw that was
-    not (a fresh draw can saturate a class and score far lower, see README). The others start
-    from streams of their own."""
+    not (a fresh draw can saturate a class and score far lower: docs/guide/seed-experiment.md).
+    The others start from streams of their own."""
     winner = best.index if best is not None else 0
     return [
         Trial(k, recipe.config, fresh[winner] if k == 0 else fresh[n_grid + k], recipe.params)
