@@ -221,6 +221,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             refit=args.refit,
             seed=0 if args.seed is None else args.seed,
             progress=out.display,
+            origin="flags",
             **cli_train.data_keywords(args),
             **dtype,
         )

@@ -435,7 +435,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             ),
         )
     else:
-        job = workflow.prepare(command="train", progress=out.display, **train_keywords(args))
+        job = workflow.prepare(
+            command="train", progress=out.display, origin="flags", **train_keywords(args)
+        )
         if job.columns:
             out.print(columns_table(job.columns, f"columns of {Path(job.data.data).name}"))
         folder = args.out or default_run_dir()

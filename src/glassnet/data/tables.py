@@ -119,11 +119,20 @@ def read_table(path: str | Path) -> Table:
     return table
 
 
+def with_text_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its column names as text (``0`` -> ``"0"``), as a file's header gives
+    them; the caller's frame is left as it was (a shallow copy when a name changes)."""
+    if all(isinstance(name, str) for name in frame.columns):
+        return frame
+    frame = frame.copy(deep=False)
+    frame.columns = [str(name) for name in frame.columns]
+    return frame
+
+
 def frame_table(frame: pd.DataFrame) -> Table:
     """A DataFrame given in Python as a ``Table``, its column names as text and checked as a
     file's are; the caller's frame is left as it was."""
-    frame = frame.copy(deep=False)
-    frame.columns = [str(name) for name in frame.columns]
+    frame = with_text_names(frame.copy(deep=False))
     check_columns(frame, "the DataFrame")
     return Table(frame, "DataFrame")
 

@@ -33,6 +33,8 @@ def claim_folder(folder: str | Path, command: str) -> Iterator[Path]:
     """Hold ``folder`` (made if missing) for one run of ``command`` until the block ends; a
     folder that another live run holds is refused with a ConfigError naming it."""
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{folder} is a file, not a folder; give a folder for the run")
     folder.mkdir(parents=True, exist_ok=True)
     if fcntl is None:  # pragma: no cover
         yield folder

@@ -333,6 +333,7 @@ def resolve(
     changes: dict[str, Any] | None = None,
     default_base: str | None = None,
     table: bool | None = None,
+    changes_where: str = "flags",
 ) -> Settings:
     """Read the config file at ``path`` (if any) for ``command``, put ``changes`` (the flags,
     in the same layout) on top, and build what the command runs. ``default_base`` is the
@@ -350,6 +351,7 @@ def resolve(
         name=name,
         where=where,
         table=table,
+        changes_where=changes_where,
     )
 
 
@@ -362,12 +364,13 @@ def resolve_layout(
     name: str | None = None,
     where: str = "settings",
     table: bool | None = None,
+    changes_where: str = "flags",
 ) -> Settings:
     """``resolve`` for a parsed file (``layout``); ``name`` (default: the base's or the
     command's) names the preset."""
     check_keys(layout, where)
     changes = {key: value for key, value in (changes or {}).items() if value is not None}
-    check_keys(changes, "flags")
+    check_keys(changes, changes_where)
     layout = override(layout, changes)
     for key in sorted(layout):
         if command not in USED_BY[key]:

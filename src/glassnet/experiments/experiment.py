@@ -633,6 +633,13 @@ def select_best(results: list[TrialResult], preset: Preset) -> TrialResult:
     return results[int(np.argmax(scores))]  # argmax takes the first of equal scores
 
 
+def holds_run(run_dir: Path) -> bool:
+    """True when ``run_dir`` holds a run's work or results, which a new run must not
+    overwrite; a run.json alone (a run that failed before any work) holds nothing to lose."""
+    has_work = any((run_dir / TRIALS_FOLDER).glob("*")) or (run_dir / STATE_FILE).exists()
+    return has_work or (run_dir / "metrics.json").exists()
+
+
 def start_run(
     preset: Preset, seed: int, run_dir: str | Path, command: dict[str, Any] | None = None
 ) -> Path:
@@ -643,9 +650,7 @@ def start_run(
     """
     run_dir = Path(run_dir)
     command = command or {"name": "run"}
-    # A run.json alone (a run that failed before any work) holds nothing to lose.
-    has_work = any((run_dir / TRIALS_FOLDER).glob("*")) or (run_dir / STATE_FILE).exists()
-    if has_work or (run_dir / "metrics.json").exists():
+    if holds_run(run_dir):
         raise ConfigError(
             f"{run_dir} already holds a run; continue it with 'glassnet {command['name']} "
             f"--resume {run_dir}' or choose another --out folder"

@@ -65,7 +65,9 @@ class Model:
         """The raw inputs (n_rows, n_features) of a DataFrame, through ``table``."""
         if self.table is None:
             raise DataError("this model was trained on arrays, not on a table's columns")
-        return self.table.transform(frame, what=what)
+        from glassnet.data.tables import with_text_names
+
+        return self.table.transform(with_text_names(frame), what=what)
 
     def prepare(self, x: Any) -> np.ndarray:
         """Check raw inputs, scale them, and cast to the model's dtype. A DataFrame goes

@@ -155,8 +155,11 @@ class Job:
         started = (preset, self.seed, self.record())
         if folder is None:
             return Run(result.metrics(), result.model, result=result, started=started)
-        with self.display.status("writing the run folder and report.html ..."):
-            write_run(result, folder)
+        try:
+            with self.display.status("writing the run folder and report.html ..."):
+                write_run(result, folder)
+        except KeyboardInterrupt:  # metrics.json is written last: --resume finishes it
+            raise RunInterrupted(Path(folder), self.command, None) from None
         return Run(
             result.metrics(), result.model, folder=Path(folder), result=result, started=started
         )
@@ -203,15 +206,21 @@ def prepare(
     seed: int = 0,
     data_home: str | None = None,
     progress: bool | Display = True,
+    origin: str = "keywords",
     **training: Any,
 ) -> Job:
     """Resolve the settings, read and split the data, fit a table's preprocessing: a ``Job``
-    to look at (``columns``, ``task``) and ``run``. Arguments as ``train`` takes them."""
+    to look at (``columns``, ``task``) and ``run``. Arguments as ``train`` takes them;
+    ``origin`` is what messages call the settings given here (the CLI's are "flags")."""
     if command not in ("train", "run"):
         raise ConfigError(f"command must be 'train' or 'run', got {command!r}")
     check_seed(seed)
-    display = progress if isinstance(progress, Display) else Display.for_user(bool(progress))
+    display = display_of(progress)
     kind = None if data is None else source_kind(data)
+    target = column_name(target, kind)
+    for name, part in (("validation_data", validation_data), ("test_data", test_data)):
+        if part is not None and source_kind(part) == "arrays":
+            raise ConfigError(f"{name} takes a table file or a DataFrame, not arrays")
     changes: dict[str, Any] = {
         "data": None if data is None else source_name(data),
         "target": target if isinstance(target, str) else None,
@@ -229,14 +238,13 @@ def prepare(
     }
     if command == "train" and refit is not None:
         changes["refit"] = refit
-    resolved = resolve_settings(config, command, changes, kind)
+    resolved = resolve_settings(config, command, changes, kind, origin)
     settings = dataclasses.replace(resolved.data, data_home=data_home)
     inputs = None
     if command == "train" or resolved.user_data:
-        source = settings.data if kind in (None, "name") else data
-        labels = None if isinstance(target, str) else target
+        source, labels = source_and_labels(data, target, settings)
         frames = {"validation": validation_data, "test": test_data}
-        frames = {name: part for name, part in frames.items() if source_kind_of(part) == "table"}
+        frames = {name: part for name, part in frames.items() if is_frame(part)}
         inputs = read_inputs(
             source, labels, settings, resolved.preset, seed, display.status, frames
         )
@@ -251,13 +259,33 @@ def prepare(
     )
 
 
+def display_of(progress: bool | Display) -> Display:
+    """``progress`` as a Display: itself, bars on stderr (True) or nothing (False)."""
+    return progress if isinstance(progress, Display) else Display.for_user(bool(progress))
+
+
+def column_name(target: Any, kind: str | None) -> Any:
+    """A table's label column as its name: ``3`` names the column ``"3"`` (column names are
+    read as text); for arrays ``target`` holds the labels themselves."""
+    if kind in ("table", "name") and target is not None and np.ndim(target) == 0:
+        return str(target)
+    return target
+
+
+def source_and_labels(data: Any, target: Any, settings: DataSettings) -> tuple[Any, Any]:
+    """What to read: the data given in Python, or the source the settings name (a file may
+    come from a config file), and the labels given as an array (None: a column names them)."""
+    source = settings.data if data is None or source_kind(data) == "name" else data
+    return source, None if isinstance(target, str) else target
+
+
 def part_name(part: Any) -> str | None:
     """A user's validation or test table as the settings name it (its path, or DataFrame)."""
     return None if part is None else source_name(part)
 
 
-def source_kind_of(part: Any) -> str | None:
-    return None if part is None else source_kind(part)
+def is_frame(part: Any) -> bool:
+    return part is not None and source_kind(part) == "table"
 
 
 def column_lists(*lists: list[str] | None) -> dict[str, list[str]] | None:
@@ -272,9 +300,11 @@ def resolve_settings(
     command: str,
     changes: dict[str, Any],
     kind: str | None,
+    origin: str = "keywords",
 ) -> config_file.Settings:
     """A config file (a path, or its keys as a dict) with ``changes`` on top, as ``command``
-    reads it; data given in Python (``kind``) is a table or arrays whatever its name."""
+    reads it; data given in Python (``kind``) is a table or arrays whatever its name;
+    ``origin`` names the changes in messages."""
     changes = {key: value for key, value in changes.items() if value is not None}
     data = changes.get("data")
     default_base = None
@@ -289,9 +319,15 @@ def resolve_settings(
             default_base=default_base,
             where="config",
             table=table,
+            changes_where=origin,
         )
     return config_file.resolve(
-        config, command, changes=changes, default_base=default_base, table=table
+        config,
+        command,
+        changes=changes,
+        default_base=default_base,
+        table=table,
+        changes_where=origin,
     )
 
 
@@ -374,7 +410,7 @@ def resume_claimed(
 ) -> Run:
     """``resume`` once ``folder`` is claimed."""
     preset, seed, record = resume_run(folder, command)
-    display = progress if isinstance(progress, Display) else Display.for_user(bool(progress))
+    display = display_of(progress)
     settings = DataSettings.from_dict(record)
     inputs = None
     if "data" in record:
@@ -431,7 +467,7 @@ def sweep(
     from glassnet.experiments.sweep import run_sweep
     from glassnet.training.resume import StopSignals
 
-    display = progress if isinstance(progress, Display) else Display.for_user(bool(progress))
+    display = display_of(progress)
     kind = None if data is None else source_kind(data)
     changes: dict[str, Any] = {
         "data": None if data is None else source_name(data),
@@ -461,8 +497,7 @@ def sweep(
         # The user's data, split once (split seed 0) as train splits it; the sweep's seeds
         # vary the trainings, not the split.
         data_settings = dataclasses.replace(plan.data, data_home=data_home)
-        source = data_settings.data if kind in (None, "name") else data
-        labels = None if isinstance(target, str) else target
+        source, labels = source_and_labels(data, column_name(target, kind), data_settings)
         splits = read_inputs(source, labels, data_settings, plan.preset, 0, display.status).splits
     if scheduler is not None or cluster is not None:
         from glassnet.experiments.dask_trials import dask_client, require_distributed

@@ -146,13 +146,17 @@ def predict(
     return model.predict(rows.x)
 
 
-def export_rows(model: Model, source: str) -> Any:
+def export_rows(model: Model, source: Any) -> Any:
     """What ``export --check`` runs through both the model and its graph: a table's raw
-    columns (a DataFrame), or the feature rows of other data (its label column ignored)."""
+    columns (from a file or a DataFrame), or the feature rows of other data (a file, its
+    label column ignored, or arrays)."""
+    kind = source_kind(source)
+    if kind == "arrays":
+        return np.asarray(source)
     if model.table is not None:  # a table model's graph takes the raw columns
-        from glassnet.data.tables import read_table
+        from glassnet.data.tables import frame_table, read_table
 
-        frame = read_table(source).frame
+        frame = read_table(source).frame if kind == "name" else frame_table(source).frame
         absent = [name for name in model.table.input_columns if name not in frame.columns]
         if absent:
             raise DataError(
@@ -160,7 +164,10 @@ def export_rows(model: Model, source: str) -> Any:
                 "add them (cells may be empty)"
             )
         return frame
-    return file_rows(model, source, model.info.get("target"), need_target=False, data_home=None).x
+    if kind == "table":
+        raise DataError("this model was trained on arrays: check it on arrays or a data file")
+    target = model.info.get("target")
+    return file_rows(model, str(source), target, need_target=False, data_home=None).x
 
 
 def export(
@@ -168,11 +175,12 @@ def export(
     out: str | Path | None = None,
     *,
     dtype: str | None = None,
-    check: str | None = None,
+    check: Any = None,
     status: Status = lambda _: contextlib.nullcontext(),
 ) -> dict[str, Any]:
     """Write the model in ``model_path`` as an ONNX graph (``out``, default beside it with
-    .onnx), checked in onnxruntime against glassnet on the rows of ``check`` when given;
+    .onnx), checked in onnxruntime against glassnet on the rows of ``check`` (a file, a
+    DataFrame or arrays) when given;
     returns what was written, its inputs and outputs, and the comparison."""
     from glassnet.errors import ConfigError
     from glassnet.export.onnx import OPSET, save_onnx
@@ -190,7 +198,7 @@ def export(
             save_onnx(model, path, dtype=dtype)
     else:
         x = export_rows(model, check)
-        with status(f"exporting {model_path}, checking it on {check} ..."):
+        with status(f"exporting {model_path}, checking it on its rows ..."):
             comparison = save_checked(model, path, x, dtype=dtype)
     if model.table is None:
         inputs: Any = {"input": ["n_samples", model.n_features]}
@@ -209,5 +217,10 @@ def export(
         "n_features": model.n_features,
         "inputs": inputs,
         "outputs": ["label", "probabilities"] if model.task == "classification" else ["values"],
-        "check": None if comparison is None else {"data": check, **vars(comparison)},
+        "check": None if comparison is None else {"data": _named(check), **vars(comparison)},
     }
+
+
+def _named(source: Any) -> str:
+    kind = source_kind(source)
+    return str(source) if kind == "name" else ("DataFrame" if kind == "table" else "arrays")

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from glassnet.atomic import write_atomic
 from glassnet.errors import ConfigError, DataError
 from glassnet.experiments.claim import claim_folder
-from glassnet.experiments.experiment import RUN_FILE, start_run, write_run
+from glassnet.experiments.experiment import holds_run, start_run, write_run
 from glassnet.models import checkpoint
 from glassnet.report import html as html_report
 from glassnet.report import run_folder
@@ -52,7 +54,7 @@ class Run:
         self.folder = folder
         # A run trained in this process can still be written out (run.json, predictions):
         self._result = result
-        self._started = started  # (preset, seed, command) that run.json records
+        self._started = started  # (preset, seed, command record) that run.json keeps
 
     @property
     def task(self) -> str:
@@ -125,7 +127,7 @@ class Run:
         if self._result is None or self._started is None:
             if self.folder is None:
                 raise ConfigError("this run has no folder to copy from; train it again")
-            copy_run_folder(self.folder, folder)
+            self.metrics = copy_run_folder(self.folder, folder)
         else:
             preset, seed, command = self._started
             with claim_folder(folder, command["name"]):
@@ -188,14 +190,27 @@ def load_run(folder: str | Path) -> Run:
     return Run(metrics, model, folder=folder)
 
 
-def copy_run_folder(source: Path, folder: Path) -> None:
-    """Copy a finished run's files into ``folder``, which must not hold a run."""
-    if (folder / "metrics.json").exists() or (folder / RUN_FILE).exists():
-        raise ConfigError(f"{folder} already holds a run; choose another folder")
-    folder.mkdir(parents=True, exist_ok=True)
-    for path in sorted(source.iterdir()):
-        if path.is_file() and (path.name in RUN_FILES or path.suffix == ".png"):
-            shutil.copy2(path, folder / path.name)
+def copy_run_folder(source: Path, folder: Path) -> dict[str, Any]:
+    """Copy a finished run's files into ``folder`` (claimed meanwhile; it must not hold a
+    run), its metrics.json naming the copies; returns those metrics."""
+    with claim_folder(folder, "copy"):
+        if holds_run(folder):
+            raise ConfigError(f"{folder} already holds a run; choose another folder")
+        names = [
+            path.name
+            for path in sorted(source.iterdir())
+            if path.is_file() and (path.name in RUN_FILES or path.suffix == ".png")
+        ]
+        for name in names:
+            if name != run_folder.METRICS:
+                shutil.copy2(source / name, folder / name)
+        metrics = run_folder.read_metrics(source)
+        metrics["outputs"] = {
+            key: str(folder / Path(path).name) for key, path in metrics.get("outputs", {}).items()
+        }
+        text = json.dumps(metrics, indent=2)
+        write_atomic(folder / run_folder.METRICS, lambda handle: handle.write(text), mode="w")
+    return metrics
 
 
 def run_html(run: Run) -> str:
