@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,9 +47,13 @@ class Dataset:
 
 @dataclass
 class Splits:
+    """Train, validation and test rows; ``columns``: a table's column records (role, missing,
+    distinct, what was learned: ``glassnet.data.tabular.column_records``), None otherwise."""
+
     train: Dataset
     validation: Dataset
     test: Dataset
+    columns: list[dict[str, Any]] | None = None
 
     def sizes(self) -> dict[str, int]:
         parts = {"train": self.train, "validation": self.validation, "test": self.test}

@@ -17,7 +17,7 @@ import numpy as np
 
 from glassnet.data.columns import ColumnInfo, infer_columns
 from glassnet.data.datasets import Dataset, Splits, random_split
-from glassnet.data.preprocessing import TablePreprocessor, warn
+from glassnet.data.preprocessing import DATE_PARTS, TablePreprocessor, warn
 from glassnet.data.tables import read_labelled_table
 from glassnet.errors import DataError
 
@@ -152,4 +152,40 @@ def table_splits(
         Dataset(table.transform(frame, what=part.name), part.y, part.name, feature_names=names)
         for frame, part in zip(frames, parts, strict=True)
     ]
-    return Splits(*datasets), table
+    return Splits(*datasets, columns=column_records(data.columns, table)), table
+
+
+def column_records(columns: list[ColumnInfo], table: TablePreprocessor) -> list[dict[str, Any]]:
+    """Each column as plain data for ``metrics.json`` and the report: name, role, share of
+    missing cells, distinct values, the note (why dropped or forced), and ``learned``, what
+    the preprocessing fitted on the training rows keeps of it (numeric: median, mean and
+    scale; categorical: the number of categories; datetime: its numeric parts)."""
+    numeric = {name: index for index, name in enumerate(table.numeric)}
+    categories = dict(zip(table.categorical, table.categories, strict=True))
+    records = []
+    for info in columns:
+        learned: dict[str, Any] = {}
+        if info.name in numeric:
+            index = numeric[info.name]
+            learned = {
+                "median": float(table.medians[index]),
+                "mean": float(table.means[index]),
+                "scale": float(table.scales[index]),
+            }
+            if info.name in table.indicators:
+                learned["missing_indicator"] = True
+        elif info.name in categories:
+            learned = {"categories": len(categories[info.name])}
+        elif info.name in table.datetime:
+            learned = {"parts": [f"{info.name}.{part}" for part in DATE_PARTS]}
+        records.append(
+            {
+                "name": info.name,
+                "role": info.role,
+                "missing": info.missing,
+                "distinct": info.distinct,
+                "note": info.note,
+                "learned": learned,
+            }
+        )
+    return records
