@@ -140,7 +140,11 @@ def table_splits(
     if data.task == "regression" and len(np.unique(data.y)) < 2:
         raise DataError(f"{data.target!r} holds a single value; there is nothing to predict")
     positions = random_split(
-        rows, validation_fraction=validation_fraction, test_fraction=test_fraction, seed=seed
+        rows,
+        validation_fraction=validation_fraction,
+        test_fraction=test_fraction,
+        seed=seed,
+        task=data.task,
     )
     used = {info.name: info.role for info in data.columns if info.used}
     parts = [positions.train, positions.validation, positions.test]
