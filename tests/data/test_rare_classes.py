@@ -69,3 +69,20 @@ def test_a_table_with_one_row_classes_trains_and_scores_them_as_absent(tmp_path,
     metrics = json.loads((out / "metrics.json").read_text())
     per_class = {row["class"]: row["support"] for row in metrics["evaluation"]["per_class"]}
     assert len(per_class) == 48 and all(per_class[label] == 0 for label in RARE)
+
+
+def test_a_role_that_cannot_be_exported_is_said_at_training_time(monkeypatch):
+    import pandas as pd
+
+    from glassnet.data import tabular
+    from glassnet.data.columns import ColumnInfo
+
+    frame = pd.DataFrame({"x": np.arange(30.0), "c": ["a", "b", "c"] * 10, "y": [0, 1] * 15})
+    columns = [ColumnInfo("x", "numeric", 0.0, 30), ColumnInfo("c", "categorical", 0.0, 3)]
+    data = tabular.TableData(frame, frame["y"].to_numpy(), columns, "y", "classification", "t")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        tabular.table_splits(data)  # every role exports: no warning
+    monkeypatch.setattr(tabular, "EXPORTABLE_ROLES", ("numeric",))
+    with pytest.warns(DataWarning, match=r"column\(s\) \['c'\] \(categorical\) cannot be exported"):
+        tabular.table_splits(data)

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 USED_ROLES = ("numeric", "categorical", "boolean", "datetime")
+# The roles glassnet.export.onnx_table turns into graph inputs; a used column of any other role
+# is said at training time, not first at export (tests/export/test_onnx_table.py holds the two
+# together).
+EXPORTABLE_ROLES = ("numeric", "categorical", "boolean", "datetime")
 # A text column with at most this many distinct values is a category.
 MAX_CATEGORIES = 50
 # Up to MAX_MANY_CATEGORIES distinct values, short text (at most MAX_CATEGORY_LENGTH

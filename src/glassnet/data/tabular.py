@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from glassnet.data.columns import ColumnInfo, infer_columns
+from glassnet.data.columns import EXPORTABLE_ROLES, ColumnInfo, infer_columns
 from glassnet.data.datasets import Dataset, Splits, random_split
 from glassnet.data.preprocessing import DATE_PARTS, TablePreprocessor, warn
 from glassnet.data.tables import read_labelled_table
@@ -147,6 +147,13 @@ def table_splits(
         task=data.task,
     )
     used = {info.name: info.role for info in data.columns if info.used}
+    unexportable = sorted(name for name, role in used.items() if role not in EXPORTABLE_ROLES)
+    if unexportable:
+        warn(
+            f"column(s) {unexportable} ({', '.join(sorted({used[n] for n in unexportable}))}) "
+            "cannot be exported to ONNX: a model trained on them predicts in glassnet only; "
+            "drop them (--drop) for a model you can export"
+        )
     parts = [positions.train, positions.validation, positions.test]
     frames = [data.frame.iloc[part.x[:, 0].astype(np.intp)] for part in parts]
     table = TablePreprocessor.fit(frames[0], used)
