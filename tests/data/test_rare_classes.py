@@ -86,3 +86,11 @@ def test_a_role_that_cannot_be_exported_is_said_at_training_time(monkeypatch):
     monkeypatch.setattr(tabular, "EXPORTABLE_ROLES", ("numeric",))
     with pytest.warns(DataWarning, match=r"column\(s\) \['c'\] \(categorical\) cannot be exported"):
         tabular.table_splits(data)
+
+
+def test_a_target_of_mostly_rare_classes_is_a_data_error_pointing_to_regression():
+    from glassnet.errors import DataError
+
+    prices = Dataset(np.zeros((120, 1)), np.arange(120) % 70, name="prices")
+    with pytest.raises(DataError, match=r"70 of the 70 classes .* --task regression"):
+        random_split(prices)

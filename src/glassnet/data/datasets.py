@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet.data.checks import check_classes
+from glassnet.data.checks import check_classes, first_ten
 from glassnet.errors import DataError, DataWarning
 
 # The seed experiment's split (DESIGN.md): test first, then validation out of the rest.
@@ -140,6 +140,13 @@ def random_split(
     has_classes = task == "classification" or (task is None and y.dtype.kind != "f")
     labels, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
     rare = has_classes & (counts < MIN_CLASS_ROWS)
+    if 2 * rare.sum() > len(labels):
+        raise DataError(
+            f"{rare.sum()} of the {len(labels)} classes of {data.name} have fewer than "
+            f"{MIN_CLASS_ROWS} rows ({first_ten(labels[rare])}): too few to learn and score "
+            "them; a target of many distinct numbers is a regression (--task regression), "
+            "or merge the rare classes"
+        )
     kept = np.flatnonzero(~rare[inverse.reshape(-1)]) if has_classes else np.arange(len(y))
 
     def split(rows, size, state):
