@@ -140,6 +140,11 @@ def random_split(
     has_classes = task == "classification" or (task is None and y.dtype.kind != "f")
     labels, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
     rare = has_classes & (counts < MIN_CLASS_ROWS)
+    if len(y) < 3:
+        raise DataError(
+            f"{data.name} has too few rows ({len(data)}) to split three ways; "
+            "add rows or lower --validation-fraction / --test-fraction"
+        )
     if 2 * rare.sum() > len(labels):
         raise DataError(
             f"{rare.sum()} of the {len(labels)} classes of {data.name} have fewer than "

@@ -14,11 +14,16 @@ _preloading: list[Any] = []  # the thread preload started, until wait_for_preloa
 
 
 def preload() -> None:
-    """Start importing matplotlib (~0.5 s of CPU) in a background thread, for a process that
-    will draw later and has idle time now (waiting for a sweep's worker processes)."""
+    """Start importing matplotlib (~0.5 s of CPU) and scikit-learn's metrics (~1 s, for the
+    test scores beside the baseline) in a background thread, for a process that will draw
+    later and has idle time now (waiting for a sweep's worker processes)."""
     import threading
 
-    thread = threading.Thread(target=pyplot, name="glassnet-preload-matplotlib", daemon=True)
+    def imports() -> None:
+        pyplot()
+        import sklearn.metrics  # noqa: F401
+
+    thread = threading.Thread(target=imports, name="glassnet-preload-matplotlib", daemon=True)
     thread.start()
     _preloading.append(thread)
 
