@@ -22,7 +22,9 @@ def many_classes(seed=0):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_one_row_classes_are_training_rows_and_named(seed):
-    with pytest.warns(DataWarning, match=r"class\(es\) CT \(1\), DE \(1\), ME \(1\)") as caught:
+    with pytest.warns(
+        DataWarning, match=r"class\(es\) CT \(1 row\), DE \(1 row\), ME \(1 row\)"
+    ) as caught:
         splits = random_split(many_classes(), seed=seed)
     assert "all their rows are training rows" in str(caught[0].message)
     assert set(RARE) <= set(splits.train.y)
@@ -65,7 +67,7 @@ def test_a_table_with_one_row_classes_trains_and_scores_them_as_absent(tmp_path,
     out = tmp_path / "run"
     argv = ["train", "--data", str(path), "--target", "state", "--epochs", "3", "--hidden", "8"]
     assert main([*argv, "--quiet", "--out", str(out)]) == 0
-    assert "CT (1)" in capsys.readouterr().err
+    assert "CT (1 row)" in capsys.readouterr().err
     metrics = json.loads((out / "metrics.json").read_text())
     per_class = {row["class"]: row["support"] for row in metrics["evaluation"]["per_class"]}
     assert len(per_class) == 48 and all(per_class[label] == 0 for label in RARE)

@@ -192,15 +192,15 @@ def random_split(
 def _warn_rare(labels: np.ndarray, counts: np.ndarray) -> None:
     """Say which classes train on all their rows and are in no validation or test row."""
     listed = ", ".join(
-        f"{label} ({count})"
+        f"{label} ({count} row{'s' if count > 1 else ''})"
         for label, count in zip(labels[:10].tolist(), counts[:10].tolist(), strict=True)
     )
     more = f", ... ({len(labels)} classes)" if len(labels) > 10 else ""
     warnings.warn(
         DataWarning(
-            f"class(es) {listed}{more} (rows in brackets) have too few rows for the "
-            "validation and test split; all their rows are training rows, so the model learns "
-            "them but the validation and test scores do not cover them"
+            f"too few rows to split class(es) {listed}{more} into training, validation and "
+            "test rows: all their rows are training rows, so the model learns them but the "
+            "validation and test scores do not cover them"
         ),
         stacklevel=3,
     )
