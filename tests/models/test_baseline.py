@@ -131,3 +131,20 @@ def test_evaluate_model_reads_the_baseline_from_the_model_file_info():
     regressor = Model([mlp([3, 1], rng=rng)], task="regression", target_scaler=target)
     evaluation = evaluate_model(regressor, Dataset(x, rng.normal(size=30)))
     assert evaluation.to_dict()["baseline"]["value"] == 4.0
+
+
+def test_imbalanced_data_where_the_rare_class_is_mostly_missed_suggests_class_weights():
+    # Beats always "No" (finds 20 of the 60 positives, no false alarm), yet misses most of them.
+    y, _ = imbalanced()
+    p_yes = np.zeros(len(y))
+    p_yes[np.flatnonzero(y == 1)[:20]] = 0.9
+    evaluation = Evaluation(
+        np.array(["No", "Yes"]), y, np.column_stack([1 - p_yes, p_yes]), np.array([940, 60])
+    )
+    (warning,) = evaluation.warnings()
+    positives = int(np.sum(y == 1))
+    assert f"the model finds 20 of the {positives} 'Yes' rows" in warning
+    assert "--class-weight balanced" in warning
+    # Balanced data, the same misses: no suggestion (nothing is imbalanced).
+    even = Evaluation(evaluation.classes, y, evaluation.proba, np.array([500, 500]))
+    assert even.warnings() == []

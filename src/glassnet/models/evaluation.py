@@ -28,6 +28,9 @@ from glassnet.models.model import Model
 IMBALANCED_SHARE = 0.8
 # A balanced accuracy this far above the baseline's is worth saying beside a lost accuracy.
 CLEAR_LEAD = 0.05
+# On imbalanced data, a class the model finds less than this share of (its recall) makes the
+# warnings suggest class weights even when the model beats the baseline.
+MIN_RECALL = 0.5
 
 
 @dataclass
@@ -169,12 +172,26 @@ class Evaluation:
                 f"the model predicts only {str(self.classes[predicted[0]])!r}: {missed} of "
                 f"{len(self.y_true)} rows of the other classes are never found"
             )
-        if found and self.imbalanced and self.class_weight is None:
-            share = float(np.max(self.train_counts) / np.sum(self.train_counts))  # type: ignore[arg-type]
-            found.append(
-                f"the classes are imbalanced ({share:.0%} of the training rows are one class): "
-                "judge by balanced accuracy and macro-F1, and try --class-weight balanced"
+        if self.imbalanced and self.class_weight is None:
+            matrix = self.confusion_matrix()
+            support = matrix.sum(axis=1)
+            recall = np.divide(
+                np.diag(matrix), support, out=np.ones(len(support)), where=support > 0
             )
+            missed = int(np.argmin(recall))
+            if found or recall[missed] < MIN_RECALL:
+                share = float(np.max(self.train_counts) / np.sum(self.train_counts))  # type: ignore[arg-type]
+                finds = (
+                    f"the model finds {matrix[missed, missed]} of the {support[missed]} "
+                    f"{str(self.classes[missed])!r} rows; "
+                    if recall[missed] < MIN_RECALL
+                    else ""
+                )
+                found.append(
+                    f"the classes are imbalanced ({share:.0%} of the training rows are one "
+                    f"class): {finds}judge by balanced accuracy and macro-F1, and try "
+                    "--class-weight balanced"
+                )
         return found
 
     @property
