@@ -1,8 +1,7 @@
 """docs/tutorial.ipynb runs from top to bottom, and says what the tutorial says.
 
-The notebook is executed by nbclient in a kernel that runs this very interpreter (a
-kernelspec written into a temporary JUPYTER_PATH, which Jupyter searches first), so it
-imports the glassnet under test whatever other kernels the machine has. It runs with 300
+The notebook is executed by nbclient in a kernel that runs this very interpreter
+(``notebook_kernel``), so it imports the glassnet under test. It runs with 300
 epochs per training instead of the tutorial's 1000 (its one ``EPOCHS = 1000`` line is
 changed): every cell still runs, in a third of the time; the committed outputs, from the
 full 1000 epochs, are checked as they are.
@@ -10,9 +9,7 @@ full 1000 epochs, are checked as they are.
 
 from __future__ import annotations
 
-import json
 import re
-import sys
 from pathlib import Path
 
 import nbformat
@@ -20,8 +17,9 @@ import numpy as np
 import pytest
 from nbclient import NotebookClient
 
+from notebook_kernel import this_interpreter
+
 NOTEBOOK = Path(__file__).resolve().parents[1] / "docs" / "tutorial.ipynb"
-KERNEL = "glassnet-tutorial-test"
 FULL_EPOCHS, TEST_EPOCHS = "EPOCHS = 1000", "EPOCHS = 300"
 
 
@@ -80,17 +78,7 @@ def test_committed_notebook_carries_its_outputs() -> None:
 
 
 def test_notebook_executes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = tmp_path / "jupyter" / "kernels" / KERNEL
-    spec.mkdir(parents=True)
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    spec.joinpath("kernel.json").write_text(
-        json.dumps({"argv": argv, "display_name": KERNEL, "language": "python"})
-    )
-    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
-    # Keep the kernel's connection files and IPython's history out of the home folder.
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
-    monkeypatch.delenv("MPLBACKEND", raising=False)
+    kernel = this_interpreter(tmp_path, monkeypatch)
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     sources = [cell.source for cell in notebook.cells]
     assert sum(source.count(FULL_EPOCHS) for source in sources) == 1
@@ -101,7 +89,7 @@ def test_notebook_executes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     client = NotebookClient(
         notebook,
         timeout=240,
-        kernel_name=KERNEL,
+        kernel_name=kernel,
         resources={"metadata": {"path": str(tmp_path)}},
     )
     client.execute()  # raises CellExecutionError, naming the cell, if any cell fails

@@ -1,4 +1,9 @@
-"""glassnet: neural networks in plain NumPy where every forward and backward step is readable."""
+"""glassnet: neural networks in plain NumPy where every forward and backward step is readable.
+
+The workflow in one call: ``run = glassnet.train("penguins.csv", target="species")``, then
+``run.test_accuracy``, ``run.model.predict(rows)``, ``run.save("runs/penguins")`` and
+``glassnet.load_run("runs/penguins")``; the layers, losses and ``fit`` beneath it are here too.
+"""
 
 from glassnet._version import __version__
 from glassnet.errors import ConfigError, DataError, DivergenceError, GlassnetError, ModelFileError
@@ -22,6 +27,7 @@ from glassnet.nn.optim import SGD, Adam
 from glassnet.training.config import TrainConfig, fit_from_config
 from glassnet.training.history import History, StopTraining
 from glassnet.training.loop import evaluate, fit
+from glassnet.workflow import Run, load_run, resume, run_preset, sweep, train
 
 __all__ = [
     "Adam",
@@ -39,6 +45,7 @@ __all__ = [
     "ModelFileError",
     "Param",
     "ReLU",
+    "Run",
     "SGD",
     "Sequential",
     "Sigmoid",
@@ -51,7 +58,12 @@ __all__ = [
     "evaluate",
     "fit",
     "gradcheck",
+    "load_run",
     "fit_from_config",
     "mlp",
+    "resume",
+    "run_preset",
     "softmax",
+    "sweep",
+    "train",
 ]

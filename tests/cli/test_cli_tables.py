@@ -210,7 +210,7 @@ def test_ctrl_c_during_training_leaves_a_usable_model_and_a_resumable_run(
 ):
     import contextlib
 
-    import glassnet.cli.train as cli_train
+    from glassnet.workflow.progress import Display
 
     @contextlib.contextmanager
     def interrupting_progress(*args, **kwargs):
@@ -220,7 +220,7 @@ def test_ctrl_c_during_training_leaves_a_usable_model_and_a_resumable_run(
 
         yield {"on_trial": None, "on_epoch": on_epoch, "on_member": None}
 
-    monkeypatch.setattr(cli_train, "training_progress", interrupting_progress)
+    monkeypatch.setattr(Display, "training", interrupting_progress)
     data = regression_table(tmp_path / "prices.tsv")
     out = tmp_path / "run"
     argv = ["train", "--data", str(data), "--target", "price", "--out", str(out), *QUICK]
@@ -301,3 +301,23 @@ def test_an_augmenting_preset_on_a_table_is_refused_before_a_run_folder_exists(
     error = capsys.readouterr().err
     assert "preset 'best' augments images" in error and "Traceback" not in error
     assert not out.exists()
+
+
+def test_two_trainings_started_into_one_folder_one_runs_and_one_is_refused(tmp_path):
+    import subprocess
+    import sys
+
+    data = regression_table(tmp_path / "prices.tsv")
+    out = tmp_path / "run"
+    argv = [sys.executable, "-m", "glassnet.cli", "train", "--data", str(data), "--target"]
+    argv += ["price", "--out", str(out), "--quiet", *QUICK]
+    both = [subprocess.Popen(argv, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    codes = sorted((p.wait(120), p.stderr.read()) for p in both)
+    (done, _), (refused, error) = codes
+    assert (done, refused) == (0, 2), codes
+    # Refused while the first holds the folder, or (had it finished first) as a finished run.
+    assert "in use by another glassnet run (glassnet train, process" in error or (
+        "already holds a run" in error
+    )
+    assert error.count("\n") == 1 and "Traceback" not in error
+    assert json.loads((out / "metrics.json").read_text())["test_r2"] > 0.5

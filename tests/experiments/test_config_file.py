@@ -54,9 +54,9 @@ def test_one_file_means_the_same_to_every_command(config):
         assert (preset.name, preset.data) == ("prices", str(config.parent / "prices.csv"))
         assert (preset.split, preset.scaling) == ("random", "none")  # a table's defaults
         assert resolved.user_data
-    assert train.data["columns"] == {"drop": ["noise"], "categorical": ["colour"]}
-    assert (train.data["validation_fraction"], train.data["test_fraction"]) == (0.25, 0.15)
-    assert (train.data["target"], train.data["task"]) == ("price", "regression")
+    assert train.data.columns == {"drop": ["noise"], "categorical": ["colour"]}
+    assert (train.data.validation_fraction, train.data.test_fraction) == (0.25, 0.15)
+    assert (train.data.target, train.data.task) == ("price", "regression")
     config_ = train.preset.train
     # The file's settings over the tabular recipe; "full" and "none" are spelled in words.
     assert (config_.hidden_layer_sizes, config_.epochs, config_.activation) == ((8,), 7, "relu")
@@ -77,9 +77,9 @@ def test_flags_override_the_file(config, tmp_path):
     }
     resolved = quietly(config, "train", changes=changes)
     assert resolved.preset.data == "other.csv"  # a flag's path is the user's, not the file's
-    assert resolved.data["target"] == "colour" and resolved.preset.scaling == "standard"
+    assert resolved.data.target == "colour" and resolved.preset.scaling == "standard"
     # A column flag replaces the file's list of that name; the other lists stay.
-    assert resolved.data["columns"] == {"drop": ["price"], "categorical": ["colour"]}
+    assert resolved.data.columns == {"drop": ["price"], "categorical": ["colour"]}
     assert resolved.preset.train.epochs == 2 and resolved.preset.train.hidden_layer_sizes == (8,)
 
 
@@ -164,7 +164,7 @@ def test_a_preset_file_as_base_is_the_same_as_the_file_itself(config, tmp_path):
     resolved = quietly(child, "train")
     assert resolved.preset.train.epochs == 3 and resolved.preset.train.hidden_layer_sizes == (8,)
     assert resolved.preset.sweep == {"lr": [0.1]}
-    assert resolved.data["columns"] == {"drop": ["noise"], "categorical": ["colour"]}
+    assert resolved.data.columns == {"drop": ["noise"], "categorical": ["colour"]}
 
 
 def test_run_and_sweep_without_a_file_start_from_the_seed_preset():
@@ -225,7 +225,7 @@ def test_a_table_file_of_pixel_rows_gets_the_images_recipe_not_the_tables(tmp_pa
     pixels, npz = settings[f"img{suffix}"], settings["img.npz"]
     assert pixels.preset.scaling == npz.preset.scaling == "standard"
     assert pixels.preset.train == npz.preset.train == TrainConfig()
-    assert pixels.data["image_shape"] == [6, 6, 3]
+    assert pixels.data.image_shape == (6, 6, 3)
 
 
 def test_a_relative_base_file_is_found_beside_the_config_file(config, tmp_path, monkeypatch):

@@ -69,6 +69,7 @@ def test_a_model_trained_on_a_csv_exports_through_the_cli(tmp_path, rng, capsys)
     run = tmp_path / "run"
     train = ["train", "--data", str(data), "--target", "species", "--hidden", "8,8"]
     assert main([*train, "--epochs", "60", "--jobs", "1", "--out", str(run), "--quiet"]) == 0
+    assert capsys.readouterr().out.startswith("test accuracy ")  # --quiet: the result line
     out = tmp_path / "flowers.onnx"
     command = ["export", str(run / "model.npz"), "--format", "onnx", "--out", str(out), "--json"]
     assert main(command) == 0

@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
+from glassnet import workflow
 from glassnet._version import __version__
 from glassnet.cli import export as cli_export
 from glassnet.cli import model as cli_model
@@ -25,10 +25,8 @@ from glassnet.cli.output import (
     default_run_dir,
     results_summary,
     results_table,
-    training_progress,
 )
 from glassnet.errors import ConfigError, DataWarning, GlassnetError
-from glassnet.experiments import config_file
 
 EXAMPLES = """examples:
   glassnet run                      the seed experiment (the tutorial, reproduced)
@@ -60,7 +58,9 @@ every command takes --quiet, and --json for a machine-readable result on stdout;
 def main(argv: list[str] | None = None) -> int:
     """Run the command in ``argv`` (default: ``sys.argv``); returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        refuse_unknown(parser, sys.argv[1:] if argv is None else argv, unknown)
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
@@ -85,6 +85,28 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         print(f"glassnet: interrupted{f'; {one_line(exc)}' if str(exc) else ''}", file=sys.stderr)
         return 130
+
+
+def refuse_unknown(parser: argparse.ArgumentParser, argv: list[str], unknown: list[str]) -> None:
+    """Exit 2 with one line naming the first argument no parser took, the closest flag of
+    the command it was given to (``--hiden``: did you mean ``--hidden``?) and that
+    command's ``--help``."""
+    import difflib
+
+    commands = next(
+        action.choices
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+    )
+    command = next((word for word in argv if word in commands), None)
+    where = commands[command] if command is not None else parser
+    flags = [flag for action in where._actions for flag in action.option_strings]
+    word = unknown[0]
+    close = difflib.get_close_matches(word.split("=")[0], flags, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]}?)" if close and word.startswith("-") else ""
+    where.exit(
+        2, f"{where.prog}: error: unrecognized argument {word}{hint}; see {where.prog} --help\n"
+    )
 
 
 def one_line(message: object) -> str:
@@ -172,112 +194,68 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``glassnet run``: sweep on validation, retrain the best, test once, write the folder."""
-    from glassnet.experiments.experiment import resume_run, run_experiment, start_run, write_run
-    from glassnet.experiments.trials import resolve_n_jobs
-
     out = Output(args)
     data_flags = ("config", "data", "target", "task", *cli_train.COLUMN_KEYS, "data_home")
     given = (args.preset, args.seed, args.out, args.dtype, args.refit)
     given += tuple(getattr(args, flag) for flag in data_flags)
-    splits = table = None
     if args.resume is not None:
         if any(value is not None for value in given):
             raise ConfigError(
                 "--resume reuses the run's preset, data, seed, folder and settings; "
                 "drop --preset, --config, --data, --seed, --out, --dtype and --refit"
             )
-        folder = args.resume
-        preset, seed, command = resume_run(folder)
-        refit = command.get("refit")
-        if "data" in command:
-            splits, table = cli_train.user_splits(out, preset, command, seed)
-    else:
-        seed = 0 if args.seed is None else args.seed
-        changes = {**cli_train.data_changes(args), "base": args.preset}
-        if args.dtype:
-            changes["train"] = {"dtype": args.dtype}
-        # Without a file, the seed experiment on the digits; other --data get their defaults
-        # (on a table the tabular recipe), as a file naming them would.
-        digits = args.config is None and args.data in (None, "digits")
-        resolved = config_file.resolve(
-            args.config, "run", changes=changes, default_base="seed" if digits else None
+        run = cli_train.start_or_resume(
+            "run",
+            lambda: workflow.resume(
+                args.resume, command="run", n_jobs=args.jobs, progress=out.display
+            ),
         )
-        preset, refit = resolved.preset, args.refit
-        command = {"name": "run", "refit": refit}
-        if resolved.user_data:
-            # The recipe on the user's data, split as `glassnet train` splits it.
-            command.update(resolved.data, data_home=args.data_home)
-            splits, table = cli_train.user_splits(out, preset, command, seed)
-        folder = start_run(preset, seed, args.out or default_run_dir(), command)
-    n_trials = len(preset.grid()) if preset.sweep else 0
-    with training_progress(out, n_trials, preset.train.epochs, preset.ensemble) as callbacks:
-        if resolve_n_jobs(args.jobs, n_trials) > 1:  # this process only waits for workers
-            callbacks["on_trial"] = preload_figures_after(callbacks["on_trial"])
-        try:
-            result = run_experiment(
-                preset,
-                seed=seed,
-                n_jobs=args.jobs,
-                refit=refit,
-                run_dir=folder,
-                splits=splits,
-                info={"target": command.get("target")} if splits is not None else None,
-                **callbacks,
-            )
-        except KeyboardInterrupt:
-            raise KeyboardInterrupt(
-                f"finished work is saved in {folder}; continue with: glassnet run --resume {folder}"
-            ) from None
-    result.model.table = table
-    outputs = write_run(result, folder)
+    else:
+        dtype = {"dtype": args.dtype} if args.dtype else {}
+        job = workflow.prepare(
+            command="run",
+            config=args.config,
+            preset=args.preset,
+            refit=args.refit,
+            seed=0 if args.seed is None else args.seed,
+            progress=out.display,
+            **cli_train.data_keywords(args),
+            **dtype,
+        )
+        folder = args.out or default_run_dir()
+        run = cli_train.start_or_resume("run", lambda: job.run(folder, n_jobs=args.jobs))
+    metrics = run.metrics
     out.result(
         {
-            "run_dir": str(folder),
-            "preset": preset.name,
-            "seed": seed,
-            "best_params": result.best_params,
-            "validation_accuracy": result.validation_accuracy,
-            "selection_accuracy": result.selection_accuracy,
-            "refit": result.refit,
-            "ensemble": len(result.model.networks),
-            "test_accuracy": result.test_accuracy,
-            "task": result.model.task,
-            **result.regression_metrics(),
-            "seconds": result.seconds,
-            "outputs": outputs,
+            "run_dir": str(run.folder),
+            "preset": metrics["preset"],
+            "seed": metrics["seed"],
+            "best_params": run.best_params,
+            "validation_accuracy": run.validation_accuracy,
+            "selection_accuracy": metrics.get("selection_accuracy"),
+            "refit": metrics["refit"],
+            "ensemble": metrics["ensemble"],
+            "test_accuracy": run.test_accuracy,
+            "task": run.task,
+            **{key: metrics[key] for key in cli_train.REGRESSION_KEYS if key in metrics},
+            "seconds": run.seconds,
+            "outputs": metrics["outputs"],
         }
     )
-    out.print(results_table(result))
-    out.print(results_summary(result))
+    if out.quiet:
+        out.headline(f"{cli_train.headline(run)}; run folder {run.folder}")
+        return 0
+    out.print(results_table(metrics))
+    out.print(results_summary(metrics))
     return 0
-
-
-def preload_figures_after(on_trial: Callable[..., None] | None) -> Callable[..., None]:
-    """``on_trial`` that, when the first trial is in, imports matplotlib in the background:
-    the sweep's workers keep the cores busy, and this process only waits for them."""
-    started = False
-
-    def first_preloads(result: object) -> None:
-        nonlocal started
-        if not started:
-            from glassnet.report.figures import preload
-
-            preload()
-            started = True
-        if on_trial is not None:
-            on_trial(result)
-
-    return first_preloads
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
     """``glassnet presets``: a table of the built-in presets and what each one runs."""
     from rich.table import Table
 
-    from glassnet.experiments import presets
-
     out = Output(args)
-    described = [(name, presets.load(name).description) for name in presets.names()]
+    described = workflow.presets()
     out.result({"presets": [{"name": n, "description": d} for n, d in described]})
     table = Table(title="glassnet presets")
     table.add_column("name")

@@ -7,8 +7,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from glassnet import workflow
 from glassnet.cli.output import Output, add_output_flags, key_value_table
-from glassnet.errors import ConfigError
 
 EXPORT_EXAMPLES = """examples:
   glassnet export runs/iris/model.npz --format onnx --out iris.onnx
@@ -62,78 +62,40 @@ def add_export_parser(commands: Any) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """``glassnet export``: load the model file, build and check the graph, write it."""
-    from glassnet.export.onnx import OPSET, save_onnx
-    from glassnet.export.onnx_table import input_layout
-    from glassnet.export.verify import save_checked
-    from glassnet.models import checkpoint
-
     out = Output(args)
-    model = checkpoint.load(args.model)
-    path = args.out if args.out is not None else args.model.with_suffix(".onnx")
-    if path.resolve() == args.model.resolve():
-        raise ConfigError(f"--out {path} is the model file itself; choose another name")
-    comparison = None
-    if args.check is None:
-        with out.status(f"exporting {args.model} ..."):
-            save_onnx(model, path, dtype=args.dtype)
-    else:
-        x = check_rows(model, args.check)
-        with out.status(f"exporting {args.model}, checking it on {args.check} ..."):
-            comparison = save_checked(model, path, x, dtype=args.dtype)
-    parameters = sum(
-        int(param.value.size) for network in model.networks for param in network.parameters()
+    result = workflow.export(
+        args.model, args.out, dtype=args.dtype, check=args.check, status=out.status
     )
-    outputs = ["label", "probabilities"] if model.task == "classification" else ["values"]
-    if model.table is None:
-        inputs: Any = {"input": ["n_samples", model.n_features]}
-        described = f"input (n, {model.n_features}), {args.dtype or model.dtype}"
+    result = {**result, "format": args.format}
+    out.result({key: value for key, value in result.items() if key != "n_features"})
+    if out.quiet:
+        out.headline(f"wrote {result['out']}")
+        return 0
+    if "input" in result["inputs"]:
+        described = f"input (n, {result['n_features']}), {result['dtype']}"
     else:  # one (n, 1) input per raw column
-        inputs = {item["name"]: item["type"] for item in input_layout(model.table)}
-        described = f"{len(inputs)} columns, each (n, 1): " + ", ".join(
-            f"{name} ({kind})" for name, kind in inputs.items()
+        described = f"{len(result['inputs'])} columns, each (n, 1): " + ", ".join(
+            f"{name} ({kind})" for name, kind in result["inputs"].items()
         )
-    result = {
-        "model": str(args.model),
-        "out": str(path),
-        "format": args.format,
-        "opset": OPSET,
-        "bytes": path.stat().st_size,
-        "parameters": parameters,
-        "dtype": args.dtype or str(model.dtype),
-        "members": len(model.networks),
-        "inputs": inputs,
-        "outputs": outputs,
-        "check": None if comparison is None else {"data": args.check, **vars(comparison)},
-    }
-    out.result(result)
     rows = [
         ("wrote", result["out"]),
-        ("size", f"{result['bytes']:,} bytes for {parameters:,} parameters ({result['dtype']})"),
-        ("opset", OPSET),
+        (
+            "size",
+            f"{result['bytes']:,} bytes for {result['parameters']:,} parameters "
+            f"({result['dtype']})",
+        ),
+        ("opset", result["opset"]),
         ("inputs", described),
-        ("outputs", ", ".join(outputs)),
+        ("outputs", ", ".join(result["outputs"])),
     ]
-    if comparison is not None:
+    check = result["check"]
+    if check is not None:
         rows.append(
             (
                 "checked",
-                f"{comparison.rows} rows of {args.check} in onnxruntime: largest difference "
-                f"{comparison.max_difference:.1e}, labels identical",
+                f"{check['rows']} rows of {args.check} in onnxruntime: largest difference "
+                f"{check['max_difference']:.1e}, labels identical",
             )
         )
     out.print(key_value_table("glassnet export", rows))
     return 0
-
-
-def check_rows(model: Any, source: str) -> Any:
-    """The feature rows of ``source`` (CSV columns matched by the names the model remembers;
-    its label column, if any, ignored)."""
-    from glassnet.data.sources import load_dataset
-
-    if model.table is not None:  # a table model's graph takes the raw columns
-        from glassnet.data.tables import read_table
-
-        return read_table(source).frame
-    features = model.info.get("feature_names") if source.lower().endswith(".csv") else None
-    data = load_dataset(source, model.info.get("target"), features=features, need_target=False)
-    return data.x

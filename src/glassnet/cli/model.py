@@ -10,19 +10,17 @@ import argparse
 import csv
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from glassnet import workflow
+from glassnet.atomic import write_atomic
 from glassnet.cli.output import Output, add_output_flags, key_value_table
 from glassnet.cli.train import add_data_flags
-from glassnet.data.datasets import Dataset
 from glassnet.errors import DataError
-from glassnet.models.model import Model
-
-if TYPE_CHECKING:
-    from glassnet.data.preprocessing import TablePreprocessor
 from glassnet.report.format import format_value
+from glassnet.report.summary import model_summary
 
 
 def add_model_parsers(commands: Any) -> None:
@@ -82,82 +80,39 @@ def add_model_parsers(commands: Any) -> None:
     summary.set_defaults(handler=cmd_summary)
 
 
-def load_model_data(
-    args: argparse.Namespace, out: Output, *, need_target: bool
-) -> tuple[Model, Dataset]:
+def load_model_data(args: argparse.Namespace, out: Output, *, need_target: bool) -> tuple[Any, Any]:
     """The model file and the data to apply it to, columns matched by the model's memory."""
-    from glassnet.data.sources import load_dataset
-    from glassnet.models import checkpoint
-
-    model = checkpoint.load(args.model)
+    model = workflow.load_model(args.model)
     if args.data is None:
         raise DataError("say which data to use: --data FILE.csv|FILE.npz|digits|NAME")
-    target = args.target or model.info.get("target")
-    if model.table is not None:
-        with out.status(f"loading {args.data} ..."):
-            return model, table_rows(model, args.data, target, need_target=need_target)
-    features = model.info.get("feature_names") if args.data.lower().endswith(".csv") else None
-    # Image rows are laid out as in training (channels first), from the shape it remembers.
-    with out.status(f"loading {args.data} ..."):
-        data = load_dataset(
-            args.data,
-            target,
-            features=features,
-            need_target=need_target,
-            image_shape=model.image_shape,
-            image_hint="give images of that shape (or train a model on these)",
-            data_home=args.data_home,
-        )
-    return model, data
-
-
-def table_rows(model: Model, source: str, target: str | None, *, need_target: bool) -> Dataset:
-    """A table's rows through the model's own preprocessing (columns found by name, in any
-    order, extra ones ignored); labels from ``target`` when the table has that column.
-    Evaluating leaves out rows without a label, with a warning; predicting keeps every row."""
-    from glassnet.data.preprocessing import warn
-    from glassnet.data.tables import read_table
-    from glassnet.data.tabular import target_values
-
-    table = read_table(source)
-    for note in table.notes:
-        warn(note)
-    frame, y = table.frame, None
-    if target is not None and target in frame.columns:
-        labelled = frame[target].notna()
-        if need_target and not labelled.all():
-            warn(f"{int((~labelled).sum())} rows have no {target!r} value; they are left out")
-            frame = frame[labelled].reset_index(drop=True)
-        if need_target:  # predicting ignores the labels, so gaps in them do not matter
-            y = target_values(frame[target], model.task, where=f"{source}, column {target!r}")
-    elif need_target:
-        raise DataError(
-            f"{source} has no label column {target!r} to evaluate against; name it with --target"
-        )
-    x = model.features(frame, what=source)
-    return Dataset(x, y if y is None or len(y) == len(x) else None, name=table.name)
+    rows = workflow.read_rows(
+        model,
+        args.data,
+        args.target,
+        need_target=need_target,
+        data_home=args.data_home,
+        status=out.status,
+    )
+    return model, rows
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """``glassnet evaluate``: accuracy, per-class metrics and confusion matrix on labelled data."""
     from rich.table import Table
 
-    from glassnet.models.evaluation import RegressionEvaluation, evaluate_model
-
     out = Output(args)
     model, data = load_model_data(args, out, need_target=True)
     with out.status("predicting ..."):
-        evaluation = evaluate_model(model, data)
-    report = evaluation.to_dict()
+        report = workflow.evaluate(model, data).to_dict()
     out.result({"model": str(args.model), "data": args.data, "task": model.task, **report})
-    if isinstance(evaluation, RegressionEvaluation):
+    if model.task == "regression":
         out.headline(
-            f"R² [bold]{evaluation.r2:.4f}[/], RMSE {evaluation.rmse:.4g}, MAE "
-            f"{evaluation.mae:.4g} on {len(data)} samples of {args.data}"
+            f"R² [bold]{report['r2']:.4f}[/], RMSE {report['rmse']:.4g}, MAE "
+            f"{report['mae']:.4g} on {len(data)} samples of {args.data}"
         )
         return 0
     out.headline(
-        f"accuracy [bold]{evaluation.accuracy:.4f}[/] on {len(data)} samples of {args.data}"
+        f"accuracy [bold]{report['accuracy']:.4f}[/] on {len(data)} samples of {args.data}"
     )
     per_class = Table(title="per-class metrics")
     for column in ("class", "precision", "recall", "F1", "support"):
@@ -184,8 +139,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """``glassnet predict``: a CSV row per data row, its predicted class (and probabilities)."""
-    from glassnet.atomic import write_atomic
-
     out = Output(args)
     if args.out is not None and args.out.is_dir():
         raise DataError(
@@ -209,7 +162,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     text = buffer.getvalue()
     if args.out is not None:
         write_atomic(args.out, lambda handle: handle.write(text), mode="w")
-        out.print(f"wrote {len(predictions)} predictions to {args.out}")
+        out.headline(f"wrote {len(predictions)} predictions to {args.out}")
     document: dict[str, Any] = {
         "model": str(args.model),
         "data": args.data,
@@ -227,76 +180,30 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def layer_rows(model: Model) -> list[tuple[str, str, int]]:
-    """(layer, output shape, parameter count) of the first network, input first."""
-    network = model.network
-    shape: tuple[int, ...] = (model.n_features,)
-    rows = [("input", _shape_text(shape), 0)]
-    for index, layer in enumerate(network.layers):
-        shape = layer.output_shape(shape)
-        config = layer.config()
-        name = config.pop("type")
-        if name == "Linear":
-            name += f" {config['in_features']} -> {config['out_features']}"
-        elif name == "Conv2D":
-            name += (
-                f" {config['in_channels']} -> {config['out_channels']}, {config['kernel_size']}x"
-                f"{config['kernel_size']}, stride {config['stride']}, padding {config['padding']}"
-            )
-        elif name in ("MaxPool2D", "AvgPool2D"):
-            name += f" {config['kernel_size']}x{config['kernel_size']}, stride {config['stride']}"
-        elif name == "Dropout":
-            name += f" p={config['p']}"
-        count = sum(int(p.value.size) for p in layer.parameters())
-        rows.append((f"{index}: {name}", _shape_text(shape), count))
-    return rows
-
-
-def _shape_text(shape: tuple[int, ...]) -> str:
-    return "(n, " + ", ".join(map(str, shape)) + ")"
-
-
 def cmd_summary(args: argparse.Namespace) -> int:
     """``glassnet summary``: a model file's layers, parameter counts and training config."""
     from rich.table import Table
 
-    from glassnet.models import checkpoint
-
     out = Output(args)
-    model = checkpoint.load(args.model)
-    rows = layer_rows(model)
-    total = sum(count for _, _, count in rows)
-    info = model.info
-    about = {
-        "task": model.task,
-        "dtype": str(model.dtype),
-        "members": len(model.networks),
-        "classes": None if model.classes is None else model.classes.tolist(),
-        "scaling": None if model.scaler is None else model.scaler.kind,
-        "data": info.get("data"),
-        "target": info.get("target"),
-        "feature_names": info.get("feature_names"),
-    }
-    out.result(
-        {
-            "model": str(args.model),
-            "layers": [{"layer": n, "output_shape": s, "parameters": c} for n, s, c in rows],
-            "total_parameters": total,
-            **about,
-            "train_config": info.get("train_config"),
-            "preprocessing": None if model.table is None else preprocessing_rows(model.table),
-        }
-    )
+    summary = model_summary(workflow.load_model(args.model))
+    out.result({"model": str(args.model), **summary})
+    if out.quiet:
+        out.headline(
+            f"{args.model}: {summary['task']}, {summary['members']} network(s), "
+            f"{summary['total_parameters']:,} parameters"
+        )
+        return 0
     table = Table(title=f"{args.model}")
     table.add_column("layer")
     table.add_column("output shape")
     table.add_column("parameters", justify="right")
-    for name, shape, count in rows:
-        table.add_row(name, shape, f"{count:,}")
+    for row in summary["layers"]:
+        table.add_row(row["layer"], row["output_shape"], f"{row['parameters']:,}")
     table.add_section()
-    table.add_row("total", "", f"{total:,}", style="bold")
+    table.add_row("total", "", f"{summary['total_parameters']:,}", style="bold")
     out.print(table)
-    features = about.pop("feature_names")
+    about = {key: summary[key] for key in ABOUT}
+    features = summary["feature_names"]
     if features:
         about["features"] = (
             f"{len(features)}: "
@@ -304,44 +211,19 @@ def cmd_summary(args: argparse.Namespace) -> int:
             + (", ..." if len(features) > 8 else "")
         )
     out.print(key_value_table("model", list(about.items())))
-    config = info.get("train_config")
+    config = summary["train_config"]
     if config:
         rows = [(key, format_value(value)) for key, value in config.items()]
         out.print(key_value_table("training config", rows))
-    if model.table is not None:
+    if summary["preprocessing"] is not None:
         steps = Table(title="preprocessing (learned on the training rows)")
         for column in ("column", "role", "learned"):
             steps.add_column(column)
-        for row in preprocessing_rows(model.table):
+        for row in summary["preprocessing"]:
             steps.add_row(row["column"], row["role"], row["learned"])
         out.print(steps)
     return 0
 
 
-def preprocessing_rows(table: TablePreprocessor) -> list[dict[str, str]]:
-    """One row per training column: its role and what was learned for it, in words."""
-    rows = []
-    numeric = dict(zip(table.numeric, range(len(table.numeric)), strict=True))
-    categories = dict(zip(table.categorical, table.categories, strict=True))
-    for name, role in table.roles.items():
-        if name in numeric:
-            i = numeric[name]
-            flag = " (+ missing indicator)" if name in table.indicators else ""
-            mean, scale = f"{table.means[i]:.4g}", f"{table.scales[i]:.4g}"
-            if role == "numeric":  # glassnet's own tables: median, then standardised
-                learned = (
-                    f"missing -> median {table.medians[i]:.4g}{flag}; "
-                    f"standardised (mean {mean}, std {scale})"
-                )
-            else:  # an exported pipeline names its imputer's strategy in the role
-                learned = f"missing -> {table.medians[i]:.4g}{flag}; then (x - {mean}) / {scale}"
-        elif name in categories:
-            known = categories[name]
-            shown = ", ".join(known[:6]) + (", ..." if len(known) > 6 else "")
-            learned = f"one-hot over {len(known)} categories: {shown}; unseen -> all zero"
-        elif name in table.datetime:
-            learned = "expanded into year, month, day, weekday, hour (numeric, as above)"
-        else:
-            learned = ""
-        rows.append({"column": name, "role": role, "learned": learned})
-    return rows
+# What the "model" table of ``glassnet summary`` shows, in order.
+ABOUT = ("task", "dtype", "members", "classes", "scaling", "data", "target")

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+from glassnet import workflow
 from glassnet.cli.output import Output, add_output_flags, default_run_dir
-from glassnet.cli.train import add_config_flag, add_data_flags, data_changes
+from glassnet.cli.train import add_config_flag, add_data_flags, data_keywords
 from glassnet.errors import ConfigError
-from glassnet.training.resume import StopSignals
 
 SWEEP_EXAMPLES = """examples:
   glassnet sweep --preset seed --seeds 0,1              the preset's l2 grid x 2 seeds
@@ -90,57 +89,35 @@ def add_sweep_parser(commands: Any) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``glassnet sweep``: run the plan's trials locally or on Dask; write records and summary."""
-    from glassnet.experiments.plan import plan_from_flags
-    from glassnet.experiments.sweep import run_sweep, summary_markdown
-
     out = Output(args)
     if args.file is not None and args.config is not None:
         raise ConfigError("give the config file once: as FILE or as --config FILE")
-    plan = plan_from_flags(
-        args.file or args.config,
-        base=args.preset,
-        settings=args.settings,
-        grid=args.grid,
-        seeds=args.seeds,
-        n_random=args.random,
-        search_seed=args.search_seed,
-        data=data_changes(args),
-    )
     if args.workers is not None and args.cluster is None:
         raise ConfigError("--workers sets the size of --cluster local")
-    splits = None
-    if plan.data:
-        # The user's data, split once (split seed 0) as `glassnet train` splits it; the
-        # sweep's seeds vary the trainings, not the split.
-        from glassnet.cli.train import user_splits
-
-        splits, _ = user_splits(out, plan.preset, {**plan.data, "data_home": args.data_home}, 0)
-    if args.scheduler is not None or args.cluster is not None:
-        from glassnet.experiments.dask_trials import dask_client, require_distributed
-
-        require_distributed()  # before any work: says how to install Dask if it is missing
-        where = dask_client(args.scheduler, local_workers=args.workers)
-    else:
-        where = nullcontext(None)
     folder = args.out or default_run_dir("sweep-")
-    n_trials = len(plan.settings()) * len(plan.seeds)
-    # SIGTERM stops the sweep as Ctrl-C does; finished trials stay recorded in the folder.
-    with StopSignals(), where as client, out.progress() as progress:
-        task = progress.add_task(f"sweep ({n_trials} trainings)", total=n_trials)
-        try:
-            result = run_sweep(
-                plan,
-                out=folder,
-                n_jobs=args.jobs,
-                client=client,
-                on_record=lambda _: progress.advance(task),
-                splits=splits,
-            )
-        except KeyboardInterrupt:
-            raise KeyboardInterrupt(
-                f"finished trials are recorded in {folder}/trials.jsonl; run the same command "
-                f"with --out {folder} to run only the missing ones"
-            ) from None
+    keywords = data_keywords(args)
+    try:
+        result = workflow.sweep(
+            args.file or args.config,
+            preset=args.preset,
+            settings=args.settings,
+            grid=args.grid,
+            seeds=args.seeds,
+            n_random=args.random,
+            search_seed=args.search_seed,
+            out=folder,
+            n_jobs=args.jobs,
+            scheduler=args.scheduler,
+            cluster=args.cluster,
+            workers=args.workers,
+            progress=out.display,
+            **keywords,
+        )
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(
+            f"finished trials are recorded in {folder}/trials.jsonl; run the same command "
+            f"with --out {folder} to run only the missing ones"
+        ) from None
     out.result(
         {
             "sweep_dir": str(folder),
@@ -151,10 +128,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             "records": result.records,
         }
     )
-    out.console.print(summary_markdown(result), markup=False)
+    done = f"{len(result.records)} trials on {result.where} in {result.seconds:.1f} s"
+    if out.quiet:
+        out.headline(f"{done}; sweep folder {folder}")
+        return 0
+    out.console.print(result.markdown(), markup=False)
     out.console.print(
-        f"{len(result.records)} trials on {result.where} in {result.seconds:.1f} s; "
-        f"written to {folder}/: trials.jsonl, summary.md, sweep.png",
-        markup=False,
+        f"{done}; written to {folder}/: trials.jsonl, summary.md, sweep.png", markup=False
     )
     return 0

@@ -1,13 +1,9 @@
 """``glassnet train`` (your own data -> a run folder) and ``glassnet report`` (rebuild report.html).
 
-Settings come from, in rising priority: TrainConfig's defaults (the tabular recipe on a
-table), a ``--preset``, a ``--config`` TOML file (the layout of
-``glassnet.experiments.config_file``, shared with ``glassnet run`` and ``glassnet sweep``),
-and the command-line flags.
-
-A table file (.csv, .tsv, .txt, .parquet) goes through ``glassnet.data.tabular``: column
-roles are guessed and shown, and a ``TablePreprocessor`` fitted on the training rows is
-stored in the model file.
+Settings come from, in rising priority: the defaults for the kind of data (the tabular
+recipe on a table, the seed recipe on other data), a ``--preset``, a ``--config`` TOML file
+(the layout shared with ``glassnet run`` and ``glassnet sweep``), and the command-line flags.
+The flags are parsed here and handed to ``glassnet.workflow``, which does the work.
 """
 
 from __future__ import annotations
@@ -16,31 +12,21 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from glassnet import workflow
 from glassnet.cli.output import (
     Output,
     add_output_flags,
     default_run_dir,
     key_value_table,
     results_table,
-    training_progress,
     validation_value,
 )
-from glassnet.data.tables import is_table
 from glassnet.errors import ConfigError, DataError
-from glassnet.experiments import config_file
-from glassnet.experiments.config_file import COLUMN_KEYS
 from glassnet.report.format import format_params
-from glassnet.training.config import TrainConfig
+from glassnet.workflow.settings import COLUMN_KEYS, DEFAULTS, check_setting
 
 if TYPE_CHECKING:
     from rich.table import Table
-
-    from glassnet.data.columns import ColumnInfo
-    from glassnet.data.datasets import Splits
-    from glassnet.data.preprocessing import TablePreprocessor
-    from glassnet.experiments.presets import Preset
-
-DEFAULTS = TrainConfig()
 
 TRAIN_EXAMPLES = """examples:
   glassnet train --data iris.csv --target species
@@ -53,6 +39,25 @@ TRAIN_EXAMPLES = """examples:
                                              flags override it)
 
 then open RUN_DIR/report.html in a browser."""
+
+
+def default_help(setting: str, what: str = "") -> str:
+    """A flag's help ending in the defaults that apply per kind of data, e.g. ``(default:
+    100 on a table, 48,32 on other data)``."""
+    table, other = (DEFAULTS[kind][setting] for kind in ("table", "other"))
+    shown = [_shown(value) for value in (table, other)]
+    defaults = (
+        shown[0] if shown[0] == shown[1] else f"{shown[0]} on a table, {shown[1]} on other data"
+    )
+    return f"{what} (default: {defaults})" if what else f"(default: {defaults})"
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value)) or "none"
+    return str(value)
 
 
 def add_data_flags(
@@ -183,10 +188,10 @@ def add_train_parser(commands: Any) -> None:
     """Add ``train`` and ``report`` to the subcommands ``commands``."""
     train = commands.add_parser(
         "train",
-        help="train a classifier on your own data (CSV, NPZ, digits, OpenML)",
-        description="Train a classifier on your data: split it into train, validation and test\n"
-        "sets, train (or sweep, from a config file), test once, and write a run\n"
-        "folder with model.npz, metrics.json, figures and report.html.",
+        help="train a classifier or a regression on your own data (a table, NPZ, OpenML)",
+        description="Train on your data (classes or numbers, as the target says): split it into\n"
+        "train, validation and test sets, train (or sweep, from a config file), test once,\n"
+        "and write a run folder with model.npz, metrics.json, figures and report.html.",
         epilog=TRAIN_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -203,65 +208,67 @@ def add_train_parser(commands: Any) -> None:
         images=True,
         columns=True,
     )
-    model = train.add_argument_group("network and training (defaults: glassnet's TrainConfig)")
+    model = train.add_argument_group(
+        "network and training (defaults: the tabular recipe on a table, the seed recipe on "
+        "other data; a --preset or --config file replaces them)"
+    )
     model.add_argument(
         "--hidden",
         type=hidden_sizes,
         metavar="SIZES",
-        help=f"hidden layer sizes, e.g. 64,32, or none "
-        f"(default: {','.join(map(str, DEFAULTS.hidden_layer_sizes))})",
+        help=default_help("hidden_layer_sizes", "hidden layer sizes, e.g. 64,32, or none"),
     )
     model.add_argument(
         "--activation",
-        help=f"hidden activation: sigmoid, tanh, relu, leaky_relu (default: {DEFAULTS.activation})",
+        help=default_help("activation", "hidden activation: sigmoid, tanh, relu, leaky_relu"),
     )
     model.add_argument(
         "--output-activation",
-        help=f"applied before softmax (default: {DEFAULTS.output_activation})",
+        help=default_help("output_activation", "applied before softmax"),
     )
     model.add_argument(
         "--init",
         choices=("glorot", "he"),
         help="weight init (default: he for relu-like, glorot otherwise)",
     )
-    model.add_argument("--dropout", type=float, help=f"dropout rate (default: {DEFAULTS.dropout})")
-    model.add_argument(
-        "--optimizer", choices=("sgd", "adam"), help=f"(default: {DEFAULTS.optimizer})"
-    )
-    model.add_argument("--lr", type=float, help=f"learning rate (default: {DEFAULTS.lr})")
-    model.add_argument(
-        "--momentum", type=float, help=f"SGD momentum (default: {DEFAULTS.momentum})"
-    )
+    model.add_argument("--dropout", type=float, help=default_help("dropout", "dropout rate"))
+    model.add_argument("--optimizer", choices=("sgd", "adam"), help=default_help("optimizer"))
+    model.add_argument("--lr", type=float, help=default_help("lr", "learning rate"))
+    model.add_argument("--momentum", type=float, help=default_help("momentum", "SGD momentum"))
     model.add_argument(
         "--nesterov", action="store_true", default=None, help="Nesterov momentum for SGD"
     )
     model.add_argument(
         "--l2",
         type=float,
-        help=f"L2 strength, scikit-learn's alpha convention (default: {DEFAULTS.l2})",
+        help=default_help("l2", "L2 strength, scikit-learn's alpha convention"),
     )
-    model.add_argument("--epochs", type=int, help=f"(default: {DEFAULTS.epochs})")
+    model.add_argument(
+        "--epochs", type=int, help=default_help("epochs", "passes over the training rows")
+    )
     model.add_argument(
         "--patience",
         type=patience,
         metavar="N|none",
-        help="stop after N epochs without a lower validation loss, keeping the best epoch's "
-        "weights; none trains every epoch (default: none; 30 on tables)",
+        help=default_help(
+            "early_stopping_patience",
+            "stop after N epochs without a lower validation loss, keeping the best epoch's "
+            "weights; none trains every epoch",
+        ),
     )
     model.add_argument(
         "--batch-size",
         type=batch_size,
         metavar="N|full",
-        help="minibatch size, or full (default: full batch)",
+        help=default_help("batch_size", "minibatch size, or full (none: full batch)"),
     )
-    model.add_argument(
-        "--dtype", choices=("float32", "float64"), help=f"(default: {DEFAULTS.dtype})"
-    )
+    model.add_argument("--dtype", choices=("float32", "float64"), help=default_help("dtype"))
     run = train.add_argument_group("run")
     run.add_argument(
         "--scaling",
         choices=("none", "standard", "minmax"),
-        help="feature scaling fitted on the training set (default: standard)",
+        help="scaling of the inputs, fitted on the training rows (default: none on a table, "
+        "whose own preprocessing standardises its numeric columns; standard on other data)",
     )
     run.add_argument(
         "--validation-fraction",
@@ -334,36 +341,47 @@ def add_config_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def data_changes(args: argparse.Namespace) -> dict[str, Any]:
-    """The data flags (``--data``, ``--target``, ``--task``, the column lists) in the config
-    file's layout; flags not given are None."""
-    changes: dict[str, Any] = {
+def data_keywords(args: argparse.Namespace) -> dict[str, Any]:
+    """The data flags (``--data``, ``--target``, ``--task``, the column lists, ``--data-home``)
+    as ``glassnet.workflow`` keywords; flags not given are None."""
+    keywords = {
         "data": args.data,
         "target": args.target,
         "task": getattr(args, "task", None),
+        "data_home": args.data_home,
     }
-    columns = {key: getattr(args, key) for key in COLUMN_KEYS if getattr(args, key, None)}
-    if columns:
-        changes["columns"] = columns
-    return changes
+    keywords.update({key: getattr(args, key, None) for key in COLUMN_KEYS})
+    return keywords
 
 
-def train_changes(args: argparse.Namespace) -> dict[str, Any]:
-    """Every flag of ``glassnet train`` in the config file's layout."""
-    changes = data_changes(args)
-    changes["train"] = {
-        setting: getattr(args, flag)
-        for flag, setting in FLAG_TO_SETTING.items()
-        if getattr(args, flag) is not None
+def training_keywords(args: argparse.Namespace) -> dict[str, Any]:
+    """The network and training flags given, as training settings, each checked on its own
+    so a bad value is named by its flag; ``--batch-size full`` and ``--patience none``
+    mean None."""
+    settings = {}
+    for flag, setting in FLAG_TO_SETTING.items():
+        value = getattr(args, flag, None)
+        if value is None:
+            continue
+        value = None if value in ("full", "none") else value
+        check_setting(setting, value, given_as=f"--{flag.replace('_', '-')}")
+        settings[setting] = value
+    return settings
+
+
+def train_keywords(args: argparse.Namespace) -> dict[str, Any]:
+    """Every flag of ``glassnet train`` as ``glassnet.workflow.prepare`` keywords."""
+    return {
+        **data_keywords(args),
+        **training_keywords(args),
+        "config": args.config,
+        "preset": args.preset,
+        "scaling": args.scaling,
+        "validation_fraction": args.validation_fraction,
+        "test_fraction": args.test_fraction,
+        "image_shape": args.image_shape,
+        "seed": 0 if args.seed is None else args.seed,
     }
-    changes.update(
-        base=args.preset,
-        scaling=args.scaling,
-        validation_fraction=args.validation_fraction,
-        test_fraction=args.test_fraction,
-        image_shape=list(args.image_shape) if args.image_shape else None,
-    )
-    return changes
 
 
 RESUME_KEEPS = (
@@ -386,8 +404,6 @@ RESUME_KEEPS = (
 
 def cmd_train(args: argparse.Namespace) -> int:
     """``glassnet train``: split the data, train (or sweep), test once, write a run folder."""
-    from glassnet.experiments.experiment import resume_run, run_experiment, start_run, write_run
-
     out = Output(args)
     if args.resume is not None:
         given = [
@@ -395,215 +411,123 @@ def cmd_train(args: argparse.Namespace) -> int:
         ]
         if given:
             raise ConfigError(f"--resume reuses the run's data and settings; drop {given}")
-        folder = args.resume
-        preset, seed, run = resume_run(folder, "train")
+        run = start_or_resume(
+            "train",
+            lambda: workflow.resume(
+                args.resume, command="train", n_jobs=args.jobs, progress=out.display
+            ),
+        )
     else:
-        resolved = config_file.resolve(args.config, "train", changes=train_changes(args))
-        preset, run = resolved.preset, {**resolved.data, "data_home": args.data_home}
-        seed = 0 if args.seed is None else args.seed
-    splits, table = user_splits(out, preset, run, seed)
-    if args.resume is None:  # claimed only now: data that cannot be read leaves no folder behind
-        folder = start_run(preset, seed, args.out or default_run_dir(), {"name": "train", **run})
-    n_trials = len(preset.grid()) if preset.sweep else 0
-    with training_progress(out, n_trials, preset.train.epochs, preset.ensemble) as callbacks:
-        try:
-            result = run_experiment(
-                preset,
-                seed=seed,
-                n_jobs=args.jobs,
-                splits=splits,
-                info={"target": run.get("target")},
-                run_dir=folder,
-                **callbacks,
-            )
-        except KeyboardInterrupt as exc:
-            kept = getattr(exc, "model", None) is not None
-            if kept and table is not None:  # the saved model needs the table's preprocessing
-                add_table(Path(folder) / "model.npz", table)
-            best = f", the best model so far in {Path(folder) / 'model.npz'}" if kept else ""
-            raise KeyboardInterrupt(
-                f"finished work is saved in {folder}{best}; continue with: "
-                f"glassnet train --resume {folder}"
-            ) from None
-    result.model.table = table
-    with out.status("writing the run folder and report.html ..."):
-        outputs = write_run(result, folder)
-    regression = result.model.task == "regression"
+        job = workflow.prepare(command="train", progress=out.display, **train_keywords(args))
+        if job.columns:
+            out.print(columns_table(job.columns, f"columns of {Path(job.data.data).name}"))
+        folder = args.out or default_run_dir()
+        run = start_or_resume("train", lambda: job.run(folder, n_jobs=args.jobs))
+    print_train_result(out, run)
+    return 0
+
+
+def start_or_resume(command: str, start: Any) -> workflow.Run:
+    """``start()``, with an interruption told as the command that continues it."""
+    try:
+        return start()
+    except workflow.RunInterrupted as exc:
+        how = f"glassnet {command} --resume {exc.folder}"
+        raise KeyboardInterrupt(exc.message(how)) from None
+
+
+def print_train_result(out: Output, run: workflow.Run) -> None:
+    """The JSON document (``--json``), the headline (even under ``--quiet``), the sweep and
+    the table of what ``glassnet train`` did."""
+    metrics = run.metrics
+    outputs = metrics["outputs"]
     document: dict[str, Any] = {
-        "run_dir": str(folder),
-        "data": preset.data,
-        "target": run.get("target"),
-        "task": result.model.task,
-        "validation_accuracy": result.validation_accuracy,
-        "test_accuracy": result.test_accuracy,
-        **result.regression_metrics(),
-        "best_params": result.best_params,
-        "split_sizes": result.splits,
-        "seconds": result.seconds,
+        "run_dir": str(run.folder),
+        "data": metrics["config"]["data"],
+        "target": metrics["data"].get("target"),
+        "task": run.task,
+        "validation_accuracy": run.validation_accuracy,
+        "test_accuracy": run.test_accuracy,
+        **{key: metrics[key] for key in REGRESSION_KEYS if key in metrics},
+        "best_params": run.best_params,
+        "split_sizes": run.split_sizes,
+        "seconds": run.seconds,
         "outputs": outputs,
     }
     out.result(document)
-    if result.trials:
-        out.print(results_table(result, title=f"sweep (seed {result.seed})"))
-    if regression:
+    if run.task == "regression":
         scores = [
-            ("validation R²", _number(result.validation_r2)),
-            ("test R²", _number(document["test_r2"])),
-            ("test RMSE / MAE", f"{document['test_rmse']:.4g} / {document['test_mae']:.4g}"),
+            ("validation R²", _number(metrics.get("validation_r2"))),
+            ("test R²", _number(metrics["test_r2"])),
+            ("test RMSE / MAE", f"{metrics['test_rmse']:.4g} / {metrics['test_mae']:.4g}"),
         ]
     else:
         scores = [
-            ("classes", len(result.model.classes)),  # type: ignore[arg-type]
-            ("validation accuracy", validation_value(result)),
-            ("test accuracy", f"{result.test_accuracy:.4f}"),
+            ("classes", len(run.model.classes)),  # type: ignore[arg-type]
+            ("validation accuracy", validation_value(metrics)),
+            ("test accuracy", f"{run.test_accuracy:.4f}"),
         ]
+    if out.quiet:
+        out.headline(f"{headline(run)}; run folder {run.folder}")
+        return
+    if metrics.get("sweep"):
+        out.print(results_table(metrics, title=f"sweep (seed {metrics['seed']})"))
     out.print(
         key_value_table(
-            f"glassnet train: {preset.data}",
+            f"glassnet train: {metrics['config']['data']}",
             [
-                ("task", result.model.task),
-                ("split (train/validation/test)", "/".join(str(n) for n in result.splits.values())),
-                ("chosen", format_params(result.best_params) or "no sweep"),
+                ("task", run.task),
+                ("split (train/validation/test)", "/".join(map(str, run.split_sizes.values()))),
+                ("chosen", format_params(run.best_params) or "no sweep"),
                 *scores,
-                ("time", f"{result.seconds:.1f} s"),
+                ("time", f"{run.seconds:.1f} s"),
                 ("report", outputs["report"]),
                 ("model", outputs["model"]),
             ],
         )
     )
-    return 0
 
 
-def add_table(path: Path, table: TablePreprocessor) -> None:
-    """Put a table's preprocessing into the model file at ``path``."""
-    from glassnet.models import checkpoint
+REGRESSION_KEYS = ("test_r2", "test_rmse", "test_mae", "validation_r2")
 
-    model = checkpoint.load(path)
-    model.table = table
-    checkpoint.save(model, path)
+
+def headline(run: workflow.Run) -> str:
+    """A run's result in a few words: its test accuracy, or a regression's test R²."""
+    if run.task == "regression":
+        return f"test R² {run.metrics['test_r2']:.4f}"
+    return f"test accuracy {run.test_accuracy:.4f}"
 
 
 def _number(value: float | None) -> str:
     return "n/a (refit on train+valid)" if value is None else f"{value:.4f}"
 
 
-def user_splits(
-    out: Output, preset: Preset, run: dict[str, Any], seed: int
-) -> tuple[Splits, TablePreprocessor | None]:
-    """``data_splits``, refused before any run folder is claimed when the preset's recipe
-    cannot train on that data (augmentation needs images), or when validation or test rows
-    hold a class the training rows lack (a numeric target taken for classes)."""
-    from glassnet.data.checks import check_split_classes
-
-    splits, table = data_splits(out, preset, run, seed)
-    if preset.train.augments and splits.train.image_shape is None:
-        raise ConfigError(
-            f"preset {preset.name!r} augments images (augment_shift / augment_degrees / "
-            f"augment_subpixel), but "
-            f"{preset.data} has no image shape; choose a preset without augmentation, or "
-            "give --image-shape for image rows"
-        )
-    if preset.train.loss != "mse":
-        for part in (splits.validation, splits.test):
-            if part.y is not None:
-                check_split_classes(part.y, splits.train.y, part.name.split(":")[-1])
-    return splits, table
-
-
-def data_splits(
-    out: Output, preset: Preset, run: dict[str, Any], seed: int
-) -> tuple[Splits, TablePreprocessor | None]:
-    """The train / validation / test splits of ``preset.data`` with the ``run`` settings
-    (target, task, columns, fractions, image shape, data home), and a table's preprocessing
-    (None for other data). A regression target switches ``preset.train`` to one output
-    trained with the squared error."""
-    from glassnet.data.datasets import random_split, seed_split
-    from glassnet.data.sources import load_dataset
-
-    if is_table(preset.data, run.get("image_shape")):  # a CSV of pixels is images
-        splits, table, task = table_training_data(out, preset.data, run, seed)
-        if task == "regression":  # run_experiment: the loss "mse" makes it a regression
-            preset.train = preset.train.replace(loss="mse", output_activation="identity")
-        return splits, table
-    shape = run.get("image_shape")
-    with out.status(f"loading {preset.data} ..."):
-        data = load_dataset(
-            preset.data,
-            run.get("target"),
-            image_shape=tuple(shape) if shape else None,  # type: ignore[arg-type]
-            data_home=run.get("data_home"),
-        )
-    if preset.train.layers is not None and data.input_shape is not None:
-        # A layer list's images take the data's own shape (channels, height, width).
-        preset.train = preset.train.replace(input_shape=data.input_shape)
-    if preset.split == "seed":
-        return seed_split(data), None
-    splits = random_split(
-        data,
-        validation_fraction=run["validation_fraction"],
-        test_fraction=run["test_fraction"],
-        seed=seed,
-    )
-    return splits, None
-
-
-def table_training_data(
-    out: Output, source: str, run: dict[str, Any], seed: int
-) -> tuple[Splits, TablePreprocessor, str]:
-    """Read a table, show its columns' roles, split it and fit its preprocessing on the
-    training rows: (numeric splits, the preprocessing, the task)."""
-    from glassnet.data.tabular import load_table_data, table_splits
-
-    columns = run.get("columns", {})
-    with out.status(f"loading {source} ..."):
-        data = load_table_data(
-            source,
-            run.get("target"),
-            task=run.get("task"),
-            drop=columns.get("drop", ()),
-            features=columns.get("features"),
-            categorical=columns.get("categorical", ()),
-            numeric=columns.get("numeric", ()),
-        )
-    out.print(columns_table(data.columns, f"columns of {Path(source).name}"))
-    with out.status("fitting the preprocessing on the training rows ..."):
-        splits, table = table_splits(
-            data,
-            validation_fraction=run["validation_fraction"],
-            test_fraction=run["test_fraction"],
-            seed=seed,
-        )
-    return splits, table, data.task
-
-
-def columns_table(columns: list[ColumnInfo], title: str) -> Table:
+def columns_table(columns: list[dict[str, Any]], title: str) -> Table:
     """Each column's role, share of missing cells and distinct values; dropped ones dimmed."""
     from rich.table import Table
 
     table = Table(title=title)
     for name in ("column", "role", "missing", "distinct", "note"):
         table.add_column(name, justify="right" if name in ("missing", "distinct") else "left")
-    for info in columns:
+    for column in columns:
         table.add_row(
-            info.name,
-            info.role,
-            f"{100 * info.missing:.1f}%",
-            str(info.distinct),
-            info.note,
-            style=None if info.used else "dim",
+            column["name"],
+            column["role"],
+            f"{100 * column['missing']:.1f}%",
+            str(column["distinct"]),
+            column["note"],
+            style=None if column["used"] else "dim",
         )
     return table
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """``glassnet report``: redraw a run folder's figures and rewrite its report.html."""
-    from glassnet.report import html as html_report
-
     out = Output(args)
     if not args.run_dir.is_dir():
         raise DataError(f"run folder {str(args.run_dir)!r} does not exist")
     with out.status("drawing figures and writing report.html ..."):
-        path = html_report.write_report(args.run_dir)
+        path = workflow.rewrite_report(args.run_dir)
     out.result({"report": str(path)})
-    out.print(f"wrote {path}")
+    out.headline(f"wrote {path}")
     return 0

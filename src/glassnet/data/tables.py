@@ -73,13 +73,24 @@ def read_table(path: str | Path) -> Table:
     return table
 
 
+def frame_table(frame: pd.DataFrame) -> Table:
+    """A DataFrame given in Python as a ``Table``, its column names as text and checked as a
+    file's are; the caller's frame is left as it was."""
+    frame = frame.copy(deep=False)
+    frame.columns = [str(name) for name in frame.columns]
+    check_columns(frame, "the DataFrame")
+    return Table(frame, "DataFrame")
+
+
 def read_labelled_table(
-    source: str | Path, target: str | None, *, need_target: bool = True
+    source: str | Path | pd.DataFrame, target: str | None, *, need_target: bool = True
 ) -> tuple[Table, list[str], str | None]:
-    """``read_table(source)`` with its notes (an encoding fallback) given as warnings, its
-    column names, and ``target`` checked: a DataError naming the columns when the label
-    column is needed but not given or not there; None for it when it may be absent and is."""
-    table = read_table(source)
+    """``read_table(source)`` (or a DataFrame's ``frame_table``) with its notes (an encoding
+    fallback) given as warnings, its column names, and ``target`` checked: a DataError naming
+    the columns when the label column is needed but not given or not there (with the
+    nearest name when one is close); None for it when it may be absent and is."""
+    table = read_table(source) if isinstance(source, (str, Path)) else frame_table(source)
+    source = source if isinstance(source, (str, Path)) else table.name
     for note in table.notes:
         warn(note)
     names = [str(name) for name in table.frame.columns]
@@ -90,7 +101,10 @@ def read_labelled_table(
         )
     if target is not None and target not in names:
         if need_target:
-            raise DataError(f"{source} has no column {target!r}; columns: {', '.join(names)}")
+            raise DataError(
+                f"{source} has no column {target!r}{did_you_mean(target, names)}; "
+                f"columns: {', '.join(names)}"
+            )
         target = None
     return table, names, target
 
@@ -265,6 +279,18 @@ def check_columns(frame: pd.DataFrame, what: str) -> None:
         )
     if not names:
         raise DataError(f"{what} has no columns")
+
+
+def did_you_mean(name: str, names: list[str]) -> str:
+    """`` (did you mean 'Status'?)`` when one of ``names`` is close to ``name`` (another
+    case, a typo), else empty."""
+    import difflib
+
+    lowered = {known.lower(): known for known in names}
+    close = lowered.get(name.lower()) or next(
+        iter(difflib.get_close_matches(name, names, n=1, cutoff=0.75)), None
+    )
+    return f" (did you mean {close!r}?)" if close else ""
 
 
 def _first_line(exc: Exception) -> str:

@@ -62,7 +62,7 @@ def infer_task(labels: pd.Series) -> str:
 
 
 def load_table_data(
-    source: str | Path,
+    source: str | Path | pd.DataFrame,
     target: str | None,
     *,
     task: str | None = None,
@@ -72,10 +72,12 @@ def load_table_data(
     numeric: Iterable[str] = (),
     need_target: bool = True,
 ) -> TableData:
-    """Read the table at ``source`` and describe it: the label column ``target`` (rows
-    without a label are dropped with a warning), the task (inferred unless given) and the
-    role of every other column. Notes about the file (an encoding fallback) are warnings."""
+    """Read the table at ``source`` (a file, or a DataFrame) and describe it: the label
+    column ``target`` (rows without a label are dropped with a warning), the task (inferred
+    unless given) and the role of every other column. Notes about the file (an encoding
+    fallback) are warnings."""
     table, names, target = read_labelled_table(source, target, need_target=need_target)
+    source = source if isinstance(source, (str, Path)) else table.name
     frame = table.frame
     if task is not None and task not in TASKS:
         raise DataError(f"unknown task {task!r}; choose classification or regression")
@@ -193,6 +195,7 @@ def column_records(columns: list[ColumnInfo], table: TablePreprocessor) -> list[
             {
                 "name": info.name,
                 "role": info.role,
+                "used": info.used,
                 "missing": info.missing,
                 "distinct": info.distinct,
                 "note": info.note,

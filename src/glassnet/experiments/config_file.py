@@ -83,14 +83,62 @@ TABLE_DEFAULTS: dict[str, Any] = {
 }
 
 
+def defaults_by_kind() -> dict[str, dict[str, Any]]:
+    """The training settings that apply when neither a file, a preset nor a flag sets them:
+    on a table the tabular recipe (``TABLE_DEFAULTS``), on other data (the digits, arrays,
+    images) ``TrainConfig``'s, which are the seed experiment's recipe."""
+    base = TrainConfig().to_dict()
+    return {"table": {**base, **TABLE_DEFAULTS}, "other": base}
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    """What reading and splitting the data takes, typed: the one place each of these keys
+    gets its default (a file's or flag's value replaces it, checked by ``check_keys``).
+
+    ``data`` names the source (a file, ``digits``, an OpenML name; ``DataFrame`` or
+    ``arrays`` for data given in Python); ``columns`` maps drop / features / categorical /
+    numeric to column names."""
+
+    data: str = "digits"
+    target: str | None = None
+    task: str | None = None
+    columns: dict[str, list[str]] = field(default_factory=dict)
+    validation_fraction: float = 0.2
+    test_fraction: float = 0.2
+    image_shape: tuple[int, ...] | None = None
+    data_home: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings in run.json's layout (lists, not tuples)."""
+        record = dataclasses.asdict(self)
+        record["image_shape"] = None if self.image_shape is None else list(self.image_shape)
+        return record
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> DataSettings:
+        """The settings a run.json recorded (keys of other commands' records are ignored)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {key: value for key, value in record.items() if key in known}
+        shape = values.get("image_shape")
+        values["image_shape"] = None if shape is None else tuple(shape)
+        values["columns"] = {
+            key: list(names) for key, names in (values.get("columns") or {}).items()
+        }
+        for key in ("validation_fraction", "test_fraction"):
+            if values.get(key) is None:
+                values.pop(key, None)
+        return cls(**values)
+
+
 @dataclass
 class Settings:
-    """A file (and flags) read for one command: the preset to run, what ``user_splits`` needs
-    to read and split the data (``data``), and a sweep's search (``plan``: seeds, search,
+    """A file (and flags) read for one command: the preset to run, what reading and
+    splitting the data takes (``data``), and a sweep's search (``plan``: seeds, search,
     n_iter, search_seed, and ``space``, the swept settings as written)."""
 
     preset: presets.Preset
-    data: dict[str, Any] = field(default_factory=dict)
+    data: DataSettings = field(default_factory=DataSettings)
     plan: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -270,15 +318,24 @@ def resolve(
     *,
     changes: dict[str, Any] | None = None,
     default_base: str | None = None,
+    table: bool | None = None,
 ) -> Settings:
     """Read the config file at ``path`` (if any) for ``command``, put ``changes`` (the flags,
     in the same layout) on top, and build what the command runs. ``default_base`` is the
-    preset used when neither names one (``glassnet run`` and ``sweep`` without a file: seed)."""
+    preset used when neither names one (``glassnet run`` and ``sweep`` without a file: seed).
+    ``table`` says whether the data are a table when their name cannot (data given in
+    Python); None decides from the name (``is_table``)."""
     layout = read_file(path) if path is not None else {}
     where = f"config file {str(path)!r}" if path is not None else "flags"
     name = Path(path).stem if path is not None else None
     return resolve_layout(
-        layout, command, changes=changes, default_base=default_base, name=name, where=where
+        layout,
+        command,
+        changes=changes,
+        default_base=default_base,
+        name=name,
+        where=where,
+        table=table,
     )
 
 
@@ -290,6 +347,7 @@ def resolve_layout(
     default_base: str | None = None,
     name: str | None = None,
     where: str = "settings",
+    table: bool | None = None,
 ) -> Settings:
     """``resolve`` for a parsed file (``layout``); ``name`` (default: the base's or the
     command's) names the preset."""
@@ -318,15 +376,23 @@ def resolve_layout(
     layout = with_base(layout)
     # A base preset's own keys that this command cannot use go without a word.
     layout = {key: value for key, value in layout.items() if command in USED_BY[key]}
-    return build(layout, command, name)
+    return build(layout, command, name, table=table, where=where)
 
 
-def build(layout: dict[str, Any], command: str, name: str) -> Settings:
+def build(
+    layout: dict[str, Any],
+    command: str,
+    name: str,
+    *,
+    table: bool | None = None,
+    where: str | None = None,
+) -> Settings:
     """The preset, data settings and search plan of a complete ``layout``."""
     if "data" not in layout and command == "train":
         raise ConfigError("say which data to train on: --data FILE.csv|FILE.npz|digits|NAME")
     data = layout.get("data", "digits")
-    table = is_table(data, layout.get("image_shape"))
+    if table is None:
+        table = is_table(data, layout.get("image_shape"))
     train = dict(layout.get("train", {}))
     if table and "base" not in layout:
         train = {**TABLE_DEFAULTS, **train}  # the tabular recipe under the file's settings
@@ -344,17 +410,22 @@ def build(layout: dict[str, Any], command: str, name: str) -> Settings:
                 f"[sweep] {key} = {spec} is a distribution, for glassnet sweep's random "
                 "search; give a list of values or {logspace = [a, b, n]}"
             )
-    preset = presets.from_dict(name, recipe, image_shape=layout.get("image_shape"))
-    settings = {key: layout.get(key) for key in DATA_KEYS}
-    settings.update(data=data, columns=dict(layout.get("columns", {})))
-    for key in ("validation_fraction", "test_fraction"):
-        settings[key] = 0.2 if settings[key] is None else settings[key]
+    preset = presets.from_dict(
+        name, recipe, image_shape=layout.get("image_shape"), table=table, where=where
+    )
+    settings = DataSettings.from_dict(
+        {
+            **{key: layout.get(key) for key in DATA_KEYS},
+            "data": data,
+            "columns": layout.get("columns", {}),
+        }
+    )
     plan = {key: layout[key] for key in PLAN_KEYS if key in layout}
     if isinstance(plan.get("seeds"), str):
         plan["seeds"] = parse_seeds(plan["seeds"])
     plan["space"] = dict(space)
     resolved = Settings(preset, settings, plan)
-    given = settings["target"] is not None or settings["task"] is not None
+    given = settings.target is not None or settings.task is not None
     if command != "train" and given and not resolved.user_data:
         raise ConfigError(
             "--target and --task go with --data FILE (or data = ... in the config file); "

@@ -17,7 +17,7 @@ from glassnet._version import __version__
 from glassnet.atomic import write_atomic
 from glassnet.data.checks import check_known_labels
 from glassnet.data.datasets import Dataset, Splits, load_digits, seed_split
-from glassnet.data.preprocessing import Scaler
+from glassnet.data.preprocessing import Scaler, TablePreprocessor
 from glassnet.errors import ConfigError, DivergenceError
 from glassnet.experiments import presets
 from glassnet.experiments.presets import Preset, check_refit
@@ -71,12 +71,15 @@ class ExperimentResult:
     evaluation: Evaluation | RegressionEvaluation | None = None  # the model on the test set
     test_set: Dataset | None = None
     validation_r2: float | None = None  # a regression's validation R^2 (refit on train only)
+    # A table's columns: name, role, missing share, distinct values, note (None: no table).
+    columns: list[dict[str, Any]] | None = None
 
     @property
     def best_l2(self) -> float:
         return float(self.best_params.get("l2", self.preset.train.l2))
 
     def metrics(self) -> dict[str, Any]:
+        columns = self.model.info.get("columns") or self.columns
         return {
             "glassnet_version": __version__,
             "preset": self.preset.name,
@@ -99,7 +102,8 @@ class ExperimentResult:
             "task": self.model.task,
             **self.regression_metrics(),
             "warnings": [] if self.evaluation is None else self.evaluation.warnings(),
-            "columns": self.model.info.get("columns"),
+            # The model's record adds what the preprocessing learned of each column.
+            **({} if columns is None else {"columns": columns}),
         }
 
     def regression_metrics(self) -> dict[str, Any]:
@@ -195,6 +199,7 @@ def run_experiment(
     splits: Splits | None = None,
     info: dict[str, Any] | None = None,
     run_dir: str | Path | None = None,
+    table: TablePreprocessor | None = None,
 ) -> ExperimentResult:
     """Run ``preset``: prepare the data, sweep, select on validation, train the final
     network(s), test once. ``write_run`` then writes the run folder.
@@ -203,9 +208,10 @@ def run_experiment(
     restored best epoch); the best (first on ties) is retrained as ``preset.ensemble``
     networks, on train or on train+valid (``refit``, default ``preset.refit``). ``splits``
     replaces the preset's own data (the ``train`` command's user data); ``info`` is stored in
-    the model file. ``on_epoch`` follows a single final network; ``on_member`` each ensemble
-    member; ``on_trial`` each trial run now. With ``run_dir`` (see ``start_run``) the run
-    survives interruption (``RunFolder``).
+    the model file, and ``table`` (the preprocessing of a table's columns into ``splits``)
+    in the model, which leaves here complete. ``on_epoch`` follows a single final network;
+    ``on_member`` each ensemble member; ``on_trial`` each trial run now. With ``run_dir``
+    (see ``start_run``) the run survives interruption (``RunFolder``).
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
@@ -242,9 +248,9 @@ def run_experiment(
                 replayed=replayed,
             )
         except (DivergenceError, KeyboardInterrupt) as exc:
-            folder.keep_best(exc, lambda network: final_model([network], data, recipe, info))
+            folder.keep_best(exc, lambda network: final_model([network], data, recipe, info, table))
             raise
-    model = final_model(networks, data, recipe, info)
+    model = final_model(networks, data, recipe, info, table)
     evaluation = evaluate_model(model, data.splits.test)
     validation = data.splits.validation
     validation_score = None if refit != "train" else evaluate_model(model, validation)
@@ -472,18 +478,16 @@ class RunFolder:
         replayed: TrialResult | None,
     ) -> Checkpointer | None:
         """A checkpointer for the final training, when it can be resumed: a single network,
-        not replayed, whose callbacks keep no state of their own (plateau schedules and
-        early stopping do). Otherwise a resumed run retrains it, which gives the same result."""
-        config = recipe.config
-        stateless = config.lr_schedule != "plateau" and config.early_stopping_patience is None
-        if stop is None or preset.ensemble != 1 or not stateless or replayed is not None:
+        not replayed (early stopping and a plateau schedule save their state with it).
+        Otherwise a resumed run retrains it, which gives the same result."""
+        if stop is None or preset.ensemble != 1 or replayed is not None:
             return None
         stop.deferred = True  # from here a signal saves the state at the end of an epoch
         training = {
             "preset": preset.name,
             "seed": seed,
             "refit": refit,
-            "train_config": config.to_dict(),
+            "train_config": recipe.config.to_dict(),
         }
         return Checkpointer(self.path / STATE_FILE, stop, training)  # type: ignore[operator]
 
@@ -501,7 +505,11 @@ class RunFolder:
 
 
 def final_model(
-    networks: list[Sequential], data: RunData, recipe: FinalRecipe, info: dict[str, Any]
+    networks: list[Sequential],
+    data: RunData,
+    recipe: FinalRecipe,
+    info: dict[str, Any],
+    table: TablePreprocessor | None = None,
 ) -> Model:
     """Step 6: the trained network(s) with the preprocessing and labels they need."""
     return Model(
@@ -511,6 +519,7 @@ def final_model(
         scaler=recipe.scaler,
         info=info,
         target_scaler=data.target_scaler,
+        table=table,
     )
 
 
@@ -665,9 +674,9 @@ def start_run(
     return run_dir
 
 
-def resume_run(run_dir: str | Path, name: str = "run") -> tuple[Preset, int, dict[str, Any]]:
+def resume_run(run_dir: str | Path, name: str | None = "run") -> tuple[Preset, int, dict[str, Any]]:
     """The preset, seed and command settings recorded in ``run_dir`` by ``start_run`` for the
-    command called ``name``."""
+    command called ``name`` (None: whichever command started it)."""
     run_dir = Path(run_dir)
     path = run_dir / RUN_FILE
     if not path.is_file():
@@ -680,7 +689,7 @@ def resume_run(run_dir: str | Path, name: str = "run") -> tuple[Preset, int, dic
         preset, seed = presets.from_dict(data.pop("name"), data), int(record["seed"])
     except (ValueError, TypeError, KeyError) as exc:
         raise ConfigError(f"{path} is damaged ({exc}); start a new run instead") from None
-    if command.get("name") != name:
+    if name is not None and command.get("name") != name:
         raise ConfigError(
             f"{run_dir} was started by 'glassnet {command.get('name')}'; resume it with "
             f"'glassnet {command.get('name')} --resume {run_dir}'"
@@ -689,8 +698,9 @@ def resume_run(run_dir: str | Path, name: str = "run") -> tuple[Preset, int, dic
 
 
 def write_run(result: ExperimentResult, out: str | Path) -> dict[str, str]:
-    """Write model.npz, predictions.npz, the PNG figures, metrics.json and report.html into
-    ``out``; returns their paths."""
+    """Write model.npz, predictions.npz, the PNG figures, report.html and, last,
+    metrics.json into ``out``; returns their paths. metrics.json marks a finished run, so a
+    run that fails while writing (a full disk) is one that ``--resume`` finishes."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     outputs = {"model": str(checkpoint.save(result.model, out / "model.npz"))}
@@ -701,13 +711,15 @@ def write_run(result: ExperimentResult, out: str | Path) -> dict[str, str]:
             )
         )
     metrics = result.metrics()
-    outputs.update(run_folder.draw_figures(metrics, run_folder.read_predictions(out), out))
+    predictions = run_folder.read_predictions(out)
+    outputs.update(run_folder.draw_figures(metrics, predictions, out))
     outputs["metrics"] = str(out / "metrics.json")
     outputs["report"] = str(out / html_report.REPORT)
     result.outputs = outputs
     metrics["outputs"] = outputs
+    page = html_report.render(metrics, predictions, outputs, out)
+    write_atomic(out / html_report.REPORT, lambda handle: handle.write(page), mode="w")
     text = json.dumps(metrics, indent=2)
     write_atomic(out / "metrics.json", lambda handle: handle.write(text), mode="w")
-    html_report.write_report(out, figures=outputs)
     (out / STATE_FILE).unlink(missing_ok=True)  # the run is complete: nothing left to resume
     return outputs

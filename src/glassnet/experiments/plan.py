@@ -46,8 +46,8 @@ class SweepPlan:
     search: str = "grid"
     n_iter: int = 10
     search_seed: int = 0
-    # What ``glassnet train``'s splitting needs for the user's data (empty: the preset's own).
-    data: dict[str, Any] = field(default_factory=dict)
+    # What reading and splitting the user's data takes (None: the preset's own data).
+    data: config_file.DataSettings | None = None
 
     def __post_init__(self) -> None:
         if self.search not in SEARCHES:
@@ -170,22 +170,61 @@ def plan_from_flags(
     """A plan from an optional config file, then command-line changes on top of it: ``data``
     holds the data flags in the file's layout (``data``, ``target``, ``task``, ``columns``).
     Without a file, ``base`` or other data the sweep starts from the seed preset."""
-    changes: dict[str, Any] = {**(data or {}), "base": base}
-    changes["train"] = dict(parse_assignment(text, many=False) for text in settings)
+    return plan_of_changes(
+        path,
+        {**(data or {}), "base": base},
+        settings=list(settings),
+        grid=list(grid),
+        seeds=seeds,
+        n_random=n_random,
+        search_seed=search_seed,
+    )
+
+
+def plan_of_changes(
+    config: str | Path | dict[str, Any] | None,
+    changes: dict[str, Any],
+    *,
+    settings: dict[str, Any] | list[str] | None = None,
+    grid: dict[str, Any] | list[str] | None = None,
+    seeds: list[int] | str | None = None,
+    n_random: int | None = None,
+    search_seed: int | None = None,
+    table: bool | None = None,
+) -> SweepPlan:
+    """A plan from a config file (a path, or its keys as a dict) with ``changes`` (data and
+    base, in the file's layout) on top; ``settings`` and ``grid`` as dicts, or as the
+    command line's ``KEY=VALUE`` texts; ``seeds`` a list or ``0-4``; ``n_random`` draws make
+    it a random search. ``table`` says whether data given in Python are a table."""
+    changes = dict(changes)
+    if isinstance(settings, list):
+        settings = dict(parse_assignment(text, many=False) for text in settings)
+    changes["train"] = dict(settings or {})
+    if isinstance(grid, list):
+        grid = dict(parse_assignment(text, many=True) for text in grid)
     if grid:
-        changes["sweep"] = dict(parse_assignment(text, many=True) for text in grid)
+        changes["sweep"] = dict(grid)
     if seeds is not None:
-        changes["seeds"] = parse_seeds(seeds)
+        changes["seeds"] = parse_seeds(seeds) if isinstance(seeds, str) else list(seeds)
     if n_random is not None:
         changes["search"], changes["n_iter"] = "random", n_random
     changes["search_seed"] = search_seed
-    resolved = config_file.resolve(
-        path,
-        "sweep",
-        changes=changes,
-        # Without a file, the seed experiment on the digits; other data get their defaults.
-        default_base="seed" if path is None and changes.get("data") in (None, "digits") else None,
-    )
+    # Without a file, the seed experiment on the digits; other data get their defaults.
+    digits = config is None and changes.get("data") in (None, "digits")
+    default_base = "seed" if digits else None
+    if isinstance(config, dict):
+        resolved = config_file.resolve_layout(
+            dict(config),
+            "sweep",
+            changes=changes,
+            default_base=default_base,
+            where="config",
+            table=table,
+        )
+    else:
+        resolved = config_file.resolve(
+            config, "sweep", changes=changes, default_base=default_base, table=table
+        )
     return _plan_of(resolved)
 
 
@@ -213,7 +252,7 @@ def _plan_of(resolved: config_file.Settings) -> SweepPlan:
         search=plan.get("search", "grid"),
         n_iter=plan.get("n_iter", 10),
         search_seed=plan.get("search_seed", 0),
-        data=dict(resolved.data) if resolved.user_data else {},
+        data=resolved.data if resolved.user_data else None,
     )
 
 

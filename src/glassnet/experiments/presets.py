@@ -103,48 +103,55 @@ def expand_values(name: str, spec: Any) -> list[Any]:
     )
 
 
-def from_dict(name: str, data: dict[str, Any], *, image_shape: object = None) -> Preset:
+def from_dict(
+    name: str,
+    data: dict[str, Any],
+    *,
+    image_shape: object = None,
+    table: bool | None = None,
+    where: str | None = None,
+) -> Preset:
     """Build a Preset from parsed TOML, refusing unknown keys. ``image_shape`` (of a config
-    file or flag) says a table file's rows are images, which changes the default scaling."""
+    file or flag) says a table file's rows are images, which changes the default scaling;
+    ``table`` says so for data given in Python, whose name tells nothing. Errors start with
+    ``where`` (default: ``preset NAME``), so they name what the user wrote."""
+    who = where or f"preset {name!r}"
     unknown = sorted(set(data) - PRESET_KEYS)
     if unknown:
-        raise ConfigError(
-            f"preset {name!r}: unknown key(s) {unknown}; known: {sorted(PRESET_KEYS)}"
-        )
+        raise ConfigError(f"{who}: unknown key(s) {unknown}; known: {sorted(PRESET_KEYS)}")
     train_table, sweep_table = data.get("train", {}), data.get("sweep", {})
     if not isinstance(train_table, dict) or not isinstance(sweep_table, dict):
-        raise ConfigError(f"preset {name!r}: [train] and [sweep] must be tables")
+        raise ConfigError(f"{who}: [train] and [sweep] must be tables")
     try:
         train = TrainConfig.from_dict(dict(train_table))
     except ConfigError as exc:
-        raise ConfigError(f"preset {name!r}: {exc}") from None
+        raise ConfigError(f"{who}: {exc}") from None
     sweep = {key: expand_values(key, spec) for key, spec in sweep_table.items()}
     known = set(train.to_dict())
     bad = sorted(set(sweep) - known)
     if bad:
-        raise ConfigError(
-            f"preset {name!r} sweeps unknown setting(s) {bad}; known: {sorted(known)}"
-        )
+        raise ConfigError(f"{who} sweeps unknown setting(s) {bad}; known: {sorted(known)}")
     source = data.get("data", "digits")
     # Defaults that follow the data: the digits have their fixed seed split; a table's own
     # preprocessing already standardises its numeric columns (and leaves one-hot ones 0/1).
     split = data.get("split", "seed" if source == "digits" else "random")
     if split not in ("random", "seed"):
-        raise ConfigError(f"preset {name!r}: split must be 'random' or 'seed', got {split!r}")
+        raise ConfigError(f"{who}: split must be 'random' or 'seed', got {split!r}")
     if split == "seed" and source != "digits":
         raise ConfigError(
-            f"preset {name!r}: split 'seed' is the digits' fixed split; use split = 'random' "
-            f"for {source}"
+            f"{who}: split 'seed' is the digits' fixed split; use split = 'random' for {source}"
         )
-    scaling = data.get("scaling", "none" if is_table(source, image_shape) else "standard")
+    if table is None:
+        table = is_table(source, image_shape)
+    scaling = data.get("scaling", "none" if table else "standard")
     scalings = ("none", *Scaler.KINDS)
     if scaling not in scalings:
-        raise ConfigError(f"preset {name!r}: scaling must be one of {list(scalings)}")
+        raise ConfigError(f"{who}: scaling must be one of {list(scalings)}")
     if data.get("select", "validation_accuracy") != "validation_accuracy":
-        raise ConfigError(f"preset {name!r}: select must be 'validation_accuracy'")
+        raise ConfigError(f"{who}: select must be 'validation_accuracy'")
     ensemble = data.get("ensemble", 1)
     if not isinstance(ensemble, int) or isinstance(ensemble, bool) or ensemble < 1:
-        raise ConfigError(f"preset {name!r}: ensemble must be a positive integer, got {ensemble!r}")
+        raise ConfigError(f"{who}: ensemble must be a positive integer, got {ensemble!r}")
     check_refit(data.get("refit", "train"))
     preset = Preset(
         name=name,
@@ -162,7 +169,7 @@ def from_dict(name: str, data: dict[str, Any], *, image_shape: object = None) ->
         try:  # every grid point must be a valid config before anything runs
             train.replace(**params)
         except ConfigError as exc:
-            raise ConfigError(f"preset {name!r}: sweep point {params}: {exc}") from None
+            raise ConfigError(f"{who}: sweep point {params}: {exc}") from None
     return preset
 
 

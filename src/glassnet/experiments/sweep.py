@@ -34,6 +34,10 @@ class SweepResult:
     seconds: float
     where: str
 
+    def markdown(self) -> str:
+        """The summary table (mean and spread over seeds per configuration) as Markdown."""
+        return summary_markdown(self)
+
 
 class RecordLog:
     """``trials.jsonl``: one JSON line per finished trial, in trial order. The whole file is

@@ -20,19 +20,15 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from glassnet.atomic import write_atomic
+from glassnet.experiments.records import TrialResult
 from glassnet.processes import can_fork, in_two
 from glassnet.training.config import TrainConfig, make_loss, scored_validation, shaped_network
 from glassnet.training.trajectory import validation_curves
-
-if TYPE_CHECKING:
-    from glassnet.experiments.trials import TrialResult
-
 
 SCRATCH_PREFIX = ".glassnet-trajectories-"
 

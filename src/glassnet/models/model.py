@@ -68,9 +68,12 @@ class Model:
         return self.table.transform(frame, what=what)
 
     def prepare(self, x: Any) -> np.ndarray:
-        """Check raw inputs, scale them, and cast to the model's dtype. Images ``(n, h, w)`` or
-        channels-last ``(n, h, w, c)`` become rows as in training (``glassnet.data.images``)."""
-        if np.ndim(x) in (3, 4):
+        """Check raw inputs, scale them, and cast to the model's dtype. A DataFrame goes
+        through the table preprocessing (``features``); images ``(n, h, w)`` or channels-last
+        ``(n, h, w, c)`` become rows as in training (``glassnet.data.images``)."""
+        if self.table is not None and _is_frame(x):
+            x = self.features(x)
+        elif np.ndim(x) in (3, 4):
             x = self._image_rows(np.asarray(x))
         x = check_features(x, n_features=self.n_features)
         if self.scaler is not None:
@@ -124,12 +127,43 @@ class Model:
 
         return save_onnx(self, path, dtype=dtype)
 
+    def _repr_html_(self) -> str:
+        """The model as a notebook shows it: task, layers, classes and the table columns
+        its preprocessing takes."""
+        import html
+
+        layers = " → ".join(type(layer).__name__ for layer in self.network.layers)
+        count = sum(int(p.value.size) for net in self.networks for p in net.parameters())
+        rows = [
+            ("task", self.task),
+            ("networks", f"{len(self.networks)} × {layers}"),
+            ("parameters", f"{count:,}"),
+            ("inputs", f"{self.n_features} features ({self.dtype})"),
+        ]
+        if self.classes is not None:
+            shown = ", ".join(map(str, self.classes[:10].tolist()))
+            rows.append(("classes", shown + (", ..." if len(self.classes) > 10 else "")))
+        if self.table is not None:
+            rows.append(
+                (
+                    "columns",
+                    ", ".join(f"{name} ({role})" for name, role in self.table.roles.items()),
+                )
+            )
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(name)}</th>"
+            f"<td style='text-align:left'>{html.escape(str(value))}</td></tr>"
+            for name, value in rows
+        )
+        return f"<table><caption>glassnet Model</caption>{cells}</table>"
+
     def score(self, x: Any, y: Any) -> float:
         """Accuracy for classification, R^2 for regression (scikit-learn's ``score``).
 
         Every label in ``y`` must be one the model was trained on: an unseen label is a
         DataError, not a silent miss.
         """
+        x = self.features(x) if self.table is not None and _is_frame(x) else x
         x = check_features(x, n_features=self.n_features)
         if self.task == "classification":
             n_outputs = self.network.output_features(self.n_features)
@@ -142,3 +176,8 @@ class Model:
         residual = np.sum((y - predicted) ** 2)
         total = np.sum((y - y.mean(axis=0)) ** 2)
         return float(1.0 - residual / total) if total > 0 else 0.0
+
+
+def _is_frame(x: Any) -> bool:
+    """A pandas DataFrame (pandas is not imported to ask)."""
+    return hasattr(x, "columns") and hasattr(x, "iloc")

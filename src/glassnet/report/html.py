@@ -472,6 +472,8 @@ def probability_cap(n_classes: int) -> float:
 
 
 def _files(folder: Path) -> str:
-    names = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    # metrics.json is written just after the report (it marks the run finished).
+    names = {p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")}
+    names = sorted(names | {run_folder.METRICS})
     items = "".join(f"<li><code>{_e(n)}</code></li>" for n in names if n != REPORT)
     return _section("files", "Files in this run folder", f"<ul>{items}</ul>")

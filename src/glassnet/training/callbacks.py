@@ -7,6 +7,7 @@ training ends (normally or through ``StopTraining``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -72,6 +73,32 @@ class EarlyStopping:
     def on_train_end(self, history: History, model: Sequential) -> None:
         if self.restore_best and self.best_state is not None:
             model.load_state_dict(self.best_state)
+
+    def state_dict(self) -> dict[str, Any]:
+        """What an interrupted training must keep to stop and restore exactly as an
+        uninterrupted one: the best and reference values and epochs, and the best weights
+        (as ``weights.<name>`` arrays)."""
+        state: dict[str, Any] = {
+            "best_value": float(self.best_value),
+            "best_epoch": self.best_epoch,
+            "reference_value": float(self.reference_value),
+            "reference_epoch": self.reference_epoch,
+        }
+        for key, value in (self.best_state or {}).items():
+            state[f"weights.{key}"] = value
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from ``state_dict``'s record."""
+        self.best_value, self.best_epoch = float(state["best_value"]), int(state["best_epoch"])
+        self.reference_value = float(state["reference_value"])
+        self.reference_epoch = int(state["reference_epoch"])
+        weights = {
+            key.removeprefix("weights."): np.array(value)
+            for key, value in state.items()
+            if key.startswith("weights.")
+        }
+        self.best_state = weights or None
 
     @property
     def best_score(self) -> float:

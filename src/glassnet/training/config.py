@@ -310,7 +310,7 @@ def fit_from_config(
     schedule = _schedule(config, optimizer, validation)  # reads the base lr: before a restore
     history = History()
     if checkpointer is not None:
-        history = checkpointer.start(model, optimizer, rng)
+        history = checkpointer.start(model, optimizer, rng, stateful=[stopper, *schedule])
     threads = blas_threads(model, min(config.batch_size or len(x), len(x)))
     with threadpool_limits(limits=threads, user_api="blas"):
         history = fit(

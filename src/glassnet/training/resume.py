@@ -50,6 +50,9 @@ class TrainingState:
     rng_state: dict[str, Any]
     history: History
     info: dict[str, Any] = field(default_factory=dict)
+    # The state of each callback that keeps one (early stopping's best epoch and weights, a
+    # plateau schedule's best value), in the order the training lists them.
+    callbacks: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def epoch(self) -> int:
@@ -63,6 +66,7 @@ class TrainingState:
         rng: np.random.Generator,
         history: History,
         info: dict[str, Any] | None = None,
+        callbacks: list[Any] = (),  # type: ignore[assignment]
     ) -> TrainingState:
         return cls(
             weights={key: value.copy() for key, value in model.state_dict().items()},
@@ -71,6 +75,7 @@ class TrainingState:
             rng_state=rng.bit_generator.state,
             history=_copy(history),
             info=dict(info or {}),
+            callbacks=[callback.state_dict() for callback in callbacks],
         )
 
     def restore(self, model: Sequential, optimizer: Optimizer, rng: np.random.Generator) -> History:
@@ -94,12 +99,22 @@ def save_state(state: TrainingState, path: str | Path) -> Path:
     path = Path(path)
     arrays = {f"weights.{key}": value for key, value in state.weights.items()}
     arrays.update({f"optimizer.{key}": value for key, value in state.optimizer.items()})
+    callbacks = []  # each callback's plain values; its arrays go beside the weights
+    for index, record in enumerate(state.callbacks):
+        plain = {}
+        for key, value in record.items():
+            if isinstance(value, np.ndarray):
+                arrays[f"callback{index}.{key}"] = value
+            else:
+                plain[key] = value
+        callbacks.append(plain)
     header = {
         "format": FORMAT,
         "lr": state.lr,
         "rng_state": state.rng_state,
         "history": state.history.to_dict(),
         "info": state.info,
+        "callbacks": callbacks,
     }
     arrays[HEADER_KEY] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
     write_atomic(path, lambda handle: np.savez(handle, **arrays))
@@ -116,6 +131,7 @@ def load_state(path: str | Path) -> TrainingState:
             raise ModelFileError("not a glassnet training state file (format marker missing)")
         history = History(**header["history"])
         lr, rng_state, info = float(header["lr"]), dict(header["rng_state"]), dict(header["info"])
+        callbacks = [dict(record) for record in header.get("callbacks", [])]
     except ModelFileError as exc:
         raise ModelFileError(f"{path}: {exc}") from None
     except READ_ERRORS as exc:
@@ -124,9 +140,15 @@ def load_state(path: str | Path) -> TrainingState:
     optimizer = {
         k.removeprefix("optimizer."): v for k, v in arrays.items() if k.startswith("optimizer.")
     }
-    if len(weights) + len(optimizer) != len(arrays):
+    for index, record in enumerate(callbacks):
+        prefix = f"callback{index}."
+        record.update(
+            {k.removeprefix(prefix): v for k, v in arrays.items() if k.startswith(prefix)}
+        )
+    n_callback_arrays = sum(key.startswith("callback") for key in arrays)
+    if len(weights) + len(optimizer) + n_callback_arrays != len(arrays):
         raise ModelFileError(f"{path} holds unexpected arrays")
-    return TrainingState(weights, optimizer, lr, rng_state, history, info)
+    return TrainingState(weights, optimizer, lr, rng_state, history, info, callbacks)
 
 
 class StopSignals:
@@ -168,6 +190,8 @@ class Checkpointer:
     ``path`` if there is one and returns the history to continue; as a callback, it saves
     the state after an epoch during which a stop was requested and raises
     ``TrainingInterrupted``. ``info`` (e.g. the config) is stored, and must match on resume.
+    The callbacks given to ``start`` that keep a state of their own (``state_dict`` /
+    ``load_state_dict``: early stopping, a plateau schedule) are saved and restored with it.
     """
 
     def __init__(
@@ -176,23 +200,48 @@ class Checkpointer:
         self.path, self.stop, self.info = Path(path), stop, dict(info or {})
         self.optimizer: Optimizer | None = None
         self.rng: np.random.Generator | None = None
+        self.stateful: list[Any] = []
+        self.restored: list[dict[str, Any]] | None = None
 
-    def start(self, model: Sequential, optimizer: Optimizer, rng: np.random.Generator) -> History:
+    def start(
+        self,
+        model: Sequential,
+        optimizer: Optimizer,
+        rng: np.random.Generator,
+        stateful: list[Any] = (),  # type: ignore[assignment]
+    ) -> History:
         self.optimizer, self.rng = optimizer, rng
+        # Only the callbacks that keep a state of their own (stateless schedules do not).
+        self.stateful = [callback for callback in stateful if hasattr(callback, "state_dict")]
         if not self.path.exists():
             return History()
         state = load_state(self.path)
-        if state.info != self.info:
+        if state.info != self.info or len(state.callbacks) != len(self.stateful):
             raise ConfigError(
                 f"{self.path} was saved by a different training ({state.info} != {self.info}); "
                 "delete it to start over"
             )
+        self.restored = state.callbacks
         return state.restore(model, optimizer, rng)
+
+    def on_train_begin(self, history: History, model: Sequential) -> None:
+        """Give the stateful callbacks their saved state, after ``fit`` has reset them (the
+        checkpointer is the training's last callback)."""
+        if self.restored is not None:
+            try:
+                for callback, state in zip(self.stateful, self.restored, strict=True):
+                    callback.load_state_dict(state)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ConfigError(
+                    f"{self.path}: a saved callback state does not fit ({exc})"
+                ) from None
 
     def __call__(self, epoch: int, history: History, model: Sequential) -> None:
         if self.stop.requested:
             if self.optimizer is None or self.rng is None:
                 raise RuntimeError("Checkpointer.start was not called before training")
-            state = TrainingState.capture(model, self.optimizer, self.rng, history, self.info)
+            state = TrainingState.capture(
+                model, self.optimizer, self.rng, history, self.info, self.stateful
+            )
             save_state(state, self.path)
             raise TrainingInterrupted(self.path, epoch + 1)

@@ -8,6 +8,7 @@ sequence for the stateless schedules, so it can be printed or tested before trai
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from glassnet.errors import ConfigError
 from glassnet.nn.layers import Sequential
@@ -90,6 +91,13 @@ class ReduceOnPlateau:
         elif epoch - self.last_change >= self.patience:
             self.optimizer.lr = max(self.min_lr, self.optimizer.lr * self.factor)
             self.last_change = epoch
+
+    def state_dict(self) -> dict[str, Any]:
+        """The best value seen and the epoch of the last improvement or cut, for a resume."""
+        return {"best": float(self.best), "last_change": self.last_change}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.last_change = float(state["best"]), int(state["last_change"])
 
 
 class InverseScaling:

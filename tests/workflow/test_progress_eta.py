@@ -1,15 +1,15 @@
 """The final training's bar with early stopping: its ETA is a range (to the epoch where it
 stops if nothing improves, and at most to the last epoch), and it names the best epoch."""
 
-import argparse
 import io
 import re
 
 import pytest
 from rich.console import Console
 
-from glassnet.cli import output
 from glassnet.training.history import History
+from glassnet.workflow import progress
+from glassnet.workflow.progress import Display
 
 
 class Clock:
@@ -24,13 +24,12 @@ class Clock:
 
 @pytest.fixture(autouse=True)
 def every_epoch_shown(monkeypatch):
-    monkeypatch.setattr(output, "EPOCH_UPDATE_SECONDS", 0.0)
+    monkeypatch.setattr(progress, "EPOCH_UPDATE_SECONDS", 0.0)
 
 
 def bar_text(patience, validation_loss, epochs=300):
     """The final bar's ETA and status after one epoch a second with these validation losses."""
-    out = output.Output(argparse.Namespace(quiet=False, json=False))
-    out.progress_console = Console(file=io.StringIO(), force_terminal=True, width=250)
+    out = Display(Console(file=io.StringIO(), force_terminal=True, width=250))
     clock, made = Clock(), []
     make = out.progress
 
@@ -40,7 +39,7 @@ def bar_text(patience, validation_loss, epochs=300):
         return made[-1]
 
     out.progress = timed
-    with output.training_progress(out, 0, epochs, patience=patience) as callbacks:
+    with out.training(0, epochs, patience=patience) as callbacks:
         for epoch in range(1, len(validation_loss) + 1):
             clock.now = float(epoch)
             history = History(

@@ -1,0 +1,211 @@
+"""A run's data, from what the user gave to numeric splits: a file or a name (``digits``, an
+OpenML name), a pandas DataFrame, or arrays. A table (a table file, or a DataFrame) has its
+columns' roles guessed, is split, and gets a ``TablePreprocessor`` fitted on its training
+rows; other data are loaded as arrays and split. The task (classification or regression)
+is read from the labels unless the settings name it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from glassnet.data.checks import check_features, check_split_classes
+from glassnet.data.datasets import Dataset, Splits, random_split, seed_split
+from glassnet.data.tables import is_table
+from glassnet.errors import ConfigError, DataError
+from glassnet.experiments.config_file import DataSettings
+from glassnet.experiments.presets import Preset
+
+if TYPE_CHECKING:
+    from glassnet.data.columns import ColumnInfo
+    from glassnet.data.preprocessing import TablePreprocessor
+
+# A step's spinner: status("loading penguins.csv ...") is a context manager.
+Status = Callable[[str], AbstractContextManager[Any]]
+
+# How data given in Python is named in a run's records (run.json, the model file).
+FRAME_NAME, ARRAYS_NAME = "DataFrame", "arrays"
+
+
+@dataclass
+class RunInputs:
+    """The splits a run trains, validates and tests on, and what was learned reading them:
+    a table's preprocessing and its columns' roles (None for other data), and the task."""
+
+    splits: Splits
+    table: TablePreprocessor | None
+    columns: list[ColumnInfo] | None
+    task: str
+
+
+def source_kind(source: object) -> str:
+    """``"table"`` for a DataFrame, ``"arrays"`` for NumPy arrays (or an ``(x, y)`` pair),
+    ``"name"`` for a path or a name; anything else is refused."""
+    if hasattr(source, "columns") and hasattr(source, "iloc"):  # pandas, not imported here
+        return "table"
+    if isinstance(source, (np.ndarray, list, tuple)):
+        return "arrays"
+    if isinstance(source, (str, Path)):
+        return "name"
+    raise DataError(
+        f"cannot train on a {type(source).__name__}: give a file path, 'digits', an OpenML "
+        "name, a pandas DataFrame, or arrays (x, with the labels as target=y)"
+    )
+
+
+def source_name(source: object) -> str:
+    """What a run's records call ``source``: its path or name, or FRAME_NAME / ARRAYS_NAME."""
+    kind = source_kind(source)
+    if kind == "name":
+        return str(source)
+    return FRAME_NAME if kind == "table" else ARRAYS_NAME
+
+
+def read_inputs(
+    source: object,
+    target: object,
+    settings: DataSettings,
+    preset: Preset,
+    seed: int,
+    status: Status,
+) -> RunInputs:
+    """The splits of ``source`` with ``settings``, checked against ``preset``'s recipe before
+    any run folder is claimed. A regression switches ``preset.train`` to one output trained
+    with the squared error; a layer list takes the images' own shape."""
+    kind = source_kind(source)
+    if kind == "table" or (kind == "name" and is_table(source, settings.image_shape)):
+        inputs = read_table_inputs(source, settings, seed, status)
+    else:
+        if kind == "arrays":
+            data = arrays_dataset(source, target, settings)
+        else:
+            data = named_dataset(str(source), settings, status)
+        task = settings.task or ("classification" if kind == "name" else guess_task(data.y))
+        if task == "regression":
+            data.y = regression_target(data.y, data.name)
+        if preset.train.layers is not None and data.input_shape is not None:
+            # A layer list's images take the data's own shape (channels, height, width).
+            preset.train = preset.train.replace(input_shape=data.input_shape)
+        if preset.split == "seed":
+            splits = seed_split(data)
+        else:
+            splits = random_split(
+                data,
+                validation_fraction=settings.validation_fraction,
+                test_fraction=settings.test_fraction,
+                seed=seed,
+                task=task,
+            )
+        inputs = RunInputs(splits, None, None, task)
+    if inputs.task == "regression":  # run_experiment: the loss "mse" makes it a regression
+        preset.train = preset.train.replace(loss="mse", output_activation="identity")
+    check_recipe(preset, inputs.splits)
+    return inputs
+
+
+def read_table_inputs(
+    source: object, settings: DataSettings, seed: int, status: Status
+) -> RunInputs:
+    """Read a table (a file, or a DataFrame), guess its columns' roles, split it and fit its
+    preprocessing on the training rows."""
+    from glassnet.data.tabular import load_table_data, table_splits
+
+    columns = settings.columns
+    name = source_name(source)
+    with status(f"loading {Path(name).name} ..."):
+        data = load_table_data(
+            source,  # type: ignore[arg-type]
+            settings.target,
+            task=settings.task,
+            drop=columns.get("drop", ()),
+            features=columns.get("features"),
+            categorical=columns.get("categorical", ()),
+            numeric=columns.get("numeric", ()),
+        )
+    with status("fitting the preprocessing on the training rows ..."):
+        splits, table = table_splits(
+            data,
+            validation_fraction=settings.validation_fraction,
+            test_fraction=settings.test_fraction,
+            seed=seed,
+        )
+    return RunInputs(splits, table, data.columns, data.task)
+
+
+def named_dataset(source: str, settings: DataSettings, status: Status) -> Dataset:
+    """``digits``, an NPZ or numeric CSV file with ``--image-shape``, or an OpenML name."""
+    from glassnet.data.sources import load_dataset
+
+    with status(f"loading {source} ..."):
+        return load_dataset(
+            source,
+            settings.target,
+            image_shape=settings.image_shape,
+            data_home=settings.data_home,
+        )
+
+
+def arrays_dataset(source: Any, target: Any, settings: DataSettings) -> Dataset:
+    """Arrays given in Python: ``x`` with ``target=y``, or an ``(x, y)`` pair. Rows of images
+    take ``image_shape``; ``(n, h, w)`` or channels-last ``(n, h, w, c)`` images bring theirs."""
+    from glassnet.data.images import image_array, with_image_shape
+
+    if isinstance(source, tuple) and len(source) == 2 and target is None:
+        source, target = source
+    if target is None:
+        raise DataError("arrays need their labels: glassnet.train(x, target=y)")
+    x, y = np.asarray(source), np.asarray(target)
+    image_shape, channels = None, 1
+    if x.ndim in (3, 4):  # images: channels-first rows, as an NPZ file of images gives them
+        x, image_shape, channels = image_array(x, what="x")
+    x = check_features(x, what="x")
+    if y.ndim != 1 or len(y) != len(x):
+        raise DataError(f"target must hold one label per row of x ({len(x)}), got shape {y.shape}")
+    data = Dataset(x, y, name=ARRAYS_NAME, image_shape=image_shape, channels=channels)
+    if settings.image_shape is not None:
+        data = with_image_shape(data, tuple(settings.image_shape), ARRAYS_NAME)
+    return data
+
+
+def guess_task(y: np.ndarray) -> str:
+    """The task arrays' labels imply, as a table's label column implies it (``infer_task``)."""
+    import pandas as pd
+
+    from glassnet.data.tabular import infer_task
+
+    return infer_task(pd.Series(y))
+
+
+def regression_target(y: np.ndarray, name: str) -> np.ndarray:
+    """A regression's target as float64; labels that are not numbers are refused."""
+    try:
+        values = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(
+            f"{name}: a regression target must be numeric (or use task='classification')"
+        ) from None
+    if not np.all(np.isfinite(values)):
+        raise DataError(f"{name}: the regression target holds NaN or infinite values")
+    return values
+
+
+def check_recipe(preset: Preset, splits: Splits) -> None:
+    """Refuse, before any run folder is claimed, a recipe that cannot train on these splits
+    (augmentation needs images), and validation or test rows holding a class the training
+    rows lack (a numeric target taken for classes)."""
+    if preset.train.augments and splits.train.image_shape is None:
+        raise ConfigError(
+            f"preset {preset.name!r} augments images (augment_shift / augment_degrees / "
+            f"augment_subpixel), but {preset.data} has no image shape; choose a preset without "
+            "augmentation, or give --image-shape for image rows"
+        )
+    if preset.train.loss != "mse":
+        for part in (splits.validation, splits.test):
+            if part.y is not None:
+                check_split_classes(part.y, splits.train.y, part.name.split(":")[-1])

@@ -1,0 +1,305 @@
+"""The workflow API as a notebook user calls it, against the command line doing the same
+walkthrough: a table (file or DataFrame), a regression, arrays, a sweep, ONNX export, save
+and load, interruption and resume. The CLI is a shell over these functions, so each pair
+must agree bit for bit."""
+
+import contextlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import glassnet
+from glassnet import workflow
+from glassnet.cli.app import main
+from glassnet.errors import ConfigError, DataError
+from glassnet.workflow.progress import Display
+
+QUICK = {"epochs": 40, "lr": 0.01, "early_stopping_patience": None, "hidden_layer_sizes": [16]}
+QUICK_FLAGS = ["--epochs", "40", "--lr", "0.01", "--patience", "none", "--hidden", "16"]
+
+
+@pytest.fixture(scope="module")
+def penguins(tmp_path_factory):
+    palmerpenguins = pytest.importorskip("palmerpenguins")
+    shipped = Path(palmerpenguins.__file__).parent / "data" / "penguins.csv"
+    folder = tmp_path_factory.mktemp("penguins")
+    return Path(shutil.copy(shipped, folder / "penguins.csv"))
+
+
+def cli(capsys, *argv):
+    jobs = [] if argv[0] == "export" else ["--jobs", "1"]
+    code = main([*map(str, argv), *jobs])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return captured
+
+
+def same_model_arrays(first, second):
+    a, b = np.load(first), np.load(second)
+    assert a.files == b.files
+    for name in a.files:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_a_table_trains_as_the_command_line_trains_it(penguins, tmp_path, capsys):
+    run = glassnet.train(penguins, target="species", out=tmp_path / "api", progress=False, **QUICK)
+    cli(
+        capsys,
+        "train",
+        "--data",
+        penguins,
+        "--target",
+        "species",
+        "--out",
+        tmp_path / "cli",
+        *QUICK_FLAGS,
+    )
+    same_model_arrays(tmp_path / "api" / "model.npz", tmp_path / "cli" / "model.npz")
+    metrics = json.loads((tmp_path / "cli" / "metrics.json").read_text())
+    assert run.test_accuracy == metrics["test_accuracy"] > 0.9
+    assert run.history.train_loss == metrics["history"]["train_loss"]
+    roles = {column["name"]: column["role"] for column in run.columns}
+    assert roles["island"] == "categorical" and roles["bill_length_mm"] == "numeric"
+    assert run.folder == tmp_path / "api" and (run.folder / "report.html").is_file()
+
+
+def test_a_dataframe_gets_the_roles_and_the_model_of_its_file(penguins, tmp_path):
+    frame = pd.read_csv(penguins)
+    from_file = glassnet.train(penguins, target="species", progress=False, **QUICK)
+    from_frame = glassnet.train(frame, target="species", progress=False, **QUICK)
+    assert from_frame.columns == from_file.columns
+    assert from_frame.test_accuracy == from_file.test_accuracy
+    rows = frame.drop(columns="species").sample(20, random_state=0)
+    np.testing.assert_array_equal(from_frame.model.predict(rows), from_file.model.predict(rows))
+    assert list(frame.columns)[0] == "species"  # the user's frame is left as it was
+    # The preprocessing is inside the model: raw rows in, labels out, columns in any order.
+    shuffled = rows[list(reversed(rows.columns))]
+    np.testing.assert_array_equal(
+        from_frame.model.predict(shuffled), from_frame.model.predict(rows)
+    )
+    assert set(from_frame.model.predict(rows)) <= {"Adelie", "Chinstrap", "Gentoo"}
+
+
+def test_a_saved_run_loads_back_with_everything_it_showed(penguins, tmp_path):
+    run = glassnet.train(penguins, target="species", progress=False, **QUICK)
+    assert run.folder is None
+    run.save(tmp_path / "saved")
+    loaded = glassnet.load_run(tmp_path / "saved")
+    assert loaded.scores == run.scores and loaded.columns == run.columns
+    assert loaded.history == run.history and loaded.best_params == run.best_params
+    rows = pd.read_csv(penguins).head(30)
+    np.testing.assert_array_equal(loaded.model.predict(rows), run.model.predict(rows))
+    with pytest.raises(ConfigError, match="already holds a run"):
+        glassnet.train(penguins, target="species", out=tmp_path / "saved", progress=False)
+    # A loaded run saves by copying its folder.
+    loaded.save(tmp_path / "copy")
+    assert glassnet.load_run(tmp_path / "copy").scores == run.scores
+
+
+def test_a_regression_is_read_from_the_target_as_on_the_command_line(tmp_path, capsys):
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True).frame
+    path = tmp_path / "diabetes.csv"
+    frame.to_csv(path, index=False)
+    run = glassnet.train(frame, target="target", progress=False, **QUICK)
+    cli(
+        capsys,
+        "train",
+        "--data",
+        path,
+        "--target",
+        "target",
+        "--out",
+        tmp_path / "cli",
+        *QUICK_FLAGS,
+    )
+    metrics = json.loads((tmp_path / "cli" / "metrics.json").read_text())
+    assert run.task == "regression" and run.test_accuracy is None
+    assert run.test_r2 == metrics["test_r2"] and run.scores["test_rmse"] == metrics["test_rmse"]
+    assert 0.2 < run.test_r2 < 0.7
+
+
+def test_arrays_train_a_classifier_or_a_regression():
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    run = glassnet.train(x, target=y, progress=False, epochs=60, hidden_layer_sizes=[32])
+    assert run.task == "classification" and run.test_accuracy > 0.85
+    assert run.model.predict(x[:5]).tolist() == run.model.predict(x[:5]).tolist()
+    rng = np.random.default_rng(0)
+    values = x[:, 20] * 0.5 + rng.normal(0, 0.1, len(x))
+    regression = glassnet.train(x, target=values, progress=False, epochs=60)
+    assert regression.task == "regression" and regression.test_r2 > 0.9
+    images = x.reshape(-1, 8, 8)
+    as_images = glassnet.train(images, target=values, task="regression", progress=False, epochs=60)
+    assert as_images.model.info["image_shape"] == [8, 8]
+    with pytest.raises(DataError, match="one label per row"):
+        glassnet.train(x, target=y[:10], progress=False)
+
+
+def test_job_shows_the_columns_before_anything_trains(penguins):
+    job = workflow.prepare(penguins, "species", progress=False, **QUICK)
+    assert job.task == "classification"
+    assert [c["name"] for c in job.columns if not c["used"]] == []
+    assert "sex" in [c["name"] for c in job.columns]
+    with pytest.raises(DataError, match="did you mean 'species'"):
+        workflow.prepare(penguins, "Species", progress=False)
+
+
+def test_a_sweep_in_python_records_what_the_command_line_records(penguins, tmp_path, capsys):
+    grid = {"l2": [0.001, 1.0]}
+    result = glassnet.sweep(
+        data=penguins,
+        target="species",
+        grid=grid,
+        seeds=[0, 1],
+        n_jobs=1,
+        progress=False,
+        out=tmp_path / "api",
+        **QUICK,
+    )
+    cli(
+        capsys,
+        "sweep",
+        "--data",
+        penguins,
+        "--target",
+        "species",
+        "--grid",
+        "l2=0.001,1.0",
+        "--seeds",
+        "0,1",
+        "--out",
+        tmp_path / "cli",
+        *(
+            f"--set={key}={json.dumps(value) if value is not None else 'none'}"
+            for key, value in QUICK.items()
+            if value is not None
+        ),
+        "--set",
+        'early_stopping_patience="none"',
+    )
+    recorded = [
+        json.loads(line) for line in (tmp_path / "cli" / "trials.jsonl").read_text().splitlines()
+    ]
+    assert len(result.records) == 4
+    assert [r["validation_accuracy"] for r in result.records] == [
+        r["validation_accuracy"] for r in recorded
+    ]
+
+
+def test_the_onnx_walkthrough_in_python(penguins, tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    run = glassnet.train(penguins, target="species", out=tmp_path / "run", progress=False, **QUICK)
+    written = workflow.export(run.folder / "model.npz", tmp_path / "api.onnx", check=str(penguins))
+    assert written["check"]["rows"] == 344 and written["check"]["max_difference"] < 1e-6
+    cli(capsys, "export", run.folder / "model.npz", "--out", tmp_path / "cli.onnx")
+    assert (tmp_path / "api.onnx").read_bytes() == (tmp_path / "cli.onnx").read_bytes()
+
+
+def test_an_interrupted_run_resumes_from_python(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    frame["y"] = frame["a"] * 2 - frame["b"] + rng.normal(0, 0.1, 300)
+    settings = dict(epochs=30, early_stopping_patience=None, lr=0.01, hidden_layer_sizes=[8])
+
+    @contextlib.contextmanager
+    def interrupting(*args, **kwargs):
+        def on_epoch(epoch, epochs, history):
+            if epoch == 10:
+                raise KeyboardInterrupt
+
+        yield {"on_trial": None, "on_epoch": on_epoch, "on_member": None}
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Display, "training", interrupting)
+        with pytest.raises(workflow.RunInterrupted) as stopped:
+            glassnet.train(frame, target="y", out=tmp_path / "run", progress=False, **settings)
+    assert "glassnet.resume(" in str(stopped.value) and stopped.value.folder == tmp_path / "run"
+    with pytest.raises(ConfigError, match="give them again"):
+        glassnet.resume(tmp_path / "run", progress=False)
+    resumed = glassnet.resume(tmp_path / "run", data=frame, progress=False)
+    whole = glassnet.train(frame, target="y", progress=False, **settings)
+    assert resumed.test_r2 == whole.test_r2
+    np.testing.assert_array_equal(resumed.model.predict(frame), whole.model.predict(frame))
+
+
+def test_a_run_and_its_model_show_themselves_in_a_notebook(penguins, tmp_path):
+    run = glassnet.train(penguins, target="species", progress=False, **QUICK)
+    page = run._repr_html_()
+    assert f"{run.test_accuracy:.4f}" in page and "bill_length_mm" in page
+    assert "data:image/png;base64," in page  # the loss curves
+    assert "categorical" in run.model._repr_html_()
+    report = run.report(tmp_path / "shown")
+    assert Path(report).name == "report.html" and "<iframe srcdoc=" in report._repr_html_()
+    assert repr(run).startswith("Run(classification, validation_accuracy=")
+
+
+def test_bad_input_in_python_is_a_glassnet_error(penguins):
+    with pytest.raises(DataError, match="cannot train on a dict"):
+        glassnet.train({"a": 1}, progress=False)
+    with pytest.raises(ConfigError, match="seed"):
+        glassnet.train(penguins, target="species", seed=-1, progress=False)
+    with pytest.raises(ConfigError, match="epochs"):
+        glassnet.train(penguins, target="species", epochs=-5, progress=False)
+
+
+def test_ctrl_c_then_resume_gives_the_uninterrupted_model_with_early_stopping(
+    tmp_path, monkeypatch
+):
+    """A table's recipe stops early (its stopper keeps a best epoch and best weights): the
+    state saved at Ctrl-C carries them, so the resumed training goes on from the epoch it
+    stopped at and ends exactly where an uninterrupted one does."""
+    import os
+    import signal
+
+    from glassnet.experiments.experiment import STATE_FILE
+    from glassnet.training.resume import load_state
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)})
+    frame["y"] = np.where(frame["a"] + rng.normal(0, 0.8, 400) > 0, "up", "down")
+    settings = dict(epochs=200, early_stopping_patience=25, hidden_layer_sizes=[16], seed=2)
+    whole = glassnet.train(frame, target="y", progress=False, **settings)
+    assert whole.history.best_epoch is not None and 40 < len(whole.history.train_loss) < 200
+
+    # Ctrl-C after the best epoch: a stopper that forgot it would keep a later, worse one.
+    stop_at = whole.history.best_epoch + 10
+
+    @contextlib.contextmanager
+    def ctrl_c_after_the_best_epoch(*args, **kwargs):
+        def on_epoch(epoch, epochs, history):
+            if epoch == stop_at:
+                os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: the epoch finishes, then a save
+
+        yield {"on_trial": None, "on_epoch": on_epoch, "on_member": None}
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Display, "training", ctrl_c_after_the_best_epoch)
+        with pytest.raises(workflow.RunInterrupted):
+            glassnet.train(frame, target="y", out=tmp_path / "run", progress=False, **settings)
+    saved = load_state(tmp_path / "run" / STATE_FILE)
+    assert saved.epoch == stop_at and saved.callbacks[0]["best_epoch"] == whole.history.best_epoch
+    started = []
+    with monkeypatch.context() as patched:
+
+        @contextlib.contextmanager
+        def watching(*args, **kwargs):
+            yield {
+                "on_trial": None,
+                "on_epoch": lambda e, n, h: started.append(e),
+                "on_member": None,
+            }
+
+        patched.setattr(Display, "training", watching)
+        resumed = glassnet.resume(tmp_path / "run", data=frame, progress=False)
+    assert started[0] == stop_at + 1  # went on from the saved epoch, not from the first
+    assert resumed.history == whole.history
+    np.testing.assert_array_equal(
+        resumed.model.predict_proba(frame), whole.model.predict_proba(frame)
+    )
