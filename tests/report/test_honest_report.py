@@ -77,9 +77,8 @@ def test_the_report_rebuilt_from_the_run_folder_keeps_all_of_it(plain_run):
 
 def test_balanced_class_weights_find_buyers(caravan, plain_run, tmp_path):
     _, plain = plain_run
-    config = tmp_path / "weighted.toml"
-    config.write_text('[train]\nclass_weight = "balanced"\n')
-    weighted = train(caravan, tmp_path / "run", "--config", str(config))
+    weighted = train(caravan, tmp_path / "run", "--class-weight", "balanced")
+    assert weighted["config"]["train"]["class_weight"] == "balanced"
     found = np.array(weighted["evaluation"]["confusion_matrix"])[1, 1]
     assert found > np.array(plain["evaluation"]["confusion_matrix"])[1, 1]
     assert weighted["evaluation"]["balanced_accuracy"] > 0.55
