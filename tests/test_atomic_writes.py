@@ -75,3 +75,30 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     umask = os.umask(0o022)
     os.umask(umask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+
+
+def test_the_data_reach_the_disk_before_the_rename(tmp_path, monkeypatch):
+    # A power cut after the rename but before the data are written back would leave an
+    # empty file under the final name: the temporary file must be fsynced, full, first.
+    import os
+    import stat
+
+    import glassnet.atomic
+
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        mode, size = os.fstat(fd).st_mode, os.fstat(fd).st_size
+        events.append(("fsync file", size) if stat.S_ISREG(mode) else ("fsync folder", None))
+        real_fsync(fd)
+
+    def replace(source, target):
+        events.append(("rename", None))
+        real_replace(source, target)
+
+    monkeypatch.setattr(glassnet.atomic.os, "fsync", fsync)
+    monkeypatch.setattr(glassnet.atomic.os, "replace", replace)
+    write_atomic(tmp_path / "model.npz", lambda handle: handle.write(b"x" * 1000))
+    assert events[:2] == [("fsync file", 1000), ("rename", None)]
+    assert (tmp_path / "model.npz").read_bytes() == b"x" * 1000

@@ -63,3 +63,26 @@ def test_the_notebook_runs(tmp_path, monkeypatch):
     make.run(notebook, tmp_path, kernel=this_interpreter(tmp_path, monkeypatch))
     check(notebook)
     assert (tmp_path / "runs" / "penguins-notebook" / "report.html").is_file()
+
+
+def test_progress_bars_draw_in_a_notebook(tmp_path, monkeypatch):
+    """In Jupyter the bars are a live widget below the cell (rich, through ipywidgets), not
+    text written into the cell's output stream."""
+    pytest.importorskip("ipywidgets")
+    from nbclient import NotebookClient
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells.append(
+        nbformat.v4.new_code_cell(
+            "import glassnet\n"
+            "from sklearn.datasets import load_iris\n"
+            "x, y = load_iris(return_X_y=True)\n"
+            "run = glassnet.train(x, target=y, epochs=20, hidden_layer_sizes=[8])"
+        )
+    )
+    kernel = this_interpreter(tmp_path, monkeypatch)
+    NotebookClient(notebook, timeout=120, kernel_name=kernel).execute()
+    shown = [output for output in notebook.cells[0].outputs]
+    assert all(output.output_type != "error" for output in shown), shown
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in shown)
+    assert not any(o.output_type == "stream" and "Traceback" in o.text for o in shown)

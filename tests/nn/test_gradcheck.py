@@ -172,3 +172,14 @@ def test_a_layer_alone_is_projected_with_the_given_rng_or_a_fixed_one(rng):
     one = gradcheck(layer, x, rng=np.random.default_rng(1)).errors
     two = gradcheck(layer, x, rng=np.random.default_rng(2)).errors
     assert one != two
+
+
+def test_analytic_gradients_are_taken_before_the_finite_differences_move_the_weights(rng):
+    # The objective of a Linear layer under the mean squared error is quadratic in its
+    # weights, so central differences are exact even with a large step; analytic gradients
+    # kept as views of .grad would be those of the last perturbed point instead (off by
+    # about the step).
+    model = Sequential(Linear(4, 3, rng=rng))
+    x, y = rng.standard_normal((6, 4)), rng.standard_normal((6, 3))
+    result = gradcheck(model, x, y, loss=MeanSquaredError(), step=1e-2)
+    assert result.max_error < 1e-9, result.errors

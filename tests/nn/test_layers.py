@@ -11,9 +11,9 @@ from glassnet.nn.layers import (
     Sequential,
     Sigmoid,
     Tanh,
-    from_config,
     mlp,
 )
+from glassnet.nn.registry import LAYER_TYPES, from_config
 
 LAYERS = {
     "linear": lambda rng: Linear(5, 4, rng=rng),
@@ -439,8 +439,6 @@ def test_a_sequential_config_without_layers_is_an_empty_model():
 
 
 def test_a_layer_description_that_is_not_a_table_is_refused_by_value():
-    from glassnet.nn.layers import from_config
-
     config = {"type": "Sequential", "layers": [{"type": "Tanh"}, "junk"]}
     with pytest.raises(ConfigError, match=r"^a layer description must be a table, got 'junk'$"):
         from_config(config)
@@ -485,3 +483,24 @@ def test_sklearn_init_of_a_linear_layer_alone_uses_the_factor_6():
     layer = Linear(200, 200, init="sklearn", rng=np.random.default_rng(0))
     limit = np.sqrt(6.0 / 400)
     assert limit * 0.999 < np.abs(layer.weight.value).max() <= limit
+
+
+def test_the_layer_type_names_model_files_store_never_change():
+    # Model files name each layer by these strings: renaming one breaks every saved model.
+    assert sorted(LAYER_TYPES) == [
+        "AvgPool2D",
+        "BatchNorm",
+        "Conv2D",
+        "Dropout",
+        "Flatten",
+        "GlobalAvgPool2D",
+        "Identity",
+        "LeakyReLU",
+        "Linear",
+        "MaxPool2D",
+        "ReLU",
+        "Reshape",
+        "Sigmoid",
+        "Tanh",
+    ]
+    assert all(LAYER_TYPES[name]().config()["type"] == name for name in ("ReLU", "Flatten"))

@@ -5,10 +5,11 @@ import pytest
 
 from glassnet import ConfigError, gradcheck
 from glassnet.nn.conv import Conv2D
-from glassnet.nn.layers import Linear, ReLU, Sequential, from_config
+from glassnet.nn.layers import Linear, ReLU, Sequential
 from glassnet.nn.losses import SoftmaxCrossEntropy
 from glassnet.nn.normalization import BatchNorm
 from glassnet.nn.pooling import AvgPool2D, MaxPool2D
+from glassnet.nn.registry import from_config
 from glassnet.nn.shape import Flatten, Reshape
 
 

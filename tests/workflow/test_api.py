@@ -303,3 +303,59 @@ def test_ctrl_c_then_resume_gives_the_uninterrupted_model_with_early_stopping(
     np.testing.assert_array_equal(
         resumed.model.predict_proba(frame), whole.model.predict_proba(frame)
     )
+
+
+def test_a_users_own_split_validates_and_tests_on_its_own_tables(penguins, tmp_path, capsys):
+    frame = pd.read_csv(penguins)
+    early, late = frame[frame.year < 2009], frame[frame.year == 2009]
+    early.to_csv(tmp_path / "early.csv", index=False)
+    late.iloc[:60].to_csv(tmp_path / "valid.csv", index=False)
+    test = late.iloc[60:].copy()
+    test.loc[test.index[:2], "species"] = None  # rows without a label are left out
+    test.to_csv(tmp_path / "test.csv", index=False)
+    cli(
+        capsys,
+        "train",
+        "--data",
+        tmp_path / "early.csv",
+        "--target",
+        "species",
+        "--validation-data",
+        tmp_path / "valid.csv",
+        "--test-data",
+        tmp_path / "test.csv",
+        "--out",
+        tmp_path / "run",
+        *QUICK_FLAGS,
+    )
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["split_sizes"] == {"train": len(early), "validation": 60, "test": len(test) - 2}
+    assert metrics["data"]["test_data"] == str(tmp_path / "test.csv")
+    rows = np.load(tmp_path / "run" / "predictions.npz")["test_rows"]
+    np.testing.assert_array_equal(rows, np.arange(2, len(test)))  # positions in test.csv
+    # The same in Python, with the test rows as a DataFrame; a test table alone takes the
+    # validation rows out of the data, at its fraction.
+    run = glassnet.train(early, target="species", test_data=test, progress=False, **QUICK)
+    assert run.split_sizes["test"] == len(test) - 2
+    assert run.split_sizes["train"] + run.split_sizes["validation"] == len(early)
+    with pytest.raises(ConfigError, match="take tables"):
+        glassnet.train("digits", test_data=test, progress=False)
+
+
+def test_task_regression_works_on_images_from_an_npz_and_a_pixel_csv(tmp_path, capsys):
+    from sklearn.datasets import load_digits
+
+    x, _ = load_digits(return_X_y=True)
+    ink = x[:, 20] * 0.5  # a number per image: the brightness of one pixel
+    np.savez(tmp_path / "digits.npz", x=x.reshape(-1, 8, 8), y=ink)
+    frame = pd.DataFrame(x, columns=[f"p{i}" for i in range(64)]).assign(ink=ink)
+    frame.to_csv(tmp_path / "pixels.csv", index=False)
+    for argv in (
+        ["--data", tmp_path / "digits.npz"],
+        ["--data", tmp_path / "pixels.csv", "--target", "ink", "--image-shape", "8x8"],
+    ):
+        out = tmp_path / f"run-{len(argv)}"
+        cli(capsys, "train", *argv, "--task", "regression", "--epochs", "50", "--out", out)
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert metrics["task"] == "regression" and metrics["test_r2"] > 0.8
+        assert metrics["data"]["image_shape"] == [8, 8]

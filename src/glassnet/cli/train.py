@@ -285,6 +285,18 @@ def add_train_parser(commands: Any) -> None:
         "--test-fraction", type=float, help="share of the data held out to test once (default: 0.2)"
     )
     run.add_argument(
+        "--validation-data",
+        metavar="FILE",
+        help="your own split: validate on this table's rows instead of a share of --data "
+        "(same columns; e.g. a later period)",
+    )
+    run.add_argument(
+        "--test-data",
+        metavar="FILE",
+        help="your own split: test once on this table's rows instead of a share of --data; "
+        "predictions.npz keeps each test row's position in it (test_rows)",
+    )
+    run.add_argument(
         "--seed",
         type=seed_number,
         help="seed of the split and of the run's one random generator (default: 0)",
@@ -386,6 +398,8 @@ def train_keywords(args: argparse.Namespace) -> dict[str, Any]:
         "scaling": args.scaling,
         "validation_fraction": args.validation_fraction,
         "test_fraction": args.test_fraction,
+        "validation_data": args.validation_data,
+        "test_data": args.test_data,
         "image_shape": args.image_shape,
         "seed": 0 if args.seed is None else args.seed,
     }
@@ -402,6 +416,8 @@ RESUME_KEEPS = (
     "scaling",
     "validation_fraction",
     "test_fraction",
+    "validation_data",
+    "test_data",
     "seed",
     "out",
     "data_home",

@@ -39,6 +39,8 @@ class Dataset:
     image_shape: tuple[int, int] | None = None
     feature_names: list[str] | None = None
     channels: int = 1
+    # Each row's position among the data rows of the file it came from (None: not recorded).
+    rows: np.ndarray | None = None
 
     @property
     def input_shape(self) -> tuple[int, int, int] | None:

@@ -40,6 +40,8 @@ class TableData:
     target: str | None
     task: str
     name: str
+    # Each row's position among the file's data rows (rows without a label are left out).
+    positions: np.ndarray | None = None
 
     def roles(self) -> dict[str, str]:
         """name -> role of the used columns, and ``dropped: why`` of the others."""
@@ -81,17 +83,9 @@ def load_table_data(
     frame = table.frame
     if task is not None and task not in TASKS:
         raise DataError(f"unknown task {task!r}; choose classification or regression")
-    y = None
+    y, positions = None, np.arange(len(frame))
     if target is not None:
-        labelled = frame[target].notna()
-        if not labelled.any():
-            raise DataError(f"{source}: no row has a value in the target column {target!r}")
-        if not labelled.all() and need_target:
-            warn(
-                f"{int((~labelled).sum())} of {len(frame)} rows have no {target!r} value; "
-                "they are left out"
-            )
-            frame = frame[labelled].reset_index(drop=True)
+        frame, positions = labelled_rows(frame, target, source, drop=need_target)
         task = task or infer_task(frame[target])
         y = target_values(frame[target], task, where=f"{source}, column {target!r}")
     columns = infer_columns(
@@ -103,7 +97,36 @@ def load_table_data(
                 f"column {info.name!r} is dropped: {info.note}; keep it with --numeric or "
                 "--categorical"
             )
-    return TableData(frame, y, columns, target, task or "classification", table.name)
+    return TableData(frame, y, columns, target, task or "classification", table.name, positions)
+
+
+def labelled_rows(
+    frame: pd.DataFrame, target: str, source: object, *, drop: bool = True
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows of ``frame`` that have a ``target`` value (with ``drop``; all rows without)
+    and their positions in it; a warning counts the rows left out."""
+    labelled = frame[target].notna()
+    if not labelled.any():
+        raise DataError(f"{source}: no row has a value in the target column {target!r}")
+    positions = np.arange(len(frame))
+    if not labelled.all() and drop:
+        warn(
+            f"{int((~labelled).sum())} of {len(frame)} rows of {source} have no {target!r} "
+            "value; they are left out"
+        )
+        positions = positions[labelled.to_numpy()]
+        frame = frame[labelled].reset_index(drop=True)
+    return frame, positions
+
+
+def labelled_part(source: str | Path | pd.DataFrame, data: TableData) -> TableData:
+    """Another table of ``data``'s kind (a user's own validation or test rows): its rows with
+    a label, read as ``data``'s target and task; its columns are taken by name."""
+    table, _, target = read_labelled_table(source, data.target)
+    where = source if isinstance(source, (str, Path)) else table.name
+    frame, positions = labelled_rows(table.frame, target, where)  # type: ignore[arg-type]
+    y = target_values(frame[target], data.task, where=f"{where}, column {target!r}")
+    return TableData(frame, y, data.columns, target, data.task, table.name, positions)
 
 
 def target_values(labels: pd.Series, task: str, *, where: str) -> np.ndarray:
@@ -148,6 +171,22 @@ def table_splits(
         seed=seed,
         task=data.task,
     )
+    parts = [positions.train, positions.validation, positions.test]
+    indices = [part.x[:, 0].astype(np.intp) for part in parts]
+    pieces = [
+        (part.name, data.frame.iloc[index], part.y, _at(data.positions, index))
+        for part, index in zip(parts, indices, strict=True)
+    ]
+    return preprocessed_splits(data, pieces)
+
+
+def preprocessed_splits(
+    data: TableData, pieces: list[tuple[str, pd.DataFrame, np.ndarray, np.ndarray | None]]
+) -> tuple[Splits, TablePreprocessor]:
+    """``Splits`` of the train, validation and test ``pieces`` (name, rows, labels, their
+    positions in their file) through a ``TablePreprocessor`` fitted on the train rows alone
+    with ``data``'s column roles. A used column whose role cannot be exported to ONNX is
+    said now, with a warning, not first at export."""
     used = {info.name: info.role for info in data.columns if info.used}
     unexportable = sorted(name for name, role in used.items() if role not in EXPORTABLE_ROLES)
     if unexportable:
@@ -156,14 +195,12 @@ def table_splits(
             "cannot be exported to ONNX: a model trained on them predicts in glassnet only; "
             "drop them (--drop) for a model you can export"
         )
-    parts = [positions.train, positions.validation, positions.test]
-    frames = [data.frame.iloc[part.x[:, 0].astype(np.intp)] for part in parts]
-    table = TablePreprocessor.fit(frames[0], used)
+    table = TablePreprocessor.fit(pieces[0][1], used)
     table.roles = data.roles()
     names = table.output_names()
     datasets: list[Any] = [
-        Dataset(table.transform(frame, what=part.name), part.y, part.name, feature_names=names)
-        for frame, part in zip(frames, parts, strict=True)
+        Dataset(table.transform(frame, what=name), y, name, feature_names=names, rows=rows)
+        for name, frame, y, rows in pieces
     ]
     return Splits(*datasets, columns=column_records(data.columns, table)), table
 
@@ -203,3 +240,7 @@ def column_records(columns: list[ColumnInfo], table: TablePreprocessor) -> list[
             }
         )
     return records
+
+
+def _at(positions: np.ndarray | None, index: np.ndarray) -> np.ndarray | None:
+    return None if positions is None else positions[index]

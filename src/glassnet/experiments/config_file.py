@@ -8,6 +8,8 @@ and nowhere else. A key means the same in every command; the command-line flags 
     task = "classification"    # or "regression" (default: inferred from the target)
     validation_fraction = 0.2  # shares of the rows held out (they make split = "random")
     test_fraction = 0.2
+    validation_data = "valid.csv"  # or your own split: rows to validate / test on, from
+    test_data = "test.csv"         # tables of their own (beside this file)
     split = "random"           # or "seed": the tutorial's fixed digits split
     scaling = "none"           # "standard", "minmax", "global" (default: none on tables)
     image_shape = [28, 28]     # rows are images of this shape ([h, w, c]: channels last)
@@ -44,7 +46,15 @@ from glassnet.training.config import TrainConfig
 
 COMMANDS = ("train", "run", "sweep")
 # What reading and splitting the data needs, beside ``data`` (a preset key).
-DATA_KEYS = ("target", "task", "validation_fraction", "test_fraction", "image_shape")
+DATA_KEYS = (
+    "target",
+    "task",
+    "validation_fraction",
+    "test_fraction",
+    "image_shape",
+    "validation_data",
+    "test_data",
+)
 PLAN_KEYS = ("seeds", "search", "n_iter", "search_seed")
 # Each key of the layout, and the commands that use it: a preset's own keys (so a key added
 # to presets is part of the layout), what reading and splitting the data needs, a base.
@@ -108,6 +118,10 @@ class DataSettings:
     test_fraction: float = 0.2
     image_shape: tuple[int, ...] | None = None
     data_home: str | None = None
+    # The user's own split: validation and test rows from tables of their own, instead of
+    # shares of ``data`` (None: split off ``data``).
+    validation_data: str | None = None
+    test_data: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The settings in run.json's layout (lists, not tuples)."""
@@ -153,7 +167,7 @@ def read_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     file = presets.read_toml(path, f"config file {str(path)!r}")
     check_keys(file, f"config file {str(path)!r}")
-    for key in ("data", "base"):
+    for key in ("data", "base", "validation_data", "test_data"):
         value = file.get(key)
         if key == "base" and not (isinstance(value, str) and Path(value).suffix == ".toml"):
             continue  # a built-in preset's name is no path
@@ -191,7 +205,7 @@ def check_keys(layout: dict[str, Any], where: str) -> None:
     for key, names in columns.items():
         if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
             raise ConfigError(f"{where}: [columns] {key} must be a list of column names")
-    for key in ("data", "target", "base", "description"):
+    for key in ("data", "target", "base", "description", "validation_data", "test_data"):
         if key in layout and not isinstance(layout[key], str):
             raise ConfigError(f"{where}: {key} must be a string, got {layout[key]!r}")
     for key in ("validation_fraction", "test_fraction"):

@@ -120,6 +120,8 @@ class ExperimentResult:
             "target": info.get("target"),
             "image_shape": info.get("image_shape"),
             "n_features": self.model.n_features,
+            # A user's own split: the tables the validation and test rows came from.
+            **{key: info[key] for key in ("validation_data", "test_data") if key in info},
         }
 
 

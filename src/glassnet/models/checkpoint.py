@@ -27,7 +27,7 @@ from glassnet.atomic import write_atomic
 from glassnet.data.preprocessing import Scaler, TablePreprocessor
 from glassnet.errors import ConfigError, DataError, ModelFileError
 from glassnet.models.model import Model
-from glassnet.nn.layers import from_config
+from glassnet.nn.registry import from_config
 
 FORMAT = "glassnet-model"
 FORMAT_VERSION = 1

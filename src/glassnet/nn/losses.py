@@ -35,7 +35,18 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 class Loss:
-    """Base class: a scalar objective of a model's output and the targets."""
+    """Base class: a scalar objective of a model's output and the targets.
+
+    ``forward`` keeps the ``cached`` arrays (derived from the batch's outputs and targets)
+    for ``backward``; ``release()`` drops them, as training does when it ends.
+    """
+
+    cached: tuple[str, ...] = ("diff", "scale")
+
+    def release(self) -> None:
+        """Drop what the last ``forward`` kept for ``backward``."""
+        for name in self.cached:
+            self.__dict__.pop(name, None)
 
     def forward(
         self, output: np.ndarray, target: np.ndarray, sample_weight: np.ndarray | None = None
@@ -61,6 +72,8 @@ class SoftmaxCrossEntropy(Loss):
     (-log p_y) + epsilon * mean_k(-log p_k)`` (the cross-entropy against that target), and the
     gradient becomes ``(p - smoothed target) / n``.
     """
+
+    cached = ("targets", "probs_by_class", "scale")
 
     def __init__(self, label_smoothing: float = 0.0) -> None:
         if not 0.0 <= label_smoothing < 1.0:

@@ -54,6 +54,8 @@ class BatchNorm(Layer):
             return x, 0
         return x.swapaxes(0, 1).reshape(self.num_features, -1), 1
 
+    cached = ("inv_std", "normalized", "batch_statistics")
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         shape = self._broadcast_shape(x)
         if self.training:
@@ -68,10 +70,12 @@ class BatchNorm(Layer):
             self.running_var += self.momentum * var * (count / max(count - 1, 1))
         else:
             mean, var = self.running_mean, self.running_var
-        self.inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
-        self.normalized = (x - mean.reshape(shape)) * self.inv_std.reshape(shape)
-        self.batch_statistics = self.training
-        return self.normalized * self.weight.value.reshape(shape) + self.bias.value.reshape(shape)
+        inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
+        normalized = (x - mean.reshape(shape)) * inv_std.reshape(shape)
+        if self.keeps_for_backward:
+            self.inv_std, self.normalized = inv_std, normalized
+            self.batch_statistics = self.training
+        return normalized * self.weight.value.reshape(shape) + self.bias.value.reshape(shape)
 
     def backward(self, grad_y: np.ndarray, need_grad_x: bool = True) -> np.ndarray | None:
         shape = self._broadcast_shape(grad_y)

@@ -25,8 +25,21 @@ def loss_and_gradients(
     the loss, so training and ``gradcheck`` see the same objective. No gradient is computed
     for ``x`` itself: it is data, and for a first convolution that product costs the most.
     """
-    value = loss.forward(model.forward(x), y, sample_weight)
-    model.backward(loss.backward(), False)
+    # A model in evaluation mode keeps nothing for backward: it keeps this one pass's caches
+    # and drops them after, so it stays a model that holds no data.
+    layers = (model, *getattr(model, "layers", ()))  # gradcheck passes single layers too
+    evaluating = [layer for layer in layers if not layer.keeps_for_backward]
+    for layer in evaluating:
+        layer.keeps_for_backward = True
+    try:
+        value = loss.forward(model.forward(x), y, sample_weight)
+        model.backward(loss.backward(), False)
+    finally:
+        for layer in evaluating:
+            layer.keeps_for_backward = False
+            layer.release()
+        if evaluating:
+            loss.release()
     return value + l2_penalty(model.parameters(), l2, n_samples or x.shape[0])
 
 

@@ -32,23 +32,48 @@ class Optimizer:
             raise ConfigError(f"learning rate must be a positive number, got {lr}")
         self.params = list(params)
         self.lr = float(lr)
+        self.state = [
+            {name: np.zeros_like(p.value) for name in self.state_names} for p in self.params
+        ]
+        self._link()
+        self.steps = 0
+
+    def _link(self) -> None:
+        """Lay the parameters and their state end to end (``objective.flat_view``), from the
+        values they hold now. Run at creation and again on a copy: pickle and deepcopy copy
+        each view on its own, so a copy's parameters no longer share the flat buffer."""
         # The flat values, gradients and state (None for mixed dtypes), and the arrays the
         # parameters were given then, to notice one replaced since.
         self.flat: tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]] | None = None
         self._given: list[tuple[np.ndarray, np.ndarray]] = []
-        if len({p.value.dtype for p in self.params}) == 1:
-            values, grads = flat_view(self.params)
-            self.flat = values, grads, {name: np.zeros_like(values) for name in self.state_names}
-            self._given = [(p.value, p.grad) for p in self.params]
+        if len({p.value.dtype for p in self.params}) != 1:
+            return
+        values, grads = flat_view(self.params)
         shaped = [p.value for p in self.params]
-        if self.flat is None:
-            arrays = {name: [np.zeros_like(value) for value in shaped] for name in self.state_names}
-        else:
-            arrays = {name: split_like(self.flat[2][name], shaped) for name in self.state_names}
-        self.state = [
-            {name: arrays[name][i] for name in self.state_names} for i in range(len(shaped))
-        ]
-        self.steps = 0
+        flat_state = {name: np.empty_like(values) for name in self.state_names}
+        for name, flat in flat_state.items():
+            for slots, view in zip(self.state, split_like(flat, shaped), strict=True):
+                view[...] = slots[name]
+                slots[name] = view
+        self.flat = values, grads, flat_state
+        self._given = [(p.value, p.grad) for p in self.params]
+
+    def __getstate__(self) -> dict:
+        # The flat buffers are rebuilt from the per-parameter arrays on the copy (_link).
+        return {**self.__dict__, "flat": None, "_given": []}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._link()
+
+    @property
+    def learning_rate(self) -> float:
+        """``lr`` under scikit-learn's name (its optimizers' attribute)."""
+        return self.lr
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        self.lr = float(value)
 
     def step(self) -> None:
         """Apply one update to every parameter from its ``.grad``."""

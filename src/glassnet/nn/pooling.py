@@ -58,9 +58,10 @@ class _Pool2D(Layer):
         return stored.transpose(np.argsort(order)), s < k
 
     def _remember_input(self, x: np.ndarray) -> None:
-        """The input's shape and memory order (for the gradient's layout)."""
-        self.input_shape = x.shape
-        self.input_order = _axis_order(x)
+        """The input's shape and memory order (for the gradient's layout), when kept."""
+        if self.keeps_for_backward:
+            self.input_shape = x.shape
+            self.input_order = _axis_order(x)
 
     def config(self) -> dict[str, Any]:
         return {"type": type(self).__name__, "kernel_size": self.kernel_size, "stride": self.stride}
@@ -91,12 +92,16 @@ class MaxPool2D(_Pool2D):
     """The largest value of each window; its gradient goes to that one input (the first in
     row-major order when several are equal)."""
 
+    cached = ("input_shape", "input_order", "argmax")
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._remember_input(x)
         windows = [x[where] for _, where in self._offsets(x.shape)]
         y = np.maximum(windows[0], windows[1]) if len(windows) > 1 else np.copy(windows[0])
         for window in windows[2:]:
             np.maximum(y, window, out=y)
+        if not self.keeps_for_backward:
+            return y  # inference: no gradient will be routed, so no argmax either
         # The first offset that holds each window's maximum, by the recursion
         # first(i) = 0 if window i holds it, else 1 + first(i + 1), run from the last offset:
         # whole-array arithmetic, measured ~7x faster than copyto(..., where=) per offset.
@@ -126,6 +131,8 @@ class MaxPool2D(_Pool2D):
 class AvgPool2D(_Pool2D):
     """The mean of each window."""
 
+    cached = ("input_shape", "input_order")
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._remember_input(x)
         offsets = self._offsets(x.shape)
@@ -149,8 +156,11 @@ class AvgPool2D(_Pool2D):
 class GlobalAvgPool2D(Layer):
     """The mean of each channel over all positions: ``(n, c, h, w) -> (n, c)``."""
 
+    cached = ("input_shape",)
+
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.input_shape = x.shape
+        if self.keeps_for_backward:
+            self.input_shape = x.shape
         return x.mean(axis=(2, 3))
 
     def backward(self, grad_y: np.ndarray, need_grad_x: bool = True) -> np.ndarray:

@@ -52,8 +52,11 @@ class Reshape(Layer):
 class Flatten(Layer):
     """``(n, d1, d2, ...) -> (n, d1 * d2 * ...)``, in C order."""
 
+    cached = ("input_shape",)
+
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.input_shape = x.shape
+        if self.keeps_for_backward:
+            self.input_shape = x.shape
         return x.reshape(len(x), -1)
 
     def backward(self, grad_y: np.ndarray, need_grad_x: bool = True) -> np.ndarray:

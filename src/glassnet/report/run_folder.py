@@ -46,14 +46,17 @@ def write_predictions(
     """Save the test evaluation, the worst-misclassified raw images when rows are images,
     what ``first_conv_pictures`` shows when ``model`` is convolutional, or a regression's
     true and predicted values."""
+    # Where each test row sits in its file (a table's data rows), when that was recorded.
+    rows = {} if test_set is None or test_set.rows is None else {"test_rows": test_set.rows}
     if isinstance(evaluation, RegressionEvaluation):
-        arrays = {"y_true": evaluation.y_true, "y_pred": evaluation.y_pred}
+        arrays = {"y_true": evaluation.y_true, "y_pred": evaluation.y_pred, **rows}
         write_atomic(path, lambda handle: np.savez(handle, **arrays))
         return path
     arrays = {
         "classes": evaluation.classes,
         "y_true": evaluation.y_true,
         "proba": evaluation.proba,
+        **rows,
     }
     if test_set is not None and test_set.image_shape is not None:
         worst = evaluation.worst(GALLERY_SIZE)

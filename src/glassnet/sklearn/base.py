@@ -15,10 +15,17 @@ callbacks), and lbfgs is scipy's L-BFGS-B over ``loss_and_gradients``
   it to the raw root. The two differ only while ``1 - beta_2**t`` is far from 1.
 - One ``numpy.random.Generator`` made from ``random_state`` feeds the initial weights, the
   validation split and every shuffle; a warm or partial fit continues that stream.
+- ``ConvergenceWarning`` is filed under scikit-learn's MLP module, so filters written for it
+  (``module="sklearn"``) match; one on ``module="glassnet"`` does not.
+
+As everywhere in glassnet, a fitted estimator holds weights, not data (no rows, labels or
+activations after ``fit`` or ``predict``); a pickled or copied one trains exactly like the
+original; ``coefs_`` / ``intercepts_`` are the network's own arrays (docs/guide/sklearn.md).
 """
 
 from __future__ import annotations
 
+import sys
 import warnings
 from typing import Any
 
@@ -27,15 +34,19 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import (
+    InvalidParameterError as SklearnInvalidParameterError,
+)
 from sklearn.utils.validation import _check_sample_weight, validate_data
 from threadpoolctl import threadpool_limits
 
 from glassnet.data.checks import is_sparse
 from glassnet.errors import ConfigError, DataError, DivergenceError, GlassnetError
-from glassnet.nn.layers import ACTIVATIONS, Linear, Sequential, mlp
+from glassnet.nn.layers import ACTIVATIONS, Linear, Param, Sequential, mlp
 from glassnet.nn.optim import SGD, Adam, Optimizer
+from glassnet.sklearn.conversion import estimator_model
 from glassnet.training.callbacks import Convergence
-from glassnet.training.config import LOSSES, blas_threads
+from glassnet.training.config import LOSSES, blas_threads, full_batch_blas_threads
 from glassnet.training.history import History
 from glassnet.training.lbfgs import fit_lbfgs, objective
 from glassnet.training.loop import fit
@@ -53,6 +64,12 @@ class InputTypeError(DataError, TypeError):
 
 class NonFiniteWeightsError(DivergenceError, ValueError):
     """Training produced NaN or infinite weights; a ValueError, as scikit-learn raises."""
+
+
+class InvalidParameterError(ConfigError, SklearnInvalidParameterError):
+    """A constructor parameter out of its range or of the wrong type: a glassnet ConfigError
+    that is also scikit-learn's InvalidParameterError (a ValueError *and* a TypeError), so
+    ``except TypeError`` written for scikit-learn's estimators catches it too."""
 
 
 NON_FINITE = (
@@ -74,6 +91,14 @@ class _BaseMLP(BaseEstimator):
     epoch in ``validation_loss_curve_``; with ``early_stopping`` it is scored instead of a
     held-out ``validation_fraction``, and the best-scoring epoch's weights are restored).
     """
+
+    # The notebook repr's documentation link: scikit-learn's page for the estimator of the
+    # same name, whose parameters these take (glassnet's differences: docs/guide/sklearn.md).
+    _doc_link_module = "glassnet"
+    _doc_link_template = (
+        "https://scikit-learn.org/stable/modules/generated/"
+        "sklearn.neural_network.{estimator_name}.html"
+    )
 
     def __init__(
         self,
@@ -154,13 +179,13 @@ class _BaseMLP(BaseEstimator):
             sizes = [sizes]  # one hidden layer, as scikit-learn reads an int
         sizes = list(sizes)
         if any(int(size) != size or size <= 0 for size in sizes):
-            raise ConfigError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+            raise InvalidParameterError(f"hidden_layer_sizes must be > 0, got {sizes}.")
         return [int(size) for size in sizes]
 
     def _check_params(self) -> None:
         def check(ok: bool, message: str) -> None:
             if not ok:
-                raise ConfigError(message)
+                raise InvalidParameterError(message)
 
         check(self.solver in SOLVERS, f"solver must be one of {SOLVERS}, got {self.solver!r}")
         check(
@@ -223,7 +248,7 @@ class _BaseMLP(BaseEstimator):
             return state
         if isinstance(state, np.random.RandomState):
             return np.random.default_rng(state.randint(np.iinfo(np.int32).max))
-        raise ConfigError(
+        raise InvalidParameterError(
             f"random_state must be None, an int, a RandomState or a Generator, got {state!r}"
         )
 
@@ -238,11 +263,25 @@ class _BaseMLP(BaseEstimator):
         incremental: bool,
         validation_data: tuple[Any, Any] | None = None,
     ):
+        try:
+            return self._fit_checked(X, y, sample_weight, incremental, validation_data)
+        finally:
+            # The labels _encode kept for the class weights: a fitted estimator keeps no data.
+            self.__dict__.pop("_y_labels", None)
+
+    def _fit_checked(
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any,
+        incremental: bool,
+        validation_data: tuple[Any, Any] | None,
+    ):
         self._check_params()
         sizes = self._sizes()
         first = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        x = self._check_x(X, reset=first, y=y, with_y=True)
-        y = self._encode(self._checked_y, first=first, incremental=incremental)
+        x, y = self._check_x(X, reset=first, y=y, with_y=True)
+        y = self._encode(y, first=first, incremental=incremental)
         if y.dtype.kind == "f":
             y = y.astype(x.dtype, copy=False)  # regression targets follow the input's dtype
         weight = self._sample_weight(sample_weight, x)
@@ -292,31 +331,32 @@ class _BaseMLP(BaseEstimator):
         """Continue the fitted network (or one made from hand-set ``coefs_``)."""
         if not hasattr(self, "network_"):
             # scikit-learn lets a user set coefs_ / intercepts_ and partial_fit from there.
+            coefs, intercepts = self.coefs_, getattr(self, "intercepts_", None)
+            if intercepts is None or len(intercepts) != len(coefs):
+                raise InvalidParameterError(
+                    "set both coefs_ and intercepts_ (one array per layer each) before "
+                    "continuing from hand-set weights"
+                )
             self._rng = self._make_rng()
             self._hold_out_seed = None
             self._history = History(train_loss=list(getattr(self, "loss_curve_", [])))
             self._convergence = None
             self.t_ = int(getattr(self, "t_", 0))
-            shapes = [np.shape(coef) for coef in self.coefs_]
+            shapes = [np.shape(coef) for coef in coefs]
             self._build([shape[1] for shape in shapes[:-1]], x, y)
+            self.__dict__.pop("_hand_set", None)
+            self.coefs_, self.intercepts_ = coefs, intercepts
         elif (sizes, self.activation, self.dropout) != self._built:
             raise ConfigError(
                 f"warm_start continues the fitted network (hidden_layer_sizes, activation, "
                 f"dropout) = {self._built}, which {(sizes, self.activation, self.dropout)} "
                 "cannot change: set warm_start=False to train a new one"
             )
-        linears = self._linears()
-        for layer, coef, intercept in zip(linears, self.coefs_, self.intercepts_, strict=True):
-            # coefs_ and intercepts_ are the network's arrays; a user may have replaced them.
-            if coef is not layer.weight.value:
-                layer.weight.value[...] = np.asarray(coef).reshape(layer.weight.value.shape)
-            if intercept is not layer.bias.value:
-                layer.bias.value[...] = np.asarray(intercept).reshape(layer.bias.value.shape)
 
     def _fit_lbfgs(self, x: Any, y: np.ndarray, weight: np.ndarray | None) -> None:
         alpha, weight = _weighted_alpha(self.alpha, weight)
-        # Small products run faster on one BLAS thread (BENCHMARKS.md); large ones keep all.
-        with threadpool_limits(blas_threads(self.network_, x.shape[0]), "blas"):
+        # Full batch: one BLAS thread unless the products are long (full_batch_blas_threads).
+        with threadpool_limits(full_batch_blas_threads(self.network_, x.shape[0]), "blas"):
             result = fit_lbfgs(
                 self.network_,
                 self._loss,
@@ -334,12 +374,10 @@ class _BaseMLP(BaseEstimator):
         self.validation_scores_ = self.best_validation_score_ = None
         self._no_improvement_count = 0
         if not result.converged:
-            warnings.warn(
+            _warn_convergence(
                 f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
                 f"({result.message}). Increase max_iter (now {self.max_iter}) or max_fun "
-                f"(now {self.max_fun}), or scale the data.",
-                ConvergenceWarning,
-                stacklevel=3,
+                f"(now {self.max_fun}), or scale the data."
             )
 
     def _fit_stochastic(
@@ -358,10 +396,10 @@ class _BaseMLP(BaseEstimator):
         optimizer: Optimizer = self._optimizer
         x_valid = y_valid = weight_valid = None
         if validation_data is not None:
-            x_valid = self._check_x(
+            x_valid, y_valid = self._check_x(
                 validation_data[0], reset=False, y=validation_data[1], with_y=True
             )
-            y_valid = self._encode(self._checked_y, first=False, incremental=True)
+            y_valid = self._encode(y_valid, first=False, incremental=True)
             y_valid = y_valid.astype(x.dtype) if y_valid.dtype.kind == "f" else y_valid
         elif self.early_stopping:
             x, y, weight, (x_valid, y_valid, weight_valid) = self._hold_out(x, y, weight)
@@ -379,13 +417,14 @@ class _BaseMLP(BaseEstimator):
                 return self._score_outputs(outputs, y_valid, weight_valid)
 
         convergence = self._convergence
-        if convergence is None or (score is None) != (convergence.score is None):
+        if convergence is None or (score is not None) != self._scored:
             convergence = Convergence(self.tol, self.n_iter_no_change, score=score)
             if self.early_stopping and self._convergence is not None:
                 convergence.scores = list(self._convergence.scores)
             self._convergence = convergence
         convergence.tol, convergence.n_iter_no_change = float(self.tol), self.n_iter_no_change
         convergence.score, convergence.optimizer = score, optimizer
+        self._scored = score is not None
         convergence.adaptive = self.solver == "sgd" and self.learning_rate == "adaptive"
         callbacks: list[Any] = []
         if self.verbose:
@@ -431,6 +470,9 @@ class _BaseMLP(BaseEstimator):
             self._history.train_loss.append(float("nan"))
             convergence.on_train_end(self._history, self.network_)
             self.network_.eval()
+        finally:
+            # The score closes over the validation rows: a fitted estimator keeps no data.
+            convergence.score = None
         self.n_iter_ = len(self._history.train_loss) - done_before
         self.t_ += self.n_iter_ * n_samples
         self.loss_ = float(self._history.train_loss[-1])
@@ -444,11 +486,9 @@ class _BaseMLP(BaseEstimator):
             self.validation_scores_ = self.best_validation_score_ = self.best_epoch_ = None
             self.best_loss_ = float(convergence.best_loss)
         if not incremental and not convergence.converged and self.n_iter_ == self.max_iter:
-            warnings.warn(
+            _warn_convergence(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
-                "optimization hasn't converged yet.",
-                ConvergenceWarning,
-                stacklevel=3,
+                "optimization hasn't converged yet."
             )
 
     def _batch_size(self, n_samples: int) -> int:
@@ -502,17 +542,65 @@ class _BaseMLP(BaseEstimator):
     def _forget(self) -> None:
         """Back to plainly not fitted: no half-trained state survives a failed fit."""
         for name in list(vars(self)):
-            if name.endswith("_") and not name.startswith("__") or name in ("_optimizer",):
+            if (
+                name.endswith("_")
+                and not name.startswith("__")
+                or name in ("_optimizer", "_hand_set")
+            ):
                 delattr(self, name)
 
     def _linears(self) -> list[Linear]:
         return [layer for layer in self.network_.layers if isinstance(layer, Linear)]
 
+    # -- the weights: one copy, the network's -------------------------------------------
+
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """Weight matrices ``(n_in, n_out)`` per layer: the network's own arrays, so what
+        ``predict`` uses. Assigning the list, or one item, copies the values in."""
+        return self._weights("coefs_")
+
+    @coefs_.setter
+    def coefs_(self, arrays: list[Any]) -> None:
+        self._set_weights("coefs_", arrays)
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """Bias vectors ``(n_out,)`` per layer, the network's own (as ``coefs_``)."""
+        return self._weights("intercepts_")
+
+    @intercepts_.setter
+    def intercepts_(self, arrays: list[Any]) -> None:
+        self._set_weights("intercepts_", arrays)
+
+    def _weights(self, name: str) -> list[np.ndarray]:
+        if "network_" in vars(self):
+            return _LayerArrays(name, self._layer_params(name))
+        hand_set = vars(self).get("_hand_set", {})
+        if name in hand_set:  # set before any fit: kept as given, for partial_fit to start from
+            return hand_set[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _set_weights(self, name: str, arrays: list[Any]) -> None:
+        if "network_" not in vars(self):
+            self.__dict__.setdefault("_hand_set", {})[name] = arrays
+            return
+        params = self._layer_params(name)
+        if len(arrays) != len(params):
+            raise InvalidParameterError(
+                f"{name} needs {len(params)} arrays, one per layer of the fitted network, "
+                f"got {len(arrays)}"
+            )
+        for index, array in enumerate(arrays):
+            _copy_into(name, index, params[index].value, array)
+
+    def _layer_params(self, name: str) -> list[Param]:
+        return [layer.weight if name == "coefs_" else layer.bias for layer in self._linears()]
+
     def _publish(self) -> None:
-        """scikit-learn's fitted attributes, read from the network (the same arrays)."""
+        """scikit-learn's fitted attributes (``coefs_`` and ``intercepts_`` are properties
+        that read the network's own arrays)."""
         linears = self._linears()
-        self.coefs_ = [layer.weight.value for layer in linears]
-        self.intercepts_ = [layer.bias.value for layer in linears]
         self.n_layers_ = len(linears) + 1
         self.n_outputs_ = linears[-1].out_features
         self.out_activation_ = self._out_activation()
@@ -525,14 +613,16 @@ class _BaseMLP(BaseEstimator):
         return (np.float64, np.float32) if self.dtype is None else np.dtype(self.dtype)
 
     def _check_x(self, X: Any, *, reset: bool, y: Any = None, with_y: bool = False) -> Any:
-        """Validated ``X`` (dense C-contiguous or CSR) in its float dtype; sets ``_checked_y``."""
+        """Validated ``X`` (dense C-contiguous or CSR) in its float dtype; ``(x, y)`` with
+        ``with_y`` (nothing of either is kept on the estimator)."""
+        checked_y = None
         try:
             if not with_y:
                 x = validate_data(
                     self, X, reset=reset, accept_sparse=["csr", "csc"], dtype=self._float_dtype()
                 )
             else:
-                x, self._checked_y = validate_data(
+                x, checked_y = validate_data(
                     self,
                     X,
                     y,
@@ -550,7 +640,8 @@ class _BaseMLP(BaseEstimator):
             raise InputTypeError(str(exc)) from None
         if hasattr(self, "network_") and not reset:
             x = x.astype(self.network_.dtype, copy=False)
-        return x.tocsr() if is_sparse(x) else np.ascontiguousarray(x)
+        x = x.tocsr() if is_sparse(x) else np.ascontiguousarray(x)
+        return (x, checked_y) if with_y else x
 
     def _sample_weight(self, sample_weight: Any, x: Any) -> np.ndarray | None:
         try:
@@ -591,8 +682,6 @@ class _BaseMLP(BaseEstimator):
     def to_model(self):
         """The fitted network alone as a glassnet ``Model``, with a warning: a pipeline's
         steps before this estimator are invisible here (``glassnet.sklearn.to_model``)."""
-        from glassnet.sklearn.export import to_model
-
         # An estimator cannot see the pipeline around it, so a scaler before it would be lost
         # without a word (issue 14 measured 0.78 instead of 0.97); say so every time.
         warnings.warn(
@@ -602,12 +691,39 @@ class _BaseMLP(BaseEstimator):
             UserWarning,
             stacklevel=2,
         )
-        return to_model(self)
+        if not hasattr(self, "network_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        return estimator_model(self, [])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+class _LayerArrays(list):
+    """``coefs_`` / ``intercepts_`` of a fitted estimator: a list of the network's arrays in
+    which ``coefs_[i] = array`` copies the values into layer ``i`` instead of replacing
+    the list's item (which ``predict`` would never see)."""
+
+    def __init__(self, name: str, params: list[Param]) -> None:
+        super().__init__(param.value for param in params)
+        self._name, self._params = name, params
+
+    def __setitem__(self, index: Any, array: Any) -> None:
+        if not isinstance(index, (int, np.integer)):
+            raise TypeError(f"{self._name} takes one layer's array at a time, by position")
+        _copy_into(self._name, int(index), self._params[index].value, array)
+
+
+def _copy_into(name: str, index: int, target: np.ndarray, array: Any) -> None:
+    source = np.asarray(array)
+    if source.size != target.size or source.ndim > target.ndim:
+        raise InvalidParameterError(
+            f"{name}[{index}] has shape {source.shape}, the fitted layer's is {target.shape}: "
+            "assign arrays of the fitted shapes, or fit a new network"
+        )
+    target[...] = source.reshape(target.shape)
 
 
 def stochastic_solver(estimator: _BaseMLP) -> bool:
@@ -618,6 +734,36 @@ def stochastic_solver(estimator: _BaseMLP) -> bool:
             f"{estimator.solver} is not stochastic."
         )
     return True
+
+
+# Where scikit-learn's MLP raises its ConvergenceWarning from: the module a warning filter
+# matches (``filterwarnings(..., module="sklearn")`` is scikit-learn's own idiom).
+WARNING_MODULE = "sklearn.neural_network._multilayer_perceptron"
+# Frames from _warn_convergence up to the user's call: _fit_lbfgs or _fit_stochastic,
+# _fit_checked, _fit, then fit.
+_USER_FRAME = 5
+
+
+def _warn_convergence(message: str) -> None:
+    """Raise scikit-learn's ConvergenceWarning as its MLP does, for its filters.
+
+    ``warnings.warn`` files a warning under the module of the frame it names, which here
+    would be ``glassnet.sklearn.base`` (or the user's): a filter with ``module="sklearn"``,
+    written for scikit-learn's MLP, would not match it. So the warning is filed under the
+    module scikit-learn's MLP warns from, and shown at the line of the user's ``fit`` call.
+    """
+    try:
+        frame = sys._getframe(_USER_FRAME)
+    except ValueError:  # a shallower stack than fit's (no user frame): this module's caller
+        frame = sys._getframe(1)
+    warnings.warn_explicit(
+        message,
+        ConvergenceWarning,
+        frame.f_code.co_filename,
+        frame.f_lineno,
+        module=WARNING_MODULE,
+        registry=frame.f_globals.setdefault("__warningregistry__", {}),
+    )
 
 
 def _print_iteration(epoch: int, history: History, model: Sequential) -> None:

@@ -14,7 +14,7 @@ from sklearn.utils.validation import column_or_1d
 
 from glassnet.errors import ConfigError, DataError, GlassnetError
 from glassnet.nn.losses import sigmoid, softmax
-from glassnet.sklearn.base import _BaseMLP, stochastic_solver
+from glassnet.sklearn.base import InvalidParameterError, _BaseMLP, stochastic_solver
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -183,7 +183,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         present = np.unique(labels)
         try:
             if not isinstance(self.class_weight, (str, dict)):
-                raise ConfigError("class_weight must be a dict, 'balanced' or None")
+                raise InvalidParameterError("class_weight must be a dict, 'balanced' or None")
             weights = compute_class_weight(self.class_weight, classes=present, y=labels)
         except ValueError as exc:
             if isinstance(exc, GlassnetError):

@@ -9,8 +9,8 @@ from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
 
-from glassnet.errors import ConfigError, DataError
-from glassnet.sklearn.base import _BaseMLP, stochastic_solver
+from glassnet.errors import DataError
+from glassnet.sklearn.base import InvalidParameterError, _BaseMLP, stochastic_solver
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
@@ -95,7 +95,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def _loss_name(self) -> str:
         if self.loss not in ("squared_error", "poisson"):
-            raise ConfigError(f"loss must be 'squared_error' or 'poisson', got {self.loss!r}")
+            raise InvalidParameterError(
+                f"loss must be 'squared_error' or 'poisson', got {self.loss!r}"
+            )
         return "mse" if self.loss == "squared_error" else "poisson"
 
     def _encode(self, y: Any, *, first: bool, incremental: bool) -> np.ndarray:

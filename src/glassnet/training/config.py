@@ -365,10 +365,24 @@ def scored_validation(
 SMALL_PRODUCT = 4_000_000
 
 
-def blas_threads(model: Sequential, batch_size: int) -> int | None:
+def blas_threads(model: Sequential, batch_size: int, small: int = SMALL_PRODUCT) -> int | None:
     """1 BLAS thread for small matrix products; None (keep the current setting) for large."""
     largest = max((p.value.size for p in model.parameters() if p.value.ndim == 2), default=0)
-    return 1 if batch_size * largest < SMALL_PRODUCT else None
+    return 1 if batch_size * largest < small else None
+
+
+# Full-batch L-BFGS multiplies the whole training set hundreds of times in a row, each product
+# too short to hide the wait for a second core: on the digits (1797 x 64 @ 64 x 100, 11.5M
+# multiply-adds) scikit-learn's default lbfgs fit took 0.53 s on one thread and 13.0 s on two
+# (scikit-learn's own: 0.58 and 12.2 s) on 2 cores shared with other work
+# (benchmarks/sklearn_lbfgs_threads.py). Threads are left on only for products ~20x longer.
+SMALL_FULL_BATCH_PRODUCT = 256_000_000
+
+
+def full_batch_blas_threads(model: Sequential, n_samples: int) -> int | None:
+    """``blas_threads`` for full-batch training (L-BFGS): one thread unless the products
+    are long (``SMALL_FULL_BATCH_PRODUCT``)."""
+    return blas_threads(model, n_samples, SMALL_FULL_BATCH_PRODUCT)
 
 
 def _schedule(

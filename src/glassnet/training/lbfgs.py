@@ -17,7 +17,7 @@ from glassnet.nn.layers import Dropout, Sequential
 from glassnet.nn.losses import Loss
 from glassnet.nn.objective import flat_view, loss_and_gradients
 from glassnet.training.history import History
-from glassnet.training.loop import check_training_data
+from glassnet.training.loop import check_training_data, release_training_caches
 
 
 @dataclass
@@ -87,14 +87,17 @@ def fit_lbfgs(
         if history is not None:
             history.train_loss.append(float(intermediate_result.fun))
 
-    result = scipy.optimize.minimize(
-        function,
-        theta,
-        method="L-BFGS-B",
-        jac=True,
-        callback=record,
-        options={"maxfun": int(max_fun), "maxiter": int(max_iter), "gtol": float(tol)},
-    )
+    try:
+        result = scipy.optimize.minimize(
+            function,
+            theta,
+            method="L-BFGS-B",
+            jac=True,
+            callback=record,
+            options={"maxfun": int(max_fun), "maxiter": int(max_iter), "gtol": float(tol)},
+        )
+    finally:
+        release_training_caches(model, loss)
     values[...] = result.x
     model.eval()
     return LbfgsResult(

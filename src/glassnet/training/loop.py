@@ -32,6 +32,7 @@ def evaluate(
     output = model.forward(x)
     model.train(was_training)
     value = loss.forward(output, y)
+    loss.release()  # inference: no backward follows
     accuracy = None
     if isinstance(loss, SoftmaxCrossEntropy):
         accuracy = np.count_nonzero(output.argmax(axis=1) == y) / len(y)
@@ -141,9 +142,20 @@ def fit(
         # attached to the exception, so the caller can still write a usable model file.
         best.interrupted(exc)
         raise
+    finally:
+        release_training_caches(model, loss)
     _notify(callbacks, "on_train_end", history, model)
     model.eval()
     return history
+
+
+def release_training_caches(model: Sequential, loss: Loss) -> None:
+    """Drop what training kept of the last batch (the layers' and the loss's caches, the
+    gradients): however training ends, the model holds weights, not data."""
+    model.release()
+    loss.release()
+    for param in model.parameters():
+        param.grad[...] = 0.0
 
 
 def _notify(callbacks: Sequence[Callback], hook: str, history: History, model: Sequential) -> None:

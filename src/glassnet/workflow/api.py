@@ -82,6 +82,15 @@ class Job:
             record.update(self.data.to_dict())
         return record
 
+    def model_info(self) -> dict[str, Any]:
+        """What the model file records of the user's data: its label column, and the tables
+        of a user's own split."""
+        info: dict[str, Any] = {"target": self.data.target}
+        for key in ("validation_data", "test_data"):
+            if getattr(self.data, key) is not None:
+                info[key] = getattr(self.data, key)
+        return info
+
     def run(self, out: str | Path | None = None, *, n_jobs: int | None = -1) -> Run:
         """Sweep, train, test once; with ``out`` the run is saved there as it goes (a folder
         that already holds a run is refused), survives Ctrl-C, and resumes."""
@@ -111,7 +120,7 @@ class Job:
                     refit=self.refit,
                     run_dir=folder,
                     splits=None if inputs is None else inputs.splits,
-                    info=None if inputs is None else {"target": self.data.target},
+                    info=None if inputs is None else self.model_info(),
                     table=None if inputs is None else inputs.table,
                     **callbacks,
                 )
@@ -166,6 +175,8 @@ def prepare(
     image_shape: tuple[int, ...] | None = None,
     validation_fraction: float | None = None,
     test_fraction: float | None = None,
+    validation_data: Any = None,
+    test_data: Any = None,
     scaling: str | None = None,
     ensemble: int | None = None,
     refit: str | None = None,
@@ -190,6 +201,8 @@ def prepare(
         "train": training or None,
         "validation_fraction": validation_fraction,
         "test_fraction": test_fraction,
+        "validation_data": part_name(validation_data),
+        "test_data": part_name(test_data),
         "image_shape": list(image_shape) if image_shape else None,
         "scaling": scaling,
         "ensemble": ensemble,
@@ -202,7 +215,11 @@ def prepare(
     if command == "train" or resolved.user_data:
         source = settings.data if kind in (None, "name") else data
         labels = None if isinstance(target, str) else target
-        inputs = read_inputs(source, labels, settings, resolved.preset, seed, display.status)
+        frames = {"validation": validation_data, "test": test_data}
+        frames = {name: part for name, part in frames.items() if source_kind_of(part) == "table"}
+        inputs = read_inputs(
+            source, labels, settings, resolved.preset, seed, display.status, frames
+        )
     return Job(
         command,
         resolved.preset,
@@ -212,6 +229,15 @@ def prepare(
         inputs,
         display,
     )
+
+
+def part_name(part: Any) -> str | None:
+    """A user's validation or test table as the settings name it (its path, or DataFrame)."""
+    return None if part is None else source_name(part)
+
+
+def source_kind_of(part: Any) -> str | None:
+    return None if part is None else source_kind(part)
 
 
 def column_lists(*lists: list[str] | None) -> dict[str, list[str]] | None:

@@ -74,13 +74,22 @@ def read_inputs(
     preset: Preset,
     seed: int,
     status: Status,
+    parts: dict[str, Any] | None = None,
 ) -> RunInputs:
     """The splits of ``source`` with ``settings``, checked against ``preset``'s recipe before
-    any run folder is claimed. A regression switches ``preset.train`` to one output trained
-    with the squared error; a layer list takes the images' own shape."""
+    any run folder is claimed. ``parts`` holds a user's own validation or test rows given in
+    Python (DataFrames); files come from ``settings.validation_data`` / ``test_data``. A
+    regression switches ``preset.train`` to one output trained with the squared error; a
+    layer list takes the images' own shape."""
     kind = source_kind(source)
+    given = own_parts(settings, parts)
     if kind == "table" or (kind == "name" and is_table(source, settings.image_shape)):
-        inputs = read_table_inputs(source, settings, seed, status)
+        inputs = read_table_inputs(source, settings, seed, status, given)
+    elif given:
+        raise ConfigError(
+            "validation_data and test_data (--validation-data, --test-data) take tables; "
+            f"{source_name(source)} is not one"
+        )
     else:
         if kind == "arrays":
             data = arrays_dataset(source, target, settings)
@@ -109,11 +118,30 @@ def read_inputs(
     return inputs
 
 
+def own_parts(settings: DataSettings, parts: dict[str, Any] | None) -> dict[str, Any]:
+    """The user's own validation and test tables: given in Python, or named in settings."""
+    named = {"validation": settings.validation_data, "test": settings.test_data}
+    given = {name: source for name, source in named.items() if source is not None}
+    given.update({name: frame for name, frame in (parts or {}).items() if frame is not None})
+    for name, source in given.items():
+        if isinstance(source, str) and source in (FRAME_NAME, ARRAYS_NAME):
+            raise ConfigError(
+                f"the {name} rows were a DataFrame given in Python: give them again "
+                f"({name}_data=...)"
+            )
+    return given
+
+
 def read_table_inputs(
-    source: object, settings: DataSettings, seed: int, status: Status
+    source: object,
+    settings: DataSettings,
+    seed: int,
+    status: Status,
+    given: dict[str, Any] | None = None,
 ) -> RunInputs:
-    """Read a table (a file, or a DataFrame), guess its columns' roles, split it and fit its
-    preprocessing on the training rows."""
+    """Read a table (a file, or a DataFrame), guess its columns' roles, split it (or take
+    the ``given`` validation and test tables) and fit its preprocessing on the training
+    rows."""
     from glassnet.data.tabular import load_table_data, table_splits
 
     columns = settings.columns
@@ -128,6 +156,10 @@ def read_table_inputs(
             categorical=columns.get("categorical", ()),
             numeric=columns.get("numeric", ()),
         )
+    if given:
+        with status("reading your validation and test rows ..."):
+            splits, table = own_splits(data, given, settings, seed)
+        return RunInputs(splits, table, data.columns, data.task)
     with status("fitting the preprocessing on the training rows ..."):
         splits, table = table_splits(
             data,
@@ -136,6 +168,46 @@ def read_table_inputs(
             seed=seed,
         )
     return RunInputs(splits, table, data.columns, data.task)
+
+
+def own_splits(
+    data: Any, given: dict[str, Any], settings: DataSettings, seed: int
+) -> tuple[Splits, TablePreprocessor]:
+    """The user's own split: the ``given`` validation and test tables as they are, and the
+    part not given (if any) held out of ``data`` at its fraction, stratified by class where
+    the classes allow it; every other row of ``data`` trains."""
+    from glassnet.data.tabular import labelled_part, preprocessed_splits
+
+    pieces = {
+        name: (name, part.frame, part.y, part.positions)
+        for name, part in ((name, labelled_part(src, data)) for name, src in given.items())
+    }
+    every = np.arange(len(data.frame))
+    train_rows = every
+    missing = [name for name in ("validation", "test") if name not in pieces]
+    if missing:
+        (name,) = missing
+        share = settings.validation_fraction if name == "validation" else settings.test_fraction
+        train_rows, held = holdout(every, data.y, share, seed)
+        pieces[name] = (name, data.frame.iloc[held], data.y[held], data.positions[held])
+    train = ("train", data.frame.iloc[train_rows], data.y[train_rows], data.positions[train_rows])
+    return preprocessed_splits(data, [train, pieces["validation"], pieces["test"]])
+
+
+def holdout(
+    rows: np.ndarray, y: np.ndarray, share: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``rows`` cut in two (kept, held out ``share``), stratified by ``y`` when every class
+    has two rows or more."""
+    from sklearn.model_selection import train_test_split
+
+    _, counts = np.unique(y, return_counts=True)
+    stratify = y if counts.min() >= 2 else None
+    try:
+        kept, held = train_test_split(rows, test_size=share, random_state=seed, stratify=stratify)
+    except ValueError:  # too few rows per class to stratify, or to cut at all
+        kept, held = train_test_split(rows, test_size=share, random_state=seed)
+    return np.sort(kept), np.sort(held)
 
 
 def named_dataset(source: str, settings: DataSettings, status: Status) -> Dataset:
