@@ -34,6 +34,12 @@ def write_atomic(path: Path, write: Any, mode: str = "wb") -> None:
         # mkstemp makes the file private (0600); give it the permissions open() would have.
         os.chmod(temp, 0o666 & ~_UMASK)
         os.replace(temp, path)
+    except OSError as exc:
+        Path(temp).unlink(missing_ok=True)
+        if exc.errno is not None and exc.filename in (None, temp):
+            # A full disk while writing names no file: name the one being written.
+            exc.filename, exc.filename2 = str(path), None
+        raise
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise

@@ -61,7 +61,7 @@ def test_a_messy_export_trains_evaluates_and_predicts(messy, tmp_path, capsys):
     captured = run(capsys, argv)
     err = captured.err
     assert "not UTF-8; read it as cp1252" in err
-    assert "1 of 150 rows have no 'species' value" in err
+    assert "1 of 150 rows of " in err and "have no 'species' value; they are left out" in err
     assert "column 'Unnamed: 0' is dropped: id-like" in err
     assert "column 'remark' is dropped: free text" in err
     assert "Traceback" not in err

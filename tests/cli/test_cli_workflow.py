@@ -156,6 +156,8 @@ def test_predict_writes_csv_with_probabilities(blobs_run, tmp_path, capsys):
         )
         == 0
     )
+    # --quiet keeps the command's one result line.
+    assert capsys.readouterr().out == f"wrote 6 predictions to {target}\n"
     rows = list(csv.DictReader(target.open()))
     assert list(rows[0]) == ["row", "prediction", "proba_blue", "proba_green", "proba_red"]
     assert [r["prediction"] for r in rows] == ["red"] * 2 + ["green"] * 2 + ["blue"] * 2

@@ -267,7 +267,7 @@ CLI_CASES = {
     "unknown preset": (["run", "--preset", "nope"], "unknown preset"),
     "negative seed": (["run", "--seed", "-1"], "--seed"),
     "text seed": (["run", "--seed", "one"], "--seed"),
-    "unknown option": (["run", "--learning-rate", "1"], "unrecognized arguments"),
+    "unknown option": (["run", "--learning-rate", "1"], "unrecognized argument --learning-rate; see glassnet run --help"),
     "resume of a missing folder": (["run", "--resume", "{tmp}/none"], "not a glassnet run folder"),
     "resume with a seed": (["run", "--resume", "{tmp}", "--seed", "2"], "drop --preset"),
     "sweep: zero learning rate": (["sweep", "--set", "lr=0"], "learning rate"),
@@ -339,8 +339,8 @@ TRAIN = ["train", "--target", "label", "--epochs", "2", "--quiet"]
 DATA_CLI_CASES = {
     "missing data file": ([*TRAIN, "--data", "{d}/none.csv"], "does not exist"),
     "regression target with text": (
-        [*TRAIN, "--data", "{d}/words.csv", "--target", "b", "--task", "regression"],
-        "'abc' is not a number",
+        [*TRAIN, "--data", "{d}/good.csv", "--task", "regression"],
+        "is not a number; a regression target must be numeric",
     ),
     "unknown column to drop": ([*TRAIN, "--data", "{d}/good.csv", "--drop", "z"], "no column"),
     "duplicate column names": ([*TRAIN, "--data", "{d}/twice.csv"], "['a'] appear more than once"),

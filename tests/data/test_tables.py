@@ -24,7 +24,8 @@ def test_the_delimiter_is_sniffed_and_quoted_cells_keep_theirs(tmp_path, delimit
     table = read_table(write(tmp_path / "t.csv", "\n".join(lines) + "\n"))
     assert table.delimiter == delimiter
     assert list(table.frame.columns) == ["species", "note", "bill"]
-    assert table.frame["note"].tolist() == ["3,5", "4,0", "3,8"]
+    # The quoted cells kept their comma, which is a decimal comma (issue 23).
+    assert table.frame["note"].tolist() == [3.5, 4.0, 3.8]
     assert table.frame["bill"].tolist()[:2] == [39.1, 47.5] and np.isnan(table.frame["bill"][2])
 
 
@@ -122,7 +123,7 @@ def test_unusable_text_files_are_data_errors(tmp_path, text, words):
 
 
 def test_unknown_suffixes_and_missing_files_are_data_errors(tmp_path):
-    with pytest.raises(DataError, match="use a .csv, .tsv, .txt, .parquet or .npz file"):
+    with pytest.raises(DataError, match="as a table: use a .csv, .tsv, .txt, .parquet file"):
         read_table(write(tmp_path / "t.xlsx", "a\n1\n"))
     with pytest.raises(DataError, match="does not exist"):
         read_table(tmp_path / "none.csv")
@@ -144,8 +145,8 @@ def test_parquet_without_pyarrow_says_how_to_install_it(tmp_path, monkeypatch):
 
 
 def test_a_table_file_is_a_table_unless_its_rows_are_images():
-    assert all(is_table(name) for name in ("a.csv", "b.TSV", "c.txt", "d.parquet"))
-    assert not any(is_table(name) for name in ("a.npz", "digits", "mnist_784", "p.csv.gz"))
+    assert all(is_table(name) for name in ("a.csv", "b.TSV", "c.txt", "d.parquet", "p.csv.gz"))
+    assert not any(is_table(name) for name in ("a.npz", "digits", "mnist_784", "p.npz.gz"))
     assert not is_table("pixels.csv", [6, 6, 3])
     assert not is_table("pixels.parquet", (28, 28))
     assert is_table("a.csv", None)

@@ -181,3 +181,22 @@ def test_the_cli_checks_a_table_export_on_the_csv_and_names_the_inputs(table, ca
     }
     assert report["check"]["rows"] == 160 and report["check"]["label_mismatches"] == 0
     assert report["check"]["max_difference"] <= 1e-5
+
+
+def test_export_check_on_a_table_missing_a_column_is_one_line(table, capsys, tmp_path):
+    """Issue 23: this was a KeyError traceback."""
+    import pandas as pd
+
+    folder, _, _ = table
+    train_and_export(folder, "grade", "price")
+    partial = tmp_path / "partial.csv"
+    pd.read_csv(folder / "table.csv").drop(columns=["weight"]).to_csv(partial, index=False)
+    model_file = str(folder / "run-grade" / "model.npz")
+    capsys.readouterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        command = ["export", model_file, "--out", str(tmp_path / "x.onnx"), "--check", str(partial)]
+        assert main(command) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "lacks the column(s) ['weight']" in err
+    assert not (tmp_path / "x.onnx").exists()

@@ -166,13 +166,15 @@ def test_extra_or_repeated_members_are_refused(tmp_path):
         checkpoint.load(path)
 
 
-def test_compressed_files_load_too(tmp_path):
+def test_compressed_members_are_refused_before_inflating(tmp_path):
+    """glassnet writes stored members; inflating is how a zip bomb grows (issue 23)."""
     model, path = saved_model(tmp_path)
     contents = members(path)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, data in contents.items():
             archive.writestr(name, data)
-    np.testing.assert_array_equal(checkpoint.load(path).predict_proba(X), model.predict_proba(X))
+    with pytest.raises(ModelFileError, match="is compressed; glassnet stores arrays"):
+        checkpoint.load(path)
 
 
 def assert_identical(loaded, model):

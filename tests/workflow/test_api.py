@@ -359,3 +359,14 @@ def test_task_regression_works_on_images_from_an_npz_and_a_pixel_csv(tmp_path, c
         metrics = json.loads((out / "metrics.json").read_text())
         assert metrics["task"] == "regression" and metrics["test_r2"] > 0.8
         assert metrics["data"]["image_shape"] == [8, 8]
+
+
+def test_a_network_too_large_for_the_machine_is_refused_before_a_folder_is_claimed(
+    penguins, tmp_path, capsys
+):
+    out = tmp_path / "run"
+    argv = ["train", "--data", str(penguins), "--target", "species", "--hidden", "100000000"]
+    assert main([*argv, "--out", str(out), "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert "this training needs about" in error and "GiB" in error and error.count("\n") == 1
+    assert not out.exists()

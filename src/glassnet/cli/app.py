@@ -27,6 +27,7 @@ from glassnet.cli.output import (
     results_table,
 )
 from glassnet.errors import ConfigError, DataWarning, GlassnetError
+from glassnet.text import for_console, plain
 
 EXAMPLES = """examples:
   glassnet run                      the seed experiment (the tutorial, reproduced)
@@ -110,8 +111,9 @@ def refuse_unknown(parser: argparse.ArgumentParser, argv: list[str], unknown: li
 
 
 def one_line(message: object) -> str:
-    """A message on one line: wrapped library messages (NumPy's, TOML's) are joined."""
-    return " ".join(str(message).split())
+    """A message on one line: wrapped library messages (NumPy's, TOML's) are joined, and
+    control characters from data (an escape sequence in a column name) shown escaped."""
+    return plain(" ".join(str(message).split()))
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -243,7 +245,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         }
     )
     if out.quiet:
-        out.headline(f"{cli_train.headline(run)}; run folder {run.folder}")
+        out.headline(f"{cli_train.headline(run)}; run folder {for_console(run.folder)}")
         return 0
     out.print(results_table(metrics))
     out.print(results_summary(metrics))

@@ -21,6 +21,7 @@ from glassnet.cli.train import add_data_flags
 from glassnet.errors import DataError
 from glassnet.report.format import format_value
 from glassnet.report.summary import model_summary
+from glassnet.text import for_console
 
 
 def add_model_parsers(commands: Any) -> None:
@@ -38,6 +39,7 @@ def add_model_parsers(commands: Any) -> None:
     add_data_flags(
         evaluate, target_help="the label column (default: the one the model was trained on)"
     )
+    add_digest_flag(evaluate)
     add_output_flags(evaluate)
     evaluate.set_defaults(handler=cmd_evaluate)
 
@@ -64,6 +66,7 @@ def add_model_parsers(commands: Any) -> None:
         metavar="FILE.csv",
         help="write the predictions here (default: print CSV on stdout)",
     )
+    add_digest_flag(predict)
     add_output_flags(predict)
     predict.set_defaults(handler=cmd_predict)
 
@@ -80,9 +83,18 @@ def add_model_parsers(commands: Any) -> None:
     summary.set_defaults(handler=cmd_summary)
 
 
+def add_digest_flag(parser: Any) -> None:
+    parser.add_argument(
+        "--expect-digest",
+        metavar="HEX",
+        help="refuse the model file unless its content digest (glassnet summary prints it) "
+        "is this one: detects a file that was edited or replaced",
+    )
+
+
 def load_model_data(args: argparse.Namespace, out: Output, *, need_target: bool) -> tuple[Any, Any]:
     """The model file and the data to apply it to, columns matched by the model's memory."""
-    model = workflow.load_model(args.model)
+    model = workflow.load_model(args.model, expect_digest=args.expect_digest)
     if args.data is None:
         raise DataError("say which data to use: --data FILE.csv|FILE.npz|digits|NAME")
     rows = workflow.read_rows(
@@ -108,18 +120,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if model.task == "regression":
         out.headline(
             f"R² [bold]{report['r2']:.4f}[/], RMSE {report['rmse']:.4g}, MAE "
-            f"{report['mae']:.4g} on {len(data)} samples of {args.data}"
+            f"{report['mae']:.4g} on {len(data)} samples of {for_console(args.data)}"
         )
         return 0
     out.headline(
-        f"accuracy [bold]{report['accuracy']:.4f}[/] on {len(data)} samples of {args.data}"
+        f"accuracy [bold]{report['accuracy']:.4f}[/] on {len(data)} samples of "
+        f"{for_console(args.data)}"
     )
     per_class = Table(title="per-class metrics")
     for column in ("class", "precision", "recall", "F1", "support"):
         per_class.add_column(column, justify="left" if column == "class" else "right")
     for row in report["per_class"]:
         per_class.add_row(
-            str(row["class"]),
+            for_console(row["class"]),
             f"{row['precision']:.3f}",
             f"{row['recall']:.3f}",
             f"{row['f1']:.3f}",
@@ -128,7 +141,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     out.print(per_class)
     confusion = Table(title="confusion matrix (rows: true, columns: predicted)")
     confusion.add_column("")
-    labels = [str(c) for c in report["classes"]]
+    labels = [for_console(c) for c in report["classes"]]
     for label in labels:
         confusion.add_column(label, justify="right")
     for label, counts in zip(labels, report["confusion_matrix"], strict=True):
@@ -185,7 +198,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     out = Output(args)
-    summary = model_summary(workflow.load_model(args.model))
+    model, digest = workflow.load_model_with_digest(args.model)
+    summary = {**model_summary(model), "digest": digest}
     out.result({"model": str(args.model), **summary})
     if out.quiet:
         out.headline(
@@ -193,12 +207,12 @@ def cmd_summary(args: argparse.Namespace) -> int:
             f"{summary['total_parameters']:,} parameters"
         )
         return 0
-    table = Table(title=f"{args.model}")
+    table = Table(title=for_console(args.model))
     table.add_column("layer")
     table.add_column("output shape")
     table.add_column("parameters", justify="right")
     for row in summary["layers"]:
-        table.add_row(row["layer"], row["output_shape"], f"{row['parameters']:,}")
+        table.add_row(for_console(row["layer"]), row["output_shape"], f"{row['parameters']:,}")
     table.add_section()
     table.add_row("total", "", f"{summary['total_parameters']:,}", style="bold")
     out.print(table)
@@ -220,10 +234,10 @@ def cmd_summary(args: argparse.Namespace) -> int:
         for column in ("column", "role", "learned"):
             steps.add_column(column)
         for row in summary["preprocessing"]:
-            steps.add_row(row["column"], row["role"], row["learned"])
+            steps.add_row(*(for_console(row[key]) for key in ("column", "role", "learned")))
         out.print(steps)
     return 0
 
 
 # What the "model" table of ``glassnet summary`` shows, in order.
-ABOUT = ("task", "dtype", "members", "classes", "scaling", "data", "target")
+ABOUT = ("task", "dtype", "members", "classes", "scaling", "data", "target", "digest")

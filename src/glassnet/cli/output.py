@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from glassnet.report.format import format_params, format_value
+from glassnet.text import for_console
 from glassnet.workflow.progress import Display
 
 if TYPE_CHECKING:
@@ -109,11 +110,11 @@ def key_value_table(title: str, rows: list[tuple[str, Any]]) -> Table:
     """A two-column table of named values, each shown with ``format_value``."""
     from rich.table import Table
 
-    table = Table(title=title, show_header=False)
+    table = Table(title=for_console(title), show_header=False)
     table.add_column("", style="bold")
     table.add_column("")
     for key, value in rows:
-        table.add_row(key, format_value(value))
+        table.add_row(for_console(key), for_console(format_value(value)))
     return table
 
 
@@ -125,10 +126,10 @@ def results_table(metrics: dict[str, Any], title: str | None = None) -> Table:
     from glassnet.report.run_folder import chosen_rows
 
     title = title or f"{metrics['preset']} preset, seed {metrics['seed']}"
-    table = Table(title=title)
+    table = Table(title=for_console(title))
     keys = list(metrics["config"].get("sweep") or {})
     for key in keys:
-        table.add_column(key, justify="right")
+        table.add_column(for_console(key), justify="right")
     # A regression has no accuracy: its trials are chosen by (and shown with) validation loss.
     score = "validation_loss" if metrics.get("task") == "regression" else "validation_accuracy"
     table.add_column(score.replace("_", " "), justify="right")
@@ -138,7 +139,7 @@ def results_table(metrics: dict[str, Any], title: str | None = None) -> Table:
         accuracy = record.get(score)
         shown = "diverged" if "diverged" in record or accuracy is None else f"{accuracy:.4f}"
         table.add_row(
-            *(format_value(record[key]) for key in keys),
+            *(for_console(format_value(record[key])) for key in keys),
             shown,
             style="bold green" if i in chosen else None,
         )

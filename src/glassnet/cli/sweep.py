@@ -10,6 +10,7 @@ from glassnet import workflow
 from glassnet.cli.output import Output, add_output_flags, default_run_dir
 from glassnet.cli.train import add_config_flag, add_data_flags, data_keywords
 from glassnet.errors import ConfigError
+from glassnet.text import for_console
 
 SWEEP_EXAMPLES = """examples:
   glassnet sweep --preset seed --seeds 0,1              the preset's l2 grid x 2 seeds
@@ -130,7 +131,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     )
     done = f"{len(result.records)} trials on {result.where} in {result.seconds:.1f} s"
     if out.quiet:
-        out.headline(f"{done}; sweep folder {folder}")
+        out.headline(f"{done}; sweep folder {for_console(folder)}")
         return 0
     out.console.print(result.markdown(), markup=False)
     out.console.print(

@@ -23,6 +23,7 @@ from glassnet.cli.output import (
 )
 from glassnet.errors import ConfigError, DataError
 from glassnet.report.format import format_params
+from glassnet.text import for_console
 from glassnet.workflow.settings import COLUMN_KEYS, DEFAULTS, check_setting
 
 if TYPE_CHECKING:
@@ -491,7 +492,7 @@ def print_train_result(out: Output, run: workflow.Run) -> None:
             ("test accuracy", f"{run.test_accuracy:.4f}"),
         ]
     if out.quiet:
-        out.headline(f"{headline(run)}; run folder {run.folder}")
+        out.headline(f"{headline(run)}; run folder {for_console(run.folder)}")
         return
     if metrics.get("sweep"):
         out.print(results_table(metrics, title=f"sweep (seed {metrics['seed']})"))
@@ -529,16 +530,16 @@ def columns_table(columns: list[dict[str, Any]], title: str) -> Table:
     """Each column's role, share of missing cells and distinct values; dropped ones dimmed."""
     from rich.table import Table
 
-    table = Table(title=title)
+    table = Table(title=for_console(title))
     for name in ("column", "role", "missing", "distinct", "note"):
         table.add_column(name, justify="right" if name in ("missing", "distinct") else "left")
     for column in columns:
         table.add_row(
-            column["name"],
+            for_console(column["name"]),
             column["role"],
             f"{100 * column['missing']:.1f}%",
             str(column["distinct"]),
-            column["note"],
+            for_console(column["note"]),
             style=None if column["used"] else "dim",
         )
     return table
@@ -552,5 +553,5 @@ def cmd_report(args: argparse.Namespace) -> int:
     with out.status("drawing figures and writing report.html ..."):
         path = workflow.rewrite_report(args.run_dir)
     out.result({"report": str(path)})
-    out.headline(f"wrote {path}")
+    out.headline(f"wrote {for_console(path)}")
     return 0

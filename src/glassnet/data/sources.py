@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -22,8 +23,9 @@ from glassnet.atomic import write_atomic
 from glassnet.data.checks import check_features
 from glassnet.data.datasets import Dataset, load_digits
 from glassnet.data.images import GIVEN_SHAPE_HINT, image_array, with_image_shape
-from glassnet.data.tables import TABLE_SUFFIXES
+from glassnet.data.tables import TABLE_SUFFIXES, table_suffix
 from glassnet.errors import DataError
+from glassnet.paths import regular_file
 
 OPENML_PREFIX = "openml:"
 # OpenML datasets whose rows are images; the report shows a gallery for these.
@@ -60,10 +62,9 @@ def load_dataset(
         data = load_digits()
     elif source.startswith(OPENML_PREFIX):
         data = load_openml(source[len(OPENML_PREFIX) :], data_home=data_home)
-    elif path.suffix.lower() in (*TABLE_SUFFIXES, ".npz") or path.is_file():
-        if not path.is_file():
-            raise DataError(f"data file {source!r} does not exist")
-        if path.suffix.lower() in TABLE_SUFFIXES:
+    elif table_suffix(path) in (*TABLE_SUFFIXES, ".npz") or (path.exists() and not path.is_dir()):
+        regular_file(path, "data file", DataError)
+        if table_suffix(path) in TABLE_SUFFIXES:
             data = load_csv(path, target, features=features, need_target=need_target)
         elif path.suffix.lower() == ".npz":
             data = load_npz(path, target or "y", need_target=need_target)
@@ -184,6 +185,7 @@ def read_npz(path: Path, *, hint: str) -> dict[str, np.ndarray]:
 
     A truncated or corrupt archive, a plain ``.npy`` file or a pickled object array raises
     ``DataError`` naming ``path``, what went wrong and ``hint`` (how to fix it)."""
+    regular_file(path, "data file", DataError)
     try:
         loaded = np.load(path, allow_pickle=False)
         if isinstance(loaded, np.lib.npyio.NpzFile):
@@ -191,7 +193,17 @@ def read_npz(path: Path, *, hint: str) -> dict[str, np.ndarray]:
                 return {name: archive[name] for name in archive.files}
         problem = "it holds a single array, not an .npz archive of named arrays"
     # np.load and the lazy per-array reads surface a damaged file in any of these ways.
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+    # An edited .npy header can make NumPy's parser raise SyntaxError or TokenError.
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        KeyError,
+        SyntaxError,
+        tokenize.TokenError,
+        zipfile.BadZipFile,
+        zlib.error,
+    ) as exc:
         problem = f"{type(exc).__name__}: {exc}"
     raise DataError(f"{path} is not a readable .npz file ({problem}); {hint}")
 

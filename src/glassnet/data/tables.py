@@ -1,17 +1,30 @@
 """Reading a table file with pandas: ``.csv``/``.tsv``/``.txt`` (delimiter sniffed, encoding
-detected) or ``.parquet`` (needs pyarrow).
+detected) or ``.parquet`` (needs pyarrow), the way people export them.
+
+Text tables may be compressed (gzip, bz2, xz or a one-file zip: told by their first bytes,
+whatever the name) and in UTF-8, UTF-16 or UTF-32 with a byte-order mark, Windows-1252 or
+Latin-1. A text column whose cells are numbers written with decimal commas (``39,1``, the
+usual reading when the delimiter is ``;``) or thousands separators (``1,234``) is read as
+numbers, and so is a number column with a few cells that are not numbers (those become
+missing, with one warning per column). Infinite cells, and numbers too large to scale
+(beyond ``MAX_MAGNITUDE``), are missing too, with a warning.
 
 ``read_table(path)`` returns a ``Table``: the ``pandas.DataFrame`` with every recognised
 missing-value token as NaN, plus one-line ``notes`` for what the user should know (an
-encoding fallback). Anything that makes the file unusable is a ``DataError``.
+encoding fallback, cells read as missing). Anything that makes the file unusable is a
+``DataError``.
 """
 
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
 import io
+import lzma
 import re
 import warnings
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +34,7 @@ import numpy as np
 
 from glassnet.data.preprocessing import warn
 from glassnet.errors import DataError
+from glassnet.paths import regular_file
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,13 +49,45 @@ SAMPLE_BYTES = 1 << 16
 # Tried in order. UTF-8 (with or without a BOM) first; Windows-1252 is what Excel writes on
 # Western Windows; Latin-1 decodes any byte, so the last try cannot fail.
 ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+# Compressed tables, told by their first bytes (the name may say .csv.gz, or just .csv).
+COMPRESSION_SUFFIXES = (".gz", ".bz2", ".zip", ".xz")
+MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\xfd7zXZ\x00": "xz", b"PK\x03\x04": "zip"}
+# Byte-order marks of the encodings recognised only by them (UTF-32 before UTF-16: FF FE
+# begins both).
+BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+# A compressed or UTF-16/32 table is decoded in memory, up to this many bytes.
+MAX_DECODED_BYTES = 1 << 31
+# Numbers beyond this size cannot be scaled (their squares overflow float64 when summed):
+# such cells, like infinite ones, are read as missing.
+MAX_MAGNITUDE = 1e100
+# A text column is read as numbers when at most this share of its cells are not numbers
+# (and at least MIN_NUMBERS are); those cells become missing.
+MAX_BAD_SHARE = 0.05
+MIN_NUMBERS = 10
+# Numbers as Europe writes them (39,1 and 1.234,5) and with thousands commas (1,234.5).
+DECIMAL_COMMA = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?([eE][+-]?\d+)?$")
+THOUSANDS_COMMA = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d*)?([eE][+-]?\d+)?$")
 
 
 def is_table(source: object, image_shape: object = None) -> bool:
     """True when ``source`` is read as a table: a table file name (.csv, .tsv, .txt, .parquet)
     given without an ``image_shape`` (a file of pixel rows with one is images). The one place
     this is decided, so the recipe, the default scaling and the loader agree."""
-    return not image_shape and Path(str(source)).suffix.lower() in TABLE_SUFFIXES
+    return not image_shape and table_suffix(source) in TABLE_SUFFIXES
+
+
+def table_suffix(source: object) -> str:
+    """The suffix that says what a file holds, lower-cased, a compression suffix skipped:
+    ``.csv`` for ``data.CSV.gz``."""
+    path = Path(str(source))
+    if path.suffix.lower() in COMPRESSION_SUFFIXES:
+        path = path.with_suffix("")
+    return path.suffix.lower()
 
 
 @dataclass
@@ -57,17 +103,17 @@ class Table:
 
 def read_table(path: str | Path) -> Table:
     """The table in ``path`` (``.csv``, ``.tsv``, ``.txt`` or ``.parquet``) as a ``Table``."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"data file {str(path)!r} does not exist")
-    suffix = path.suffix.lower()
+    path = regular_file(path, "data file", DataError)
+    suffix = table_suffix(path)
     if suffix == ".parquet":
         table = Table(_read_parquet(path), path.stem)
+        table.notes += numbers_only(table.frame, path.name)
     elif suffix in TEXT_SUFFIXES:
         table = _read_text(path)
     else:
         raise DataError(
-            f"cannot read {str(path)!r}: use a {', '.join(TABLE_SUFFIXES)} or .npz file"
+            f"cannot read {str(path)!r} as a table: use a {', '.join(TABLE_SUFFIXES)} file "
+            f"(text tables may be compressed: {', '.join(COMPRESSION_SUFFIXES)})"
         )
     check_columns(table.frame, str(path))
     return table
@@ -80,6 +126,52 @@ def frame_table(frame: pd.DataFrame) -> Table:
     frame.columns = [str(name) for name in frame.columns]
     check_columns(frame, "the DataFrame")
     return Table(frame, "DataFrame")
+
+
+def _open(source: Path | bytes) -> io.BufferedIOBase:
+    """A binary stream of a file, or of text already decoded into memory."""
+    return io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # noqa: SIM115
+
+
+def _plain_bytes(path: Path) -> bytes | None:
+    """None for a plain file in a byte-oriented encoding (read from disk as it is); else its
+    text decompressed and, from UTF-16/32, re-encoded as UTF-8, in memory."""
+    with open(path, "rb") as handle:
+        start = handle.read(8)
+    kind = next((kind for magic, kind in MAGIC.items() if start.startswith(magic)), None)
+    if kind is None and not any(start.startswith(bom) for bom, _ in BOMS):
+        return None
+    try:
+        data = _decompressed(path, kind) if kind else path.read_bytes()
+    except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError, ValueError) as exc:
+        raise DataError(f"{path} is a damaged {kind} file ({_first_line(exc)})") from None
+    encoding = next((name for bom, name in BOMS if data.startswith(bom)), None)
+    if encoding is None:
+        return data
+    try:
+        return data.decode(encoding).encode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} starts as {encoding} but is not ({exc.reason})") from None
+
+
+def _decompressed(path: Path, kind: str) -> bytes:
+    """A compressed file's content, refused past ``MAX_DECODED_BYTES`` (a zip holds one file)."""
+    if kind == "zip":
+        with zipfile.ZipFile(path) as archive:
+            files = [
+                i for i in archive.infolist() if not i.is_dir() and "__MACOSX" not in i.filename
+            ]
+            if len(files) != 1:
+                raise DataError(f"{path} is a zip of {len(files)} files; it must hold one table")
+            with archive.open(files[0]) as member:
+                data = member.read(MAX_DECODED_BYTES + 1)
+    else:
+        module = {"gzip": gzip, "bz2": bz2, "xz": lzma}[kind]
+        with module.open(path, "rb") as member:  # type: ignore[attr-defined]
+            data = member.read(MAX_DECODED_BYTES + 1)
+    if len(data) > MAX_DECODED_BYTES:
+        raise DataError(f"{path} decompresses to more than {MAX_DECODED_BYTES:,} bytes; refusing")
+    return data
 
 
 def read_labelled_table(
@@ -128,13 +220,18 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 def _read_text(path: Path) -> Table:
     import pandas as pd
 
-    with open(path, "rb") as handle:
+    decoded = _plain_bytes(path)
+    source: Path | bytes = path if decoded is None else decoded
+    with _open(source) as handle:
         raw = handle.read(SAMPLE_BYTES)
     if not raw.strip():
         raise DataError(f"{path} is empty; it needs a header row and at least one data row")
     encoding, sample = _sample_encoding(path, raw)
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else sniff_delimiter(sample)
-    header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+    try:
+        delimiter = "\t" if table_suffix(path) == ".tsv" else sniff_delimiter(sample)
+        header = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter), [])
+    except csv.Error as exc:  # a lone carriage return in a field, found by fuzzing
+        raise DataError(f"{path} is not a well-formed table ({exc})") from None
     names = [name.strip() for name in header]
     repeated = sorted(name for name, count in Counter(names).items() if count > 1 and name)
     if repeated:
@@ -148,7 +245,7 @@ def _read_text(path: Path) -> Table:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 frame = pd.read_csv(
-                    path,
+                    _open(source),
                     sep=delimiter,
                     encoding=attempt,
                     na_values=NA_TOKENS,
@@ -177,7 +274,7 @@ def _read_text(path: Path) -> Table:
         )
     # A short row comes out of pandas with missing trailing cells; only then is it looked for.
     if len(frame.columns) and frame.iloc[:, -1].isna().any():
-        short = short_row(path, delimiter, len(header), attempt)
+        short = short_row(source, delimiter, len(header), attempt)
         if short is not None:
             raise DataError(
                 f"{path}, line {short[0]}: {short[1]} cells but the header has {len(header)} "
@@ -188,7 +285,88 @@ def _read_text(path: Path) -> Table:
     frame.columns = [str(name).strip() for name in frame.columns]
     if len(frame) == 0:
         raise DataError(f"{path} has a header but no rows; it needs at least one data row")
-    return Table(frame, path.stem, delimiter, attempt, notes)
+    notes += read_numbers(frame, delimiter, path.name)
+    notes += numbers_only(frame, path.name)
+    stem = path.stem if decoded is None else Path(path.stem).stem
+    return Table(frame, stem, delimiter, attempt, notes)
+
+
+def read_numbers(frame: pd.DataFrame, delimiter: str, name: str) -> list[str]:
+    """Text columns of ``frame`` that hold numbers, made number columns in place: cells with
+    decimal commas (preferred when the delimiter is ``;``) or thousands commas, and at most
+    ``MAX_BAD_SHARE`` of cells that are not numbers (missing now, told in one note per
+    column naming the first few, by line)."""
+    import pandas as pd
+
+    notes = []
+    for column in frame.columns:
+        cells = frame[column]
+        if pd.api.types.is_numeric_dtype(cells) or pd.api.types.is_bool_dtype(cells):
+            continue
+        given = cells.dropna()
+        if given.empty or not all(isinstance(cell, str) for cell in given.iloc[:100]):
+            continue
+        text = given.astype(str).str.strip()
+        if text.iloc[:200].str.contains(r"\d").mean() < 1 - MAX_BAD_SHARE:
+            continue  # words, not numbers: skip the parsing
+        readings = [_decimal_comma(text), _thousands_comma(text)]
+        if delimiter != ";":
+            readings.reverse()
+        values = max(readings, key=lambda found: int(found.notna().sum()))
+        bad = values.isna()
+        n_bad, n_numbers = int(bad.sum()), len(values) - int(bad.sum())
+        if n_bad and (n_numbers < MIN_NUMBERS or n_bad > MAX_BAD_SHARE * len(values)):
+            continue
+        frame[column] = values.reindex(frame.index).astype(np.float64)
+        if n_bad:
+            shown = ", ".join(
+                f"line {int(row) + 2}: {text[row]!r}" for row in text.index[bad.to_numpy()][:3]
+            )
+            notes.append(
+                f"{name}, column {column!r}: {n_bad} of {len(values)} cells are not numbers "
+                f"({shown}{', ...' if n_bad > 3 else ''}); they are read as missing"
+            )
+    return notes
+
+
+def _decimal_comma(text: pd.Series) -> pd.Series:
+    import pandas as pd
+
+    fits = text.str.fullmatch(DECIMAL_COMMA.pattern.strip("^$"))
+    plain = text.where(~fits, text.str.replace(".", "", regex=False).str.replace(",", "."))
+    return pd.to_numeric(plain.where(fits | ~text.str.contains(",")), errors="coerce")
+
+
+def _thousands_comma(text: pd.Series) -> pd.Series:
+    import pandas as pd
+
+    fits = text.str.fullmatch(THOUSANDS_COMMA.pattern.strip("^$"))
+    return pd.to_numeric(text.str.replace(",", "", regex=False).where(fits), errors="coerce")
+
+
+def numbers_only(frame: pd.DataFrame, name: str) -> list[str]:
+    """Infinite cells, and numbers beyond +-``MAX_MAGNITUDE`` (they would overflow the
+    scaling), set missing in place; one note counting them, naming the columns."""
+    import pandas as pd
+
+    found: dict[str, int] = {}
+    for column in frame.columns:
+        cells = frame[column]
+        if not pd.api.types.is_float_dtype(cells):
+            continue
+        values = cells.to_numpy(dtype=np.float64, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            wild = np.isinf(values) | (np.abs(values) > MAX_MAGNITUDE)
+        if wild.any():
+            frame[column] = np.where(wild, np.nan, values)
+            found[str(column)] = int(wild.sum())
+    if not found:
+        return []
+    listed = ", ".join(f"{column!r} ({count})" for column, count in list(found.items())[:5])
+    return [
+        f"{name}: {sum(found.values())} cell(s) hold infinite numbers or numbers beyond "
+        f"+-{MAX_MAGNITUDE:g} in column(s) {listed}; they are read as missing"
+    ]
 
 
 def _sample_encoding(path: Path, raw: bytes) -> tuple[str, str]:
@@ -205,7 +383,7 @@ def _sample_encoding(path: Path, raw: bytes) -> tuple[str, str]:
 
 
 def short_row(
-    path: Path, delimiter: str, n_columns: int, encoding: str = "utf-8-sig"
+    path: Path | bytes, delimiter: str, n_columns: int, encoding: str = "utf-8-sig"
 ) -> tuple[int, int] | None:
     """(line number, cells) of the first non-blank line with another number of cells than
     the header's ``n_columns``, or None. pandas pads a short row with missing values, so
@@ -214,7 +392,7 @@ def short_row(
     """
     separator, newline, carriage = ord(delimiter), ord("\n"), ord("\r")
     line, cells, length = 0, 1, 0  # the line being read: its index, its cells and bytes so far
-    with open(path, "rb") as handle:
+    with _open(path) as handle:
         while chunk := handle.read(1 << 23):
             if b'"' in chunk:
                 return _short_quoted_row(path, delimiter, n_columns, encoding)
@@ -245,13 +423,16 @@ def short_row(
 
 
 def _short_quoted_row(
-    path: Path, delimiter: str, n_columns: int, encoding: str
+    path: Path | bytes, delimiter: str, n_columns: int, encoding: str
 ) -> tuple[int, int] | None:
-    with open(path, newline="", encoding=encoding, errors="replace") as handle:
+    with io.TextIOWrapper(_open(path), newline="", encoding=encoding, errors="replace") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
-        for row in reader:
-            if row and len(row) != n_columns:
-                return reader.line_num, len(row)
+        try:
+            for row in reader:
+                if row and len(row) != n_columns:
+                    return reader.line_num, len(row)
+        except csv.Error:
+            return None  # pandas read the file; the count is only for a better message
     return None
 
 

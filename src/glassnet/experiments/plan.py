@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from glassnet import config_limits
 from glassnet.data.datasets import Splits
 from glassnet.errors import ConfigError
 from glassnet.experiments import config_file, presets
@@ -66,9 +67,15 @@ class SweepPlan:
             raise ConfigError(f"cannot sweep unknown setting(s) {unknown}; known: {sorted(known)}")
         if self.search == "random" and (int(self.n_iter) != self.n_iter or self.n_iter < 1):
             raise ConfigError(f"n_iter must be a positive integer, got {self.n_iter}")
+        if self.search == "random":
+            config_limits.check_count("the random search", int(self.n_iter))
         for key, spec in self.space.items():
             if self.search == "grid" or not _is_distribution(spec):
                 self.space[key] = _values(key, spec)
+        if self.search == "grid":
+            config_limits.check_count(
+                "the grid", int(np.prod([len(v) for v in self.space.values()], dtype=object))
+            )
         for changes in self.settings():  # every configuration is valid before anything runs
             self.preset.train.replace(**changes)
 
@@ -139,12 +146,8 @@ def _sample(spec: Any, rng: np.random.Generator) -> Any:
     if isinstance(spec, list):
         return spec[int(rng.integers(len(spec)))]
     ((kind, bounds),) = spec.items()
-    if not (isinstance(bounds, list) and len(bounds) == 2):
-        raise ConfigError(f"{{{kind} = ...}} needs [low, high], got {bounds!r}")
-    low, high = bounds
+    low, high = config_limits.sample_bounds(kind, bounds)
     if kind == "loguniform":
-        if low <= 0 or high <= 0:
-            raise ConfigError(f"loguniform bounds must be positive, got {bounds}")
         return float(np.exp(rng.uniform(np.log(low), np.log(high))))
     if kind == "uniform":
         return float(rng.uniform(low, high))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import sys
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -11,15 +10,11 @@ from typing import Any
 
 import numpy as np
 
+from glassnet import config_limits
 from glassnet.data.preprocessing import Scaler
 from glassnet.data.tables import is_table
 from glassnet.errors import ConfigError
 from glassnet.training.config import TrainConfig
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 PRESET_FOLDER = resources.files("glassnet.experiments") / "presets"
 PRESET_KEYS = {
@@ -79,14 +74,9 @@ class Preset:
 
 def read_toml(source: Path | str, what: str) -> dict[str, Any]:
     """Parsed TOML from a file (a ``Path``) or from text (a ``str``); a missing file or bad
-    TOML raises ConfigError starting with ``what`` (e.g. "config file 'run.toml'")."""
-    try:
-        text = source.read_text() if isinstance(source, Path) else source
-        return tomllib.loads(text)
-    except FileNotFoundError:
-        raise ConfigError(f"{what} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{what} is not valid TOML: {exc}") from None
+    TOML raises ConfigError starting with ``what`` (e.g. "config file 'run.toml'"); size,
+    nesting, encoding and the path's kind are limited (``glassnet.config_limits``)."""
+    return config_limits.read_toml(source, what)
 
 
 def expand_values(name: str, spec: Any) -> list[Any]:
@@ -96,8 +86,9 @@ def expand_values(name: str, spec: Any) -> list[Any]:
         return spec
     if isinstance(spec, dict) and len(spec) == 1:
         ((kind, args),) = spec.items()
-        if kind in ("logspace", "linspace") and isinstance(args, list) and len(args) == 3:
-            return [float(v) for v in getattr(np, kind)(args[0], args[1], int(args[2]))]
+        if kind in ("logspace", "linspace"):
+            start, stop, num = config_limits.value_range(name, kind, args)
+            return [float(v) for v in getattr(np, kind)(start, stop, num)]
     raise ConfigError(
         f"sweep values for {name!r} must be a list or {{logspace = [start, stop, num]}}"
     )

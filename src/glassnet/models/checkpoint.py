@@ -7,14 +7,24 @@ hold the weights; ``scaler.offset`` / ``scaler.scale`` the preprocessing; ``targ
 / ``table.scales`` a table's preprocessing, whose column names and categories are in the
 header (``TablePreprocessor.to_dict``). Loading uses
 ``allow_pickle=False`` and checks every key, shape and dtype against the header.
+
+What loading guarantees (docs/guide/reliability.md): no code in the file ever runs; the
+zip directory is checked before any member is read (members stored, not compressed, and
+together no larger than the file itself), so loading never needs more memory than the file's
+size; every member's CRC, every shape, dtype and header field is checked, so accidental
+damage is refused. A deliberate edit can recompute the CRCs: ``digest(path)`` (SHA-256 over
+the arrays and header, independent of the zip layout) is what detects it, and
+``load(path, expect_digest=HEX)`` refuses any other content.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import struct
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -28,6 +38,7 @@ from glassnet.data.preprocessing import Scaler, TablePreprocessor
 from glassnet.errors import ConfigError, DataError, ModelFileError
 from glassnet.models.model import Model
 from glassnet.nn.registry import from_config
+from glassnet.paths import regular_file
 
 FORMAT = "glassnet-model"
 FORMAT_VERSION = 1
@@ -39,6 +50,18 @@ MAX_HEADER_BYTES = 1 << 20
 def save(model: Model, path: str | os.PathLike[str]) -> Path:
     """Write ``model`` to ``path`` atomically (temporary file, then rename)."""
     path = Path(path)
+    arrays = model_arrays(model)
+    write_atomic(path, lambda handle: np.savez(handle, **arrays))
+    return path
+
+
+def model_digest(model: Model) -> str:
+    """The content digest ``save(model, ...)`` gives its file (``digest`` of that file)."""
+    return content_digest(model_arrays(model))
+
+
+def model_arrays(model: Model) -> dict[str, np.ndarray]:
+    """Every array of ``model``'s file, the JSON header (``HEADER_KEY``) included."""
     arrays: dict[str, np.ndarray] = {}
     for k, network in enumerate(model.networks):
         for key, value in network.state_dict().items():
@@ -67,29 +90,74 @@ def save(model: Model, path: str | os.PathLike[str]) -> Path:
         "table": None if model.table is None else model.table.to_dict(),
     }
     arrays[HEADER_KEY] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
-    write_atomic(path, lambda handle: np.savez(handle, **arrays))
-    return path
+    return arrays
 
 
-def load(path: str | os.PathLike[str]) -> Model:
+DIGEST_PREFIX = b"glassnet-model-digest-1\0"
+
+
+def content_digest(arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 (hex) of a model file's content, defined once: for each array in name order,
+    its name, dtype (with byte order) and shape as JSON, then its bytes in C order, each
+    part preceded by its length. The zip's layout, member order and dates do not count."""
+    digest = hashlib.sha256(DIGEST_PREFIX)
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        meta = json.dumps([name, array.dtype.str, list(array.shape)]).encode("utf-8")
+        for part in (meta, array.tobytes()):
+            digest.update(len(part).to_bytes(8, "little"))
+            digest.update(part)
+    return digest.hexdigest()
+
+
+def digest(path: str | os.PathLike[str]) -> str:
+    """The content digest of the model file at ``path`` (a valid model; else ModelFileError)."""
+    return load_with_digest(path)[1]
+
+
+def load(path: str | os.PathLike[str], *, expect_digest: str | None = None) -> Model:
     """Read a model file; any problem raises ``ModelFileError`` saying what is wrong.
 
     Nothing in the file is executed or unpickled: arrays are read from their raw bytes after
-    their declared dtype and size are checked, and the JSON header is plain data.
+    their declared dtype and size are checked, and the JSON header is plain data. With
+    ``expect_digest`` (64 hex digits, as ``digest`` and ``glassnet summary`` give it), a file
+    of any other content is refused.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"model file {str(path)!r} does not exist")
+    return load_with_digest(path, expect_digest=expect_digest)[0]
+
+
+def load_with_digest(
+    path: str | os.PathLike[str], *, expect_digest: str | None = None
+) -> tuple[Model, str]:
+    """``load(path)`` and the file's content digest, read from the same bytes."""
+    path = regular_file(path, "model file", ModelFileError)
+    wanted = None if expect_digest is None else check_digest_text(expect_digest)
     try:
         arrays = read_arrays(path)
+        found = content_digest(arrays)
+        if wanted is not None and found != wanted:
+            raise ModelFileError(
+                f"its content digest is {found}, not the expected {wanted}: this is not the "
+                "model file you trust (it was changed or replaced)"
+            )
         header = _read_header(arrays.pop(HEADER_KEY, None))
-        return _build(header, arrays)
+        return _build(header, arrays), found
     except ModelFileError as exc:
         raise ModelFileError(f"{path}: {exc}") from None
     except ConfigError as exc:
         raise ModelFileError(f"{path}: the model description is invalid ({exc})") from None
     except READ_ERRORS as exc:
         raise ModelFileError(f"{path} is not a readable glassnet model file ({exc!r})") from None
+
+
+def check_digest_text(text: str) -> str:
+    """A digest as given by a user: 64 hex digits (case and a ``sha256:`` prefix ignored)."""
+    value = str(text).strip().lower().removeprefix("sha256:")
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise ModelFileError(
+            f"the expected digest {text!r} is not 64 hex digits (glassnet summary prints it)"
+        )
+    return value
 
 
 # What a damaged zip or .npy can make the standard library and NumPy raise while reading.
@@ -110,6 +178,8 @@ READ_ERRORS = (
 # Weights, the header's bytes and (in training states) step counts; no other dtype is read.
 ARRAY_DTYPES = tuple(np.dtype(kind) for kind in (np.float32, np.float64, np.uint8, np.int64))
 MAX_ARRAY_BYTES = 1 << 31
+# A model file has a member per array; thousands would be no file glassnet wrote.
+MAX_MEMBERS = 4096
 HEADER_READERS = {
     (1, 0): np.lib.format.read_array_header_1_0,
     (2, 0): np.lib.format.read_array_header_2_0,
@@ -118,15 +188,44 @@ HEADER_READERS = {
 
 def read_arrays(path: Path) -> dict[str, np.ndarray]:
     """Every array in the ``.npz`` at ``path``, read safely: only float or byte dtypes, sizes
-    checked against the bytes actually present, each member's CRC verified."""
+    checked against the bytes actually present, each member's CRC verified.
+
+    The zip directory is checked first, before any member is read: at most ``MAX_MEMBERS``
+    members, each stored (never compressed: glassnet writes none, and inflating is how a zip
+    bomb turns a small file into gigabytes), the sizes together no larger than the file. The
+    header member is then read and parsed before any array, so reading needs no more memory
+    than the file's own size."""
+    regular_file(path, "model file", ModelFileError)
+    on_disk = path.stat().st_size
     arrays: dict[str, np.ndarray] = {}
     with zipfile.ZipFile(path) as archive:
-        for info in archive.infolist():
+        infos = archive.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise ModelFileError(f"the archive lists {len(infos)} members; refusing")
+        names: set[str] = set()
+        for info in infos:
             name = info.filename.removesuffix(".npy")
-            if name == info.filename or name in arrays:
+            if name == info.filename or name in names:
                 raise ModelFileError(f"unexpected or repeated archive member {info.filename!r}")
+            names.add(name)
             if info.file_size > MAX_ARRAY_BYTES:
                 raise ModelFileError(f"array {name!r} declares {info.file_size} bytes; refusing")
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise ModelFileError(
+                    f"array {name!r} is compressed; glassnet stores arrays uncompressed and "
+                    "does not inflate members (save the model again with glassnet)"
+                )
+            if info.compress_size != info.file_size:
+                raise ModelFileError(f"array {name!r} declares two different sizes; refusing")
+        declared = sum(info.file_size for info in infos)
+        if declared > on_disk:
+            raise ModelFileError(
+                f"the members declare {declared} bytes but the file holds {on_disk}; refusing"
+            )
+        # The header first: a file that is no glassnet model is refused before its arrays.
+        infos.sort(key=lambda info: info.filename != f"{HEADER_KEY}.npy")
+        for info in infos:
+            name = info.filename.removesuffix(".npy")
             with archive.open(info) as member:
                 arrays[name] = _read_npy(member, info.file_size, name)
     return arrays
@@ -136,7 +235,12 @@ def _read_npy(member: Any, size: int, name: str) -> np.ndarray:
     version = np.lib.format.read_magic(member)
     if version not in HEADER_READERS:
         raise ModelFileError(f"array {name!r} uses .npy format {version}, which is not supported")
-    shape, fortran_order, dtype = HEADER_READERS[version](member)
+    try:
+        shape, fortran_order, dtype = HEADER_READERS[version](member)
+    except (SyntaxError, tokenize.TokenError) as exc:
+        # NumPy parses the header's dict with tokenize and ast: an edited byte there (a "#"
+        # opening a comment) surfaces as these, which are no ValueError (found by fuzzing).
+        raise ModelFileError(f"array {name!r} has an unreadable header ({exc})") from None
     if dtype not in ARRAY_DTYPES:
         raise ModelFileError(
             f"array {name!r} has dtype {dtype}; glassnet files hold only plain numbers "
@@ -173,7 +277,52 @@ def _read_header(raw: np.ndarray | None) -> dict[str, Any]:
     missing = sorted({"task", "dtype", "networks", "classes", "scaler"} - set(header))
     if missing:
         raise ModelFileError(f"the header lacks {missing}")
+    check_header_types(header)
     return header
+
+
+def _text_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 1 << 20
+
+
+# Header fields glassnet reads, and the JSON types they may hold; any other type would only
+# fail later, in predict or summary, with a traceback. (task, dtype, networks, classes and
+# info itself are checked where the model is built.)
+HEADER_TYPES: dict[str, tuple[Any, str]] = {
+    "scaler": (lambda v: v is None or isinstance(v, str), "null or a scaling name"),
+    "target_scaler": (lambda v: isinstance(v, bool), "true or false"),
+    "table": (lambda v: v is None or isinstance(v, dict), "null or a mapping"),
+}
+INFO_TYPES: dict[str, tuple[Any, str]] = {
+    "target": (lambda v: v is None or isinstance(v, str), "null or a column name"),
+    "data": (lambda v: v is None or isinstance(v, str), "null or a data name"),
+    "feature_names": (lambda v: v is None or _text_list(v), "null or a list of names"),
+    "image_shape": (
+        lambda v: v is None or (isinstance(v, list) and len(v) == 2 and all(map(_whole, v))),
+        "null or [height, width]",
+    ),
+    "channels": (_whole, "a positive whole number"),
+    "train_config": (lambda v: v is None or isinstance(v, dict), "null or a mapping"),
+    "pipeline": (lambda v: v is None or _text_list(v), "null or a list of steps"),
+}
+
+
+def check_header_types(header: dict[str, Any]) -> None:
+    """Refuse (ModelFileError naming the field) a header field of a type glassnet would
+    crash on later: ``info.target`` a list, ``classes`` nested, ``image_shape`` text..."""
+    fields = [(key, header[key], HEADER_TYPES[key]) for key in HEADER_TYPES if key in header]
+    info = header.get("info") or {}
+    if isinstance(info, dict):
+        fields += [(f"info.{key}", info[key], INFO_TYPES[key]) for key in INFO_TYPES if key in info]
+    for name, value, (fits, wanted) in fields:
+        if not fits(value):
+            shown = json.dumps(value)
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            raise ModelFileError(f"the header's {name} is {shown}; it must be {wanted}")
 
 
 def _build(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Model:

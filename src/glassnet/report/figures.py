@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from glassnet.atomic import write_atomic
+from glassnet.text import for_figure
 from glassnet.training.history import History
 
 _preloading: list[Any] = []  # the thread preload started, until wait_for_preload joins it
@@ -75,7 +76,9 @@ def plot_sweep_records(
     ax.plot(xs, ys, "o-", color="tab:blue", label=label)
     best = best_params.get(key, train.get(key))
     if isinstance(best, (int, float)):
-        ax.axvline(best, color="tab:red", linestyle="--", label=f"chosen {key} = {best:.3g}")
+        ax.axvline(
+            best, color="tab:red", linestyle="--", label=for_figure(f"chosen {key} = {best:.3g}")
+        )
     if key in ("l2", "lr") and all(isinstance(x, (int, float)) and x > 0 for x in xs):
         ax.set_xscale("log")
         if max(xs) / min(xs) > 10:
@@ -84,11 +87,11 @@ def plot_sweep_records(
             from matplotlib.ticker import NullFormatter
 
             ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel(key)
+    ax.set_xlabel(for_figure(key))
     ax.set_ylabel(label)
     if metric == "validation_accuracy":
         ax.set_ylim(0, 1.02)
-    ax.set_title(f"{name}: {label} over the sweep")
+    ax.set_title(for_figure(f"{name}: {label} over the sweep"))
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower left")
     return save_figure(fig, path, layout=False)
@@ -256,7 +259,7 @@ def _cell_points(fig: Any, ax: Any, n: int) -> float:
 def _short(label: Any, limit: int = 14) -> str:
     """A class name cut to ``limit`` characters, so long names do not crowd out the cells."""
     text = str(label)
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+    return for_figure(text if len(text) <= limit else text[: limit - 1] + "\u2026")
 
 
 def plot_regression(y_true: np.ndarray, y_pred: np.ndarray, path: str | Path) -> Path:
@@ -307,7 +310,7 @@ def plot_gallery(
     for index, title in enumerate(titles[: len(images)]):
         row, column = divmod(index, columns)
         x, y = column * cell_w + width / 2, row * cell_h + title_room - 0.3
-        ax.text(x, y, title, ha="center", va="bottom", fontsize=8)
+        ax.text(x, y, for_figure(title), ha="center", va="bottom", fontsize=8)
     fig.suptitle("most confidently wrong test images", fontsize=10)
     return save_figure(fig, path, layout=False)
 

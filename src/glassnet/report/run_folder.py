@@ -28,6 +28,7 @@ from glassnet.models.evaluation import Evaluation, RegressionEvaluation
 from glassnet.models.model import Model
 from glassnet.nn.conv import Conv2D
 from glassnet.nn.layers import ACTIVATIONS
+from glassnet.paths import regular_file
 from glassnet.processes import can_fork, in_two
 from glassnet.training.history import History
 
@@ -106,32 +107,196 @@ def read_predictions(folder: Path) -> dict[str, np.ndarray] | None:
     from glassnet.data.sources import read_npz
 
     path = Path(folder) / PREDICTIONS
-    if not path.is_file():
+    if not path.exists():
         return None
-    return read_npz(
-        path,
-        hint=f"rerun the training, or delete it and run glassnet report "
-        f"again for a report from {METRICS} alone",
+    hint = (
+        f"rerun the training, or delete it and run glassnet report again for a report "
+        f"from {METRICS} alone"
     )
+    arrays = read_npz(path, hint=hint)
+    problem = check_predictions(arrays)
+    if problem:
+        raise DataError(f"{path}: {problem}; {hint}")
+    return arrays
+
+
+def _numeric(array: np.ndarray, ndim: int) -> bool:
+    return array.ndim == ndim and array.dtype.kind in "iuf"
+
+
+def check_predictions(arrays: dict[str, np.ndarray]) -> str | None:
+    """What is wrong with ``predictions.npz``'s arrays for the report (shapes that do not
+    fit together, labels outside the classes), naming the array; None when they fit."""
+    if "y_pred" in arrays and "proba" not in arrays:
+        y_true, y_pred = arrays.get("y_true"), arrays["y_pred"]
+        if y_true is None or not (_numeric(y_true, 1) and _numeric(y_pred, 1)):
+            return "y_true and y_pred must be 1-D number arrays"
+        if len(y_true) != len(y_pred) or not np.all(np.isfinite(y_true + y_pred)):
+            return "y_true and y_pred must be finite and of one length"
+        return None
+    classes, y_true, proba = (arrays.get(name) for name in ("classes", "y_true", "proba"))
+    if classes is None or y_true is None or proba is None:
+        return None  # evaluation_of names what is missing
+    if classes.ndim != 1 or not len(classes):
+        return "classes must be a 1-D array of class labels"
+    if y_true.ndim != 1 or y_true.dtype.kind not in "iu":
+        return "y_true must be a 1-D array of class indices"
+    if len(y_true) and (y_true.min() < 0 or y_true.max() >= len(classes)):
+        return f"y_true holds class indices outside 0..{len(classes) - 1}"
+    if not _numeric(proba, 2) or proba.shape != (len(y_true), len(classes)):
+        return f"proba must be (rows, classes) = ({len(y_true)}, {len(classes)}) numbers"
+    if not np.all(np.isfinite(proba)):
+        return "proba holds NaN or infinite values"
+    if "gallery_images" in arrays:
+        index, images = arrays.get("gallery_index"), arrays["gallery_images"]
+        shape = arrays.get("image_shape")
+        if shape is None or not _numeric(shape, 1) or len(shape) != 2 or np.any(shape < 1):
+            return "image_shape must be (height, width)"
+        if index is None or index.ndim != 1 or index.dtype.kind not in "iu":
+            return "gallery_index must be a 1-D array of row numbers"
+        if len(index) and (index.min() < 0 or index.max() >= len(y_true)):
+            return "gallery_index holds rows outside the test set"
+        if not _numeric(images, 2) or images.shape != (len(index), int(np.prod(shape))):
+            return "gallery_images must hold one height x width row per gallery_index"
+    for name, ndim in (("conv_filters", 4), ("feature_maps", 3), ("feature_image", 1)):
+        if name in arrays and not _numeric(arrays[name], ndim):
+            return f"{name} must be a {ndim}-D number array"
+    return None
 
 
 def read_metrics(folder: Path) -> dict[str, Any]:
-    """The parsed ``metrics.json`` of a run folder; DataError if it is missing or not JSON."""
+    """The parsed ``metrics.json`` of a run folder; DataError if it is missing, not JSON, or
+    holds a field the report reads in a type it cannot use (``check_metrics``)."""
     path = Path(folder) / METRICS
-    if not path.is_file():
+    if not path.exists():
         raise DataError(f"{folder} is not a run folder: it has no {METRICS}")
+    regular_file(path, "metrics file", DataError)
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise DataError(f"{path} is not valid JSON ({exc})") from None
+    problem = check_metrics(metrics)
+    if problem:
+        raise DataError(f"{path}: {problem}; rerun the training to write it again")
+    return metrics
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _optional(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda value: value is None or check(value)
+
+
+def _numbers(value: Any) -> bool:
+    return isinstance(value, list) and all(item is None or _number(item) for item in value)
+
+
+def _mapping(value: Any) -> bool:
+    return isinstance(value, dict)
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+SCORE_KEYS = ("validation_accuracy", "validation_loss", "train_loss")
+# The fields of metrics.json the report reads, the check of each, and what it must be.
+METRICS_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "task": (_optional(_text), "a task name"),
+    "glassnet_version": (_scalar, "a version"),
+    "seed": (_scalar, "a seed"),
+    "refit": (_optional(_text), "train or train+valid"),
+    "seconds": (_number, "a number"),
+    **{
+        key: (_optional(_number), "a number or null")
+        for key in (
+            "test_accuracy",
+            "validation_accuracy",
+            "selection_accuracy",
+            "test_r2",
+            "test_rmse",
+            "test_mae",
+            "validation_r2",
+        )
+    },
+    "split_sizes": (
+        lambda v: _mapping(v) and all(_number(n) for n in v.values()),
+        "a mapping of split name to row count",
+    ),
+    "best_params": (_optional(_mapping), "a mapping of setting to value"),
+    "sweep": (
+        _optional(
+            lambda v: (
+                isinstance(v, list)
+                and all(
+                    _mapping(r) and all(_optional(_number)(r.get(k)) for k in SCORE_KEYS) for r in v
+                )
+            )
+        ),
+        "a list of trial records with numeric scores",
+    ),
+    "history": (
+        lambda v: (
+            _mapping(v)
+            and set(v) <= {"train_loss", "validation_loss", "validation_accuracy", "best_epoch"}
+            and all(_numbers(v.get(k, [])) for k in SCORE_KEYS)
+            and _optional(_number)(v.get("best_epoch"))
+        ),
+        "a mapping of train_loss, validation_loss, validation_accuracy (lists of numbers) "
+        "and best_epoch",
+    ),
+    "config": (
+        lambda v: (
+            _mapping(v)
+            and _mapping(v.get("train", {}))
+            and _mapping(v.get("sweep", {}))
+            and _scalar(v.get("name"))
+            and _scalar(v.get("data"))
+        ),
+        "a mapping with name, data, train and sweep",
+    ),
+    "data": (
+        _optional(
+            lambda v: (
+                _mapping(v)
+                and _scalar(v.get("name"))
+                and _scalar(v.get("target"))
+                and _optional(lambda s: isinstance(s, list) and all(map(_number, s)))(
+                    v.get("image_shape")
+                )
+            )
+        ),
+        "a mapping with name, target and image_shape",
+    ),
+}
+
+
+def check_metrics(metrics: Any) -> str | None:
+    """What is wrong with a parsed metrics.json for the report, naming the field; None when
+    every field the report reads has a type it can use."""
+    if not isinstance(metrics, dict):
+        return "it must hold a JSON object"
+    for key, (fits, wanted) in METRICS_FIELDS.items():
+        if key in metrics and not fits(metrics[key]):
+            shown = json.dumps(metrics[key])
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            return f"the field {key!r} is {shown}; it must be {wanted}"
+    return None
 
 
 def read_command(folder: Path) -> str | None:
     """The name of the command that started the run in ``folder`` (``run``, ``train``), from
     its run.json; None when there is none (or it cannot be read: the report does without)."""
-    try:
-        command = json.loads((Path(folder) / RUN).read_text()).get("command") or {}
-    except (OSError, ValueError, AttributeError):
+    try:  # a FIFO named run.json is no regular file (DataError, a ValueError): never opened
+        path = regular_file(Path(folder) / RUN, "run file", DataError)
+        command = json.loads(path.read_text()).get("command") or {}
+    except (OSError, ValueError, AttributeError, RecursionError):
         return None
     name = command.get("name") if isinstance(command, dict) else None
     return name if isinstance(name, str) else None

@@ -11,7 +11,14 @@ from glassnet.workflow.api import (
     sweep,
     train,
 )
-from glassnet.workflow.apply import evaluate, export, load_model, predict, read_rows
+from glassnet.workflow.apply import (
+    evaluate,
+    export,
+    load_model,
+    load_model_with_digest,
+    predict,
+    read_rows,
+)
 from glassnet.workflow.run import Report, Run, load_run, rewrite_report
 
 __all__ = [
@@ -22,6 +29,7 @@ __all__ = [
     "evaluate",
     "export",
     "load_model",
+    "load_model_with_digest",
     "load_run",
     "predict",
     "prepare",

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from glassnet.errors import ConfigError
 from glassnet.experiments import config_file
 from glassnet.experiments.claim import claim_folder
@@ -82,6 +84,26 @@ class Job:
             record.update(self.data.to_dict())
         return record
 
+    def check_memory(self, n_jobs: int | None) -> None:
+        """Refuse, with the estimate, settings whose trainings (as many at once as the
+        sweep runs in parallel) would not fit in the memory this machine has left."""
+        if self.inputs is None:  # the presets' own data: the digits
+            return
+        from glassnet.training.memory import check_config_memory
+
+        train = self.inputs.splits.train
+        n_outputs = 1 if self.task == "regression" else len(np.unique(train.y))
+        configs = [self.preset.train.replace(**params) for params in self.preset.grid() or [{}]]
+        parallel = resolve_n_jobs(n_jobs, len(configs))
+        for config in configs:
+            check_config_memory(
+                config,
+                n_features=train.x.shape[1],
+                n_outputs=n_outputs,
+                n_rows=len(train),
+                parallel=parallel,
+            )
+
     def model_info(self) -> dict[str, Any]:
         """What the model file records of the user's data: its label column, and the tables
         of a user's own split."""
@@ -94,6 +116,7 @@ class Job:
     def run(self, out: str | Path | None = None, *, n_jobs: int | None = -1) -> Run:
         """Sweep, train, test once; with ``out`` the run is saved there as it goes (a folder
         that already holds a run is refused), survives Ctrl-C, and resumes."""
+        self.check_memory(n_jobs)  # before a folder is claimed: a refusal leaves none
         if out is None:
             return self.train_into(None, n_jobs=n_jobs)
         with claim_folder(out, self.command):
@@ -339,7 +362,7 @@ def resume(
     them again (``data=``, and ``target=`` for arrays). ``command`` ("train" or "run")
     refuses a folder that another command started."""
     if not Path(folder).is_dir():
-        raise ConfigError(f"{folder} does not exist: nothing to resume")
+        raise ConfigError(f"{folder} is not a glassnet run folder (it does not exist)")
     with claim_folder(folder, command or "run"):
         return resume_claimed(Path(folder), data, target, command, n_jobs, progress)
 

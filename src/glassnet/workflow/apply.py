@@ -18,10 +18,17 @@ from glassnet.models.model import Model
 from glassnet.workflow.inputs import Status, source_kind
 
 
-def load_model(path: str | Path | Model) -> Model:
-    """The model in a model.npz file (checked: damage is refused, no code runs), or the
-    model itself when one is given."""
-    return path if isinstance(path, Model) else checkpoint.load(path)
+def load_model(path: str | Path | Model, *, expect_digest: str | None = None) -> Model:
+    """The model in a model.npz file (checked: damage is refused, no code runs; with
+    ``expect_digest``, any content but that one is refused), or the model itself."""
+    if isinstance(path, Model):
+        return path
+    return checkpoint.load(path, expect_digest=expect_digest)
+
+
+def load_model_with_digest(path: str | Path) -> tuple[Model, str]:
+    """The model in a model.npz file and its content digest (what ``expect_digest`` takes)."""
+    return checkpoint.load_with_digest(path)
 
 
 def read_rows(
@@ -78,9 +85,14 @@ def table_rows(model: Model, source: Any, target: str | None, *, need_target: bo
     table has that column. Evaluating leaves out rows without a label, with a warning;
     predicting keeps every row."""
     from glassnet.data.preprocessing import warn
-    from glassnet.data.tables import frame_table, read_table
+    from glassnet.data.tables import TABLE_SUFFIXES, frame_table, read_table, table_suffix
     from glassnet.data.tabular import target_values
 
+    if isinstance(source, (str, Path)) and table_suffix(source) not in TABLE_SUFFIXES:
+        raise DataError(
+            f"{source}: this model was trained on a table; give it the rows as a "
+            f"{', '.join(TABLE_SUFFIXES)} file with the training columns"
+        )
     table = read_table(source) if isinstance(source, (str, Path)) else frame_table(source)
     for note in table.notes:
         warn(note)
@@ -140,7 +152,14 @@ def export_rows(model: Model, source: str) -> Any:
     if model.table is not None:  # a table model's graph takes the raw columns
         from glassnet.data.tables import read_table
 
-        return read_table(source).frame
+        frame = read_table(source).frame
+        absent = [name for name in model.table.input_columns if name not in frame.columns]
+        if absent:
+            raise DataError(
+                f"--check {source} lacks the column(s) {absent} the model was trained on; "
+                "add them (cells may be empty)"
+            )
+        return frame
     return file_rows(model, source, model.info.get("target"), need_target=False, data_home=None).x
 
 

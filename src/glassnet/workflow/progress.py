@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from glassnet.text import for_console
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, Task
@@ -57,7 +59,7 @@ class Display:
         """A spinner for a step whose length is unknown."""
         if self.console is None or self.console.quiet:
             return contextlib.nullcontext()
-        return self.console.status(message)
+        return self.console.status(for_console(message))  # it may name a user's file
 
     def progress(self) -> Progress:
         """A transient progress bar (silent when there is no console)."""
