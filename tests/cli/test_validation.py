@@ -267,7 +267,10 @@ CLI_CASES = {
     "unknown preset": (["run", "--preset", "nope"], "unknown preset"),
     "negative seed": (["run", "--seed", "-1"], "--seed"),
     "text seed": (["run", "--seed", "one"], "--seed"),
-    "unknown option": (["run", "--learning-rate", "1"], "unrecognized argument --learning-rate; see glassnet run --help"),
+    "unknown option": (
+        ["run", "--learning-rate", "1"],
+        "unrecognized argument --learning-rate; see glassnet run --help",
+    ),
     "resume of a missing folder": (["run", "--resume", "{tmp}/none"], "not a glassnet run folder"),
     "resume with a seed": (["run", "--resume", "{tmp}", "--seed", "2"], "drop --preset"),
     "sweep: zero learning rate": (["sweep", "--set", "lr=0"], "learning rate"),
