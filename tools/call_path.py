@@ -58,7 +58,7 @@ def trace(argv: list[str], limit: int) -> list[str]:
 
 def summary(modules: list[str]) -> dict[str, int]:
     seen, left, up, returns = set(), set(), 0, 0
-    for before, after in zip(modules, modules[1:]):
+    for before, after in zip(modules, modules[1:], strict=False):
         if after != before:
             left.add(before)
             if after in left:

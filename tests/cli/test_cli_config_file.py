@@ -1,5 +1,6 @@
-"""One config file for `glassnet train`, `run` and `sweep`: the README's own file on the real
-penguins table, flags over the file, and keys refused or ignored the same way everywhere."""
+"""One config file for `glassnet train`, `run` and `sweep`: the docs' own file on the real
+penguins table (docs/guide/config-and-sweeps.md), flags over the file, and keys refused or
+ignored the same way everywhere."""
 
 import json
 import re
@@ -12,7 +13,7 @@ import pytest
 
 from glassnet.cli.app import main
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "guide" / "config-and-sweeps.md"
 
 
 def run(capsys, argv):
@@ -22,17 +23,17 @@ def run(capsys, argv):
     return captured
 
 
-def readme_config():
-    """The README's one complete config file, as it is printed there."""
-    text = README.read_text()
+def page_config():
+    """The page's one complete config file, as it is printed there."""
+    text = PAGE.read_text()
     match = re.search(r"```toml\n(# penguins\.toml.*?)```", text, re.S)
-    assert match, "README lost its penguins.toml example"
+    assert match, "the config page lost its penguins.toml example"
     return match.group(1)
 
 
-def readme_commands():
-    """The README's `glassnet ... --config penguins.toml` commands, as argument lists."""
-    text = README.read_text()
+def page_commands():
+    """The page's `glassnet ... --config penguins.toml` commands, as argument lists."""
+    text = PAGE.read_text()
     block = text[text.index("# penguins.toml") :]
     block = block[block.index("```bash\n") + 8 :]
     block = block[: block.index("```")]
@@ -40,15 +41,15 @@ def readme_commands():
     return [line[1:] for line in lines if line[:1] == ["glassnet"]]
 
 
-def test_the_readme_file_runs_with_train_run_and_sweep_as_printed(tmp_path, capsys, monkeypatch):
+def test_the_docs_file_runs_with_train_run_and_sweep_as_printed(tmp_path, capsys, monkeypatch):
     palmerpenguins = pytest.importorskip("palmerpenguins")
     shipped = Path(palmerpenguins.__file__).parent / "data" / "penguins.csv"
     shutil.copy(shipped, tmp_path / "penguins.csv")
-    (tmp_path / "penguins.toml").write_text(readme_config())
+    (tmp_path / "penguins.toml").write_text(page_config())
     monkeypatch.chdir(tmp_path)
-    commands = readme_commands()
+    commands = page_commands()
     assert [argv[0] for argv in commands] == ["train", "run", "sweep", "train"]
-    # One process each: the README leaves --jobs at all cores, which changes nothing here.
+    # One process each: the page leaves --jobs at all cores, which changes nothing here.
     argv_json = [[*argv, "--json", "--jobs", "1"] for argv in commands[:3]]
     results = [json.loads(run(capsys, argv).out) for argv in argv_json]
     train, ran, sweep = results

@@ -1,5 +1,5 @@
 """What `glassnet run` pays for before its first training: the libraries it does not need at
-start are not imported (each costs start-up time on every run, see README Performance)."""
+start are not imported (each costs start-up time on every run, see docs/guide/performance.md)."""
 
 import subprocess
 import sys

@@ -21,7 +21,8 @@ from glassnet.errors import DataError, DataWarning
 
 @pytest.fixture(scope="module")
 def penguins():
-    palmerpenguins = pytest.importorskip("palmerpenguins")
+    import palmerpenguins  # in the test extras
+
     return palmerpenguins.load_penguins()
 
 
@@ -205,3 +206,38 @@ def test_stray_carriage_returns_are_a_data_error_or_read(content, tmp_path):
         read_table(path)
     except DataError:
         pass
+
+
+def test_a_data_npz_declaring_a_huge_array_is_refused_before_allocating(tmp_path):
+    """Found probing data files like model files: NumPy allocates an array of the declared
+    shape before reading it, so a 1 KB file was a MemoryError traceback (72.8 TiB)."""
+    import io
+    import zipfile
+
+    from glassnet.data.sources import load_dataset
+
+    header = np.lib.format.header_data_from_array_1_0(np.zeros((2, 2)))
+    header["shape"] = (10**7, 10**6)
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, header)
+    labels = io.BytesIO()
+    np.save(labels, np.zeros(3))
+    path = tmp_path / "huge.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("x.npy", buffer.getvalue() + bytes(64))
+        archive.writestr("y.npy", labels.getvalue())
+    with pytest.raises(DataError, match=r"'x.npy' declares shape \(10000000, 1000000\)"):
+        load_dataset(str(path), "y")
+
+
+def test_a_data_npz_inflating_past_half_the_memory_is_refused(tmp_path, monkeypatch):
+    from glassnet.data import sources
+
+    path = tmp_path / "d.npz"
+    np.savez_compressed(path, x=np.zeros((1000, 8)), y=np.zeros(1000))
+    assert path.stat().st_size < 2000  # 72 KB of zeros, compressed
+    monkeypatch.setattr(sources, "available_bytes", lambda: 100_000)
+    with pytest.raises(DataError, match="more than half the memory available"):
+        sources.load_dataset(str(path), "y")
+    monkeypatch.setattr(sources, "available_bytes", lambda: 1_000_000)
+    assert sources.load_dataset(str(path), "y").x.shape == (1000, 8)

@@ -9,7 +9,7 @@ TOLERANCE = 1e-5
 
 def table_feeds(session, frame):
     """One (n, 1) array per graph input from a DataFrame's raw columns: numbers as float64
-    (NaN where missing), categories as text ("" where missing), as the README describes."""
+    (NaN where missing), categories as text ("" where missing), as docs/guide/onnx.md describes."""
     feeds = {}
     for graph_input in session.get_inputs():
         column = frame[graph_input.name]

@@ -21,6 +21,19 @@ class Scaler:
     features, for images, where a pixel moved by augmentation must keep its meaning (per-pixel
     scaling blows up nearly-always-blank border pixels). Constant features keep scale 1 so
     they map to 0 instead of dividing by zero.
+
+    Examples:
+        >>> import numpy as np
+        >>> x = np.array([[1.0, 10.0], [3.0, 10.0]])
+        >>> scaler = Scaler.fit("standard", x)
+        >>> print(scaler.offset, scaler.scale)  # the constant second column keeps scale 1
+        [ 2. 10.] [1. 1.]
+        >>> print(scaler.transform(x))
+        [[-1.  0.]
+         [ 1.  0.]]
+        >>> print(scaler.inverse_transform(scaler.transform(x)))
+        [[ 1. 10.]
+         [ 3. 10.]]
     """
 
     kind: str

@@ -9,6 +9,7 @@ file, missing column, a word in a number column, an unknown OpenML name) raises
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tokenize
@@ -26,6 +27,7 @@ from glassnet.data.images import GIVEN_SHAPE_HINT, image_array, with_image_shape
 from glassnet.data.tables import TABLE_SUFFIXES, table_suffix
 from glassnet.errors import DataError
 from glassnet.paths import regular_file
+from glassnet.resources import available_bytes
 
 OPENML_PREFIX = "openml:"
 # OpenML datasets whose rows are images; the report shows a gallery for these.
@@ -186,6 +188,7 @@ def read_npz(path: Path, *, hint: str) -> dict[str, np.ndarray]:
     A truncated or corrupt archive, a plain ``.npy`` file or a pickled object array raises
     ``DataError`` naming ``path``, what went wrong and ``hint`` (how to fix it)."""
     regular_file(path, "data file", DataError)
+    _check_declared_size(path)
     try:
         loaded = np.load(path, allow_pickle=False)
         if isinstance(loaded, np.lib.npyio.NpzFile):
@@ -206,6 +209,54 @@ def read_npz(path: Path, *, hint: str) -> dict[str, np.ndarray]:
     ) as exc:
         problem = f"{type(exc).__name__}: {exc}"
     raise DataError(f"{path} is not a readable .npz file ({problem}); {hint}")
+
+
+NPY_HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
+
+
+def _check_declared_size(path: Path) -> None:
+    """Refuse, before inflating anything, an .npz whose members declare more bytes than half
+    the memory available (a zip bomb: a small compressed file that inflates to gigabytes) or
+    an array whose .npy header declares more bytes than its member holds (NumPy would
+    allocate that first: a MemoryError)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            declared = sum(info.file_size for info in infos)
+            available = available_bytes()
+            if available is not None and declared > available // 2:
+                raise DataError(
+                    f"{path} declares {declared:,} bytes of arrays, more than half the memory "
+                    f"available ({available:,} bytes); refusing to inflate it"
+                )
+            for info in infos:
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    if version not in NPY_HEADER_READERS:
+                        continue
+                    shape, _, dtype = NPY_HEADER_READERS[version](member)
+                if math.prod(shape) * dtype.itemsize > info.file_size:
+                    raise DataError(
+                        f"{path}: array {info.filename!r} declares shape {shape}, larger than "
+                        "its data; the file is damaged"
+                    )
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        KeyError,
+        TypeError,
+        SyntaxError,
+        tokenize.TokenError,
+        zipfile.BadZipFile,
+        zlib.error,
+    ) as exc:
+        if isinstance(exc, DataError):
+            raise
+        return  # an unreadable archive or header: np.load says what is wrong
 
 
 def load_openml(name: str, *, data_home: str | os.PathLike[str] | None = None) -> Dataset:

@@ -119,6 +119,17 @@ class SGD(Optimizer):
     Classical: ``v <- momentum * v - lr * grad;  p <- p + v``.
     Nesterov (as in scikit-learn): ``v <- momentum * v - lr * grad;
     p <- p + momentum * v - lr * grad``. ``momentum=0`` is plain gradient descent.
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet.nn.layers import Param
+        >>> weight = Param.of(np.array([1.0]))
+        >>> optimizer = SGD([weight], lr=0.1, momentum=0.9)
+        >>> weight.grad[:] = 0.5
+        >>> optimizer.step(); print(weight.value)  # v = -0.1 * 0.5
+        [0.95]
+        >>> optimizer.step(); print(weight.value)  # v = 0.9 * -0.05 - 0.1 * 0.5
+        [0.855]
     """
 
     state_names = ("velocity",)
@@ -148,6 +159,17 @@ class Adam(Optimizer):
 
     ``m <- b1 m + (1-b1) g;  s <- b2 s + (1-b2) g^2;
     p <- p - lr * (m / (1-b1^t)) / (sqrt(s / (1-b2^t)) + eps)``.
+
+    Examples:
+        The first steps move each parameter by about ``lr``, whatever the gradient's size:
+
+        >>> import numpy as np
+        >>> from glassnet.nn.layers import Param
+        >>> weight = Param.of(np.array([1.0, 1.0]))
+        >>> optimizer = Adam([weight], lr=0.01)
+        >>> weight.grad[:] = [1000.0, -0.001]
+        >>> optimizer.step(); print(weight.value.round(6))
+        [0.99 1.01]
     """
 
     state_names = ("m", "s")

@@ -21,7 +21,25 @@ class StopTraining(Exception):
 
 @dataclass
 class History:
-    """Per-epoch records of one training; plain lists that serialize to JSON."""
+    """Per-epoch records of one training; plain lists that serialize to JSON.
+
+    Examples:
+        >>> import json
+        >>> history = History(train_loss=[0.9, 0.5], validation_loss=[1.0, 0.7])
+        >>> print(json.dumps(history.to_dict(), indent=1))
+        {
+         "train_loss": [
+          0.9,
+          0.5
+         ],
+         "validation_loss": [
+          1.0,
+          0.7
+         ],
+         "validation_accuracy": [],
+         "best_epoch": null
+        }
+    """
 
     train_loss: list[float] = field(default_factory=list)
     validation_loss: list[float] = field(default_factory=list)

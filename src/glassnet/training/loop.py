@@ -26,7 +26,17 @@ if TYPE_CHECKING:
 def evaluate(
     model: Sequential, loss: Loss, x: np.ndarray, y: np.ndarray
 ) -> tuple[float, float | None]:
-    """Mean loss on ``(x, y)`` in evaluation mode, and accuracy for classification."""
+    """Mean loss on ``(x, y)`` in evaluation mode, and accuracy for classification.
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import SoftmaxCrossEntropy, mlp
+        >>> net = mlp([4, 3], rng=np.random.default_rng(0))
+        >>> x, y = np.zeros((5, 4)), np.zeros(5, dtype=int)
+        >>> loss, accuracy = evaluate(net, SoftmaxCrossEntropy(), x, y)
+        >>> print(round(loss, 4), accuracy)  # zero inputs, zero biases: all classes equally likely
+        1.0986 1.0
+    """
     was_training = model.training
     model.eval()
     output = model.forward(x)
@@ -75,6 +85,20 @@ def fit(
     left with the weights of its best epoch so far (lowest validation loss, or train loss
     without validation), also attached to the error as ``.model``, with ``.history``. A
     KeyboardInterrupt does the same (``.model`` is None if no epoch finished).
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import SGD, SoftmaxCrossEntropy, mlp
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=(200, 2))
+        >>> y = (x[:, 0] + x[:, 1] > 0).astype(int)  # two classes, split by a line
+        >>> net = mlp([2, 8, 2], activation_name="tanh", rng=rng)
+        >>> history = fit(net, SoftmaxCrossEntropy(), SGD(net.parameters(), lr=0.5, momentum=0.9),
+        ...               (x[:150], y[:150]), (x[150:], y[150:]), epochs=50)
+        >>> len(history.train_loss), history.train_loss[-1] < history.train_loss[0]
+        (50, True)
+        >>> print(history.validation_accuracy[-1] > 0.9)
+        True
     """
     x, y = check_training_data(model, loss, train, what="training")
     if validation is not None:

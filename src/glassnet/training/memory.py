@@ -18,13 +18,12 @@ settings that are off by orders of magnitude.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
 from glassnet.errors import ConfigError
+from glassnet.resources import available_bytes
 
 # Arrays kept per parameter besides its value and gradient.
 OPTIMIZER_STATE = {"sgd": 1, "adam": 2}
@@ -58,31 +57,6 @@ def estimate_bytes(
     }
     parts["total"] = sum(parts.values())
     return parts
-
-
-def available_bytes() -> int | None:
-    """Memory this process can still use: the smaller of the system's available memory and
-    the cgroup's limit less its use; None where neither can be read."""
-    found = []
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                found.append(int(line.split()[1]) * 1024)
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
-        if limit != "max":
-            used = int(Path("/sys/fs/cgroup/memory.current").read_text().strip())
-            found.append(int(limit) - used)
-    except (OSError, ValueError):
-        pass
-    if not found and hasattr(os, "sysconf"):
-        try:
-            found.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"))
-        except (OSError, ValueError):
-            pass
-    return min(found) if found else None
 
 
 def check_memory(

@@ -17,7 +17,16 @@ from glassnet.training.history import History
 
 
 class StepDecay:
-    """``lr(e) = base_lr * gamma ** (e // step_size)``: times ``gamma`` per ``step_size`` epochs."""
+    """``lr(e) = base_lr * gamma ** (e // step_size)``: times ``gamma`` per ``step_size`` epochs.
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import SGD
+        >>> from glassnet.nn.layers import Param
+        >>> schedule = StepDecay(SGD([Param.of(np.zeros(1))], lr=0.1), step_size=2, gamma=0.5)
+        >>> [schedule.lr_at(epoch) for epoch in range(5)]
+        [0.1, 0.1, 0.05, 0.05, 0.025]
+    """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         if int(step_size) != step_size or step_size < 1:
@@ -36,7 +45,16 @@ class StepDecay:
 
 class CosineDecay:
     """``lr(e) = min_lr + (base_lr - min_lr) * (1 + cos(pi * e / epochs)) / 2``: a half cosine
-    from the base rate at epoch 0 towards ``min_lr`` at epoch ``epochs`` (then held there)."""
+    from the base rate at epoch 0 towards ``min_lr`` at epoch ``epochs`` (then held there).
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import SGD
+        >>> from glassnet.nn.layers import Param
+        >>> schedule = CosineDecay(SGD([Param.of(np.zeros(1))], lr=0.1), epochs=4)
+        >>> [round(schedule.lr_at(epoch), 4) for epoch in range(6)]
+        [0.1, 0.0854, 0.05, 0.0146, 0.0, 0.0]
+    """
 
     def __init__(self, optimizer: Optimizer, epochs: int, min_lr: float = 0.0) -> None:
         if int(epochs) != epochs or epochs < 1:
