@@ -13,8 +13,8 @@ import pytest
 from onnx_check import assert_matches_glassnet, run_onnx
 
 from glassnet.cli.app import main
+from glassnet.data.columns import EXPORTABLE_ROLES
 from glassnet.data.preprocessing import TablePreprocessor
-from glassnet.errors import ExportError
 from glassnet.models import checkpoint
 from glassnet.models.model import Model
 from glassnet.nn.layers import Linear, Sequential
@@ -139,16 +139,26 @@ def test_a_table_regressor_exports_values_in_target_units(table, dtype):
     assert np.std(values) > 10.0
 
 
-def test_a_datetime_column_is_refused_by_name(tmp_path):
+def test_every_role_a_column_can_take_exports(tmp_path):
+    """EXPORTABLE_ROLES is what training promises not to warn about: each of them exports."""
     frame = pd.DataFrame(
-        {"when": pd.date_range("2024-01-01", periods=20, freq="D"), "size": np.arange(20.0)}
+        {
+            "when": pd.date_range("2024-01-01", periods=20, freq="D"),
+            "size": np.arange(20.0),
+            "colour": ["red", "blue"] * 10,
+            "member": [True, False] * 10,
+        }
     )
-    table = TablePreprocessor.fit(frame, {"size": "numeric", "when": "datetime"})
+    roles = {"size": "numeric", "when": "datetime", "colour": "categorical", "member": "boolean"}
+    assert set(roles.values()) == set(EXPORTABLE_ROLES)
+    table = TablePreprocessor.fit(frame, roles)
     network = Sequential(Linear(table.n_outputs, 2, rng=np.random.default_rng(0)))
     model = Model([network], classes=np.array(["a", "b"]), table=table)
-    with pytest.raises(ExportError, match=r"column 'when' is a datetime column"):
-        model.to_onnx(tmp_path / "dates.onnx")
-    assert not (tmp_path / "dates.onnx").exists()
+    model.to_onnx(tmp_path / "roles.onnx")
+    session = onnxruntime.InferenceSession(
+        str(tmp_path / "roles.onnx"), providers=["CPUExecutionProvider"]
+    )
+    assert {i.name for i in session.get_inputs()} == set(roles)
 
 
 def test_the_cli_checks_a_table_export_on_the_csv_and_names_the_inputs(table, capsys):

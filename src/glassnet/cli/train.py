@@ -264,6 +264,12 @@ def add_train_parser(commands: Any) -> None:
         help=default_help("batch_size", "minibatch size, or full (none: full batch)"),
     )
     model.add_argument("--dtype", choices=("float32", "float64"), help=default_help("dtype"))
+    model.add_argument(
+        "--class-weight",
+        choices=("balanced",),
+        help="balanced: weigh each class's training rows by n / (n_classes * n_class) in "
+        "the loss, so a rare class counts as much as a common one (default: none)",
+    )
     run = train.add_argument_group("run")
     run.add_argument(
         "--scaling",
@@ -341,6 +347,7 @@ FLAG_TO_SETTING = {
     "patience": "early_stopping_patience",
     "batch_size": "batch_size",
     "dtype": "dtype",
+    "class_weight": "class_weight",
 }
 
 

@@ -96,7 +96,7 @@ def check_known_labels(
     known = np.isin(labels, classes)
     if not known.all():
         unseen = sorted({str(label) for label in labels[~known]})[:10]
-        listed = _first_ten(classes)
+        listed = first_ten(classes)
         many = classes.dtype.kind in "iuf" and len(classes) > 20
         hint = "; a number to predict is a regression (--task regression)" if many else ""
         raise DataError(
@@ -116,13 +116,13 @@ def check_split_classes(y: Any, train_y: Any, part: str) -> None:
         return
     classes_word = "classes" if len(unseen) > 1 else "class"
     raise DataError(
-        f"the {part} rows hold {classes_word} {_first_ten(unseen)}, which no "
+        f"the {part} rows hold {classes_word} {first_ten(unseen)}, which no "
         "training row has; with so few rows of a class give a larger test/validation split or "
         "drop that class (or --task regression for a numeric target)"
     )
 
 
-def _first_ten(classes: np.ndarray) -> str:
+def first_ten(classes: np.ndarray) -> str:
     """The first ten of ``classes``, comma-separated, and how many there are when more (a
     numeric target taken for classes has hundreds)."""
     listed = ", ".join(map(str, classes[:10].tolist()))

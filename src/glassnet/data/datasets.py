@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from glassnet.data.checks import check_classes
-from glassnet.errors import DataError
+from glassnet.data.checks import check_classes, first_ten
+from glassnet.errors import DataError, DataWarning
 
 # The seed experiment's split (DESIGN.md): test first, then validation out of the rest.
 SEED_TEST_SIZE, SEED_TEST_STATE = 0.33, 111
 
 
 SEED_VALIDATION_SIZE, SEED_VALIDATION_STATE = 0.40, 123
+# A class with fewer rows than this cannot be in the training, validation and test rows at
+# once after a stratified split (each split rounds a class's share down to whole rows).
+MIN_CLASS_ROWS = 3
 
 
 @dataclass
@@ -48,9 +53,13 @@ class Dataset:
 
 @dataclass
 class Splits:
+    """Train, validation and test rows; ``columns``: a table's column records (role, missing,
+    distinct, what was learned: ``glassnet.data.tabular.column_records``), None otherwise."""
+
     train: Dataset
     validation: Dataset
     test: Dataset
+    columns: list[dict[str, Any]] | None = None
 
     def sizes(self) -> dict[str, int]:
         parts = {"train": self.train, "validation": self.validation, "test": self.test}
@@ -117,10 +126,20 @@ def _splits_of(data: Dataset, *parts: tuple[np.ndarray, np.ndarray]) -> Splits:
 
 
 def random_split(
-    data: Dataset, *, validation_fraction: float = 0.2, test_fraction: float = 0.2, seed: int = 0
+    data: Dataset,
+    *,
+    validation_fraction: float = 0.2,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    task: str | None = None,
 ) -> Splits:
     """Test first, then validation out of the rest, each stratified by class when every class
     has at least two samples; ``seed`` is the split's ``random_state``.
+
+    For classes (``task="classification"``, or by default any target that is not floating
+    point), a class with fewer than ``MIN_CLASS_ROWS`` rows, or one the split would leave
+    out of the training rows, keeps all its rows in training, with a DataWarning naming it:
+    the model learns it, and the validation and test scores do not pretend to cover it.
 
     Examples:
         >>> splits = random_split(load_digits(), validation_fraction=0.2, test_fraction=0.2)
@@ -135,26 +154,71 @@ def random_split(
     if validation_fraction + test_fraction >= 1.0:
         raise DataError("validation and test fractions together must leave some training data")
     check_classes(data.y, what=data.name)
-    _, counts = np.unique(data.y, return_counts=True)
+    y = np.asarray(data.y)
+    has_classes = task == "classification" or (task is None and y.dtype.kind != "f")
+    labels, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    rare = has_classes & (counts < MIN_CLASS_ROWS)
+    if len(y) < 3:
+        raise DataError(
+            f"{data.name} has too few rows ({len(data)}) to split three ways; "
+            "add rows or lower --validation-fraction / --test-fraction"
+        )
+    if 2 * rare.sum() > len(labels):
+        raise DataError(
+            f"{rare.sum()} of the {len(labels)} classes of {data.name} have fewer than "
+            f"{MIN_CLASS_ROWS} rows ({first_ten(labels[rare])}): too few to learn and score "
+            "them; a target of many distinct numbers is a regression (--task regression), "
+            "or merge the rare classes"
+        )
+    kept = np.flatnonzero(~rare[inverse.reshape(-1)]) if has_classes else np.arange(len(y))
 
-    def split(x, y, size, state):
-        stratify = y if counts.min() >= 2 else None
+    def split(rows, size, state):
+        _, row_counts = np.unique(y[rows], return_counts=True)
+        stratify = y[rows] if row_counts.min() >= 2 else None
         try:
-            return train_test_split(x, y, test_size=size, random_state=state, stratify=stratify)
+            return train_test_split(rows, test_size=size, random_state=state, stratify=stratify)
         except ValueError:  # too few samples per class to stratify this split
             pass
         try:
-            return train_test_split(x, y, test_size=size, random_state=state)
+            return train_test_split(rows, test_size=size, random_state=state)
         except ValueError:  # a split would be empty
             raise DataError(
                 f"{data.name} has too few rows ({len(data)}) to split three ways; "
                 "add rows or lower --validation-fraction / --test-fraction"
             ) from None
 
-    x_rest, x_test, y_rest, y_test = split(data.x, data.y, test_fraction, seed)
-    x_train, x_valid, y_train, y_valid = split(
-        x_rest, y_rest, validation_fraction / (1.0 - test_fraction), seed + 1
-    )
-    if min(len(x_train), len(x_valid), len(x_test)) == 0:
+    if len(kept) < 3:
         raise DataError(f"{data.name} has too few rows ({len(data)}) to split three ways")
-    return _splits_of(data, (x_train, y_train), (x_valid, y_valid), (x_test, y_test))
+    rest, test = split(kept, test_fraction, seed)
+    train, valid = split(rest, validation_fraction / (1.0 - test_fraction), seed + 1)
+    if has_classes:
+        # Classes the split left out of the training rows join the rare ones there.
+        missing = ~np.isin(labels, y[train])
+        rare |= missing
+        if rare.any():
+            in_train = np.isin(y, labels[rare])
+            valid, test = valid[~in_train[valid]], test[~in_train[test]]
+            train = np.concatenate(
+                [train, np.flatnonzero(in_train & ~np.isin(np.arange(len(y)), train))]
+            )
+            _warn_rare(labels[rare], counts[rare])
+    if min(len(train), len(valid), len(test)) == 0:
+        raise DataError(f"{data.name} has too few rows ({len(data)}) to split three ways")
+    return _splits_of(data, *((data.x[rows], y[rows]) for rows in (train, valid, test)))
+
+
+def _warn_rare(labels: np.ndarray, counts: np.ndarray) -> None:
+    """Say which classes train on all their rows and are in no validation or test row."""
+    listed = ", ".join(
+        f"{label} ({count} row{'s' if count > 1 else ''})"
+        for label, count in zip(labels[:10].tolist(), counts[:10].tolist(), strict=True)
+    )
+    more = f", ... ({len(labels)} classes)" if len(labels) > 10 else ""
+    warnings.warn(
+        DataWarning(
+            f"too few rows to split class(es) {listed}{more} into training, validation and "
+            "test rows: all their rows are training rows, so the model learns them but the "
+            "validation and test scores do not cover them"
+        ),
+        stacklevel=3,
+    )

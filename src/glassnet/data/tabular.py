@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from glassnet.data.columns import ColumnInfo, infer_columns
+from glassnet.data.columns import EXPORTABLE_ROLES, ColumnInfo, infer_columns
 from glassnet.data.datasets import Dataset, Splits, random_split
-from glassnet.data.preprocessing import TablePreprocessor, warn
+from glassnet.data.preprocessing import DATE_PARTS, TablePreprocessor, warn
 from glassnet.data.tables import read_labelled_table
 from glassnet.errors import DataError
 
@@ -165,7 +165,11 @@ def table_splits(
     if data.task == "regression" and len(np.unique(data.y)) < 2:
         raise DataError(f"{data.target!r} holds a single value; there is nothing to predict")
     positions = random_split(
-        rows, validation_fraction=validation_fraction, test_fraction=test_fraction, seed=seed
+        rows,
+        validation_fraction=validation_fraction,
+        test_fraction=test_fraction,
+        seed=seed,
+        task=data.task,
     )
     parts = [positions.train, positions.validation, positions.test]
     indices = [part.x[:, 0].astype(np.intp) for part in parts]
@@ -181,8 +185,16 @@ def preprocessed_splits(
 ) -> tuple[Splits, TablePreprocessor]:
     """``Splits`` of the train, validation and test ``pieces`` (name, rows, labels, their
     positions in their file) through a ``TablePreprocessor`` fitted on the train rows alone
-    with ``data``'s column roles."""
+    with ``data``'s column roles. A used column whose role cannot be exported to ONNX is
+    said now, with a warning, not first at export."""
     used = {info.name: info.role for info in data.columns if info.used}
+    unexportable = sorted(name for name, role in used.items() if role not in EXPORTABLE_ROLES)
+    if unexportable:
+        warn(
+            f"column(s) {unexportable} ({', '.join(sorted({used[n] for n in unexportable}))}) "
+            "cannot be exported to ONNX: a model trained on them predicts in glassnet only; "
+            "drop them (--drop) for a model you can export"
+        )
     table = TablePreprocessor.fit(pieces[0][1], used)
     table.roles = data.roles()
     names = table.output_names()
@@ -190,7 +202,44 @@ def preprocessed_splits(
         Dataset(table.transform(frame, what=name), y, name, feature_names=names, rows=rows)
         for name, frame, y, rows in pieces
     ]
-    return Splits(*datasets), table
+    return Splits(*datasets, columns=column_records(data.columns, table)), table
+
+
+def column_records(columns: list[ColumnInfo], table: TablePreprocessor) -> list[dict[str, Any]]:
+    """Each column as plain data for ``metrics.json`` and the report: name, role, share of
+    missing cells, distinct values, the note (why dropped or forced), and ``learned``, what
+    the preprocessing fitted on the training rows keeps of it (numeric: median, mean and
+    scale; categorical: the number of categories; datetime: its numeric parts)."""
+    numeric = {name: index for index, name in enumerate(table.numeric)}
+    categories = dict(zip(table.categorical, table.categories, strict=True))
+    records = []
+    for info in columns:
+        learned: dict[str, Any] = {}
+        if info.name in numeric:
+            index = numeric[info.name]
+            learned = {
+                "median": float(table.medians[index]),
+                "mean": float(table.means[index]),
+                "scale": float(table.scales[index]),
+            }
+            if info.name in table.indicators:
+                learned["missing_indicator"] = True
+        elif info.name in categories:
+            learned = {"categories": len(categories[info.name])}
+        elif info.name in table.datetime:
+            learned = {"parts": [f"{info.name}.{part}" for part in DATE_PARTS]}
+        records.append(
+            {
+                "name": info.name,
+                "role": info.role,
+                "used": info.used,
+                "missing": info.missing,
+                "distinct": info.distinct,
+                "note": info.note,
+                "learned": learned,
+            }
+        )
+    return records
 
 
 def _at(positions: np.ndarray | None, index: np.ndarray) -> np.ndarray | None:

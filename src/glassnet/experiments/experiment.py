@@ -79,6 +79,7 @@ class ExperimentResult:
         return float(self.best_params.get("l2", self.preset.train.l2))
 
     def metrics(self) -> dict[str, Any]:
+        columns = self.model.info.get("columns") or self.columns
         return {
             "glassnet_version": __version__,
             "preset": self.preset.name,
@@ -100,15 +101,16 @@ class ExperimentResult:
             "evaluation": None if self.evaluation is None else self.evaluation.to_dict(),
             "task": self.model.task,
             **self.regression_metrics(),
-            **({} if self.columns is None else {"columns": self.columns}),
+            "warnings": [] if self.evaluation is None else self.evaluation.warnings(),
+            # The model's record adds what the preprocessing learned of each column.
+            **({} if columns is None else {"columns": columns}),
         }
 
     def regression_metrics(self) -> dict[str, Any]:
         """test_r2, test_rmse, test_mae (and validation_r2) of a regression; {} otherwise."""
         if not isinstance(self.evaluation, RegressionEvaluation):
             return {}
-        scores = {f"test_{key}": value for key, value in self.evaluation.to_dict().items()}
-        scores.pop("test_n_samples")
+        scores = {f"test_{key}": value for key, value in self.evaluation.scores().items()}
         return {**scores, "validation_r2": self.validation_r2}
 
     def data_info(self) -> dict[str, Any]:
@@ -154,6 +156,17 @@ class RunData:
     @property
     def n_outputs(self) -> int:
         return 1 if self.classes is None else len(self.classes)
+
+    def facts(self) -> dict[str, Any]:
+        """What the model file keeps about the training rows for honest reports: the rows of
+        each class (the majority-class baseline) and a table's column records."""
+        facts: dict[str, Any] = {}
+        if self.classes is not None:
+            counts = np.bincount(self.train[1].astype(np.intp), minlength=len(self.classes))
+            facts["train_class_counts"] = counts.tolist()
+        if self.splits.columns is not None:
+            facts["columns"] = self.splits.columns
+        return facts
 
     def arrays(self, scaler: Scaler | None, *parts: Dataset) -> tuple[np.ndarray, np.ndarray]:
         """The parts' features stacked and scaled, with targets as the network learns them:
@@ -219,7 +232,9 @@ def run_experiment(
         recipe = final_recipe(preset, refit, best, data)
         members = ensemble_members(recipe, best, streams(seed, grid, preset), len(grid), preset)
         replayed = replay_winner(best, members[0], refit, data, n_jobs)
-        info = model_info(preset, seed, refit, recipe.config, data.splits.train, info)
+        info = model_info(
+            preset, seed, refit, recipe.config, data.splits.train, {**data.facts(), **(info or {})}
+        )
         try:
             networks, histories = train_members(
                 members,

@@ -9,8 +9,11 @@ median imputation (IsNaN, Where), missing indicators, standardisation (Sub, Div)
 one-hot codes (ai.onnx.ml CategoryMapper, then Equal against 0..k-1: an unseen category
 maps to -1 and so to all zeros), then cast to the graph's dtype.
 
-Datetime columns are refused: their parts (year, weekday, ...) need calendar arithmetic
-that has no ONNX operator.
+A datetime column is one ``tensor(double)`` input of seconds since 1970-01-01 00:00 UTC
+(NaN for a missing cell; a time without a zone is taken as UTC, as glassnet reads it); the
+graph computes its parts (year, month, day, weekday with Monday 0, hour) by the proleptic
+Gregorian calendar arithmetic of ``civil_from_days`` (H. Hinnant's days-to-date algorithm)
+with Floor, in float64, where every step is exact for whole numbers.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from glassnet.data.preprocessing import MISSING_CATEGORY, category_text
+from glassnet.data.columns import parse_dates
+from glassnet.data.preprocessing import DATE_PARTS, MISSING_CATEGORY, category_text
 from glassnet.errors import ExportError
 
 # Graph output names: a column may not take one of them as its input name.
@@ -29,12 +33,6 @@ RESERVED = {"label", "probabilities", "values"}
 def table_inputs(table: Any, graph: Any, onnx: Any, batch: str) -> tuple[list[Any], str]:
     """Emit the table's preprocessing; returns the graph inputs (``ValueInfoProto``) and the
     name of the (n_samples, n_outputs) feature tensor in the graph's dtype."""
-    if table.datetime:
-        raise ExportError(
-            f"column {table.datetime[0]!r} is a datetime column, which glassnet cannot export "
-            "to ONNX yet (its parts need calendar arithmetic); retrain without it, or give its "
-            "parts (year, month, ...) as numeric columns"
-        )
     clash = sorted(set(table.input_columns) & (RESERVED | set(graph.names)))
     if clash:
         raise ExportError(
@@ -44,11 +42,20 @@ def table_inputs(table: Any, graph: Any, onnx: Any, batch: str) -> tuple[list[An
     helper, types = onnx.helper, onnx.TensorProto
     graph.scope = "table/"
     inputs, parts = [], []
+    parts_of = {}
+    for name in table.datetime:
+        graph.names.add(name)
+        parts_of.update(calendar_parts(graph, name))
     numeric_columns = []
     for name in table.numeric:
+        if name in parts_of:
+            numeric_columns.append(parts_of[name])
+            continue
         graph.names.add(name)
         inputs.append(helper.make_tensor_value_info(name, types.DOUBLE, [batch, 1]))
         numeric_columns.append(name)
+    for name in table.datetime:
+        inputs.append(helper.make_tensor_value_info(name, types.DOUBLE, [batch, 1]))
     if numeric_columns:
         values = graph.node("Concat", numeric_columns, "numeric", axis=1)
         missing = graph.node("IsNaN", [values], "missing")
@@ -78,6 +85,66 @@ def table_inputs(table: Any, graph: Any, onnx: Any, batch: str) -> tuple[list[An
     return inputs, out
 
 
+def calendar_parts(graph: Any, column: str) -> dict[str, str]:
+    """Nodes computing ``column.year``, ``.month``, ``.day``, ``.weekday``, ``.hour`` from
+    the (n, 1) float64 seconds since 1970-01-01 UTC in ``column``: {part name: tensor}."""
+
+    def constant(value: float) -> str:
+        return graph.constant(float(value), "calendar", dtype=np.float64)
+
+    def op(name: str, left: str, right: float | str) -> str:
+        right = constant(right) if isinstance(right, (int, float)) else right
+        return graph.node(name, [left, right], f"{column}_{name.lower()}")
+
+    def floor_div(left: str, right: float) -> str:
+        return graph.node("Floor", [op("Div", left, right)], f"{column}_floor")
+
+    def minus_times(left: str, right: str, factor: float) -> str:  # left - right * factor
+        return op("Sub", left, op("Mul", right, factor))
+
+    days = floor_div(column, 86400.0)
+    hour = floor_div(minus_times(column, days, 86400.0), 3600.0)
+    shifted = op("Add", days, 3.0)  # 1970-01-01 was a Thursday (3, Monday being 0)
+    weekday = minus_times(shifted, floor_div(shifted, 7.0), 7.0)
+    # civil_from_days: days since 1970-01-01 -> (year, month, day), in 400-year eras.
+    z = op("Add", days, 719468.0)
+    era = floor_div(z, 146097.0)
+    day_of_era = minus_times(z, era, 146097.0)
+    leap_days = op(
+        "Sub",
+        op(
+            "Add",
+            op("Sub", day_of_era, floor_div(day_of_era, 1460.0)),
+            floor_div(day_of_era, 36524.0),
+        ),
+        floor_div(day_of_era, 146096.0),
+    )
+    year_of_era = floor_div(leap_days, 365.0)
+    day_of_year = op(
+        "Sub",
+        day_of_era,
+        op(
+            "Sub",
+            op("Add", op("Mul", year_of_era, 365.0), floor_div(year_of_era, 4.0)),
+            floor_div(year_of_era, 100.0),
+        ),
+    )
+    from_march = floor_div(op("Add", op("Mul", day_of_year, 5.0), 2.0), 153.0)  # March = 0
+    day = op(
+        "Add",
+        op("Sub", day_of_year, floor_div(op("Add", op("Mul", from_march, 153.0), 2.0), 5.0)),
+        1.0,
+    )
+    month = minus_times(op("Add", from_march, 3.0), floor_div(from_march, 10.0), 12.0)
+    year = op(
+        "Add",
+        op("Add", year_of_era, op("Mul", era, 400.0)),
+        floor_div(op("Sub", constant(14.0), month), 12.0),  # January and February: +1
+    )
+    found = {"year": year, "month": month, "day": day, "weekday": weekday, "hour": hour}
+    return {f"{column}.{part}": found[part] for part in DATE_PARTS}
+
+
 def one_hot(graph: Any, column: str, categories: list[str], types: Any) -> str:
     """(n, 1) strings -> (n, k) float64 0/1 over ``categories``; unseen -> all zeros."""
     strings, codes = list(categories), list(range(len(categories)))
@@ -100,12 +167,19 @@ def one_hot(graph: Any, column: str, categories: list[str], types: Any) -> str:
 
 def input_layout(table: Any) -> list[dict[str, str]]:
     """The graph's inputs as plain data for the model's metadata: name, type, role."""
-    numeric = [{"name": n, "type": "double", "role": "numeric"} for n in table.numeric]
+    derived = {f"{name}.{part}" for name in table.datetime for part in DATE_PARTS}
+    numeric = [
+        {"name": n, "type": "double", "role": "numeric"} for n in table.numeric if n not in derived
+    ]
+    dates = [
+        {"name": n, "type": "double", "role": "datetime (seconds since 1970-01-01 UTC)"}
+        for n in table.datetime
+    ]
     categorical = [
         {"name": n, "type": "string", "role": table.roles.get(n, "categorical")}
         for n in table.categorical
     ]
-    return numeric + categorical
+    return numeric + dates + categorical
 
 
 def column_feeds(table: Any, frame: Any) -> dict[str, np.ndarray]:
@@ -114,9 +188,25 @@ def column_feeds(table: Any, frame: Any) -> dict[str, np.ndarray]:
     import pandas as pd
 
     feeds = {}
+    derived = {f"{name}.{part}" for name in table.datetime for part in DATE_PARTS}
     for name in table.numeric:
+        if name in derived:
+            continue
         values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64)
         feeds[name] = values.reshape(-1, 1)
+    for name in table.datetime:
+        feeds[name] = epoch_seconds(frame[name]).reshape(-1, 1)
     for name in table.categorical:
         feeds[name] = category_text(frame[name]).to_numpy(dtype=object).reshape(-1, 1)
     return feeds
+
+
+def epoch_seconds(column: Any) -> np.ndarray:
+    """A column's dates as float64 seconds since 1970-01-01 UTC, NaN where a cell is not a
+    date: a datetime column's graph input."""
+    import pandas as pd
+
+    parsed = parse_dates(column)
+    return ((parsed - pd.Timestamp("1970-01-01")) / pd.Timedelta(seconds=1)).to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )

@@ -15,11 +15,16 @@ _preloading: list[Any] = []  # the thread preload started, until wait_for_preloa
 
 
 def preload() -> None:
-    """Start importing matplotlib (~0.5 s of CPU) in a background thread, for a process that
-    will draw later and has idle time now (waiting for a sweep's worker processes)."""
+    """Start importing matplotlib (~0.5 s of CPU) and scikit-learn's metrics (~1 s, for the
+    test scores beside the baseline) in a background thread, for a process that will draw
+    later and has idle time now (waiting for a sweep's worker processes)."""
     import threading
 
-    thread = threading.Thread(target=pyplot, name="glassnet-preload-matplotlib", daemon=True)
+    def imports() -> None:
+        pyplot()
+        import sklearn.metrics  # noqa: F401
+
+    thread = threading.Thread(target=imports, name="glassnet-preload-matplotlib", daemon=True)
     thread.start()
     _preloading.append(thread)
 
@@ -100,6 +105,7 @@ def plot_losses(history: History, path: str | Path) -> Path:
     ax.plot(epochs, history.train_loss, label="train loss (with L2)")
     if history.validation_loss:
         ax.plot(epochs, history.validation_loss, label="validation loss")
+    mark_kept_epoch(ax, history)
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.set_title("final model: loss per epoch")
@@ -114,6 +120,7 @@ def plot_accuracy(history: History, test_accuracy: float | None, path: str | Pat
     fig, ax = line_figure(plt)
     epochs = range(1, len(history.validation_accuracy) + 1)
     ax.plot(epochs, history.validation_accuracy, color="tab:green", label="validation accuracy")
+    mark_kept_epoch(ax, history)
     if test_accuracy is not None:
         ax.axhline(
             test_accuracy,
@@ -128,6 +135,58 @@ def plot_accuracy(history: History, test_accuracy: float | None, path: str | Pat
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right")
     return save_figure(fig, path, layout=False)
+
+
+def mark_kept_epoch(ax: Any, history: History) -> None:
+    """A dashed line at the epoch whose weights early stopping kept (1-based on the axis),
+    when it kept one: the model is that epoch's, not the last one's."""
+    if history.best_epoch is None:
+        return
+    kept = history.best_epoch + 1
+    ax.axvline(
+        kept,
+        color="tab:red",
+        linestyle="--",
+        linewidth=1,
+        label=f"kept: epoch {kept} of {len(history.train_loss)} (early stopping)",
+    )
+
+
+def plot_threshold(y_true: np.ndarray, score: np.ndarray, positive: str, path: str | Path) -> Path:
+    """Two panels for a binary target's test rows, from the predicted probability ``score``
+    of the ``positive`` class: the precision-recall curve (the dotted line is the positive
+    rate, what guessing reaches), and precision, recall and F1 against the decision threshold
+    (the model answers at 0.5)."""
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    plt = pyplot()
+    y_true = np.asarray(y_true, dtype=bool)
+    precision, recall, thresholds = precision_recall_curve(y_true, score)
+    fig, (pr_ax, cut_ax) = plt.subplots(1, 2, figsize=(9.0, 4.0), dpi=100)
+    average = average_precision_score(y_true, score)
+    pr_ax.step(recall, precision, where="post", label=f"model (average precision {average:.3f})")
+    rate = float(y_true.mean())
+    pr_ax.axhline(rate, color="grey", linestyle=":", label=f"guessing (positive rate {rate:.3f})")
+    pr_ax.set_xlabel(f"recall of {_short(positive)!s}")
+    pr_ax.set_ylabel("precision")
+    pr_ax.set_xlim(0, 1.0)
+    pr_ax.set_ylim(0, 1.02)
+    pr_ax.set_title("test set: precision against recall")
+    pr_ax.legend(loc="upper right", fontsize=8)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    cut_ax.plot(thresholds, precision[:-1], label="precision")
+    cut_ax.plot(thresholds, recall[:-1], label="recall")
+    cut_ax.plot(thresholds, f1[:-1], label="F1")
+    cut_ax.axvline(0.5, color="grey", linestyle="--", linewidth=1, label="threshold used (0.5)")
+    cut_ax.set_xlim(0, 1.0)
+    cut_ax.set_ylim(0, 1.02)
+    cut_ax.set_xlabel(f"threshold on p({_short(positive)!s})")
+    cut_ax.set_title("test set: scores against the threshold")
+    cut_ax.legend(loc="upper right", fontsize=8)
+    for ax in (pr_ax, cut_ax):
+        ax.grid(True, alpha=0.3)
+    return save_figure(fig, path)
 
 
 def plot_confusion(matrix: np.ndarray, classes: list[Any], path: str | Path) -> Path:

@@ -19,7 +19,18 @@ from glassnet.report.format import format_params, format_value
 
 REPORT = "report.html"
 # Section ids, in page order; tests check that each one is present.
-SECTIONS = ("summary", "config", "sweep", "curves", "confusion", "per-class", "gallery", "files")
+SECTIONS = (
+    "summary",
+    "scores",
+    "config",
+    "columns",
+    "sweep",
+    "curves",
+    "confusion",
+    "per-class",
+    "gallery",
+    "files",
+)
 
 # A setting whose name and value are longer than this takes a whole row of the grid.
 LONG_SETTING = 30
@@ -54,6 +65,10 @@ img { max-width: 100%; height: auto; }
 .settings b { text-align: right; overflow-wrap: anywhere; }
 .number small { display: block; max-width: 260px; font-size: 12px; color: #667085; }
 .muted { color: #667085; } code { background: #f0f1f3; padding: 1px 4px; border-radius: 3px; }
+.warning { background: #fff4e5; border-left: 5px solid #e8590c; border-radius: 6px;
+           padding: 10px 16px; margin: 14px 0 0; color: #7a2e0b; }
+.warning ul { margin: 4px 0 0; padding-left: 20px; }
+tr.dropped td { color: #98a2b3; }
 """
 
 
@@ -81,7 +96,9 @@ def render(metrics: dict[str, Any], predictions: Any, figures: dict[str, str], f
         return _page(name, metrics, [*_regression_sections(metrics, figures, name), _files(folder)])
     sections = [
         _summary(metrics, name),
+        _scores(metrics, figures),
         _config(metrics),
+        _columns(metrics),
         _sweep(metrics, figures),
         _section(
             "curves",
@@ -167,13 +184,21 @@ def _figures(
 def _regression_sections(metrics: dict[str, Any], figures: dict[str, str], name: str) -> list[str]:
     """A regression's page: R^2/RMSE/MAE instead of accuracy, and the predicted-against-true
     and residual plots instead of a confusion matrix."""
+    baseline = (metrics.get("evaluation") or {}).get("baseline") or {}
     rows = [
-        [name, _accuracy(metrics.get(f"test_{key}"))]
+        [name, _accuracy(metrics.get(f"test_{key}")), _accuracy(baseline.get(key))]
         for name, key in (("R²", "r2"), ("RMSE", "rmse"), ("MAE", "mae"))
     ]
+    mean = baseline.get("value")
+    rule = (
+        f"baseline: always the training mean ({format_value(mean)})"
+        if mean is not None
+        else ("baseline (not recorded in this run)")
+    )
     return [
         _summary(metrics, name),
         _config(metrics),
+        _columns(metrics),
         _sweep(metrics, figures),
         _section(
             "curves",
@@ -183,7 +208,7 @@ def _regression_sections(metrics: dict[str, Any], figures: dict[str, str], name:
         _section(
             "predictions",
             "Predictions (test set)",
-            _table(["metric", "test set"], rows)
+            _table(["metric", "test set", rule], rows)
             + (_figures(figures, "regression_plot", wide=True) or ""),
         ),
     ]
@@ -191,15 +216,21 @@ def _regression_sections(metrics: dict[str, Any], figures: dict[str, str], name:
 
 def _summary(metrics: dict[str, Any], name: str) -> str:
     data = metrics.get("data") or {}
+    baseline = (metrics.get("evaluation") or {}).get("baseline") or {}
+
+    def beside(key: str) -> str:
+        value = baseline.get(key)
+        return f"baseline {value:.4f}" if isinstance(value, (int, float)) else ""
+
     numbers = [
-        ("test accuracy", _accuracy(metrics.get("test_accuracy")), ""),
+        ("test accuracy", _accuracy(metrics.get("test_accuracy")), beside("accuracy")),
         ("validation accuracy", *_validation(metrics)),
         ("run time", f"{metrics.get('seconds', 0):.1f} s", ""),
     ]
     if metrics.get("task") == "regression":
         numbers[:2] = [
-            ("test R²", _accuracy(metrics.get("test_r2")), ""),
-            ("test RMSE", _accuracy(metrics.get("test_rmse")), ""),
+            ("test R²", _accuracy(metrics.get("test_r2")), beside("r2")),
+            ("test RMSE", _accuracy(metrics.get("test_rmse")), beside("rmse")),
         ]
     cards = "".join(
         f"<div class=number>{_e(label)}<b>{_e(format_value(value))}</b>"
@@ -215,8 +246,109 @@ def _summary(metrics: dict[str, Any], name: str) -> str:
         f"<p class=muted>data <code>{_e(data.get('name', '?'))}</code>"
         f"{' target <code>' + _e(data['target']) + '</code>' if data.get('target') else ''}; "
         f"seed {_e(metrics.get('seed'))}; split {_e(split)}; chosen: {_e(chosen_text)}</p>"
-        f"<div class=headline>{cards}</div></section>"
+        f"<div class=headline>{cards}</div>{_warnings(metrics)}</section>"
     )
+
+
+def _warnings(metrics: dict[str, Any]) -> str:
+    """A box listing what ``metrics.json`` warns about the model (below its baseline, a
+    single predicted class, imbalanced classes); empty when there is nothing to say."""
+    found = metrics.get("warnings")
+    if not found or not isinstance(found, list):
+        return ""
+    items = "".join(f"<li>{_e(text)}</li>" for text in found)
+    return f"<div class=warning role=alert><b>Warning</b><ul>{items}</ul></div>"
+
+
+# Scores of a classifier shown beside its baseline's, in this order, with their labels.
+SCORES = (
+    ("accuracy", "accuracy"),
+    ("balanced_accuracy", "balanced accuracy"),
+    ("macro_f1", "macro-F1"),
+    ("roc_auc", "ROC AUC"),
+    ("average_precision", "average precision"),
+)
+
+
+def _scores(metrics: dict[str, Any], figures: dict[str, str]) -> str:
+    """The test scores beside the baseline's (always the training majority class), and for
+    two classes the precision-recall and threshold view."""
+    evaluation = metrics.get("evaluation")
+    if not isinstance(evaluation, dict):
+        return _section("scores", "Scores (test set)", "<p class=muted>No test evaluation.</p>")
+    baseline = evaluation.get("baseline") or {}
+    rule = baseline.get("rule")
+    header = ["metric", "model", f"baseline: {rule}" if rule else "baseline (not recorded)"]
+    rows = [
+        [label, _accuracy(evaluation.get(key)), _accuracy(baseline.get(key))]
+        for key, label in SCORES
+        if key in evaluation
+    ]
+    note = (
+        "<p class=muted>Balanced accuracy is the mean recall over classes and macro-F1 the "
+        "mean F1: neither rewards always answering the majority class. ROC AUC and average "
+        "precision rank the test rows by the predicted probability of the second class.</p>"
+    )
+    threshold = _figures(figures, "threshold_plot", wide=True)
+    return _section(
+        "scores", "Scores (test set) beside the baseline", note + _table(header, rows) + threshold
+    )
+
+
+def _columns(metrics: dict[str, Any]) -> str:
+    """Each table column: role, missing cells, distinct values, what the preprocessing
+    learned from the training rows, and why a column was dropped."""
+    records = metrics.get("columns")
+    if not isinstance(records, list) or not records:
+        n_features = (metrics.get("data") or {}).get("n_features")
+        what = f"{n_features} numeric inputs" if n_features else "numeric inputs"
+        return _section("columns", "Columns", f"<p class=muted>Not a table: {_e(what)}.</p>")
+    rows, dropped = [], set()
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            continue
+        missing = record.get("missing")
+        learned = record.get("learned") or {}
+        rows.append(
+            [
+                record.get("name"),
+                record.get("role"),
+                f"{100 * missing:.1f}%" if isinstance(missing, (int, float)) else "?",
+                record.get("distinct"),
+                _learned(learned),
+                record.get("note") or "",
+            ]
+        )
+        if record.get("role") == "dropped":
+            dropped.add(index)
+    head = "".join(
+        f"<th>{_e(h)}</th>"
+        for h in ("column", "role", "missing", "distinct", "learned on the training rows", "note")
+    )
+    body = "".join(
+        f"<tr{' class=dropped' if i in dropped else ''}>"
+        + "".join(f"<td>{_e(format_value(cell))}</td>" for cell in row)
+        + "</tr>"
+        for i, row in enumerate(rows)
+    )
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return _section("columns", "Columns", f"<div class=scroll>{table}</div>")
+
+
+def _learned(learned: dict[str, Any]) -> str:
+    """What the preprocessing keeps of one column, as short text."""
+    if "categories" in learned:
+        return f"{learned['categories']} categories"
+    if "parts" in learned:
+        return "parts " + ", ".join(str(part).rsplit(".", 1)[-1] for part in learned["parts"])
+    shown = [
+        f"{key} {format_value(learned[key])}"
+        for key in ("median", "mean", "scale")
+        if key in learned
+    ]
+    if learned.get("missing_indicator"):
+        shown.append("+ missing flag")
+    return ", ".join(shown)
 
 
 def _validation(metrics: dict[str, Any]) -> tuple[str, str]:

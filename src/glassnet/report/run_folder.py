@@ -390,6 +390,14 @@ def figure_jobs(
         matrix, classes = evaluation.confusion_matrix(), evaluation.classes.tolist()
         confusion = partial(report.plot_confusion, matrix, classes)
         jobs.append(FigureJob("confusion_plot", out / "confusion.png", confusion))
+        if len(classes) == 2 and len(np.unique(evaluation.y_true)) == 2:
+            threshold = partial(
+                report.plot_threshold,
+                evaluation.y_true == 1,
+                evaluation.proba[:, 1],
+                str(classes[1]),
+            )
+            jobs.append(FigureJob("threshold_plot", out / "threshold.png", threshold))
     if predictions is not None and "gallery_images" in predictions and evaluation is not None:
         index = predictions["gallery_index"]
         classes = evaluation.classes

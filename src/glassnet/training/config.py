@@ -43,6 +43,10 @@ class TrainConfig:
     loss: str = "cross_entropy"
     # Cross-entropy towards (1 - label_smoothing) * onehot + label_smoothing / n_classes.
     label_smoothing: float = 0.0
+    # "balanced" weighs each training row of class k by n / (n_classes * n_k) in the training
+    # loss (scikit-learn's class_weight="balanced"), so a rare class counts as much as a
+    # common one; the validation loss stays unweighted. None: every row counts once.
+    class_weight: str | None = None
     init: str | None = None
     dropout: float = 0.0
     optimizer: str = "sgd"
@@ -94,6 +98,10 @@ class TrainConfig:
         self.l2 = _real("l2", self.l2, low=0.0)
         self.augment_subpixel = _real("augment_subpixel", self.augment_subpixel, low=0.0)
         self.label_smoothing = _real("label_smoothing", self.label_smoothing, low=0.0, high=1.0)
+        if self.class_weight is not None:
+            _choice("class_weight", self.class_weight, CLASS_WEIGHTS)
+            if self.loss != "cross_entropy":
+                raise ConfigError("class_weight needs loss = 'cross_entropy' (classes to weigh)")
         if self.label_smoothing and self.loss != "cross_entropy":
             raise ConfigError("label_smoothing needs loss = 'cross_entropy'; set it to 0")
         self.dropout = _real("dropout", self.dropout, low=0.0, high=1.0)
@@ -178,6 +186,16 @@ LOSSES: dict[str, type[Loss]] = {
 
 
 SCHEDULES = ("constant", "step", "cosine", "plateau")
+CLASS_WEIGHTS = ("balanced",)
+
+
+def balanced_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
+    """Each row's weight ``n / (n_classes_present * n_k)`` for its class ``k`` (class indices
+    ``y``): scikit-learn's ``compute_class_weight("balanced")``; the weights average 1."""
+    counts = np.bincount(y.astype(np.intp), minlength=n_classes).astype(np.float64)
+    present = np.count_nonzero(counts)
+    per_class = np.divide(len(y), present * counts, out=np.zeros(n_classes), where=counts > 0)
+    return per_class[y.astype(np.intp)]
 
 
 def _is_number(value: Any) -> bool:
@@ -310,6 +328,7 @@ def fit_from_config(
             # the epoch it stops at, and a saved state follows every other callback's work.
             callbacks=[*schedule, *callbacks, *filter(None, [stopper, checkpointer])],
             augment=_augment(config, image_shape, scaler),
+            sample_weight=balanced_weights(y, n_outputs) if config.class_weight else None,
         )
     if stopper is not None and stopper.best_state is not None:
         history.best_epoch = stopper.best_epoch

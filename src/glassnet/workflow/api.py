@@ -128,7 +128,10 @@ class Job:
         memory only)."""
         preset, inputs = self.preset, self.inputs
         n_trials = len(preset.grid()) if preset.sweep else 0
-        with self.display.training(n_trials, preset.train.epochs, preset.ensemble) as callbacks:
+        patience = preset.train.early_stopping_patience
+        with self.display.training(
+            n_trials, preset.train.epochs, preset.ensemble, patience
+        ) as callbacks:
             if folder is not None and resolve_n_jobs(n_jobs, n_trials) > 1:
                 # This process only waits for the sweep's workers: load the figures' library.
                 callbacks["on_trial"] = preload_figures_after(callbacks["on_trial"])

@@ -109,6 +109,7 @@ def read_inputs(
                 validation_fraction=settings.validation_fraction,
                 test_fraction=settings.test_fraction,
                 seed=seed,
+                task=task,
             )
         inputs = RunInputs(splits, None, None, task)
     if inputs.task == "regression":  # run_experiment: the loss "mse" makes it a regression

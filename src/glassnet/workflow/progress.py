@@ -71,11 +71,13 @@ class Display:
 
     @contextmanager
     def training(
-        self, n_trials: int, epochs: int, ensemble: int = 1
+        self, n_trials: int, epochs: int, ensemble: int = 1, patience: int | None = None
     ) -> Iterator[dict[str, Callable[..., None] | None]]:
         """Bars for a sweep of ``n_trials`` trainings (none when 0), then for the final
-        training. Yields the ``on_trial``, ``on_epoch`` and ``on_member`` keyword arguments
-        of ``run_experiment``."""
+        training, with its losses and best epoch so far. With early stopping (``patience``)
+        the final bar's ETA is a range: to the epoch where it stops if no better epoch comes,
+        and at most to the last. Yields the ``on_trial``, ``on_epoch`` and ``on_member``
+        keyword arguments of ``run_experiment``."""
         single = ensemble == 1
         with self.progress() as bars:
             sweep_task = bars.add_task(
@@ -110,7 +112,14 @@ class Display:
                 shown_at = now
                 bars.start_task(final_task)  # once started, this does nothing
                 status = epoch_status(history)
-                bars.update(final_task, completed=epoch, total=epochs, visible=True, status=status)
+                bars.update(
+                    final_task,
+                    completed=epoch,
+                    total=epochs,
+                    visible=True,
+                    status=status,
+                    stop_by=early_stop_epoch(history, epochs, patience),
+                )
 
             yield {
                 "on_trial": on_trial,
@@ -134,7 +143,22 @@ def epoch_status(history: History) -> str:
         status += f", validation {history.validation_loss[-1]:.4f}"
     if history.validation_accuracy:
         status += f" (accuracy {history.validation_accuracy[-1]:.4f})"
+    if len(history.validation_loss) > 1:
+        # The epoch early stopping would keep: the first of the lowest validation losses.
+        best = int(np.argmin(history.validation_loss))
+        status += f"; best epoch {best + 1}: {history.validation_loss[best]:.4f}"
+        if len(history.validation_accuracy) > best:
+            status += f" ({history.validation_accuracy[best]:.4f})"
     return status
+
+
+def early_stop_epoch(history: History, epochs: int, patience: int | None) -> int | None:
+    """The epoch count at which early stopping ends training if no better validation loss
+    comes (the best epoch plus ``patience``, at most ``epochs``); None without it."""
+    if patience is None or not history.validation_loss:
+        return None
+    best = int(np.argmin(history.validation_loss)) + 1
+    return min(epochs, best + patience)
 
 
 def progress(screen: Console) -> Progress:
@@ -147,10 +171,24 @@ def progress(screen: Console) -> Progress:
         ProgressColumn,
         TextColumn,
         TimeElapsedColumn,
-        TimeRemainingColumn,
     )
     from rich.table import Column
     from rich.text import Text
+
+    class EtaColumn(ProgressColumn):
+        """Time remaining; for a training that may stop early (a ``stop_by`` field) the range
+        from that epoch to the last: ``eta 0:00:05, at most 0:33:00``."""
+
+        def render(self, task: Task) -> Text:
+            full = 0.0 if task.finished else task.time_remaining
+            if full is None:
+                return Text("eta -:--:--", style="progress.remaining")
+            shown = f"eta {_clock(full)}"
+            stop_by, speed = task.fields.get("stop_by"), task.speed
+            if stop_by is not None and speed and stop_by < (task.total or 0):
+                early = max(0.0, (stop_by - task.completed) / speed)
+                shown = f"eta {_clock(early)}, at most {_clock(full)}"
+            return Text(shown, style="progress.remaining")
 
     class StatusColumn(ProgressColumn):
         """A task's ``status`` field (empty for tasks without one), cut to one line."""
@@ -164,10 +202,15 @@ def progress(screen: Console) -> Progress:
         BarColumn(bar_width=None, table_column=Column(ratio=1)),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
+        EtaColumn(),
         StatusColumn(table_column=Column(no_wrap=True, overflow="ellipsis", ratio=2)),
         console=screen,
         transient=True,
         expand=True,
     )
+
+
+def _clock(seconds: float) -> str:
+    """``H:MM:SS``, as rich shows elapsed and remaining time."""
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
