@@ -79,3 +79,18 @@ def test_a_refit_says_why_there_is_no_validation_accuracy():
     shown = output.validation_value(chosen)
     assert shown.startswith("0.9712 (the sweep's score when chosen")
     assert "no unseen validation rows" in shown
+
+
+def test_a_model_that_does_not_beat_its_baseline_is_said_on_stderr(tmp_path, capsys):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"noise": rng.normal(size=300)})
+    frame["label"] = np.where(rng.random(300) < 0.08, "rare", "common")  # unrelated to noise
+    frame.to_csv(tmp_path / "noise.csv", index=False)
+    argv = ["train", "--data", str(tmp_path / "noise.csv"), "--target", "label", "--quiet"]
+    assert main([*argv, "--epochs", "20", "--out", str(tmp_path / "run")]) == 0
+    err = capsys.readouterr().err
+    assert "glassnet: warning: the model does not beat the baseline" in err
+    assert "--class-weight balanced" in err

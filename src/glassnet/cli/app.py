@@ -245,6 +245,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "outputs": metrics["outputs"],
         }
     )
+    out.warn(run.warnings)
     if out.quiet:
         out.headline(f"{cli_train.headline(run)}; run folder {for_console(run.folder)}")
         return 0

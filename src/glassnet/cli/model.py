@@ -117,6 +117,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     with out.status("predicting ..."):
         report = workflow.evaluate(model, data).to_dict()
     out.result({"model": str(args.model), "data": args.data, "task": model.task, **report})
+    out.warn(report.get("warnings") or [])
     if model.task == "regression":
         out.headline(
             f"R² [bold]{report['r2']:.4f}[/], RMSE {report['rmse']:.4g}, MAE "

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from glassnet.report.format import format_params, format_value
-from glassnet.text import for_console
+from glassnet.text import for_console, plain
 from glassnet.workflow.progress import Display
 
 if TYPE_CHECKING:
@@ -70,6 +70,12 @@ class Output:
     def print(self, *things: Any) -> None:
         """Print tables or text on stdout, unless ``--quiet`` or ``--json``."""
         self.console.print(*things)
+
+    def warn(self, texts: list[str]) -> None:
+        """Warnings about a result, on stderr as ``glassnet: warning: ...`` lines, the way
+        data warnings are shown (even under ``--quiet``: they say the result misleads)."""
+        for text in texts:
+            print(f"glassnet: warning: {plain(text)}", file=sys.stderr)
 
     def headline(self, text: str) -> None:
         """Print a command's result line on stdout, even under ``--quiet`` (not ``--json``)."""

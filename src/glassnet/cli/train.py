@@ -481,6 +481,7 @@ def print_train_result(out: Output, run: workflow.Run) -> None:
         "outputs": outputs,
     }
     out.result(document)
+    out.warn(run.warnings)
     if run.task == "regression":
         scores = [
             ("validation R²", _number(metrics.get("validation_r2"))),

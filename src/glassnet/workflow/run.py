@@ -89,6 +89,13 @@ class Run:
         return {name: self.metrics[name] for name in names if self.metrics.get(name) is not None}
 
     @property
+    def warnings(self) -> list[str]:
+        """What the test scores say the model misses: not beating the trivial baseline (the
+        majority class, or the training mean), a class it mostly fails to find; empty when
+        none applies."""
+        return [str(item) for item in self.metrics.get("warnings") or []]
+
+    @property
     def history(self) -> History:
         """The final training's losses (and validation accuracy) per epoch."""
         return History(**self.metrics.get("history", {}))
