@@ -73,3 +73,11 @@ def test_of_two_runs_started_together_one_holds_and_one_is_refused(tmp_path):
     for worker in workers:
         worker.join(10)
     assert sorted(results.get(timeout=5) for _ in workers) == ["held", "refused"]
+
+
+def test_a_sweep_into_a_folder_a_run_holds_is_refused(tmp_path):
+    import glassnet
+
+    with claim_folder(tmp_path / "sweep", "sweep"):
+        with pytest.raises(ConfigError, match="in use by another glassnet run"):
+            glassnet.sweep(grid={"l2": [0.1, 1.0]}, out=tmp_path / "sweep", progress=False)

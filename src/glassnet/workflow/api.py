@@ -510,8 +510,10 @@ def sweep(
     else:
         where = nullcontext(None)
     n_trials = len(plan.settings()) * len(plan.seeds)
-    # SIGTERM stops the sweep as Ctrl-C does; finished trials stay recorded in the folder.
-    with StopSignals(), where as client, display.progress() as bars:
+    # One sweep writes a folder at a time; SIGTERM stops it as Ctrl-C does, and finished
+    # trials stay recorded there.
+    claim = nullcontext() if out is None else claim_folder(out, "sweep")
+    with claim, StopSignals(), where as client, display.progress() as bars:
         task_id = bars.add_task(f"sweep ({n_trials} trainings)", total=n_trials)
         return run_sweep(
             plan,
