@@ -44,14 +44,23 @@ class Scaler:
 
     @classmethod
     def fit(cls, kind: str, x: np.ndarray) -> Scaler:
-        if kind == "standard":
-            offset, scale = x.mean(axis=0), x.std(axis=0)
-        elif kind == "minmax":
-            offset, scale = x.min(axis=0), x.max(axis=0) - x.min(axis=0)
-        elif kind == "global":
-            offset, scale = np.full(x.shape[1], x.mean()), np.full(x.shape[1], x.std())
-        else:
+        if kind not in cls.KINDS:
             raise DataError(f"unknown scaling {kind!r}; choose one of {list(cls.KINDS)}")
+        with np.errstate(over="ignore", invalid="ignore"):  # said below, naming the column
+            if kind == "standard":
+                offset, scale = x.mean(axis=0), x.std(axis=0)
+            elif kind == "minmax":
+                offset, scale = x.min(axis=0), x.max(axis=0) - x.min(axis=0)
+            else:  # global
+                offset, scale = np.full(x.shape[1], x.mean()), np.full(x.shape[1], x.std())
+        finite = np.isfinite(offset) & np.isfinite(scale)
+        if not np.all(finite):
+            column = int(np.flatnonzero(~finite)[0])
+            raise DataError(
+                f"feature {column} holds numbers too large to scale (up to "
+                f"{np.abs(x[:, column]).max():.3g}; float64 overflows past about 1e154 when "
+                "squared): rescale that column, e.g. to other units or a logarithm"
+            )
         scale = np.where(scale > 0, scale, 1.0)
         return cls(kind, offset.astype(np.float64), scale.astype(np.float64))
 
