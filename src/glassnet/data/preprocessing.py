@@ -55,7 +55,7 @@ class Scaler:
                 offset, scale = np.full(x.shape[1], x.mean()), np.full(x.shape[1], x.std())
         finite = np.isfinite(offset) & np.isfinite(scale)
         if not np.all(finite):
-            column = int(np.flatnonzero(~finite)[0])
+            column = int(np.argmax(np.abs(x).max(axis=0)))  # the one with the largest
             raise DataError(
                 f"feature {column} holds numbers too large to scale (up to "
                 f"{np.abs(x[:, column]).max():.3g}; float64 overflows past about 1e154 when "
