@@ -403,3 +403,28 @@ def test_a_copied_run_names_its_own_files_and_exports_check_frames(penguins, tmp
     assert written["check"]["rows"] == len(frame) and written["check"]["data"] == "DataFrame"
     with pytest.raises(DataError, match="lacks the column"):
         workflow.export(run.folder / "model.npz", tmp_path / "q.onnx", check=frame[["year"]])
+
+
+def test_a_run_that_fails_while_writing_its_outputs_is_finished_by_resume(
+    penguins, tmp_path, capsys, monkeypatch
+):
+    """A full disk while the report is written: one line naming the file, and a folder that
+    --resume finishes (metrics.json, which marks a finished run, is written last)."""
+    import errno
+
+    from glassnet.report import html
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "run/report.html"))
+
+    out = tmp_path / "run"
+    argv = ["train", "--data", str(penguins), "--target", "species", "--out", str(out)]
+    with monkeypatch.context() as patched:
+        patched.setattr(html, "render", full_disk)
+        assert main([*argv, *QUICK_FLAGS, "--jobs", "1", "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert "No space left on device" in error and "report.html" in error
+    assert error.count("\n") == 1 and not (out / "metrics.json").exists()
+    cli(capsys, "train", "--resume", out, "--quiet")
+    assert json.loads((out / "metrics.json").read_text())["test_accuracy"] > 0.9
+    assert (out / "report.html").is_file()
