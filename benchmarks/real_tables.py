@@ -73,7 +73,9 @@ def build_table(name: str) -> tuple[pd.DataFrame, str]:
     if transform == "log":
         frame[target] = np.log(frame[target].astype(float))
     if len(frame) > MAX_ROWS:
-        keep = np.sort(np.random.default_rng(SAMPLE_SEED).choice(len(frame), MAX_ROWS, replace=False))
+        keep = np.sort(
+            np.random.default_rng(SAMPLE_SEED).choice(len(frame), MAX_ROWS, replace=False)
+        )
         frame = frame.iloc[keep].reset_index(drop=True)
     return frame, target
 
@@ -276,13 +278,28 @@ def main_benchmark() -> None:
     parser.add_argument("--xgboost", action="store_true", help="also XGBoost (defaults)")
     parser.add_argument("--only", nargs="+", choices=METHODS, help="only these methods")
     parser.add_argument("--json-out", help="also write every score and time to this file")
+    parser.add_argument(
+        "--compare",
+        metavar="FILE.json",
+        help="take the other methods' scores from an earlier --json-out (same seeds), to "
+        "try glassnet settings quickly; their figures are then not from this run",
+    )
     args = parser.parse_args()
     methods = ["glassnet", "hgb", "sk_mlp"] + (["xgboost"] if args.xgboost else [])
     if args.only:
         methods = [m for m in METHODS if m in args.only]
+    earlier = json.loads(Path(args.compare).read_text()) if args.compare else None
+    if earlier is not None:
+        methods = ["glassnet"] + [
+            m for m in METHODS[1:] if m in next(iter(earlier["results"].values()))
+        ]
     names = args.tables or list(TABLES)
     if args.regression:
-        names = [n for n in names if n in ("computers", "cps1988", "diamonds", "hotel_rates", "star_math", "storms")]
+        names = [
+            n
+            for n in names
+            if n in ("computers", "cps1988", "diamonds", "hotel_rates", "star_math", "storms")
+        ]
     print(machine_info())
     print(f"seeds {args.seeds}; glassnet flags {args.flags!r}, settings {args.set}", flush=True)
     results: dict[str, dict[str, list[float]]] = {}
@@ -301,7 +318,11 @@ def main_benchmark() -> None:
             details[name] = []
             for seed in args.seeds:
                 for method in methods:
-                    if method == "glassnet":
+                    if earlier is not None and method != "glassnet":
+                        index = earlier["seeds"].index(seed)
+                        score = earlier["results"][name][method][index]
+                        took = earlier["times"][name][method][index]
+                    elif method == "glassnet":
                         score, task, took, result = glassnet_run(
                             path, target, seed, folder / f"{name}-{seed}", flags
                         )
@@ -314,9 +335,11 @@ def main_benchmark() -> None:
                     results[name][method].append(score)
                     times[name][method].append(took)
             if name not in tasks:
-                tasks[name] = "regression" if TABLES[name][2] in (
-                    "price", "wage", "avg_price_per_room", "math", "wind"
-                ) else "classification"
+                tasks[name] = (
+                    "regression"
+                    if TABLES[name][2] in ("price", "wage", "avg_price_per_room", "math", "wind")
+                    else "classification"
+                )
             summary = ", ".join(
                 f"{m} {np.round(results[name][m], 4).tolist()} ({np.mean(times[name][m]):.1f} s)"
                 for m in methods
@@ -326,7 +349,15 @@ def main_benchmark() -> None:
     print(summarise(results, times, tasks, methods))
     if args.json_out:
         Path(args.json_out).write_text(
-            json.dumps({"results": results, "times": times, "tasks": tasks, "glassnet": details})
+            json.dumps(
+                {
+                    "seeds": args.seeds,
+                    "results": results,
+                    "times": times,
+                    "tasks": tasks,
+                    "glassnet": details,
+                }
+            )
         )
 
 

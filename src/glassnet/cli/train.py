@@ -30,6 +30,7 @@ from glassnet.errors import ConfigError, DataError
 from glassnet.experiments import config_file
 from glassnet.experiments.config_file import COLUMN_KEYS
 from glassnet.report.format import format_params
+from glassnet.training import table_recipe
 from glassnet.training.config import TrainConfig
 
 if TYPE_CHECKING:
@@ -412,7 +413,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 seed=seed,
                 n_jobs=args.jobs,
                 splits=splits,
-                info={"target": run.get("target")},
+                info={"target": run.get("target"), "table_defaults": run.get("table_defaults")},
                 run_dir=folder,
                 **callbacks,
             )
@@ -524,6 +525,13 @@ def data_splits(
         splits, table, task = table_training_data(out, preset.data, run, seed)
         if task == "regression":  # run_experiment: the loss "mse" makes it a regression
             preset.train = preset.train.replace(loss="mse", output_activation="identity")
+        # Batch size, epochs and patience the user left open follow the rows (issue 24).
+        if run.get("table_sized"):
+            given = set(table_recipe.SIZED) - set(run["table_sized"])
+            rows, width = splits.train.x.shape
+            sized = table_recipe.sized_settings(dict.fromkeys(given), rows, width, task)
+            preset.train = preset.train.replace(**sized)
+            run["table_defaults"] = sized  # shown to the user: model info, run settings
         return splits, table
     shape = run.get("image_shape")
     with out.status(f"loading {preset.data} ..."):

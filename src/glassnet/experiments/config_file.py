@@ -40,6 +40,7 @@ from typing import Any
 from glassnet.data.tables import is_table
 from glassnet.errors import ConfigError, DataWarning
 from glassnet.experiments import presets
+from glassnet.training import table_recipe
 from glassnet.training.config import TrainConfig
 
 COMMANDS = ("train", "run", "sweep")
@@ -68,19 +69,11 @@ SEARCHES = ("grid", "random")
 # What a random search samples from (glassnet.experiments.plan); a grid needs lists.
 DISTRIBUTIONS = ("loguniform", "uniform", "randint")
 
-# The recipe a table gets unless the file or the flags say otherwise: chosen on the tables of
-# benchmarks/tables.py (README, "Quality on real tables"), where it matches or beats a
-# scikit-learn pipeline with MLPClassifier / MLPRegressor on the same split.
-TABLE_DEFAULTS: dict[str, Any] = {
-    "hidden_layer_sizes": [100],
-    "activation": "relu",
-    "optimizer": "adam",
-    "lr": 0.001,
-    "batch_size": 32,
-    "epochs": 300,
-    "early_stopping_patience": 30,
-    "l2": 0.0001,
-}
+# The recipe a table gets unless the file or the flags say otherwise (issue 24): the fixed part
+# and, until the data are read, the small-table sizes; batch size, epochs and patience left to
+# the recipe are then chosen from the training rows (``table_recipe.sized_settings``, called
+# where the table is split; the keys left open travel in the data settings as "table_sized").
+TABLE_DEFAULTS: dict[str, Any] = table_recipe.table_defaults(1)
 
 
 @dataclass
@@ -328,7 +321,9 @@ def build(layout: dict[str, Any], command: str, name: str) -> Settings:
     data = layout.get("data", "digits")
     table = is_table(data, layout.get("image_shape"))
     train = dict(layout.get("train", {}))
+    sized = []
     if table and "base" not in layout:
+        sized = [key for key in table_recipe.SIZED if key not in train]  # left to the rows
         train = {**TABLE_DEFAULTS, **train}  # the tabular recipe under the file's settings
     # "full" batches and "none" patience are spelled in words (TOML has no null).
     for setting, word in (("batch_size", "full"), ("early_stopping_patience", "none")):
@@ -347,6 +342,8 @@ def build(layout: dict[str, Any], command: str, name: str) -> Settings:
     preset = presets.from_dict(name, recipe, image_shape=layout.get("image_shape"))
     settings = {key: layout.get(key) for key in DATA_KEYS}
     settings.update(data=data, columns=dict(layout.get("columns", {})))
+    if sized:
+        settings["table_sized"] = sized
     for key in ("validation_fraction", "test_fraction"):
         settings[key] = 0.2 if settings[key] is None else settings[key]
     plan = {key: layout[key] for key in PLAN_KEYS if key in layout}
