@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 USED_ROLES = ("numeric", "categorical", "boolean", "datetime")
 # A text column with more distinct values than this is free text or a code, not a category.
 MAX_CATEGORIES = 50
+# ... unless its values repeat (5 rows a value on average) and number at most MAX_CODES: then
+# it is a code (countries, airports), kept as categorical with its rare values grouped.
+MAX_CODES = 1000
 # Columns with these names (lower-cased) number the rows; "unnamed: 0" is pandas' index column.
 ID_NAMES = {"id", "index", "row", "rowid", "row_id", "row_number", "unnamed: 0"}
 BOOLEAN_PAIRS = [{"true", "false"}, {"yes", "no"}, {"t", "f"}, {"y", "n"}]
@@ -129,8 +132,10 @@ def guess_role(name: str, column: pd.Series, distinct: int) -> tuple[str, str]:
     if unique_per_row:
         spaces = text.str.contains(" ").mean() > 0.5
         return "dropped", "free text (unique per row)" if spaces else "id-like (unique per row)"
-    if distinct > MAX_CATEGORIES:
+    if distinct > MAX_CATEGORIES and (distinct > MAX_CODES or len(text) < 5 * distinct):
         return "dropped", f"free text or code ({distinct} distinct values)"
+    if distinct > MAX_CATEGORIES:  # a code whose values repeat: the frequent ones are kept
+        return "categorical", f"{distinct} distinct; the rare ones as one"
     return "categorical", ""
 
 

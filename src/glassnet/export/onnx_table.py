@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet.data.preprocessing import MISSING_CATEGORY, category_text
+from glassnet.data.preprocessing import MISSING_CATEGORY, OTHER_CATEGORY, category_text
 from glassnet.errors import ExportError
 
 # Graph output names: a column may not take one of them as its input name.
@@ -79,7 +79,8 @@ def table_inputs(table: Any, graph: Any, onnx: Any, batch: str) -> tuple[list[An
 
 
 def one_hot(graph: Any, column: str, categories: list[str], types: Any) -> str:
-    """(n, 1) strings -> (n, k) float64 0/1 over ``categories``; unseen -> all zeros."""
+    """(n, 1) strings -> (n, k) float64 0/1 over ``categories``; unseen -> all zeros, or the
+    OTHER_CATEGORY's input when the column has one (a column of many categories)."""
     strings, codes = list(categories), list(range(len(categories)))
     if MISSING_CATEGORY in categories:  # an empty string is a missing cell too
         strings.append("")
@@ -91,7 +92,7 @@ def one_hot(graph: Any, column: str, categories: list[str], types: Any) -> str:
         domain="ai.onnx.ml",
         cats_strings=strings,
         cats_int64s=codes,
-        default_int64=-1,
+        default_int64=categories.index(OTHER_CATEGORY) if OTHER_CATEGORY in categories else -1,
     )
     known = graph.constant(np.arange(len(categories))[None, :], "codes", dtype=np.int64)
     hot = graph.node("Equal", [index, known], f"{column}_is")
