@@ -435,12 +435,13 @@ def layer_types() -> dict[str, type[Layer]]:
     """Every layer class ``from_config`` can build, by class name."""
     # Imported here: those modules build on this one.
     from glassnet.nn.conv import Conv2D
+    from glassnet.nn.embeddings import PeriodicEmbedding  # issue 24: numeric table columns
     from glassnet.nn.normalization import BatchNorm
     from glassnet.nn.pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
     from glassnet.nn.shape import Flatten, Reshape
 
     image_layers = (Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D, BatchNorm, Flatten, Reshape)
-    return {**LAYER_TYPES, **{cls.__name__: cls for cls in image_layers}}
+    return {**LAYER_TYPES, **{cls.__name__: cls for cls in (*image_layers, PeriodicEmbedding)}}
 
 
 def from_config(config: dict[str, Any], *, dtype: Any = np.float64, rng=None) -> Sequential:
