@@ -152,6 +152,8 @@ def other_method(method: str, path: Path, target: str, seed: int) -> tuple[float
         frame = frame.copy()
         for column in categorical:
             frame[column] = frame[column].astype("category")
+            if frame[column].cat.categories.size > 255:  # beyond HGB's categorical bins
+                frame[column] = frame[column].cat.codes.astype(float)
     if method == "hgb":
         from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
@@ -249,14 +251,19 @@ def summarise(
     return "\n".join(lines)
 
 
-def config_file(settings: list[str], folder: Path) -> list[str]:
-    """``--config FILE`` flags for ``--set KEY=VALUE`` training settings (TOML values)."""
-    if not settings:
+def config_file(settings: list[str], top: list[str], folder: Path) -> list[str]:
+    """``--config FILE`` flags for ``--set KEY=VALUE`` training settings and ``--top
+    KEY=VALUE`` top-level keys (e.g. ensemble = 3) of a config file (TOML values)."""
+    if not settings and not top:
         return []
-    text = "[train]\n" + "\n".join(
-        f"{key.strip()} = {value.strip()}"
-        for key, value in (setting.split("=", 1) for setting in settings)
-    )
+
+    def lines(pairs: list[str]) -> str:
+        return "\n".join(
+            f"{key.strip()} = {value.strip()}"
+            for key, value in (pair.split("=", 1) for pair in pairs)
+        )
+
+    text = lines(top) + "\n[train]\n" + lines(settings)
     path = folder / "candidate.toml"
     path.write_text(text + "\n")
     return ["--config", str(path)]
@@ -274,6 +281,9 @@ def main_benchmark() -> None:
         default=[],
         metavar="KEY=VALUE",
         help="a [train] setting for glassnet (TOML value, e.g. lr_schedule='\"cosine\"')",
+    )
+    parser.add_argument(
+        "--top", action="append", default=[], metavar="KEY=VALUE", help="a top-level config key"
     )
     parser.add_argument("--xgboost", action="store_true", help="also XGBoost (defaults)")
     parser.add_argument("--only", nargs="+", choices=METHODS, help="only these methods")
@@ -301,14 +311,17 @@ def main_benchmark() -> None:
             if n in ("computers", "cps1988", "diamonds", "hotel_rates", "star_math", "storms")
         ]
     print(machine_info())
-    print(f"seeds {args.seeds}; glassnet flags {args.flags!r}, settings {args.set}", flush=True)
+    print(
+        f"seeds {args.seeds}; glassnet flags {args.flags!r}, settings {args.set} {args.top}",
+        flush=True,
+    )
     results: dict[str, dict[str, list[float]]] = {}
     times: dict[str, dict[str, list[float]]] = {}
     tasks: dict[str, str] = {}
     details: dict[str, list] = {}
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
-        flags = args.flags.split() + config_file(args.set, folder)
+        flags = args.flags.split() + config_file(args.set, args.top, folder)
         for name in names:
             frame, target = build_table(name)
             path = folder / f"{name}.csv"

@@ -532,6 +532,9 @@ def data_splits(
             sized = table_recipe.sized_settings(dict.fromkeys(given), rows, width, task)
             preset.train = preset.train.replace(**sized)
             run["table_defaults"] = sized  # shown to the user: model info, run settings
+        if preset.train.numeric_embedding and preset.train.embedded_columns is None:
+            # PLR embeddings take the numeric columns, which come first in a table's inputs.
+            preset.train = preset.train.replace(embedded_columns=len(table.numeric))
         return splits, table
     shape = run.get("image_shape")
     with out.status(f"loading {preset.data} ..."):

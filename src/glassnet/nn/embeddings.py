@@ -91,10 +91,12 @@ class PeriodicEmbedding(Layer):
         grad_periodic = grad_periodic.transpose(1, 0, 2)  # (n, m, 2k)
         # d sin(a) = cos(a) da, d cos(a) = -sin(a) da; a = 2 pi f x.
         grad_angle = grad_periodic[:, :, :k] * cosines - grad_periodic[:, :, k:] * sines
-        self.frequencies.grad[...] = TWO_PI * np.einsum("nmk,nm->mk", grad_angle, columns)
+        np.sum(grad_angle * columns[:, :, None], axis=0, out=self.frequencies.grad)
+        self.frequencies.grad *= TWO_PI
         if not need_grad_x:
             return None
-        grad_columns = TWO_PI * np.einsum("nmk,mk->nm", grad_angle, self.frequencies.value)
+        grad_columns = np.sum(grad_angle * self.frequencies.value, axis=2)
+        grad_columns *= TWO_PI
         return np.concatenate([grad_columns, grad_y[:, m * self.size :]], axis=1)
 
     def parameters(self) -> list[Param]:
