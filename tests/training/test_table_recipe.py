@@ -13,11 +13,14 @@ from glassnet.training.table_recipe import SIZED, defaults_for, sized_settings, 
 
 def test_small_tables_keep_the_small_table_sizes():
     for rows in (1, 900, table_recipe.SMALL_TABLE):
-        assert defaults_for(rows) == {
-            "batch_size": 32,
-            "epochs": 300,
-            "early_stopping_patience": 30,
-        }
+        sizes = {"batch_size": 32, "epochs": 300, "early_stopping_patience": 30}
+        assert defaults_for(rows) == {**sizes, "numeric_embedding": 0}
+        embedded = {**sizes, "numeric_embedding": table_recipe.NUMERIC_EMBEDDING}
+        assert defaults_for(rows, task="regression") == embedded
+
+
+def test_large_tables_train_without_embeddings():
+    assert defaults_for(table_recipe.SMALL_TABLE + 1, task="regression")["numeric_embedding"] == 0
 
 
 def test_larger_tables_get_bigger_batches_and_fewer_epochs():
@@ -37,8 +40,9 @@ def test_larger_tables_get_bigger_batches_and_fewer_epochs():
 def test_the_whole_recipe_and_what_a_user_leaves_open():
     recipe = table_defaults(50_000)
     assert set(SIZED) | set(table_recipe.TABLE_RECIPE) == set(recipe)
+    open_keys = ("batch_size", "early_stopping_patience", "numeric_embedding")
     assert sized_settings({"epochs": 5}, 50_000) == {
-        key: defaults_for(50_000)[key] for key in ("batch_size", "early_stopping_patience")
+        key: defaults_for(50_000)[key] for key in open_keys
     }
     with pytest.raises(ValueError, match="n_rows"):
         defaults_for(0)
@@ -50,7 +54,7 @@ def test_the_config_file_says_which_sizes_are_left_to_the_rows(tmp_path):
     plain = config_file.resolve_layout({"data": str(data)}, "train")
     assert plain.data["table_sized"] == list(SIZED)
     given = config_file.resolve_layout({"data": str(data), "train": {"batch_size": 8}}, "train")
-    assert given.data["table_sized"] == ["epochs", "early_stopping_patience"]
+    assert given.data["table_sized"] == ["epochs", "early_stopping_patience", "numeric_embedding"]
     preset = config_file.resolve_layout({"data": str(data), "base": "seed"}, "train")
     assert "table_sized" not in preset.data  # a preset's recipe is its own
 
@@ -74,3 +78,22 @@ def test_train_chooses_the_sizes_from_the_rows_and_keeps_the_users(tmp_path, mon
     info = checkpoint.load(tmp_path / "mine" / "model.npz").info
     assert info["train_config"]["batch_size"] == 16 and info["train_config"]["epochs"] == 10
     assert "batch_size" not in info["table_defaults"]
+
+
+def test_a_small_regression_table_embeds_its_numeric_columns(tmp_path):
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+    frame["kind"] = rng.choice(["u", "v"], 200)
+    frame["y"] = np.sin(3 * frame["a"]) + (frame["kind"] == "u")
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    argv = ["train", "--data", str(tmp_path / "t.csv"), "--target", "y", "--quiet"]
+    assert main([*argv, "--epochs", "3", "--jobs", "1", "--out", str(tmp_path / "run")]) == 0
+    model = checkpoint.load(tmp_path / "run" / "model.npz")
+    first = model.networks[0].layers[0]
+    assert type(first).__name__ == "PeriodicEmbedding" and first.n_embedded == 2  # a and b
+    assert model.info["table_defaults"]["numeric_embedding"] == table_recipe.NUMERIC_EMBEDDING
+    frame["y"] = np.where(frame["y"] > 0.5, "high", "low")  # classes: no embedding
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    assert main([*argv, "--epochs", "3", "--jobs", "1", "--out", str(tmp_path / "cls")]) == 0
+    layers = checkpoint.load(tmp_path / "cls" / "model.npz").networks[0].layers
+    assert type(layers[0]).__name__ == "Linear"
