@@ -101,9 +101,10 @@ def glassnet_run(
     return float(score), result["task"], seconds, result
 
 
-def shared_rows(path: Path, target: str, seed: int):
+def shared_rows(path: Path, target: str, seed: int, codes: bool = True):
     """The frame as glassnet reads it, the columns by role, the task, the labels and
-    glassnet's own train / test row positions for ``seed``."""
+    glassnet's own train / test row positions for ``seed``. With ``codes``, text columns
+    glassnet drops for their many values are categories here."""
     from glassnet.data.datasets import Dataset, random_split
     from glassnet.data.tabular import load_table_data
 
@@ -118,7 +119,9 @@ def shared_rows(path: Path, target: str, seed: int):
     # Text columns glassnet's role guess calls codes (too many categories) are categories to
     # the other methods: they are what a practitioner hands to them.
     categorical += [
-        c.name for c in data.columns if c.role == "dropped" and c.note.startswith("free text or")
+        c.name
+        for c in data.columns
+        if codes and c.role == "dropped" and c.note.startswith("free text or")
     ]
     for column in (c.name for c in data.columns if c.role == "datetime"):
         dates = pd.to_datetime(frame[column], errors="coerce", format="mixed")
@@ -135,7 +138,9 @@ def shared_rows(path: Path, target: str, seed: int):
     return frame, numeric, categorical, data.task, data.y, train, test
 
 
-def other_method(method: str, path: Path, target: str, seed: int) -> tuple[float, float]:
+def other_method(
+    method: str, path: Path, target: str, seed: int, codes: bool = True
+) -> tuple[float, float]:
     """(test score, seconds for fit + predict) of a scikit-learn / XGBoost method."""
     from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
     from sklearn.exceptions import ConvergenceWarning
@@ -144,7 +149,7 @@ def other_method(method: str, path: Path, target: str, seed: int) -> tuple[float
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import LabelEncoder, OneHotEncoder, StandardScaler
 
-    frame, numeric, categorical, task, y, train, test = shared_rows(path, target, seed)
+    frame, numeric, categorical, task, y, train, test = shared_rows(path, target, seed, codes)
     regression = task == "regression"
     y = y.astype(np.float64) if regression else LabelEncoder().fit_transform(y.astype(str))
     started = time.perf_counter()
