@@ -13,14 +13,17 @@ from glassnet.training.table_recipe import SIZED, defaults_for, sized_settings, 
 
 def test_small_tables_keep_the_small_table_sizes():
     for rows in (1, 900, table_recipe.SMALL_TABLE):
-        sizes = {"batch_size": 32, "epochs": 300, "early_stopping_patience": 30}
+        sizes = {"batch_size": 32, "epochs": 300, "early_stopping_patience": 30, "lr": 0.001}
+        sizes["dtype"] = "float64"
         assert defaults_for(rows) == {**sizes, "numeric_embedding": 0}
         embedded = {**sizes, "numeric_embedding": table_recipe.NUMERIC_EMBEDDING}
         assert defaults_for(rows, task="regression") == embedded
 
 
-def test_large_tables_train_without_embeddings():
-    assert defaults_for(table_recipe.SMALL_TABLE + 1, task="regression")["numeric_embedding"] == 0
+def test_large_tables_train_without_embeddings_in_float32():
+    large = defaults_for(table_recipe.SMALL_TABLE + 1, task="regression")
+    assert large["numeric_embedding"] == 0 and large["dtype"] == "float32"
+    assert large["lr"] == table_recipe.LARGE_LR
 
 
 def test_larger_tables_get_bigger_batches_and_fewer_epochs():
@@ -40,7 +43,7 @@ def test_larger_tables_get_bigger_batches_and_fewer_epochs():
 def test_the_whole_recipe_and_what_a_user_leaves_open():
     recipe = table_defaults(50_000)
     assert set(SIZED) | set(table_recipe.TABLE_RECIPE) == set(recipe)
-    open_keys = ("batch_size", "early_stopping_patience", "numeric_embedding")
+    open_keys = ("batch_size", "early_stopping_patience", "numeric_embedding", "lr", "dtype")
     assert sized_settings({"epochs": 5}, 50_000) == {
         key: defaults_for(50_000)[key] for key in open_keys
     }
@@ -54,7 +57,7 @@ def test_the_config_file_says_which_sizes_are_left_to_the_rows(tmp_path):
     plain = config_file.resolve_layout({"data": str(data)}, "train")
     assert plain.data["table_sized"] == list(SIZED)
     given = config_file.resolve_layout({"data": str(data), "train": {"batch_size": 8}}, "train")
-    assert given.data["table_sized"] == ["epochs", "early_stopping_patience", "numeric_embedding"]
+    assert given.data["table_sized"] == [key for key in SIZED if key != "batch_size"]
     preset = config_file.resolve_layout({"data": str(data), "base": "seed"}, "train")
     assert "table_sized" not in preset.data  # a preset's recipe is its own
 
