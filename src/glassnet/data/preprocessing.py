@@ -236,14 +236,19 @@ class TablePreprocessor:
                 "(cells may be empty)"
             )
         inputs = input_frame(frame, self.numeric, self.categorical, self.datetime, what=what)
-        parts = []
+        # One output array, filled in place: a large table is not copied once per step.
+        out = np.zeros((len(frame), self.n_outputs))
+        width = len(self.numeric) + len(self.indicators)
         if self.numeric:
-            values = inputs[self.numeric].to_numpy(dtype=np.float64)
+            values = out[:, : len(self.numeric)]
+            values[...] = inputs[self.numeric].to_numpy(dtype=np.float64)
             missing = np.isnan(values)
-            values = np.where(missing, self.medians, values)
+            np.copyto(values, np.broadcast_to(self.medians, values.shape), where=missing)
             flags = missing[:, [self.numeric.index(name) for name in self.indicators]]
-            numeric = np.hstack([values, flags.astype(np.float64)])
-            parts.append((numeric - self.means) / self.scales)
+            out[:, len(self.numeric) : width] = flags
+            out[:, :width] -= self.means
+            out[:, :width] /= self.scales
+        start = width
         for name, categories in zip(self.categorical, self.categories, strict=True):
             codes = _category_codes(inputs[name], categories)
             unseen = codes < 0
@@ -256,10 +261,9 @@ class TablePreprocessor:
                     f"{what}, column {name!r}: {int(unseen.sum())} row(s) hold categories not "
                     f"seen in training (e.g. {examples}); they are encoded as none of the known"
                 )
-            onehot = np.zeros((len(codes), len(categories)))
-            onehot[np.flatnonzero(~unseen), codes[~unseen]] = 1.0
-            parts.append(onehot)
-        return np.hstack(parts) if parts else np.zeros((len(frame), 0))
+            out[np.flatnonzero(~unseen), start + codes[~unseen]] = 1.0
+            start += len(categories)
+        return out
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The numeric statistics, for the model file's arrays."""
