@@ -26,6 +26,12 @@ def test_large_tables_train_without_embeddings_in_float32():
     assert large["lr"] == table_recipe.LARGE_LR
 
 
+def test_only_small_regression_tables_average_several_networks():
+    assert table_recipe.ensemble_for(5_000, "regression") == table_recipe.ENSEMBLE
+    assert table_recipe.ensemble_for(5_000, "classification") == 1
+    assert table_recipe.ensemble_for(table_recipe.SMALL_TABLE + 1, "regression") == 1
+
+
 def test_larger_tables_get_bigger_batches_and_fewer_epochs():
     sizes = [defaults_for(rows) for rows in (30_000, 200_000, 600_000, 5_000_000)]
     batches = [size["batch_size"] for size in sizes]
@@ -55,9 +61,11 @@ def test_the_config_file_says_which_sizes_are_left_to_the_rows(tmp_path):
     data = tmp_path / "t.csv"
     pd.DataFrame({"x": [1.0, 2.0], "y": [0, 1]}).to_csv(data, index=False)
     plain = config_file.resolve_layout({"data": str(data)}, "train")
-    assert plain.data["table_sized"] == list(SIZED)
+    assert plain.data["table_sized"] == [*SIZED, "ensemble"]
     given = config_file.resolve_layout({"data": str(data), "train": {"batch_size": 8}}, "train")
-    assert given.data["table_sized"] == [key for key in SIZED if key != "batch_size"]
+    assert given.data["table_sized"] == [key for key in SIZED if key != "batch_size"] + ["ensemble"]
+    mine = config_file.resolve_layout({"data": str(data), "ensemble": 2}, "train")
+    assert mine.data["table_sized"] == list(SIZED) and mine.preset.ensemble == 2
     preset = config_file.resolve_layout({"data": str(data), "base": "seed"}, "train")
     assert "table_sized" not in preset.data  # a preset's recipe is its own
 
@@ -74,7 +82,7 @@ def test_train_chooses_the_sizes_from_the_rows_and_keeps_the_users(tmp_path, mon
     info = checkpoint.load(tmp_path / "auto" / "model.npz").info
     expected = defaults_for(180)  # 60% of 300 rows train
     assert expected["batch_size"] == 64 and expected["epochs"] == 10
-    assert info["table_defaults"] == expected
+    assert info["table_defaults"] == {**expected, "ensemble": 1}
     config = info["train_config"]
     assert [config[key] for key in SIZED] == [expected[key] for key in SIZED]
     assert main([*base, "--out", str(tmp_path / "mine"), "--batch-size", "16"]) == 0
@@ -95,8 +103,10 @@ def test_a_small_regression_table_embeds_its_numeric_columns(tmp_path):
     first = model.networks[0].layers[0]
     assert type(first).__name__ == "PeriodicEmbedding" and first.n_embedded == 2  # a and b
     assert model.info["table_defaults"]["numeric_embedding"] == table_recipe.NUMERIC_EMBEDDING
+    assert model.info["table_defaults"]["ensemble"] == table_recipe.ENSEMBLE
+    assert len(model.networks) == table_recipe.ENSEMBLE
     frame["y"] = np.where(frame["y"] > 0.5, "high", "low")  # classes: no embedding
     frame.to_csv(tmp_path / "t.csv", index=False)
     assert main([*argv, "--epochs", "3", "--jobs", "1", "--out", str(tmp_path / "cls")]) == 0
-    layers = checkpoint.load(tmp_path / "cls" / "model.npz").networks[0].layers
-    assert type(layers[0]).__name__ == "Linear"
+    networks = checkpoint.load(tmp_path / "cls" / "model.npz").networks
+    assert type(networks[0].layers[0]).__name__ == "Linear" and len(networks) == 1

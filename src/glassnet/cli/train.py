@@ -531,6 +531,8 @@ def data_splits(
             rows, width = splits.train.x.shape
             sized = table_recipe.sized_settings(dict.fromkeys(given), rows, width, task)
             preset.train = preset.train.replace(**sized)
+            if "ensemble" in run["table_sized"]:
+                preset.ensemble = sized["ensemble"] = table_recipe.ensemble_for(rows, task)
             run["table_defaults"] = sized  # shown to the user: model info, run settings
         if preset.train.numeric_embedding and preset.train.embedded_columns is None:
             # PLR embeddings take the numeric columns, which come first in a table's inputs.

@@ -324,6 +324,7 @@ def build(layout: dict[str, Any], command: str, name: str) -> Settings:
     sized = []
     if table and "base" not in layout:
         sized = [key for key in table_recipe.SIZED if key not in train]  # left to the rows
+        sized += [] if "ensemble" in layout else ["ensemble"]
         train = {**TABLE_DEFAULTS, **train}  # the tabular recipe under the file's settings
     # "full" batches and "none" patience are spelled in words (TOML has no null).
     for setting, word in (("batch_size", "full"), ("early_stopping_patience", "none")):
