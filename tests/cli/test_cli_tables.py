@@ -223,7 +223,10 @@ def test_ctrl_c_during_training_leaves_a_usable_model_and_a_resumable_run(
     monkeypatch.setattr(cli_train, "training_progress", interrupting_progress)
     data = regression_table(tmp_path / "prices.tsv")
     out = tmp_path / "run"
+    # One network (a small regression table averages 3 by default): on_epoch follows it.
+    (tmp_path / "one.toml").write_text("ensemble = 1\n")
     argv = ["train", "--data", str(data), "--target", "price", "--out", str(out), *QUICK]
+    argv += ["--config", str(tmp_path / "one.toml")]
     assert main(argv) == 130
     err = capsys.readouterr().err
     assert f"the best model so far in {out / 'model.npz'}" in err and "--resume" in err
