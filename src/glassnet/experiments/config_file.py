@@ -42,6 +42,7 @@ from typing import Any
 from glassnet.data.tables import is_table
 from glassnet.errors import ConfigError, DataWarning
 from glassnet.experiments import presets
+from glassnet.training import table_recipe
 from glassnet.training.config import TrainConfig
 
 COMMANDS = ("train", "run", "sweep")
@@ -78,19 +79,11 @@ SEARCHES = ("grid", "random")
 # What a random search samples from (glassnet.experiments.plan); a grid needs lists.
 DISTRIBUTIONS = ("loguniform", "uniform", "randint")
 
-# The recipe a table gets unless the file or the flags say otherwise: chosen on the tables of
-# benchmarks/tables.py (docs/guide/tables.md), where it matches or beats a
-# scikit-learn pipeline with MLPClassifier / MLPRegressor on the same split.
-TABLE_DEFAULTS: dict[str, Any] = {
-    "hidden_layer_sizes": [100],
-    "activation": "relu",
-    "optimizer": "adam",
-    "lr": 0.001,
-    "batch_size": 32,
-    "epochs": 300,
-    "early_stopping_patience": 30,
-    "l2": 0.0001,
-}
+# The recipe a table gets unless the file or the flags say otherwise (issue 24): the fixed part
+# and, until the data are read, the small-table sizes; batch size, epochs and patience left to
+# the recipe are then chosen from the training rows (``table_recipe.sized_settings``, called
+# where the table is split; the keys left open travel in the data settings as "table_sized").
+TABLE_DEFAULTS: dict[str, Any] = table_recipe.table_defaults(1)
 
 
 def defaults_by_kind() -> dict[str, dict[str, Any]]:
@@ -122,11 +115,15 @@ class DataSettings:
     # shares of ``data`` (None: split off ``data``).
     validation_data: str | None = None
     test_data: str | None = None
+    # The table recipe's settings the user left open (batch size, epochs, patience, the
+    # ensemble): chosen from the training rows once the table is read (table_recipe).
+    table_sized: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The settings in run.json's layout (lists, not tuples)."""
         record = dataclasses.asdict(self)
         record["image_shape"] = None if self.image_shape is None else list(self.image_shape)
+        record["table_sized"] = list(self.table_sized)
         return record
 
     @classmethod
@@ -136,6 +133,7 @@ class DataSettings:
         values = {key: value for key, value in record.items() if key in known}
         shape = values.get("image_shape")
         values["image_shape"] = None if shape is None else tuple(shape)
+        values["table_sized"] = tuple(values.get("table_sized") or ())
         values["columns"] = {
             key: list(names) for key, names in (values.get("columns") or {}).items()
         }
@@ -411,7 +409,10 @@ def build(
     if table is None:
         table = is_table(data, layout.get("image_shape"))
     train = dict(layout.get("train", {}))
+    sized = []
     if table and "base" not in layout:
+        sized = [key for key in table_recipe.SIZED if key not in train]  # left to the rows
+        sized += [] if "ensemble" in layout else ["ensemble"]
         train = {**TABLE_DEFAULTS, **train}  # the tabular recipe under the file's settings
     # "full" batches and "none" patience are spelled in words (TOML has no null).
     for setting, word in (("batch_size", "full"), ("early_stopping_patience", "none")):
@@ -435,6 +436,7 @@ def build(
             **{key: layout.get(key) for key in DATA_KEYS},
             "data": data,
             "columns": layout.get("columns", {}),
+            "table_sized": sized,
         }
     )
     plan = {key: layout[key] for key in PLAN_KEYS if key in layout}

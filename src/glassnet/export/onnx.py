@@ -227,6 +227,38 @@ def batch_norm(layer: Any, graph: Graph, x: str) -> str:
     return graph.node("BatchNormalization", [x, *names], "batch_norm", epsilon=layer.eps)
 
 
+def periodic_embedding(layer: Any, graph: Graph, x: str) -> str:
+    """PLR embeddings (glassnet.nn.embeddings): the first columns as sines and cosines of
+    learned frequencies, one small Linear + ReLU per column (a batched MatMul over columns),
+    the other columns appended unchanged."""
+    m, size, width = layer.n_embedded, layer.size, layer.in_features
+
+    def columns(start: int, stop: int, hint: str) -> str:
+        bounds = [graph.constant([v], hint, dtype=np.int64) for v in (start, stop, 1)]
+        return graph.node(
+            "Slice",
+            [x, bounds[0], bounds[1], graph.constant([1], "axis", dtype=np.int64), bounds[2]],
+            hint,
+        )
+
+    numbers = graph.node(
+        "Reshape", [columns(0, m, "embedded"), graph.constant([-1, m, 1], "shape", dtype=np.int64)]
+    )
+    frequencies = graph.constant(2.0 * np.pi * layer.frequencies.value[None], "frequencies")
+    angle = graph.node("Mul", [numbers, frequencies], "angle")  # (n, m, k)
+    periodic = graph.node(
+        "Concat", [graph.node("Sin", [angle]), graph.node("Cos", [angle])], "periodic", axis=2
+    )
+    by_column = graph.node("Transpose", [periodic], "by_column", perm=[1, 0, 2])  # (m, n, 2k)
+    hidden = graph.node("MatMul", [by_column, graph.constant(layer.weight.value, "weight")])
+    hidden = graph.node("Add", [hidden, graph.constant(layer.bias.value[:, None, :], "bias")])
+    active = graph.node("Transpose", [graph.node("Relu", [hidden])], "by_row", perm=[1, 0, 2])
+    flat = graph.node("Reshape", [active, graph.constant([-1, m * size], "flat", dtype=np.int64)])
+    if m == width:
+        return flat
+    return graph.node("Concat", [flat, columns(m, width, "passed")], "embedded_and_rest", axis=1)
+
+
 # Layer class name -> emitter. A new layer type needs one entry here (and nothing else).
 LAYERS: dict[str, Emitter] = {
     "Linear": linear,
@@ -243,6 +275,7 @@ LAYERS: dict[str, Emitter] = {
     "AvgPool2D": pool("AveragePool"),
     "GlobalAvgPool2D": global_avg_pool,
     "BatchNorm": batch_norm,
+    "PeriodicEmbedding": periodic_embedding,
 }
 
 # Preprocessing step class name -> emitter, applied in ``preprocessing_steps`` order.

@@ -23,7 +23,12 @@ from typing import Any
 import numpy as np
 
 from glassnet.data.columns import parse_dates
-from glassnet.data.preprocessing import DATE_PARTS, MISSING_CATEGORY, category_text
+from glassnet.data.preprocessing import (
+    DATE_PARTS,
+    MISSING_CATEGORY,
+    OTHER_CATEGORY,
+    category_text,
+)
 from glassnet.errors import ExportError
 
 # Graph output names: a column may not take one of them as its input name.
@@ -146,7 +151,8 @@ def calendar_parts(graph: Any, column: str) -> dict[str, str]:
 
 
 def one_hot(graph: Any, column: str, categories: list[str], types: Any) -> str:
-    """(n, 1) strings -> (n, k) float64 0/1 over ``categories``; unseen -> all zeros."""
+    """(n, 1) strings -> (n, k) float64 0/1 over ``categories``; unseen -> all zeros, or the
+    OTHER_CATEGORY's input when the column has one (a column of many categories)."""
     strings, codes = list(categories), list(range(len(categories)))
     if MISSING_CATEGORY in categories:  # an empty string is a missing cell too
         strings.append("")
@@ -158,7 +164,7 @@ def one_hot(graph: Any, column: str, categories: list[str], types: Any) -> str:
         domain="ai.onnx.ml",
         cats_strings=strings,
         cats_int64s=codes,
-        default_int64=-1,
+        default_int64=categories.index(OTHER_CATEGORY) if OTHER_CATEGORY in categories else -1,
     )
     known = graph.constant(np.arange(len(categories))[None, :], "codes", dtype=np.int64)
     hot = graph.node("Equal", [index, known], f"{column}_is")

@@ -450,6 +450,9 @@ def _declared_shapes(spec: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
         return {"weight": (spec.get("out_channels"), spec.get("in_channels"), size, size)}
     if kind == "BatchNorm":
         return {"weight": (spec.get("num_features"),), "running_mean": (spec.get("num_features"),)}
+    if kind == "PeriodicEmbedding":  # glassnet.nn.embeddings, a table's numeric columns
+        m, k, size = (spec.get(key) for key in ("n_embedded", "n_frequencies", "size"))
+        return {"frequencies": (m, k), "weight": (m, None if k is None else 2 * k, size)}
     return {}
 
 
@@ -459,8 +462,11 @@ def _check_declared_sizes(config: Any, arrays: dict[str, np.ndarray], prefix: st
     layers = config.get("layers") if isinstance(config, dict) else None
     if not isinstance(layers, list) or not layers or not isinstance(layers[0], dict):
         raise ModelFileError("a network description lists no layers")
-    if layers[0].get("type") not in ("Linear", "Reshape"):
-        raise ModelFileError("a network must start with a Linear layer (or a Reshape to images)")
+    if layers[0].get("type") not in ("Linear", "Reshape", "PeriodicEmbedding"):
+        raise ModelFileError(
+            "a network must start with a Linear layer (or a Reshape to images, or a "
+            "PeriodicEmbedding of numeric columns)"
+        )
     for index, spec in enumerate(layers):
         if not isinstance(spec, dict):
             continue

@@ -13,6 +13,7 @@ import numpy as np
 
 from glassnet.errors import ConfigError
 from glassnet.nn.conv import Conv2D
+from glassnet.nn.embeddings import PeriodicEmbedding
 from glassnet.nn.layers import (
     Dropout,
     Identity,
@@ -45,6 +46,7 @@ LAYER_TYPES: dict[str, type[Layer]] = {
         BatchNorm,
         Flatten,
         Reshape,
+        PeriodicEmbedding,  # numeric table columns (issue 24)
     )
 }
 

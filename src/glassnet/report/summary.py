@@ -79,7 +79,8 @@ def preprocessing_rows(table: TablePreprocessor) -> list[dict[str, str]]:
         elif name in categories:
             known = categories[name]
             shown = ", ".join(known[:6]) + (", ..." if len(known) > 6 else "")
-            learned = f"one-hot over {len(known)} categories: {shown}; unseen -> all zero"
+            unseen = "rare and unseen -> (other)" if "(other)" in known else "unseen -> all zero"
+            learned = f"one-hot over {len(known)} categories: {shown}; {unseen}"
         elif name in table.datetime:
             learned = "expanded into year, month, day, weekday, hour (numeric, as above)"
         else:

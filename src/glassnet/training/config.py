@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_limits
 from glassnet.data.checks import check_classes, check_features, check_targets
 from glassnet.data.preprocessing import Scaler
 from glassnet.errors import ConfigError
+from glassnet.nn.embeddings import PeriodicEmbedding
 from glassnet.nn.layers import ACTIVATIONS, Sequential, mlp
 from glassnet.nn.losses import (
     Loss,
@@ -79,6 +80,11 @@ class TrainConfig:
     # (channels, height, width) that flat input rows are reshaped to for image layers.
     layers: list[dict[str, Any]] | None = None
     input_shape: tuple[int, ...] | None = None
+    # Periodic (PLR) embeddings of numeric inputs (glassnet.nn.embeddings), issue 24: each of
+    # the first embedded_columns inputs (None: all; a table's numeric columns) becomes
+    # numeric_embedding features; 0 embeds nothing.
+    numeric_embedding: int = 0
+    embedded_columns: int | None = None
 
     def __post_init__(self) -> None:
         sizes = self.hidden_layer_sizes
@@ -114,6 +120,9 @@ class TrainConfig:
             raise ConfigError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
         self.betas = tuple(_real("Adam beta", beta, low=0.0, high=1.0) for beta in self.betas)  # type: ignore[assignment]
         self.epochs = _whole("epochs", self.epochs, 1)
+        self.numeric_embedding = _whole("numeric_embedding", self.numeric_embedding, 0)
+        if self.embedded_columns is not None:
+            self.embedded_columns = _whole("embedded_columns", self.embedded_columns, 0)
         if self.batch_size is not None:
             self.batch_size = _whole("batch_size", self.batch_size, 1)
         _choice("lr_schedule", self.lr_schedule, SCHEDULES)
@@ -242,6 +251,9 @@ def build(
             dtype=np.dtype(config.dtype),
         )
         return model, make_loss(config), _optimizer(config, model)
+    embedding = _embedding(config, n_features, rng)
+    if embedding is not None:
+        n_features = embedding.output_features(n_features)
     model = mlp(
         [n_features, *config.hidden_layer_sizes, n_outputs],
         activation_name=config.activation,
@@ -251,7 +263,26 @@ def build(
         rng=rng,
         dtype=np.dtype(config.dtype),
     )
+    if embedding is not None:
+        model = Sequential(embedding, *model.layers)
     return model, make_loss(config), _optimizer(config, model)
+
+
+def _embedding(
+    config: TrainConfig, n_features: int, rng: np.random.Generator | None
+) -> PeriodicEmbedding | None:
+    """The PLR embedding of the first ``embedded_columns`` inputs, or None."""
+    columns = n_features if config.embedded_columns is None else config.embedded_columns
+    columns = min(columns, n_features)
+    if config.numeric_embedding == 0 or columns == 0:
+        return None
+    return PeriodicEmbedding(
+        n_features,
+        columns,
+        size=config.numeric_embedding,
+        rng=rng,
+        dtype=np.dtype(config.dtype),
+    )
 
 
 def shaped_network(config: TrainConfig, n_features: int, n_outputs: int) -> Sequential:

@@ -108,6 +108,8 @@ class Job:
         """What the model file records of the user's data: its label column, and the tables
         of a user's own split."""
         info: dict[str, Any] = {"target": self.data.target}
+        if self.inputs is not None and self.inputs.table_defaults is not None:
+            info["table_defaults"] = self.inputs.table_defaults  # shown to the user
         for key in ("validation_data", "test_data"):
             if getattr(self.data, key) is not None:
                 info[key] = getattr(self.data, key)

@@ -42,6 +42,8 @@ class RunInputs:
     table: TablePreprocessor | None
     columns: list[ColumnInfo] | None
     task: str
+    # The table recipe's sizes chosen from the training rows (None: none left to them).
+    table_defaults: dict[str, Any] | None = None
 
 
 def source_kind(source: object) -> str:
@@ -114,6 +116,8 @@ def read_inputs(
         inputs = RunInputs(splits, None, None, task)
     if inputs.task == "regression":  # run_experiment: the loss "mse" makes it a regression
         preset.train = preset.train.replace(loss="mse", output_activation="identity")
+    if inputs.table is not None:
+        inputs.table_defaults = size_the_recipe(preset, settings, inputs)
     check_recipe(preset, inputs.splits)
     return inputs
 
@@ -265,6 +269,28 @@ def regression_target(y: np.ndarray, name: str) -> np.ndarray:
     if not np.all(np.isfinite(values)):
         raise DataError(f"{name}: the regression target holds NaN or infinite values")
     return values
+
+
+def size_the_recipe(
+    preset: Preset, settings: DataSettings, inputs: RunInputs
+) -> dict[str, Any] | None:
+    """Give ``preset`` the table recipe's settings the user left open (batch size, epochs,
+    patience, ..., the ensemble: ``settings.table_sized``) for this many training rows, and
+    the numeric columns its PLR embedding takes; returns the sizes chosen (None: none)."""
+    from glassnet.training import table_recipe
+
+    sized = None
+    if settings.table_sized:
+        given = set(table_recipe.SIZED) - set(settings.table_sized)
+        rows, width = inputs.splits.train.x.shape
+        sized = table_recipe.sized_settings(dict.fromkeys(given), rows, width, inputs.task)
+        preset.train = preset.train.replace(**sized)
+        if "ensemble" in settings.table_sized:
+            preset.ensemble = sized["ensemble"] = table_recipe.ensemble_for(rows, inputs.task)
+    if preset.train.numeric_embedding and preset.train.embedded_columns is None:
+        # PLR embeddings take the numeric columns, which come first in a table's inputs.
+        preset.train = preset.train.replace(embedded_columns=len(inputs.table.numeric))
+    return sized
 
 
 def check_recipe(preset: Preset, splits: Splits) -> None:

