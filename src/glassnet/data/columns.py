@@ -30,9 +30,10 @@ EXPORTABLE_ROLES = ("numeric", "categorical", "boolean", "datetime")
 # A text column with at most this many distinct values is a category.
 MAX_CATEGORIES = 50
 # ... unless its values are short (MAX_CODE_LENGTH characters on average), repeat
-# (ROWS_PER_CODE rows a value on average) and number at most MAX_CODES: then it is a code (states, countries,
-# airports, species), kept as categorical with its rare values grouped as "(other)". Long text
-# (titles, organisation names, paragraphs) stays free text whatever its counts.
+# (ROWS_PER_CODE rows a value on average) and number at most MAX_CODES: then it is a code
+# (states, countries, airports, species), kept as categorical with its rare values grouped as
+# "(other)". Long text (titles, organisation names, paragraphs) stays free text whatever its
+# counts.
 MAX_CODES = 1000
 MAX_CODE_LENGTH = 40
 # Fewer rows a value than this, and the training rows hold too few of each to learn it (the
