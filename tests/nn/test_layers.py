@@ -498,6 +498,7 @@ def test_the_layer_type_names_model_files_store_never_change():
         "LeakyReLU",
         "Linear",
         "MaxPool2D",
+        "PeriodicEmbedding",
         "ReLU",
         "Reshape",
         "Sigmoid",
