@@ -31,7 +31,7 @@ def walk(a, b, where):
     elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
             walk(x, y, f"{where}[{i}]")
-    elif a != b and not (isinstance(a, str) and "/tmp/base" in a):
+    elif a != b and not (isinstance(a, str) and a.replace(str(before), str(after)) == b):
         print(f"{where}: {str(a)[:80]} != {str(b)[:80]}")
 
 
