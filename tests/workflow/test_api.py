@@ -431,3 +431,20 @@ def test_a_run_that_fails_while_writing_its_outputs_is_finished_by_resume(
     cli(capsys, "train", "--resume", out, "--quiet")
     assert json.loads((out / "metrics.json").read_text())["test_accuracy"] > 0.9
     assert (out / "report.html").is_file()
+
+
+def test_a_saved_run_keeps_weights_and_preprocessing_not_rows(penguins, tmp_path):
+    """The keep-nothing rule for run objects: once a run is written, pickling it carries no
+    test row (an unsaved run keeps them until saved: it must write its predictions)."""
+    import pickle
+
+    job = workflow.prepare(penguins, "species", progress=False, **QUICK)
+    test_row = job.inputs.splits.test.x[3].tobytes()
+    in_memory = job.run()
+    assert test_row in pickle.dumps(in_memory)  # the check can see a row when one is kept
+    in_memory.save(tmp_path / "saved")
+    assert test_row not in pickle.dumps(in_memory)
+    job = workflow.prepare(penguins, "species", progress=False, **QUICK)
+    written = job.run(tmp_path / "written")
+    assert job.inputs.splits.test.x[3].tobytes() not in pickle.dumps(written)
+    assert written.result is None and written.test_accuracy == in_memory.test_accuracy

@@ -165,9 +165,8 @@ class Job:
                 write_run(result, folder)
         except KeyboardInterrupt:  # metrics.json is written last: --resume finishes it
             raise RunInterrupted(Path(folder), self.command, None) from None
-        return Run(
-            result.metrics(), result.model, folder=Path(folder), result=result, started=started
-        )
+        # Saved: the run keeps its metrics, weights and preprocessing, not the test rows.
+        return Run(result.metrics(), result.model, folder=Path(folder))
 
 
 def preload_figures_after(on_trial: Any) -> Any:

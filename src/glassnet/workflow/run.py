@@ -121,8 +121,9 @@ class Run:
 
     @property
     def result(self) -> ExperimentResult | None:
-        """Everything the training produced (trials, member histories), for a run trained
-        in this process; None for one loaded from its folder."""
+        """Everything the training produced (trials, member histories, the test rows), for
+        a run trained in this process and not yet saved; None once it is saved (a saved run
+        keeps no data, only what its folder holds) and for one loaded from its folder."""
         return self._result
 
     def save(self, folder: str | Path) -> Path:
@@ -141,6 +142,8 @@ class Run:
                 start_run(preset, seed, folder, command)
                 write_run(self._result, folder)
             self.metrics = run_folder.read_metrics(folder)
+            # Written: from here the run holds metrics, weights and preprocessing, not data.
+            self._result = self._started = None
         self.folder = folder
         return folder
 
