@@ -48,7 +48,7 @@ for folder in sorted(before.iterdir()):
         x, y = np.load(npz, allow_pickle=False), np.load(other / "model.npz", allow_pickle=False)
         if set(x.files) != set(y.files):
             print(folder.name, "model arrays differ in names", set(x.files) ^ set(y.files))
-        for name in x.files:
+        for name in sorted(set(x.files) & set(y.files)):
             if not np.array_equal(x[name], y[name]):
                 print(folder.name, "array differs:", name)
     s = folder / "summary.md"
