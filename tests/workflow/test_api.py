@@ -226,6 +226,9 @@ def test_an_interrupted_run_resumes_from_python(tmp_path, monkeypatch):
     assert "glassnet.resume(" in str(stopped.value) and stopped.value.folder == tmp_path / "run"
     with pytest.raises(ConfigError, match="give them again"):
         glassnet.resume(tmp_path / "run", progress=False)
+    other = frame.assign(a=frame["a"] + 1.0)
+    with pytest.raises(ConfigError, match="the data given differ"):
+        glassnet.resume(tmp_path / "run", data=other, progress=False)
     resumed = glassnet.resume(tmp_path / "run", data=frame, progress=False)
     whole = glassnet.train(frame, target="y", progress=False, **settings)
     assert resumed.test_r2 == whole.test_r2

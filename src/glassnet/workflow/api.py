@@ -62,6 +62,9 @@ class Job:
     refit: str | None
     inputs: RunInputs | None  # None: the preset's own data (the digits' seed split)
     display: Display
+    # Data given in Python (a DataFrame, arrays) leave only this in run.json, so a resume
+    # can tell whether it was given the same data again.
+    data_digest: str | None = None
 
     @property
     def columns(self) -> list[dict[str, Any]]:
@@ -82,6 +85,8 @@ class Job:
             record["refit"] = self.refit
         if self.inputs is not None:
             record.update(self.data.to_dict())
+        if self.data_digest is not None:
+            record["data_digest"] = self.data_digest
         return record
 
     def check_memory(self, n_jobs: int | None) -> None:
@@ -260,7 +265,30 @@ def prepare(
         refit if command == "run" else None,
         inputs,
         display,
+        data_digest(data, target),
     )
+
+
+def data_digest(data: Any, target: Any) -> str | None:
+    """A SHA-256 of data given in Python (a DataFrame's cells and column names, or arrays
+    and their labels); None for a file or a name, which run.json names instead."""
+    import hashlib
+
+    if data is None or source_kind(data) == "name":
+        return None
+    digest = hashlib.sha256()
+    if source_kind(data) == "table":
+        import pandas as pd
+
+        digest.update(repr([str(name) for name in data.columns]).encode())
+        digest.update(pd.util.hash_pandas_object(data, index=False).to_numpy().tobytes())
+    else:
+        x = data[0] if isinstance(data, tuple) and target is None else data
+        digest.update(np.ascontiguousarray(np.asarray(x)).tobytes())
+    labels = data[1] if isinstance(data, tuple) and target is None else target
+    if labels is not None and not isinstance(labels, str):
+        digest.update(np.ascontiguousarray(np.asarray(labels)).astype(str).tobytes())
+    return digest.hexdigest()
 
 
 def display_of(progress: bool | Display) -> Display:
@@ -426,10 +454,16 @@ def resume_claimed(
                     f"give them again: glassnet.resume({str(folder)!r}, data=...)"
                 )
             source = data
+            if data_digest(data, target) != record.get("data_digest"):
+                raise ConfigError(
+                    f"the data given differ from those the run in {folder} trained on; "
+                    "give the same DataFrame or arrays (and target) to resume it"
+                )
         labels = None if isinstance(target, str) else target
         inputs = read_inputs(source, labels, settings, preset, seed, display.status)
     name = str(record.get("name", "run"))
     job = Job(name, preset, settings, seed, record.get("refit"), inputs, display)
+    job.data_digest = record.get("data_digest")
     return job.train_into(Path(folder), n_jobs=n_jobs)
 
 
