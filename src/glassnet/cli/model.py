@@ -162,8 +162,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.proba and model.task != "classification":
         raise DataError("--proba needs a classifier; this model predicts numbers (regression)")
     with out.status("predicting ..."):
-        proba = model.predict_proba(data.x)
-        predictions = model.predict(data.x)
+        predictions = workflow.predict(model, data)
+        # The probabilities only when asked for: the network runs once per question.
+        proba = workflow.predict(model, data, proba=True) if args.proba else None
     if model.task == "regression":
         predictions = np.asarray([float(f"{value:.8g}") for value in predictions])
     classes = [] if model.classes is None else model.classes.tolist()
@@ -171,8 +172,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
-    for row, (label, p) in enumerate(zip(predictions.tolist(), proba, strict=True)):
-        writer.writerow([row, label, *(f"{v:.6g}" for v in p)] if args.proba else [row, label])
+    for row, label in enumerate(predictions.tolist()):
+        shown = [] if proba is None else [f"{v:.6g}" for v in proba[row]]
+        writer.writerow([row, label, *shown])
     text = buffer.getvalue()
     if args.out is not None:
         write_atomic(args.out, lambda handle: handle.write(text), mode="w")
