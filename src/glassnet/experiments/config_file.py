@@ -325,7 +325,7 @@ def with_base(layout: dict[str, Any], depth: int = 0) -> dict[str, Any]:
 
 
 def resolve(
-    path: str | Path | None,
+    path: str | Path | dict[str, Any] | None,
     command: str,
     *,
     changes: dict[str, Any] | None = None,
@@ -333,14 +333,18 @@ def resolve(
     table: bool | None = None,
     changes_where: str = "flags",
 ) -> Settings:
-    """Read the config file at ``path`` (if any) for ``command``, put ``changes`` (the flags,
-    in the same layout) on top, and build what the command runs. ``default_base`` is the
+    """Read the config file at ``path`` (if any; a dict is a file's keys given in Python) for
+    ``command``, put ``changes`` (the flags, in the same layout) on top, and build what the
+    command runs. ``default_base`` is the
     preset used when neither names one (``glassnet run`` and ``sweep`` without a file: seed).
     ``table`` says whether the data are a table when their name cannot (data given in
     Python); None decides from the name (``is_table``)."""
-    layout = read_file(path) if path is not None else {}
-    where = f"config file {str(path)!r}" if path is not None else "flags"
-    name = Path(path).stem if path is not None else None
+    if isinstance(path, dict):
+        layout, where, name = dict(path), "config", None
+    elif path is not None:
+        layout, where, name = read_file(path), f"config file {str(path)!r}", Path(path).stem
+    else:
+        layout, where, name = {}, "flags", None
     return resolve_layout(
         layout,
         command,

@@ -189,6 +189,7 @@ def plan_of_changes(
     changes: dict[str, Any],
     *,
     settings: dict[str, Any] | list[str] | None = None,
+    training: dict[str, Any] | None = None,
     grid: dict[str, Any] | list[str] | None = None,
     seeds: list[int] | str | None = None,
     n_random: int | None = None,
@@ -197,12 +198,13 @@ def plan_of_changes(
 ) -> SweepPlan:
     """A plan from a config file (a path, or its keys as a dict) with ``changes`` (data and
     base, in the file's layout) on top; ``settings`` and ``grid`` as dicts, or as the
-    command line's ``KEY=VALUE`` texts; ``seeds`` a list or ``0-4``; ``n_random`` draws make
-    it a random search. ``table`` says whether data given in Python are a table."""
+    command line's ``KEY=VALUE`` texts, and ``training`` (keywords) over ``settings``;
+    ``seeds`` a list or ``0-4``; ``n_random`` draws make it a random search. ``table`` says
+    whether data given in Python are a table."""
     changes = dict(changes)
     if isinstance(settings, list):
         settings = dict(parse_assignment(text, many=False) for text in settings)
-    changes["train"] = dict(settings or {})
+    changes["train"] = {**(settings or {}), **(training or {})}
     if isinstance(grid, list):
         grid = dict(parse_assignment(text, many=True) for text in grid)
     if grid:
@@ -215,19 +217,9 @@ def plan_of_changes(
     # Without a file, the seed experiment on the digits; other data get their defaults.
     digits = config is None and changes.get("data") in (None, "digits")
     default_base = "seed" if digits else None
-    if isinstance(config, dict):
-        resolved = config_file.resolve_layout(
-            dict(config),
-            "sweep",
-            changes=changes,
-            default_base=default_base,
-            where="config",
-            table=table,
-        )
-    else:
-        resolved = config_file.resolve(
-            config, "sweep", changes=changes, default_base=default_base, table=table
-        )
+    resolved = config_file.resolve(
+        config, "sweep", changes=changes, default_base=default_base, table=table
+    )
     return _plan_of(resolved)
 
 

@@ -31,9 +31,6 @@ from glassnet.workflow.run import Run, columns_record
 if TYPE_CHECKING:
     from glassnet.experiments.sweep import SweepResult
 
-# Python names of the data keywords, and where the config file layout keeps them.
-COLUMN_KEYWORDS = config_file.COLUMN_KEYS  # drop, features, categorical, numeric
-
 
 class RunInterrupted(KeyboardInterrupt):
     """Ctrl-C (or SIGTERM) stopped a run saved in ``folder``: its finished work is there,
@@ -231,11 +228,7 @@ def prepare(
         if part is not None and source_kind(part) == "arrays":
             raise ConfigError(f"{name} takes a table file or a DataFrame, not arrays")
     changes: dict[str, Any] = {
-        "data": None if data is None else source_name(data),
-        "target": target if isinstance(target, str) else None,
-        "task": task,
-        "columns": column_lists(drop, features, categorical, numeric),
-        "base": preset,
+        **data_changes(data, target, task, preset, drop, features, categorical, numeric),
         "train": training or None,
         "validation_fraction": validation_fraction,
         "test_fraction": test_fraction,
@@ -320,11 +313,30 @@ def is_frame(part: Any) -> bool:
     return part is not None and source_kind(part) == "table"
 
 
-def column_lists(*lists: list[str] | None) -> dict[str, list[str]] | None:
-    """The drop / features / categorical / numeric keywords as the config file's
-    ``[columns]`` table (None when none is given)."""
-    given = {key: list(names) for key, names in zip(COLUMN_KEYWORDS, lists, strict=True) if names}
-    return given or None
+def data_changes(
+    data: Any, target: Any, task: str | None, preset: str | None, *columns: list[str] | None
+) -> dict[str, Any]:
+    """The data keywords of ``prepare`` and ``sweep`` in the config file's layout: the data's
+    name, a label column's name, the task, the base preset and, from the drop / features /
+    categorical / numeric lists (``columns``), the ``[columns]`` table."""
+    given = {
+        key: list(names)
+        for key, names in zip(config_file.COLUMN_KEYS, columns, strict=True)
+        if names
+    }
+    return {
+        "data": None if data is None else source_name(data),
+        "target": target if isinstance(target, str) else None,
+        "task": task,
+        "columns": given or None,
+        "base": preset,
+    }
+
+
+def is_table_kind(kind: str | None) -> bool | None:
+    """Whether data given in Python (``source_kind``) are a table; None for a file or a name,
+    whose suffix says it."""
+    return None if kind in (None, "name") else kind == "table"
 
 
 def resolve_settings(
@@ -342,23 +354,12 @@ def resolve_settings(
     default_base = None
     if command == "run" and config is None and data in (None, "digits"):
         default_base = "seed"  # glassnet run: the seed experiment on the digits
-    table = None if kind in (None, "name") else kind == "table"
-    if isinstance(config, dict):
-        return config_file.resolve_layout(
-            dict(config),
-            command,
-            changes=changes,
-            default_base=default_base,
-            where="config",
-            table=table,
-            changes_where=origin,
-        )
     return config_file.resolve(
         config,
         command,
         changes=changes,
         default_base=default_base,
-        table=table,
+        table=is_table_kind(kind),
         changes_where=origin,
     )
 
@@ -507,26 +508,17 @@ def sweep(
 
     display = display_of(progress)
     kind = None if data is None else source_kind(data)
-    changes: dict[str, Any] = {
-        "data": None if data is None else source_name(data),
-        "target": target if isinstance(target, str) else None,
-        "task": task,
-        "columns": column_lists(drop, features, categorical, numeric),
-        "base": preset,
-    }
-    if isinstance(settings, list):
-        from glassnet.experiments.plan import parse_assignment
-
-        settings = dict(parse_assignment(text, many=False) for text in settings)
+    changes = data_changes(data, target, task, preset, drop, features, categorical, numeric)
     plan = plan_of_changes(
         config,
         changes,
-        settings={**(settings or {}), **training},
+        settings=settings,
+        training=training,
         grid=grid,
         seeds=seeds,
         n_random=n_random,
         search_seed=search_seed,
-        table=None if kind in (None, "name") else kind == "table",
+        table=is_table_kind(kind),
     )
     if workers is not None and cluster is None:
         raise ConfigError("workers sets the size of cluster='local' (--workers: --cluster local)")
