@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from glassnet.errors import GlassnetError
@@ -31,22 +32,24 @@ def regular_file(
 ) -> Path:
     """``path`` as a Path when it names an existing regular file (links followed); else
     ``error`` saying what it is instead (missing, a folder, a FIFO, a device)."""
-    path = Path(path)
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        raise error(f"{what} {str(path)!r} does not exist") from None
-    except OSError as exc:
-        raise error(f"{what} {str(path)!r} cannot be read ({exc.strerror or exc})") from None
-    if not stat.S_ISREG(mode):
-        raise error(f"{what} {str(path)!r} is {_kind(mode)}, not a regular file")
-    return path
+    return _of_kind(path, stat.S_ISREG, "a regular file", what, error)
 
 
 def folder(
     path: str | os.PathLike[str], what: str = "folder", error: type[GlassnetError] = GlassnetError
 ) -> Path:
     """``path`` as a Path when it names an existing folder; else ``error`` saying what it is."""
+    return _of_kind(path, stat.S_ISDIR, "a folder", what, error)
+
+
+def _of_kind(
+    path: str | os.PathLike[str],
+    is_kind: Callable[[int], bool],
+    kind: str,
+    what: str,
+    error: type[GlassnetError],
+) -> Path:
+    """``path`` when ``os.stat`` (which never blocks) says it is ``kind``; else ``error``."""
     path = Path(path)
     try:
         mode = os.stat(path).st_mode
@@ -54,8 +57,8 @@ def folder(
         raise error(f"{what} {str(path)!r} does not exist") from None
     except OSError as exc:
         raise error(f"{what} {str(path)!r} cannot be read ({exc.strerror or exc})") from None
-    if not stat.S_ISDIR(mode):
-        raise error(f"{what} {str(path)!r} is {_kind(mode)}, not a folder")
+    if not is_kind(mode):
+        raise error(f"{what} {str(path)!r} is {_kind(mode)}, not {kind}")
     return path
 
 
