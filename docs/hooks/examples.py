@@ -17,6 +17,7 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
+from nav import replace
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples"
@@ -76,20 +77,9 @@ def page(script: Path, output: str, figures: list[str]) -> str:
     return "\n".join(parts)
 
 
-def _replace(nav: list, placeholder: str, entries: list) -> None:
-    """Put ``entries`` where the nav of mkdocs.yml holds ``placeholder``."""
-    for item in nav:
-        if isinstance(item, dict):
-            for key, value in item.items():
-                if value == placeholder:
-                    item[key] = entries
-                elif isinstance(value, list):
-                    _replace(value, placeholder, entries)
-
-
 def on_config(config):
     entries = [{title_and_intro(s)[0]: f"examples/{s.stem}.md"} for s in scripts()]
-    _replace(config["nav"], PLACEHOLDER, entries)
+    replace(config["nav"], PLACEHOLDER, entries)
     return config
 
 

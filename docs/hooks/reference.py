@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from mkdocs.structure.files import File
+from nav import replace
 
 ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER = "reference/"
@@ -64,23 +65,12 @@ def index(modules: dict[str, list[str]]) -> str:
     return "\n".join(lines)
 
 
-def _replace(nav: list, placeholder: str, entries: list) -> None:
-    """Put ``entries`` where the nav of mkdocs.yml holds ``placeholder``."""
-    for item in nav:
-        if isinstance(item, dict):
-            for key, value in item.items():
-                if value == placeholder:
-                    item[key] = entries
-                elif isinstance(value, list):
-                    _replace(value, placeholder, entries)
-
-
 def on_config(config):
     modules = public_modules()
     config["extra"]["reference_modules"] = modules
     entries = [{"Overview": "reference/index.md"}]
     entries += [{name: f"reference/{name}.md"} for name in modules]
-    _replace(config["nav"], PLACEHOLDER, entries)
+    replace(config["nav"], PLACEHOLDER, entries)
     return config
 
 
