@@ -146,7 +146,6 @@ def random_split(
         >>> splits.sizes()
         {'train': 1077, 'validation': 360, 'test': 360}
     """
-    from sklearn.model_selection import train_test_split
 
     for name, fraction in (("validation", validation_fraction), ("test", test_fraction)):
         if not 0.0 < fraction < 1.0:
@@ -173,19 +172,7 @@ def random_split(
     kept = np.flatnonzero(~rare[inverse.reshape(-1)]) if has_classes else np.arange(len(y))
 
     def split(rows, size, state):
-        _, row_counts = np.unique(y[rows], return_counts=True)
-        stratify = y[rows] if row_counts.min() >= 2 else None
-        try:
-            return train_test_split(rows, test_size=size, random_state=state, stratify=stratify)
-        except ValueError:  # too few samples per class to stratify this split
-            pass
-        try:
-            return train_test_split(rows, test_size=size, random_state=state)
-        except ValueError:  # a split would be empty
-            raise DataError(
-                f"{data.name} has too few rows ({len(data)}) to split three ways; "
-                "add rows or lower --validation-fraction / --test-fraction"
-            ) from None
+        return stratified_cut(rows, y, size, state, name=data.name, n_rows=len(data))
 
     if len(kept) < 3:
         raise DataError(f"{data.name} has too few rows ({len(data)}) to split three ways")
@@ -205,6 +192,29 @@ def random_split(
     if min(len(train), len(valid), len(test)) == 0:
         raise DataError(f"{data.name} has too few rows ({len(data)}) to split three ways")
     return _splits_of(data, *((data.x[rows], y[rows]) for rows in (train, valid, test)))
+
+
+def stratified_cut(
+    rows: np.ndarray, y: np.ndarray, size: float, state: int, *, name: str, n_rows: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``rows`` cut in two (kept, held out: a ``size`` share), stratified by ``y[rows]`` when
+    every class among them has two rows or more; a DataError naming the data (``name``, of
+    ``n_rows`` rows) when a part would be empty."""
+    from sklearn.model_selection import train_test_split
+
+    _, row_counts = np.unique(y[rows], return_counts=True)
+    stratify = y[rows] if row_counts.min() >= 2 else None
+    try:
+        return train_test_split(rows, test_size=size, random_state=state, stratify=stratify)
+    except ValueError:  # too few samples per class to stratify this split
+        pass
+    try:
+        return train_test_split(rows, test_size=size, random_state=state)
+    except ValueError:  # a split would be empty
+        raise DataError(
+            f"{name} has too few rows ({n_rows}) to split three ways; "
+            "add rows or lower --validation-fraction / --test-fraction"
+        ) from None
 
 
 def _warn_rare(labels: np.ndarray, counts: np.ndarray) -> None:

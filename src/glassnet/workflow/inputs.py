@@ -192,25 +192,20 @@ def own_splits(
     if missing:
         (name,) = missing
         share = settings.validation_fraction if name == "validation" else settings.test_fraction
-        train_rows, held = holdout(every, data.y, share, seed)
+        train_rows, held = holdout(every, data.y, share, seed, data.name)
         pieces[name] = (name, data.frame.iloc[held], data.y[held], data.positions[held])
     train = ("train", data.frame.iloc[train_rows], data.y[train_rows], data.positions[train_rows])
     return preprocessed_splits(data, [train, pieces["validation"], pieces["test"]])
 
 
 def holdout(
-    rows: np.ndarray, y: np.ndarray, share: float, seed: int
+    rows: np.ndarray, y: np.ndarray, share: float, seed: int, name: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``rows`` cut in two (kept, held out ``share``), stratified by ``y`` when every class
-    has two rows or more."""
-    from sklearn.model_selection import train_test_split
+    """``rows`` cut in two (kept, held out ``share``) as ``random_split`` cuts, stratified by
+    ``y`` when every class has two rows or more."""
+    from glassnet.data.datasets import stratified_cut
 
-    _, counts = np.unique(y, return_counts=True)
-    stratify = y if counts.min() >= 2 else None
-    try:
-        kept, held = train_test_split(rows, test_size=share, random_state=seed, stratify=stratify)
-    except ValueError:  # too few rows per class to stratify, or to cut at all
-        kept, held = train_test_split(rows, test_size=share, random_state=seed)
+    kept, held = stratified_cut(rows, y, share, seed, name=name, n_rows=len(rows))
     return np.sort(kept), np.sort(held)
 
 
