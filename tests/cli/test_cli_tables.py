@@ -2,6 +2,7 @@
 column, quoted commas, NA cells, a date, free text) for classes, and a numeric target for
 regression; train, evaluate, predict and summary, as a user runs them."""
 
+import contextlib
 import csv
 import json
 
@@ -208,8 +209,6 @@ def test_bad_tables_are_one_line_exit_2_and_leave_no_run_folder(
 def test_ctrl_c_during_training_leaves_a_usable_model_and_a_resumable_run(
     tmp_path, capsys, monkeypatch
 ):
-    import contextlib
-
     from glassnet.workflow.progress import Display
 
     @contextlib.contextmanager
@@ -241,6 +240,47 @@ def test_ctrl_c_during_training_leaves_a_usable_model_and_a_resumable_run(
     monkeypatch.undo()
     run(capsys, ["train", "--resume", str(out), "--quiet"])
     assert json.loads((out / "metrics.json").read_text())["test_r2"] > 0.5
+
+
+def test_ctrl_c_between_ensemble_members_resumes_to_the_uninterrupted_ensemble(
+    tmp_path, capsys, monkeypatch
+):
+    """A small regression table averages 3 networks; a Ctrl-C once the first is trained
+    leaves an unfinished run (no metrics, no model) that --resume completes, retraining the
+    members from their seeds: the same predictions as a run never interrupted."""
+    import os
+    import signal
+
+    from glassnet.workflow.progress import Display
+
+    training = Display.training
+
+    def interrupting(self, *args, **kwargs):
+        with training(self, *args, **kwargs) as hooks:
+
+            def on_member(result):
+                os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, as a user would press it
+
+            yield {**hooks, "on_member": on_member}
+
+    data = regression_table(tmp_path / "prices.tsv")
+    argv = ["train", "--data", str(data), "--target", "price", *QUICK, "--epochs", "30"]
+    run(capsys, [*argv, "--out", str(tmp_path / "whole"), "--quiet"])
+    whole = np.load(tmp_path / "whole" / "predictions.npz")
+    assert json.loads((tmp_path / "whole" / "metrics.json").read_text())["ensemble"] == 3
+
+    out = tmp_path / "cut"
+    monkeypatch.setattr(Display, "training", contextlib.contextmanager(interrupting))
+    assert main([*argv, "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert f"continue with: glassnet train --resume {out}" in err, err
+    assert not (out / "metrics.json").exists() and not (out / "model.npz").exists()
+    monkeypatch.undo()
+    run(capsys, ["train", "--resume", str(out), "--quiet"])
+    resumed = np.load(out / "predictions.npz")
+    assert set(resumed.files) == set(whole.files)
+    for name in whole.files:
+        np.testing.assert_array_equal(resumed[name], whole[name])
 
 
 def test_run_takes_a_preset_onto_a_table(tmp_path, capsys):
