@@ -348,6 +348,40 @@ def test_a_users_own_split_validates_and_tests_on_its_own_tables(penguins, tmp_p
         glassnet.train("digits", test_data=test, progress=False)
 
 
+def test_a_sweep_scores_its_trainings_on_the_users_own_validation_rows(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 3))
+    frame = pd.DataFrame(x, columns=["a", "b", "c"]).assign(y=x @ [1.0, -2.0, 0.5])
+    frame.iloc[:200].to_csv(tmp_path / "train.csv", index=False)
+    # Validation rows far off the training ones: only they can make the loss this large.
+    shifted = frame.iloc[200:].assign(y=lambda f: f.y + 100)
+    shifted.to_csv(tmp_path / "valid.csv", index=False)
+    data = ["--data", tmp_path / "train.csv", "--target", "y", "--grid", "l2=0.001,0.1"]
+    settings = ["--set", "epochs=20", "--set", 'early_stopping_patience="none"']
+    cli(capsys, "sweep", *data, *settings, "--out", tmp_path / "held")
+    cli(capsys, "sweep", *data, *settings, "--validation-data", tmp_path / "valid.csv",
+        "--out", tmp_path / "own")  # fmt: skip
+
+    def losses(folder):
+        lines = (tmp_path / folder / "trials.jsonl").read_text().splitlines()
+        return [json.loads(line)["validation_loss"] for line in lines]
+
+    assert max(losses("held")) < 1 < 100 < min(losses("own"))
+    result = glassnet.sweep(
+        data=tmp_path / "train.csv",
+        target="y",
+        grid={"l2": [0.001, 0.1]},
+        validation_data=shifted,
+        epochs=20,
+        early_stopping_patience=None,
+        n_jobs=1,
+        progress=False,
+    )
+    assert [record["validation_loss"] for record in result.records] == losses("own")
+    with pytest.raises(ConfigError, match="validation_data takes a table file or a DataFrame"):
+        glassnet.sweep(data="digits", validation_data=x, grid={"l2": [0.1]}, progress=False)
+
+
 def test_task_regression_works_on_images_from_an_npz_and_a_pixel_csv(tmp_path, capsys):
     from sklearn.datasets import load_digits
 

@@ -8,7 +8,12 @@ from typing import Any
 
 from glassnet import workflow
 from glassnet.cli.output import Output, add_output_flags, default_run_dir
-from glassnet.cli.train import add_config_flag, add_data_flags, data_keywords
+from glassnet.cli.train import (
+    add_config_flag,
+    add_data_flags,
+    add_own_split_flags,
+    data_keywords,
+)
 from glassnet.errors import ConfigError
 from glassnet.text import for_console
 
@@ -84,6 +89,7 @@ def add_sweep_parser(commands: Any) -> None:
         target_help="the label column of --data (a table) or its labels array (NPZ)",
         columns=True,
     )
+    add_own_split_flags(sweep.add_argument_group("your own split"), tested=False)
     add_output_flags(sweep)
     sweep.set_defaults(handler=cmd_sweep)
 
@@ -112,6 +118,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             cluster=args.cluster,
             workers=args.workers,
             progress=out.display,
+            validation_data=args.validation_data,
+            test_data=args.test_data,
             **keywords,
         )
     except KeyboardInterrupt:

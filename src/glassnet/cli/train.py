@@ -285,18 +285,7 @@ def add_train_parser(commands: Any) -> None:
     run.add_argument(
         "--test-fraction", type=float, help="share of the data held out to test once (default: 0.2)"
     )
-    run.add_argument(
-        "--validation-data",
-        metavar="FILE",
-        help="your own split: validate on this table's rows instead of a share of --data "
-        "(same columns; e.g. a later period)",
-    )
-    run.add_argument(
-        "--test-data",
-        metavar="FILE",
-        help="your own split: test once on this table's rows instead of a share of --data; "
-        "predictions.npz keeps each test row's position in it (test_rows)",
-    )
+    add_own_split_flags(run, tested=True)
     run.add_argument(
         "--seed",
         type=seed_number,
@@ -358,6 +347,27 @@ def add_config_flag(parser: argparse.ArgumentParser) -> None:
         metavar="FILE.toml",
         help="a config file: data, target, task, [columns], [train], [sweep] (docs: "
         "Config files and sweeps); flags override it",
+    )
+
+
+def add_own_split_flags(group: argparse._ArgumentGroup, *, tested: bool) -> None:
+    """``--validation-data`` and ``--test-data``: the user's own split (``tested``: the
+    command tests once, and keeps the test rows' positions)."""
+    group.add_argument(
+        "--validation-data",
+        metavar="FILE",
+        help="your own split: validate on this table's rows instead of a share of --data "
+        "(same columns; e.g. a later period)",
+    )
+    test = "test once on this table's rows instead of a share of --data"
+    group.add_argument(
+        "--test-data",
+        metavar="FILE",
+        help=f"your own split: {test}; predictions.npz keeps each test row's position in it "
+        "(test_rows)"
+        if tested
+        else f"your own split: leave --data whole for training and validation ({test} "
+        "later, with glassnet train)",
     )
 
 

@@ -224,16 +224,13 @@ def prepare(
     display = display_of(progress)
     kind = None if data is None else source_kind(data)
     target = column_name(target, kind)
-    for name, part in (("validation_data", validation_data), ("test_data", test_data)):
-        if part is not None and source_kind(part) == "arrays":
-            raise ConfigError(f"{name} takes a table file or a DataFrame, not arrays")
+    frames = own_split_frames(validation_data, test_data)
     changes: dict[str, Any] = {
         **data_changes(data, target, task, preset, drop, features, categorical, numeric),
+        **own_split_changes(validation_data, test_data),
         "train": training or None,
         "validation_fraction": validation_fraction,
         "test_fraction": test_fraction,
-        "validation_data": part_name(validation_data),
-        "test_data": part_name(test_data),
         "image_shape": list(image_shape) if image_shape else None,
         "scaling": scaling,
         "ensemble": ensemble,
@@ -245,8 +242,6 @@ def prepare(
     inputs = None
     if command == "train" or resolved.user_data:
         source, labels = source_and_labels(data, target, settings)
-        frames = {"validation": validation_data, "test": test_data}
-        frames = {name: part for name, part in frames.items() if is_frame(part)}
         inputs = read_inputs(
             source, labels, settings, resolved.preset, seed, display.status, frames
         )
@@ -331,6 +326,22 @@ def data_changes(
         "columns": given or None,
         "base": preset,
     }
+
+
+def own_split_changes(validation_data: Any, test_data: Any) -> dict[str, str | None]:
+    """The config file's ``validation_data`` / ``test_data`` keys for a user's own split
+    given as keywords: a file's path, or the stand-in name of a DataFrame."""
+    return {"validation_data": part_name(validation_data), "test_data": part_name(test_data)}
+
+
+def own_split_frames(validation_data: Any, test_data: Any) -> dict[str, Any]:
+    """The DataFrames of a user's own split (files are read from the settings); arrays are
+    refused, since their columns have no names to match the training table's."""
+    parts = {"validation": validation_data, "test": test_data}
+    for name, part in parts.items():
+        if part is not None and source_kind(part) == "arrays":
+            raise ConfigError(f"{name}_data takes a table file or a DataFrame, not arrays")
+    return {name: part for name, part in parts.items() if is_frame(part)}
 
 
 def is_table_kind(kind: str | None) -> bool | None:
@@ -490,6 +501,8 @@ def sweep(
     features: list[str] | None = None,
     categorical: list[str] | None = None,
     numeric: list[str] | None = None,
+    validation_data: Any = None,
+    test_data: Any = None,
     data_home: str | None = None,
     **training: Any,
 ) -> SweepResult:
@@ -498,8 +511,10 @@ def sweep(
     each of ``seeds``, or ``n_random`` draws of a random search, on local processes or a Dask
     cluster (``scheduler="tcp://..."`` or ``cluster="local"``). Training settings given as
     keywords (or ``settings``, a dict or the command line's ``["epochs=200"]``) change every
-    configuration. With ``out``, the records are written as they come,
-    and a sweep stopped part-way runs only its missing trials when run again."""
+    configuration. ``validation_data`` (a file or a DataFrame) scores every training on those
+    rows instead of a share of ``data``, as ``train`` does. With ``out``, the records are
+    written as they come, and a sweep stopped part-way runs only its missing trials when run
+    again."""
     from contextlib import nullcontext
 
     from glassnet.experiments.plan import plan_of_changes
@@ -508,7 +523,11 @@ def sweep(
 
     display = display_of(progress)
     kind = None if data is None else source_kind(data)
-    changes = data_changes(data, target, task, preset, drop, features, categorical, numeric)
+    frames = own_split_frames(validation_data, test_data)
+    changes = {
+        **data_changes(data, target, task, preset, drop, features, categorical, numeric),
+        **own_split_changes(validation_data, test_data),
+    }
     plan = plan_of_changes(
         config,
         changes,
@@ -528,7 +547,8 @@ def sweep(
         # vary the trainings, not the split.
         data_settings = dataclasses.replace(plan.data, data_home=data_home)
         source, labels = source_and_labels(data, column_name(target, kind), data_settings)
-        splits = read_inputs(source, labels, data_settings, plan.preset, 0, display.status).splits
+        status = display.status
+        splits = read_inputs(source, labels, data_settings, plan.preset, 0, status, frames).splits
     if scheduler is not None or cluster is not None:
         from glassnet.experiments.dask_trials import dask_client, require_distributed
 
