@@ -359,15 +359,14 @@ def add_own_split_flags(group: argparse._ArgumentGroup, *, tested: bool) -> None
         help="your own split: validate on this table's rows instead of a share of --data "
         "(same columns; e.g. a later period)",
     )
-    test = "test once on this table's rows instead of a share of --data"
     group.add_argument(
         "--test-data",
         metavar="FILE",
-        help=f"your own split: {test}; predictions.npz keeps each test row's position in it "
-        "(test_rows)"
+        help="your own split: test once on this table's rows instead of a share of --data; "
+        "predictions.npz keeps each test row's position in it (test_rows)"
         if tested
-        else f"your own split: leave --data whole for training and validation ({test} "
-        "later, with glassnet train)",
+        else "your own test rows: --data is then split into training and validation only "
+        "(a sweep tests nothing; glassnet train with the same --test-data tests once)",
     )
 
 
