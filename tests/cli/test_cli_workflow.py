@@ -168,6 +168,29 @@ def test_predict_writes_csv_with_probabilities(blobs_run, tmp_path, capsys):
     assert capsys.readouterr().out.splitlines()[1] == "0,red"
 
 
+def test_predict_runs_the_networks_once_with_or_without_probabilities(
+    blobs_run, tmp_path, capsys, monkeypatch
+):
+    from glassnet.models.model import Model
+
+    _, out = blobs_run
+    unlabelled = write_blobs(tmp_path / "new.csv", n_per_class=3, seed=6, with_labels=False)
+    outputs, calls = Model.outputs, []
+
+    def counted(self, x):
+        calls.append(len(x))
+        return outputs(self, x)
+
+    monkeypatch.setattr(Model, "outputs", counted)
+    printed = {}
+    for flags in ([], ["--proba"]):
+        assert main(["predict", str(out / "model.npz"), "--data", str(unlabelled), *flags]) == 0
+        printed[bool(flags)] = [line.split(",")[:2] for line in capsys.readouterr().out.split()]
+        assert calls == [9], flags  # one pass over the 9 rows
+        calls.clear()
+    assert printed[True] == printed[False]  # the labels of the probabilities are predict's
+
+
 def test_summary_lists_layers_shapes_and_parameter_counts(blobs_run, capsys):
     _, out = blobs_run
     result = run_json(capsys, ["summary", str(out / "model.npz")])

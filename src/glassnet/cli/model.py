@@ -162,9 +162,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.proba and model.task != "classification":
         raise DataError("--proba needs a classifier; this model predicts numbers (regression)")
     with out.status("predicting ..."):
-        predictions = workflow.predict(model, data)
-        # The probabilities only when asked for: the network runs once per question.
+        # The probabilities only when asked for; the networks run once either way.
         proba = workflow.predict(model, data, proba=True) if args.proba else None
+        predictions = (
+            workflow.predict(model, data) if proba is None else model.predictions_from(proba)
+        )
     if model.task == "regression":
         predictions = np.asarray([float(f"{value:.8g}") for value in predictions])
     classes = [] if model.classes is None else model.classes.tolist()

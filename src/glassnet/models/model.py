@@ -113,7 +113,12 @@ class Model:
         return self.outputs(x)
 
     def predict(self, x: Any) -> np.ndarray:
-        out = self.outputs(x)
+        return self.predictions_from(self.outputs(x))
+
+    def predictions_from(self, out: np.ndarray) -> np.ndarray:
+        """What ``predict`` answers for these ``outputs`` (class probabilities or numbers):
+        so probabilities already computed give their labels without running the networks
+        again."""
         if self.task != "classification":
             return out[:, 0] if out.shape[1] == 1 else out
         index = out.argmax(axis=1)
