@@ -272,7 +272,15 @@ CLI_CASES = {
         "unrecognized argument --learning-rate; see glassnet run --help",
     ),
     "resume of a missing folder": (["run", "--resume", "{tmp}/none"], "not a glassnet run folder"),
-    "resume with a seed": (["run", "--resume", "{tmp}", "--seed", "2"], "drop --preset"),
+    "resume with a seed": (["run", "--resume", "{tmp}", "--seed", "2"], "; drop --seed\n"),
+    "resume with a seed and a folder": (
+        ["run", "--resume", "{tmp}", "--seed", "2", "--out", "{tmp}/b"],
+        "; drop --seed, --out\n",
+    ),
+    "train: resume with data and epochs": (
+        ["train", "--resume", "{tmp}", "--data", "digits", "--epochs", "3"],
+        "; drop --data, --epochs\n",
+    ),
     "sweep: zero learning rate": (["sweep", "--set", "lr=0"], "learning rate"),
     "sweep: negative l2 in the grid": (["sweep", "--grid", "l2=-1,1"], "l2"),
     "sweep: negative seed": (["sweep", "--seeds", "-1"], "seed"),

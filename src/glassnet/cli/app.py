@@ -26,7 +26,7 @@ from glassnet.cli.output import (
     results_summary,
     results_table,
 )
-from glassnet.errors import ConfigError, DataWarning, GlassnetError
+from glassnet.errors import DataWarning, GlassnetError
 from glassnet.text import for_console, plain
 
 EXAMPLES = """examples:
@@ -194,18 +194,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+RUN_RESUME_KEEPS = (
+    "preset",
+    "config",
+    "data",
+    "target",
+    "task",
+    *cli_train.COLUMN_KEYS,
+    "data_home",
+    "seed",
+    "out",
+    "dtype",
+    "refit",
+)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """``glassnet run``: sweep on validation, retrain the best, test once, write the folder."""
     out = Output(args)
-    data_flags = ("config", "data", "target", "task", *cli_train.COLUMN_KEYS, "data_home")
-    given = (args.preset, args.seed, args.out, args.dtype, args.refit)
-    given += tuple(getattr(args, flag) for flag in data_flags)
     if args.resume is not None:
-        if any(value is not None for value in given):
-            raise ConfigError(
-                "--resume reuses the run's preset, data, seed, folder and settings; "
-                "drop --preset, --config, --data, --seed, --out, --dtype and --refit"
-            )
+        cli_train.refuse_with_resume(args, RUN_RESUME_KEEPS)
         run = cli_train.start_or_resume(
             "run",
             lambda: workflow.resume(

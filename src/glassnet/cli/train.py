@@ -439,11 +439,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     """``glassnet train``: split the data, train (or sweep), test once, write a run folder."""
     out = Output(args)
     if args.resume is not None:
-        given = [
-            f"--{key.replace('_', '-')}" for key in RESUME_KEEPS if getattr(args, key) is not None
-        ]
-        if given:
-            raise ConfigError(f"--resume reuses the run's data and settings; drop {given}")
+        refuse_with_resume(args, RESUME_KEEPS)
         run = start_or_resume(
             "train",
             lambda: workflow.resume(
@@ -460,6 +456,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         run = start_or_resume("train", lambda: job.run(folder, n_jobs=args.jobs))
     print_train_result(out, run)
     return 0
+
+
+def refuse_with_resume(args: argparse.Namespace, kept: tuple[str, ...]) -> None:
+    """Refuse the flags of ``kept`` given beside ``--resume`` (it reuses the run's own),
+    naming each one given."""
+    given = [f"--{key.replace('_', '-')}" for key in kept if getattr(args, key) is not None]
+    if given:
+        raise ConfigError(f"--resume reuses the run's data and settings; drop {', '.join(given)}")
 
 
 def start_or_resume(command: str, start: Any) -> workflow.Run:
