@@ -34,7 +34,7 @@ def test_flights_sized_tables_get_a_deeper_net_and_a_cosine_rate_over_the_whole_
         "hidden_layer_sizes": [32, 32, 32, 32],
         "batch_size": 256,
         "epochs": 20,
-        "early_stopping_patience": 20,
+        "early_stopping_patience": 10,
         "numeric_embedding": 0,
         "lr": 0.006,
         "lr_schedule": "cosine",
@@ -57,8 +57,8 @@ def test_larger_tables_get_bigger_batches_and_fewer_epochs():
     epochs = [size["epochs"] for size in sizes]
     assert batches == sorted(batches) and batches[0] > 32 and batches[-1] == table_recipe.MAX_BATCH
     assert epochs == sorted(epochs, reverse=True) and epochs[0] < 300 and epochs[-1] >= 8
-    for size in sizes:  # the cosine runs its course; early stopping keeps the best epoch
-        assert size["early_stopping_patience"] == size["epochs"]
+    for size in sizes:  # a patience that outlasts the cosine's first, noisy epochs
+        assert size["early_stopping_patience"] >= max(10, size["epochs"] // 4)
         assert size["lr_schedule"] == "cosine"
     # flights' ~200,000 training rows: a few hundred optimizer steps an epoch, not 6,000.
     flights = defaults_for(200_000)
@@ -110,7 +110,7 @@ def test_train_chooses_the_sizes_from_the_rows_and_keeps_the_users(tmp_path, mon
     widths = [layer.out_features for layer in network.layers if hasattr(layer, "out_features")]
     assert widths == [*table_recipe.LARGE_HIDDEN, 1]
     history = json.loads((tmp_path / "auto" / "metrics.json").read_text())["history"]
-    assert len(history["train_loss"]) == 10  # the whole cosine budget, nothing stopped early
+    assert len(history["train_loss"]) == 10  # the whole cosine budget: patience 10 of 10
     mine = ["--batch-size", "16", "--hidden", "8"]
     assert main([*base, "--out", str(tmp_path / "mine"), *mine]) == 0
     info = checkpoint.load(tmp_path / "mine" / "model.npz").info
