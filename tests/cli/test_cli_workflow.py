@@ -335,3 +335,19 @@ def test_every_help_shows_an_example(capsys, command):
         main([*command, "--help"])
     assert exit_info.value.code == 0
     assert "example" in capsys.readouterr().out
+
+
+def test_train_help_gives_each_default_as_it_applies_on_a_small_and_a_large_table(capsys):
+    from glassnet.training.table_recipe import defaults_for
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps at the terminal width
+    small, large = defaults_for(20_000), defaults_for(200_000)
+    sized = "on a table of up to 20,000 training rows, sized to the rows above;"
+    for flag, setting in (("--hidden", "hidden_layer_sizes"), ("--lr", "lr")):
+        assert small[setting] != large[setting]  # the help must not give one value for both
+        shown = ",".join(map(str, small[setting])) if flag == "--hidden" else small[setting]
+        assert f"(default: {shown} {sized}" in text[text.index(f"{flag} ") :], flag
+    # a setting the rows do not change keeps its one value on any table
+    assert "L2 strength, scikit-learn's alpha convention (default: 0.0001 on a table, 0.0" in text

@@ -24,7 +24,7 @@ from glassnet.cli.output import (
 from glassnet.errors import ConfigError, DataError
 from glassnet.report.format import format_params
 from glassnet.text import for_console
-from glassnet.workflow.settings import COLUMN_KEYS, DEFAULTS, check_setting
+from glassnet.workflow.settings import COLUMN_KEYS, DEFAULTS, SIZED, SMALL_TABLE, check_setting
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -44,12 +44,17 @@ then open RUN_DIR/report.html in a browser."""
 
 def default_help(setting: str, what: str = "") -> str:
     """A flag's help ending in the defaults that apply per kind of data, e.g. ``(default:
-    100 on a table, 48,32 on other data)``."""
-    table, other = (DEFAULTS[kind][setting] for kind in ("table", "other"))
-    shown = [_shown(value) for value in (table, other)]
-    defaults = (
-        shown[0] if shown[0] == shown[1] else f"{shown[0]} on a table, {shown[1]} on other data"
-    )
+    100 on a table of up to 20,000 training rows, sized to the rows above; 48,32 on other
+    data)``."""
+    table, other = (_shown(DEFAULTS[kind][setting]) for kind in ("table", "other"))
+    if setting in SIZED:
+        rows = f"{SMALL_TABLE:,} training rows"
+        defaults = f"{table} on a table of up to {rows}, sized to the rows above; {other} on "
+        defaults += "other data"
+    elif table != other:
+        defaults = f"{table} on a table, {other} on other data"
+    else:
+        defaults = table
     return f"{what} (default: {defaults})" if what else f"(default: {defaults})"
 
 

@@ -9,11 +9,22 @@ from typing import Any
 from glassnet.errors import ConfigError
 from glassnet.experiments.config_file import COLUMN_KEYS, DataSettings, defaults_by_kind
 from glassnet.training.config import TrainConfig
+from glassnet.training.table_recipe import SIZED, SMALL_TABLE
 
-# {"table": {...}, "other": {...}}: every TrainConfig setting's default per kind of data.
+# {"table": {...}, "other": {...}}: every TrainConfig setting's default per kind of data; on
+# a table, those of a table of up to SMALL_TABLE training rows. The SIZED ones follow the
+# rows above that (glassnet.training.table_recipe.defaults_for).
 DEFAULTS = defaults_by_kind()
 
-__all__ = ["COLUMN_KEYS", "DEFAULTS", "DataSettings", "TrainConfig", "check_setting"]
+__all__ = [
+    "COLUMN_KEYS",
+    "DEFAULTS",
+    "SIZED",
+    "SMALL_TABLE",
+    "DataSettings",
+    "TrainConfig",
+    "check_setting",
+]
 
 
 def check_setting(name: str, value: Any, *, given_as: str) -> None:
