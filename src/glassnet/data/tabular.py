@@ -8,7 +8,7 @@ numeric ``Splits`` ready for the training code.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -155,9 +155,12 @@ def table_splits(
     validation_fraction: float = 0.2,
     test_fraction: float = 0.2,
     seed: int = 0,
+    dtype: InputDtype = "float64",
 ) -> tuple[Splits, TablePreprocessor]:
     """Train / validation / test splits (stratified by class when classes allow it) whose
-    features are the ``TablePreprocessor`` outputs, fitted on the train rows only."""
+    features are the ``TablePreprocessor`` outputs, fitted on the train rows only, in
+    ``dtype`` (see ``preprocessed_splits``). The rows are picked by position: no part of the
+    table is copied before the preprocessing reads it."""
     if data.y is None:
         raise DataError("training needs a target column; pass --target COLUMN")
     # The split is made on row numbers, so the same rows of the frame can be picked out.
@@ -172,21 +175,39 @@ def table_splits(
         task=data.task,
     )
     parts = [positions.train, positions.validation, positions.test]
-    indices = [part.x[:, 0].astype(np.intp) for part in parts]
-    pieces = [
-        (part.name, data.frame.iloc[index], part.y, _at(data.positions, index))
-        for part, index in zip(parts, indices, strict=True)
-    ]
-    return preprocessed_splits(data, pieces)
+    pieces = []
+    for part in parts:
+        index = part.x[:, 0].astype(np.intp)
+        pieces.append(Piece(part.name, data.frame, part.y, _at(data.positions, index), index))
+    return preprocessed_splits(data, pieces, dtype=dtype)
+
+
+@dataclass
+class Piece:
+    """One part of a split before its preprocessing: its name, the table holding its rows
+    (``index``: their positions in it; None: all of them), their labels, and their positions
+    among the data rows of the file they came from."""
+
+    name: str
+    frame: pd.DataFrame
+    y: np.ndarray
+    positions: np.ndarray | None
+    index: np.ndarray | None = None
+
+
+# A split's inputs dtype: a name, or a function of (training rows, inputs) giving one.
+InputDtype = str | Callable[[int, int], str]
 
 
 def preprocessed_splits(
-    data: TableData, pieces: list[tuple[str, pd.DataFrame, np.ndarray, np.ndarray | None]]
+    data: TableData, pieces: list[Piece], *, dtype: InputDtype = "float64"
 ) -> tuple[Splits, TablePreprocessor]:
-    """``Splits`` of the train, validation and test ``pieces`` (name, rows, labels, their
-    positions in their file) through a ``TablePreprocessor`` fitted on the train rows alone
-    with ``data``'s column roles. A used column whose role cannot be exported to ONNX is
-    said now, with a warning, not first at export."""
+    """``Splits`` of the train, validation and test ``pieces`` through a
+    ``TablePreprocessor`` fitted on the train rows alone with ``data``'s column roles, their
+    inputs made in ``dtype`` (a function of the training rows and the number of inputs: the
+    dtype the network will train in, so a large table's float32 inputs are filled once). A
+    used column whose role cannot be exported to ONNX is said now, with a warning, not first
+    at export."""
     used = {info.name: info.role for info in data.columns if info.used}
     unexportable = sorted(name for name, role in used.items() if role not in EXPORTABLE_ROLES)
     if unexportable:
@@ -195,12 +216,21 @@ def preprocessed_splits(
             "cannot be exported to ONNX: a model trained on them predicts in glassnet only; "
             "drop them (--drop) for a model you can export"
         )
-    table = TablePreprocessor.fit(pieces[0][1], used)
+    train = pieces[0]
+    table = TablePreprocessor.fit(train.frame, used, rows=train.index)
     table.roles = data.roles()
     names = table.output_names()
+    if callable(dtype):
+        dtype = dtype(len(train.y), table.n_outputs)
     datasets: list[Any] = [
-        Dataset(table.transform(frame, what=name), y, name, feature_names=names, rows=rows)
-        for name, frame, y, rows in pieces
+        Dataset(
+            table.transform(piece.frame, what=piece.name, rows=piece.index, dtype=dtype),
+            piece.y,
+            piece.name,
+            feature_names=names,
+            rows=piece.positions,
+        )
+        for piece in pieces
     ]
     return Splits(*datasets, columns=column_records(data.columns, table)), table
 
