@@ -336,7 +336,9 @@ class TablePreprocessor:
         for index, (name, values) in enumerate(columns):
             missing = np.isnan(values)
             values[missing] = self.medians[index]
-            out[:, index] = (values - self.means[index]) / self.scales[index]
+            values -= self.means[index]
+            values /= self.scales[index]
+            out[:, index] = values
             if name in flags:
                 flag = flags[name]
                 out[:, flag] = (missing - self.means[flag]) / self.scales[flag]

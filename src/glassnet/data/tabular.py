@@ -164,21 +164,21 @@ def table_splits(
     if data.y is None:
         raise DataError("training needs a target column; pass --target COLUMN")
     # The split is made on row numbers, so the same rows of the frame can be picked out.
-    rows = Dataset(np.arange(len(data.frame), dtype=np.float64)[:, None], data.y, data.name)
-    if data.task == "regression" and len(np.unique(data.y)) < 2:
+    rows = Dataset(np.arange(len(data.frame))[:, None], data.y, data.name)
+    if data.task == "regression" and np.all(data.y == data.y[0]):
         raise DataError(f"{data.target!r} holds a single value; there is nothing to predict")
-    positions = random_split(
+    parts = random_split(
         rows,
         validation_fraction=validation_fraction,
         test_fraction=test_fraction,
         seed=seed,
         task=data.task,
     )
-    parts = [positions.train, positions.validation, positions.test]
-    pieces = []
-    for part in parts:
-        index = part.x[:, 0].astype(np.intp)
-        pieces.append(Piece(part.name, data.frame, part.y, _at(data.positions, index), index))
+    pieces = [
+        Piece(part.name, data.frame, part.y, _at(data.positions, part.x[:, 0]), part.x[:, 0])
+        for part in (parts.train, parts.validation, parts.test)
+    ]
+    del rows, parts  # only the pieces' rows are needed now
     return preprocessed_splits(data, pieces, dtype=dtype)
 
 
