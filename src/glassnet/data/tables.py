@@ -417,7 +417,7 @@ def _line_count(source: Path | bytes) -> int:
     least its rows."""
     newlines = returns = 0
     with _open(source) as handle:
-        while chunk := handle.read(1 << 23):
+        while chunk := handle.read(1 << 20):
             newlines += chunk.count(b"\n")
             returns += chunk.count(b"\r")
     return max(newlines, returns) + 1
