@@ -28,6 +28,7 @@ STEPS = (
     ("glassnet.data.tabular", "table_splits"),
     ("glassnet.data.preprocessing", "TablePreprocessor.fit"),
     ("glassnet.data.preprocessing", "TablePreprocessor.transform"),
+    ("glassnet.data.preprocessing", "TablePreprocessor.transform_parts"),
     ("glassnet.experiments.experiment", "run_data"),
     ("glassnet.experiments.experiment", "fit_from_config"),
     ("glassnet.experiments.experiment", "evaluate_model"),

@@ -233,3 +233,20 @@ def test_the_unstratified_cut_is_train_test_splits_without_importing_it(n, size)
         theirs = train_test_split(rows, test_size=size, random_state=state)
         for mine, reference in zip(ours, theirs, strict=True):
             np.testing.assert_array_equal(mine, reference)
+
+
+def test_a_released_table_gives_the_same_splits_and_its_columns_go(monkeypatch):
+    monkeypatch.setattr(preprocessing, "COLUMNWISE_ROWS", 100)
+    frame = messy_frame(400).drop(columns=["empty", "const", "code"])
+    frame["target"] = np.random.default_rng(3).normal(size=400)
+    kept, _ = table_splits(load_table_data(frame, "target"), dtype=lambda rows, width: "float32")
+    data = load_table_data(frame, "target")
+    used = [info.name for info in data.columns if info.used]
+    released, _ = table_splits(data, dtype=lambda rows, width: "float32", release=True)
+    for part in ("train", "validation", "test"):
+        ours, theirs = getattr(released, part), getattr(kept, part)
+        assert ours.x.flags.c_contiguous and ours.x.dtype == np.float32
+        np.testing.assert_array_equal(ours.x, theirs.x)
+        np.testing.assert_array_equal(ours.rows, theirs.rows)
+    assert len(used) == 5 and list(data.frame.columns) == ["target"]  # the used ones went
+    assert list(frame.columns) == [*used, "target"]  # the caller's frame is untouched

@@ -198,7 +198,7 @@ class TablePreprocessor:
         numeric = [name for name, role in roles.items() if role == "numeric"]
         numeric += [f"{name}.{part}" for name in dates for part in DATE_PARTS]
         categorical = [name for name, role in roles.items() if role in ("categorical", "boolean")]
-        if (len(frame) if rows is None else len(rows)) > COLUMNWISE_ROWS:
+        if columnwise(len(frame) if rows is None else len(rows)):
             return cls.fit_columns(frame, numeric, categorical, dates, roles, rows)
         from sklearn.compose import ColumnTransformer
         from sklearn.impute import SimpleImputer
@@ -324,41 +324,90 @@ class TablePreprocessor:
 
         The output array, of ``dtype``, is filled in place a column at a time (each computed
         in float64): a large table is not copied whole once per step."""
+        return self.transform_parts(frame, [(what, rows)], dtype=dtype)[0]
+
+    def transform_parts(
+        self,
+        frame: Any,
+        parts: list[tuple[str, np.ndarray | None]],
+        *,
+        dtype: Any = np.float64,
+        release: bool = False,
+    ) -> list[np.ndarray]:
+        """``transform`` of several parts of ``frame`` at once, each ``(what, rows)``, a
+        column at a time. With ``release`` each column is dropped from ``frame`` once read
+        (the frame is left without them) and the parts are filled column by column (then made
+        row-major one at a time): a large table's columns give way to the inputs as they are
+        made, instead of the whole table being held beside all of them."""
         absent = [name for name in self.input_columns if name not in frame.columns]
         if absent:
             raise DataError(
-                f"{what} lacks the column(s) {absent} the model was trained on; add them "
-                "(cells may be empty)"
+                f"{parts[0][0]} lacks the column(s) {absent} the model was trained on; add "
+                "them (cells may be empty)"
             )
-        out = np.zeros((len(frame) if rows is None else len(rows), self.n_outputs), dtype=dtype)
+        outs = [
+            np.zeros(
+                (len(frame) if rows is None else len(rows), self.n_outputs),
+                dtype=dtype,
+                order="F" if release else "C",
+            )
+            for _, rows in parts
+        ]
         flags = {name: len(self.numeric) + i for i, name in enumerate(self.indicators)}
-        columns = numeric_inputs(frame, self.numeric, self.datetime, rows, what=what)
-        for index, (name, values) in enumerate(columns):
-            missing = np.isnan(values)
-            values[missing] = self.medians[index]
-            values -= self.means[index]
-            values /= self.scales[index]
-            out[:, index] = values
-            if name in flags:
-                flag = flags[name]
-                out[:, flag] = (missing - self.means[flag]) / self.scales[flag]
+        dates = date_inputs(self.datetime)
+        parsed: list[dict[str, Any]] = [{} for _ in parts]
+        for index, name in enumerate(self.numeric):
+            for (what, rows), out, cache in zip(parts, outs, parsed, strict=True):
+                values = numeric_input(frame, name, dates, rows, what, cache)
+                missing = np.isnan(values)
+                values[missing] = self.medians[index]
+                values -= self.means[index]
+                values /= self.scales[index]
+                out[:, index] = values
+                if name in flags:
+                    flag = flags[name]
+                    out[:, flag] = (missing - self.means[flag]) / self.scales[flag]
+            if release and name in frame.columns:
+                del frame[name]
+            elif release and name.endswith(f".{DATE_PARTS[-1]}") and name in dates:
+                del frame[dates[name][0]]  # a datetime column, after its last part
         start = len(self.numeric) + len(self.indicators)
         for name, categories in zip(self.categorical, self.categories, strict=True):
-            text = category_text(frame[name] if rows is None else frame[name].iloc[rows])
-            codes = _category_codes(text, categories)
-            unseen = codes < 0
-            if OTHER_CATEGORY in categories:  # rare and unseen categories share one input
-                codes[unseen] = categories.index(OTHER_CATEGORY)
-                unseen[:] = False
-            if unseen.any():
-                examples = sorted(set(text[unseen].tolist()))[:3]
-                warn(
-                    f"{what}, column {name!r}: {int(unseen.sum())} row(s) hold categories not "
-                    f"seen in training (e.g. {examples}); they are encoded as none of the known"
-                )
-            out[np.flatnonzero(~unseen), start + codes[~unseen]] = 1.0
+            for (what, rows), out in zip(parts, outs, strict=True):
+                self._fill_categories(frame, name, categories, rows, what, out[:, start:])
+            if release:
+                del frame[name]
             start += len(categories)
-        return out
+        if release:
+            for index, out in enumerate(outs):
+                outs[index] = np.ascontiguousarray(out)  # the Fortran-order one goes
+                del out
+        return outs
+
+    @staticmethod
+    def _fill_categories(
+        frame: Any,
+        name: str,
+        categories: list[str],
+        rows: np.ndarray | None,
+        what: str,
+        out: np.ndarray,
+    ) -> None:
+        """Set the one-hot code of column ``name`` (its ``rows``) into ``out``'s first
+        ``len(categories)`` columns, saying (warning) what was not seen in training."""
+        text = category_text(frame[name] if rows is None else frame[name].iloc[rows])
+        codes = _category_codes(text, categories)
+        unseen = codes < 0
+        if OTHER_CATEGORY in categories:  # rare and unseen categories share one input
+            codes[unseen] = categories.index(OTHER_CATEGORY)
+            unseen[:] = False
+        if unseen.any():
+            examples = sorted(set(text[unseen].tolist()))[:3]
+            warn(
+                f"{what}, column {name!r}: {int(unseen.sum())} row(s) hold categories not "
+                f"seen in training (e.g. {examples}); they are encoded as none of the known"
+            )
+        out[np.flatnonzero(~unseen), codes[~unseen]] = 1.0
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The numeric statistics, for the model file's arrays."""
@@ -396,6 +445,12 @@ class TablePreprocessor:
         )
 
 
+def columnwise(n_rows: int) -> bool:
+    """Whether a table of ``n_rows`` training rows is preprocessed a column at a time
+    (``COLUMNWISE_ROWS``)."""
+    return n_rows > COLUMNWISE_ROWS
+
+
 def numeric_inputs(
     frame: Any,
     numeric: list[str],
@@ -404,21 +459,37 @@ def numeric_inputs(
     *,
     what: str = "data",
 ) -> Iterator[tuple[str, np.ndarray]]:
-    """Each of the ``numeric`` inputs of ``frame`` (its ``rows``; None: all), in order, as a
-    new float64 array of its own (the caller may write to it), NaN where missing: a numeric
-    column's numbers, or a part of a datetime column in ``dates`` (``"when.month"``, its
-    column parsed once)."""
-    parts = {f"{name}.{part}": (name, part) for name in dates for part in DATE_PARTS}
-    parsed: tuple[str, Any] | None = None
+    """Each of the ``numeric`` inputs of ``frame`` (its ``rows``; None: all), in order, with
+    ``numeric_input``; the datetime columns are ``dates``."""
+    parts, cache = date_inputs(dates), {}
     for name in numeric:
-        if name in parts:
-            column, part = parts[name]
-            if parsed is None or parsed[0] != column:
-                parsed = (column, date_values(frame, column, rows))
-            yield name, date_part(parsed[1], part).to_numpy(dtype=np.float64, copy=True)
-        else:
-            raw = frame[name] if rows is None else frame[name].iloc[rows]
-            yield name, numbers(raw, name, what).to_numpy(dtype=np.float64, copy=True)
+        yield name, numeric_input(frame, name, parts, rows, what, cache)
+
+
+def date_inputs(dates: list[str]) -> dict[str, tuple[str, str]]:
+    """``"when.month"`` -> ``("when", "month")`` for each part of each datetime column."""
+    return {f"{name}.{part}": (name, part) for name in dates for part in DATE_PARTS}
+
+
+def numeric_input(
+    frame: Any,
+    name: str,
+    dates: dict[str, tuple[str, str]],
+    rows: np.ndarray | None,
+    what: str,
+    cache: dict[str, Any],
+) -> np.ndarray:
+    """The numeric input ``name`` of ``frame`` (its ``rows``; None: all) as a new float64
+    array of its own (the caller may write to it), NaN where missing: a numeric column's
+    numbers, or a part of a datetime column (``dates``: ``date_inputs``), the column parsed
+    once for all its parts (kept in ``cache``)."""
+    if name not in dates:
+        raw = frame[name] if rows is None else frame[name].iloc[rows]
+        return numbers(raw, name, what).to_numpy(dtype=np.float64, copy=True)
+    column, part = dates[name]
+    if cache.get("column") != column:
+        cache["column"], cache["parsed"] = column, date_values(frame, column, rows)
+    return date_part(cache["parsed"], part).to_numpy(dtype=np.float64, copy=True)
 
 
 def date_values(frame: Any, name: str, rows: np.ndarray | None) -> Any:

@@ -22,6 +22,7 @@ import csv
 import gzip
 import io
 import lzma
+import mmap
 import re
 import warnings
 import zipfile
@@ -365,7 +366,9 @@ class _Columns:
                 array[start:stop] = cells.to_numpy()  # type: ignore[index]
             elif fits and {cells.dtype.kind, array.dtype.kind} == {"i", "f"}:  # type: ignore[union-attr]
                 if array.dtype.kind == "i":  # type: ignore[union-attr]
-                    self.arrays[name] = array = array.astype(np.float64)  # type: ignore[union-attr]
+                    floats = column_array(self.capacity, np.dtype(np.float64))
+                    floats[:start] = array[:start]  # type: ignore[index]
+                    self.arrays[name] = array = floats
                 array[start:stop] = cells.to_numpy(dtype=np.float64)
             elif name in self.pieces and all(cells.dtype == p.dtype for p in self.pieces[name][:1]):
                 self.pieces[name].append(cells)
@@ -376,20 +379,14 @@ class _Columns:
         self.rows = stop
 
     def _make_arrays(self, chunk: pd.DataFrame) -> None:
-        """The arrays of the first chunk's number columns: one block per dtype, a column of
-        it per column (one large allocation, handed back to the system whole when the table
-        goes, where many column-sized ones could stay held by the allocator); the other
+        """The arrays of the first chunk's number columns (``column_array``); the other
         columns' lists of chunks."""
-        kinds: dict[np.dtype, list[str]] = {}
         for index, name in enumerate(self.names or []):
             dtype = chunk.dtypes.iloc[index]
             if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
-                kinds.setdefault(dtype, []).append(name)
+                self.arrays[name] = column_array(self.capacity, dtype)
             else:
                 self.pieces[name] = []
-        for dtype, names in kinds.items():
-            block = np.empty((self.capacity, len(names)), dtype=dtype, order="F")
-            self.arrays.update({name: block[:, i] for i, name in enumerate(names)})
 
     def frame(self, read_column: Callable[[int], Any]) -> pd.DataFrame:
         """The table; ``read_column(index)`` reads the column at ``index`` on its own."""
@@ -404,6 +401,13 @@ class _Columns:
             else:
                 columns[name] = read_column(index)
         return pd.DataFrame(columns, copy=False)
+
+
+def column_array(rows: int, dtype: np.dtype) -> np.ndarray:
+    """An array for a column of ``rows`` cells in memory of its own (an anonymous map), which
+    goes back to the system the moment the column is dropped: the allocator could keep
+    column-sized blocks, and a large table's preprocessing drops its columns one by one."""
+    return np.frombuffer(mmap.mmap(-1, max(1, rows * dtype.itemsize)), dtype=dtype, count=rows)
 
 
 def _chunk_rows(sample: str) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 
 from glassnet.data.columns import EXPORTABLE_ROLES, ColumnInfo, infer_columns
 from glassnet.data.datasets import Dataset, Splits, random_split
-from glassnet.data.preprocessing import DATE_PARTS, TablePreprocessor, warn
+from glassnet.data.preprocessing import DATE_PARTS, TablePreprocessor, columnwise, warn
 from glassnet.data.tables import read_labelled_table
 from glassnet.errors import DataError
 
@@ -156,11 +156,14 @@ def table_splits(
     test_fraction: float = 0.2,
     seed: int = 0,
     dtype: InputDtype = "float64",
+    release: bool = False,
 ) -> tuple[Splits, TablePreprocessor]:
     """Train / validation / test splits (stratified by class when classes allow it) whose
     features are the ``TablePreprocessor`` outputs, fitted on the train rows only, in
     ``dtype`` (see ``preprocessed_splits``). The rows are picked by position: no part of the
-    table is copied before the preprocessing reads it."""
+    table is copied before the preprocessing reads it. With ``release``, a large table's
+    columns are dropped from ``data.frame`` as they are preprocessed (the caller needs the
+    table no more)."""
     if data.y is None:
         raise DataError("training needs a target column; pass --target COLUMN")
     # The split is made on row numbers, so the same rows of the frame can be picked out.
@@ -179,7 +182,7 @@ def table_splits(
         for part in (parts.train, parts.validation, parts.test)
     ]
     del rows, parts  # only the pieces' rows are needed now
-    return preprocessed_splits(data, pieces, dtype=dtype)
+    return preprocessed_splits(data, pieces, dtype=dtype, release=release)
 
 
 @dataclass
@@ -200,14 +203,20 @@ InputDtype = str | Callable[[int, int], str]
 
 
 def preprocessed_splits(
-    data: TableData, pieces: list[Piece], *, dtype: InputDtype = "float64"
+    data: TableData,
+    pieces: list[Piece],
+    *,
+    dtype: InputDtype = "float64",
+    release: bool = False,
 ) -> tuple[Splits, TablePreprocessor]:
     """``Splits`` of the train, validation and test ``pieces`` through a
     ``TablePreprocessor`` fitted on the train rows alone with ``data``'s column roles, their
     inputs made in ``dtype`` (a function of the training rows and the number of inputs: the
     dtype the network will train in, so a large table's float32 inputs are filled once). A
     used column whose role cannot be exported to ONNX is said now, with a warning, not first
-    at export."""
+    at export. With ``release``, when every piece is rows of one table of more than
+    ``COLUMNWISE_ROWS`` training rows, its columns are dropped as they are preprocessed
+    (``TablePreprocessor.transform_parts``)."""
     used = {info.name: info.role for info in data.columns if info.used}
     unexportable = sorted(name for name, role in used.items() if role not in EXPORTABLE_ROLES)
     if unexportable:
@@ -222,16 +231,20 @@ def preprocessed_splits(
     names = table.output_names()
     if callable(dtype):
         dtype = dtype(len(train.y), table.n_outputs)
+    one_table = all(piece.frame is train.frame for piece in pieces)
+    if release and one_table and columnwise(len(train.y)):
+        parts = [(piece.name, piece.index) for piece in pieces]
+        inputs = table.transform_parts(train.frame, parts, dtype=dtype, release=True)
+    else:
+        inputs = [
+            table.transform(piece.frame, what=piece.name, rows=piece.index, dtype=dtype)
+            for piece in pieces
+        ]
     datasets: list[Any] = [
-        Dataset(
-            table.transform(piece.frame, what=piece.name, rows=piece.index, dtype=dtype),
-            piece.y,
-            piece.name,
-            feature_names=names,
-            rows=piece.positions,
-        )
-        for piece in pieces
+        Dataset(x, piece.y, piece.name, feature_names=names, rows=piece.positions)
+        for x, piece in zip(inputs, pieces, strict=True)
     ]
+    del inputs
     return Splits(*datasets, columns=column_records(data.columns, table)), table
 
 

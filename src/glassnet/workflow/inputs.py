@@ -173,6 +173,7 @@ def read_table_inputs(
             test_fraction=settings.test_fraction,
             seed=seed,
             dtype=dtype,
+            release=True,  # the table is needed no more: its columns go as they are used
         )
     return RunInputs(splits, table, data.columns, data.task)
 
