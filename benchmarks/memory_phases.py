@@ -13,8 +13,10 @@ its tables.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import importlib
+import io
 import subprocess
 import sys
 import tempfile
@@ -136,7 +138,8 @@ def main() -> None:
         path = Path(args.data)
         argv = ["train", "--data", str(path), "--target", args.target, "--quiet", "--json"]
         argv += ["--jobs", "1", "--out", str(Path(temp) / "run"), *args.flags.split()]
-        rows = measure(argv)
+        with contextlib.redirect_stdout(io.StringIO()):  # the command's own JSON
+            rows = measure(argv)
         print_table(rows, path.stat().st_size / 2**20)
 
 
