@@ -93,7 +93,15 @@ def main_benchmark() -> None:
         help="instead: glassnet's peak memory phase by phase (benchmarks/memory_phases.py)",
     )
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--write", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.write:  # in a child process: write one table, print its path and target
+        name, folder = args.write
+        path, target = (
+            write_flights(Path(folder)) if name == "flights" else write_million(Path(folder))
+        )
+        print(json.dumps({"path": str(path), "target": target}))
+        return
     if args.child:
         method, path, target, seed = args.child
         other_method_main(method, path, target, int(seed))
@@ -107,7 +115,16 @@ def main_benchmark() -> None:
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
         for name in args.tables:
-            path, target = write_flights(folder) if name == "flights" else write_million(folder)
+            # Written by a child process: a process's peak RSS counts what its parent held when
+            # it started (Linux keeps the larger at exec), so this one must stay small.
+            written = subprocess.run(
+                [sys.executable, __file__, "--write", name, str(folder)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            table = json.loads(written.stdout)
+            path, target = Path(table["path"]), table["target"]
             size = path.stat().st_size / 2**20
             rows = sum(1 for _ in path.open()) - 1
             if args.phases:  # one glassnet process, measured step by step
