@@ -26,9 +26,10 @@ from glassnet.training import loop
 
 @pytest.fixture
 def chunked(monkeypatch):
-    """Every text table read in chunks of a few rows."""
+    """Every text table read in chunks of a few rows, into columns in memory maps."""
     monkeypatch.setattr(tables, "CHUNKED_BYTES", 0)
     monkeypatch.setattr(tables, "CHUNK_BYTES", 40)
+    monkeypatch.setattr(tables, "MAPPED_BYTES", 0)
 
 
 def numbers_then(tail_cells, rows=60):
@@ -60,6 +61,7 @@ def test_a_table_read_in_chunks_is_the_table_read_whole(tmp_path, monkeypatch, n
     whole = read_table(path)
     monkeypatch.setattr(tables, "CHUNKED_BYTES", 0)
     monkeypatch.setattr(tables, "CHUNK_BYTES", 40)
+    monkeypatch.setattr(tables, "MAPPED_BYTES", 0)  # every number column in a map of its own
     calls = []
     monkeypatch.setattr(tables._Columns, "add", spy(tables._Columns.add, calls))
     in_chunks = read_table(path)
@@ -84,6 +86,7 @@ def test_compressed_and_utf16_tables_read_in_chunks_as_whole(tmp_path, monkeypat
     wholes = [read_table(path).frame for path in (gz, utf16)]
     monkeypatch.setattr(tables, "CHUNKED_BYTES", 0)
     monkeypatch.setattr(tables, "CHUNK_BYTES", 40)
+    monkeypatch.setattr(tables, "MAPPED_BYTES", 0)
     for path, whole in zip((gz, utf16), wholes, strict=True):
         pd.testing.assert_frame_equal(read_table(path).frame, whole)
 

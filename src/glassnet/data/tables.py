@@ -70,6 +70,7 @@ MAX_DECODED_BYTES = 1 << 31
 # read, 285 MiB held after). Smaller tables are read in one call, as they always were.
 CHUNKED_BYTES = 1 << 24
 CHUNK_BYTES = 1 << 23
+MAPPED_BYTES = 1 << 20
 # Numbers beyond this size cannot be scaled (their squares overflow float64 when summed):
 # such cells, like infinite ones, are read as missing.
 MAX_MAGNITUDE = 1e100
@@ -404,10 +405,15 @@ class _Columns:
 
 
 def column_array(rows: int, dtype: np.dtype) -> np.ndarray:
-    """An array for a column of ``rows`` cells in memory of its own (an anonymous map), which
-    goes back to the system the moment the column is dropped: the allocator could keep
-    column-sized blocks, and a large table's preprocessing drops its columns one by one."""
-    return np.frombuffer(mmap.mmap(-1, max(1, rows * dtype.itemsize)), dtype=dtype, count=rows)
+    """An array for a column of ``rows`` cells; from ``MAPPED_BYTES`` on, in memory of its own
+    (an anonymous map), which goes back to the system the moment the column is dropped: the
+    allocator could keep column-sized blocks, and a large table's preprocessing drops its
+    columns one by one. (Smaller ones, the columns of a very wide table, are not worth a map
+    each: a process may hold only so many.)"""
+    size = rows * dtype.itemsize
+    if size < max(1, MAPPED_BYTES):
+        return np.empty(rows, dtype=dtype)
+    return np.frombuffer(mmap.mmap(-1, size), dtype=dtype, count=rows)
 
 
 def _chunk_rows(sample: str) -> int:
