@@ -66,10 +66,11 @@ BOMS = (
 MAX_DECODED_BYTES = 1 << 31
 # A text table of more bytes than this is parsed in chunks of about CHUNK_BYTES of text, each
 # chunk's columns copied into columns made once for all the rows (``_Columns``): pandas alone
-# holds a large table about twice while reading it (issue 24: a 148 MB CSV peaked at 428 MiB
-# read, 285 MiB held after). Smaller tables are read in one call, as they always were.
+# holds a large table about twice while reading it (issue 24: a 148 MiB CSV peaked at 428 MiB
+# read, 285 MiB held after; in chunks, 299). Smaller tables are read in one call, as always.
 CHUNKED_BYTES = 1 << 24
 CHUNK_BYTES = 1 << 23
+# A number column of at least this many bytes gets memory of its own (``column_array``).
 MAPPED_BYTES = 1 << 20
 # Numbers beyond this size cannot be scaled (their squares overflow float64 when summed):
 # such cells, like infinite ones, are read as missing.
