@@ -358,10 +358,9 @@ class _Columns:
             self.names = [str(name) for name in chunk.columns]
             self._make_arrays(chunk)
         start, stop = self.rows, self.rows + len(chunk)
-        for index, name in enumerate(self.names):
+        for name, (_, cells) in zip(self.names, chunk.items(), strict=True):
             if name in self.mixed:
                 continue
-            cells = chunk.iloc[:, index]
             array = self.arrays.get(name)
             fits = array is not None and stop <= self.capacity
             if fits and cells.dtype == array.dtype:  # type: ignore[union-attr]
@@ -423,15 +422,14 @@ def _chunk_rows(sample: str) -> int:
     return max(1, CHUNK_BYTES * lines // max(1, len(sample.encode("utf-8"))))
 
 
-def _line_count(source: Path | bytes) -> int:
-    """The number of line breaks in ``source`` (``\\n``, or ``\\r`` where more), plus one: at
-    least its rows."""
-    newlines = returns = 0
+def _line_count(source: Path | bytes, end: bytes = b"\n") -> int:
+    """The number of line breaks in ``source`` plus one: at least its rows. A file without
+    a ``\\n`` has its ``\\r`` counted (old Mac line ends)."""
+    count = 1
     with _open(source) as handle:
         while chunk := handle.read(1 << 20):
-            newlines += chunk.count(b"\n")
-            returns += chunk.count(b"\r")
-    return max(newlines, returns) + 1
+            count += chunk.count(end)
+    return _line_count(source, b"\r") if count == 1 and end == b"\n" else count
 
 
 def read_numbers(frame: pd.DataFrame, delimiter: str, name: str) -> list[str]:
