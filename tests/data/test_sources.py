@@ -81,10 +81,15 @@ def test_npz_with_pickled_objects_is_refused(tmp_path):
         load_dataset(str(path))
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated", "npy"])
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "npy", "zip version"])
 def test_corrupt_npz_is_a_data_error_naming_the_file(tmp_path, damage):
     path = tmp_path / "d.npz"
-    if damage == "garbage":
+    if damage == "zip version":  # found by the fuzz test: zipfile's NotImplementedError
+        np.savez(path, x=np.ones((3, 2)), y=np.arange(3))
+        data = bytearray(path.read_bytes())
+        data[data.index(b"PK\x01\x02") + 6] = 64  # "version needed to extract": 6.4
+        path.write_bytes(bytes(data))
+    elif damage == "garbage":
         path.write_bytes(b"PK\x03\x04" + b"\x00" * 40)  # a zip header and nothing valid
     elif damage == "truncated":
         np.savez_compressed(path, x=np.random.default_rng(0).normal(size=(200, 8)), y=np.zeros(200))

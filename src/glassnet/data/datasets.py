@@ -200,9 +200,14 @@ def stratified_cut(
     """``rows`` cut in two (kept, held out: a ``size`` share), stratified by ``y[rows]`` when
     every class among them has two rows or more; a DataError naming the data (``name``, of
     ``n_rows`` rows) when a part would be empty."""
+    _, row_counts = np.unique(y[rows], return_counts=True)
+    if row_counts.min() < 2 and 0 < math.ceil(size * len(rows)) < len(rows):
+        # Unstratified: train_test_split's own cut, without importing scikit-learn (90 MB,
+        # held through a large table's preprocessing and training).
+        kept, held = shuffle_split(len(rows), size, state)
+        return rows[kept], rows[held]
     from sklearn.model_selection import train_test_split
 
-    _, row_counts = np.unique(y[rows], return_counts=True)
     stratify = y[rows] if row_counts.min() >= 2 else None
     try:
         return train_test_split(rows, test_size=size, random_state=state, stratify=stratify)

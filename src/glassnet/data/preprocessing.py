@@ -4,6 +4,7 @@ arrays, ``TablePreprocessor`` for the columns of a table."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +84,11 @@ MIN_CATEGORY_ROWS = 5
 OTHER_CATEGORY = "(other)"
 # What a datetime column becomes: one numeric column per part, named "COLUMN.PART".
 DATE_PARTS = ("year", "month", "day", "weekday", "hour")
+# Above this many training rows the statistics are computed here, one column at a time (the
+# ones scikit-learn's imputer, scaler and encoder learn, to rounding), not by scikit-learn,
+# whose transformers copy the whole block of training rows several times over: a 1,000,000 x
+# 20 table peaked at 7.8x its CSV's size (issue 24). Smaller tables keep scikit-learn's fit.
+COLUMNWISE_ROWS = 20_000
 
 
 @dataclass
@@ -176,19 +182,31 @@ class TablePreprocessor:
 
     @classmethod
     def fit(
-        cls, frame: Any, roles: dict[str, str], *, datetime: list[str] | None = None
+        cls,
+        frame: Any,
+        roles: dict[str, str],
+        *,
+        datetime: list[str] | None = None,
+        rows: np.ndarray | None = None,
     ) -> TablePreprocessor:
         """Fit scikit-learn's transformers on the training rows ``frame`` for the used
-        columns in ``roles`` (name -> numeric, categorical, boolean or datetime)."""
+        columns in ``roles`` (name -> numeric, categorical, boolean or datetime); ``rows``
+        picks the training rows out of ``frame`` by position (None: all). Past
+        ``COLUMNWISE_ROWS`` rows the same statistics are computed a column at a time
+        (``fit_columns``)."""
+        dates = [name for name, role in roles.items() if role == "datetime"]
+        numeric = [name for name, role in roles.items() if role == "numeric"]
+        numeric += [f"{name}.{part}" for name in dates for part in DATE_PARTS]
+        categorical = [name for name, role in roles.items() if role in ("categorical", "boolean")]
+        if columnwise(len(frame) if rows is None else len(rows)):
+            return cls.fit_columns(frame, numeric, categorical, dates, roles, rows)
         from sklearn.compose import ColumnTransformer
         from sklearn.impute import SimpleImputer
         from sklearn.pipeline import Pipeline
         from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-        dates = [name for name, role in roles.items() if role == "datetime"]
-        numeric = [name for name, role in roles.items() if role == "numeric"]
-        numeric += [f"{name}.{part}" for name in dates for part in DATE_PARTS]
-        categorical = [name for name, role in roles.items() if role in ("categorical", "boolean")]
+        if rows is not None:
+            frame = frame.iloc[rows]
         inputs = input_frame(frame, numeric, categorical, dates)
         steps = []
         if numeric:
@@ -206,6 +224,51 @@ class TablePreprocessor:
             for name, found in zip(table.categorical, table.categories, strict=True)
         ]
         return table
+
+    @classmethod
+    def fit_columns(
+        cls,
+        frame: Any,
+        numeric: list[str],
+        categorical: list[str],
+        dates: list[str],
+        roles: dict[str, str],
+        rows: np.ndarray | None = None,
+    ) -> TablePreprocessor:
+        """What ``fit`` learns, one column of the training rows at a time: the median of each
+        numeric column, a missing indicator for each with missing cells, the mean and
+        standard deviation of both after imputation (scikit-learn's ``StandardScaler``: a
+        near-constant column keeps scale 1), and each categorical column's sorted values."""
+        medians, means, scales, missing_means, missing_scales = [], [], [], [], []
+        indicators = []
+        for name, values in numeric_inputs(frame, numeric, dates, rows):
+            missing = np.isnan(values)
+            median = float(np.median(values[~missing])) if not missing.all() else 0.0
+            values[missing] = median
+            medians.append(median)
+            mean, scale = _mean_and_scale(values)
+            means.append(mean)
+            scales.append(scale)
+            if missing.any():
+                indicators.append(name)
+                mean, scale = _mean_and_scale(missing.astype(np.float64))
+                missing_means.append(mean)
+                missing_scales.append(scale)
+        categories = []
+        for name in categorical:
+            text = category_text(frame[name] if rows is None else frame[name].iloc[rows])
+            categories.append(frequent_categories(text, sorted(set(text))))
+        return cls(
+            numeric,
+            np.array(medians),
+            indicators,
+            np.array(means + missing_means),
+            np.array(scales + missing_scales),
+            categorical,
+            categories,
+            dates,
+            dict(roles),
+        )
 
     @classmethod
     def from_column_transformer(
@@ -246,46 +309,105 @@ class TablePreprocessor:
             dict(roles or {}),
         )
 
-    def transform(self, frame: Any, *, what: str = "data") -> np.ndarray:
+    def transform(
+        self,
+        frame: Any,
+        *,
+        what: str = "data",
+        rows: np.ndarray | None = None,
+        dtype: Any = np.float64,
+    ) -> np.ndarray:
         """The network's inputs (n_rows, n_outputs) for a DataFrame with (at least) the
-        learned columns, in any order. A missing column is a DataError; cells that are not
-        numbers in a numeric column, and categories never seen in training, give a warning
-        and are treated as missing / all-zero."""
+        learned columns, in any order; ``rows`` picks rows by position (None: all). A missing
+        column is a DataError; cells that are not numbers in a numeric column, and categories
+        never seen in training, give a warning and are treated as missing / all-zero.
+
+        The output array, of ``dtype``, is filled in place a column at a time (each computed
+        in float64): a large table is not copied whole once per step."""
+        return self.transform_parts(frame, [(what, rows)], dtype=dtype)[0]
+
+    def transform_parts(
+        self,
+        frame: Any,
+        parts: list[tuple[str, np.ndarray | None]],
+        *,
+        dtype: Any = np.float64,
+        release: bool = False,
+    ) -> list[np.ndarray]:
+        """``transform`` of several parts of ``frame`` at once, each ``(what, rows)``, a
+        column at a time. With ``release`` each column is dropped from ``frame`` once read
+        (the frame is left without them) and the parts are filled column by column (then made
+        row-major one at a time): a large table's columns give way to the inputs as they are
+        made, instead of the whole table being held beside all of them."""
         absent = [name for name in self.input_columns if name not in frame.columns]
         if absent:
             raise DataError(
-                f"{what} lacks the column(s) {absent} the model was trained on; add them "
-                "(cells may be empty)"
+                f"{parts[0][0]} lacks the column(s) {absent} the model was trained on; add "
+                "them (cells may be empty)"
             )
-        inputs = input_frame(frame, self.numeric, self.categorical, self.datetime, what=what)
-        # One output array, filled in place: a large table is not copied once per step.
-        out = np.zeros((len(frame), self.n_outputs))
-        width = len(self.numeric) + len(self.indicators)
-        if self.numeric:
-            values = out[:, : len(self.numeric)]
-            values[...] = inputs[self.numeric].to_numpy(dtype=np.float64)
-            missing = np.isnan(values)
-            np.copyto(values, np.broadcast_to(self.medians, values.shape), where=missing)
-            flags = missing[:, [self.numeric.index(name) for name in self.indicators]]
-            out[:, len(self.numeric) : width] = flags
-            out[:, :width] -= self.means
-            out[:, :width] /= self.scales
-        start = width
+        outs = [
+            np.zeros(
+                (len(frame) if rows is None else len(rows), self.n_outputs),
+                dtype=dtype,
+                order="F" if release else "C",
+            )
+            for _, rows in parts
+        ]
+        flags = {name: len(self.numeric) + i for i, name in enumerate(self.indicators)}
+        dates = date_inputs(self.datetime)
+        parsed: list[dict[str, Any]] = [{} for _ in parts]
+        for index, name in enumerate(self.numeric):
+            for (what, rows), out, cache in zip(parts, outs, parsed, strict=True):
+                values = numeric_input(frame, name, dates, rows, what, cache)
+                missing = np.isnan(values)
+                values[missing] = self.medians[index]
+                values -= self.means[index]
+                values /= self.scales[index]
+                out[:, index] = values
+                if name in flags:
+                    flag = flags[name]
+                    out[:, flag] = (missing - self.means[flag]) / self.scales[flag]
+            if release and name in frame.columns:
+                del frame[name]
+            elif release and name.endswith(f".{DATE_PARTS[-1]}") and name in dates:
+                del frame[dates[name][0]]  # a datetime column, after its last part
+        start = len(self.numeric) + len(self.indicators)
         for name, categories in zip(self.categorical, self.categories, strict=True):
-            codes = _category_codes(inputs[name], categories)
-            unseen = codes < 0
-            if OTHER_CATEGORY in categories:  # rare and unseen categories share one input
-                codes[unseen] = categories.index(OTHER_CATEGORY)
-                unseen[:] = False
-            if unseen.any():
-                examples = sorted(set(inputs[name][unseen].tolist()))[:3]
-                warn(
-                    f"{what}, column {name!r}: {int(unseen.sum())} row(s) hold categories not "
-                    f"seen in training (e.g. {examples}); they are encoded as none of the known"
-                )
-            out[np.flatnonzero(~unseen), start + codes[~unseen]] = 1.0
+            for (what, rows), out in zip(parts, outs, strict=True):
+                self._fill_categories(frame, name, categories, rows, what, out[:, start:])
+            if release:
+                del frame[name]
             start += len(categories)
-        return out
+        if release:
+            for index, out in enumerate(outs):
+                outs[index] = np.ascontiguousarray(out)  # the Fortran-order one goes
+                del out
+        return outs
+
+    @staticmethod
+    def _fill_categories(
+        frame: Any,
+        name: str,
+        categories: list[str],
+        rows: np.ndarray | None,
+        what: str,
+        out: np.ndarray,
+    ) -> None:
+        """Set the one-hot code of column ``name`` (its ``rows``) into ``out``'s first
+        ``len(categories)`` columns, saying (warning) what was not seen in training."""
+        text = category_text(frame[name] if rows is None else frame[name].iloc[rows])
+        codes = _category_codes(text, categories)
+        unseen = codes < 0
+        if OTHER_CATEGORY in categories:  # rare and unseen categories share one input
+            codes[unseen] = categories.index(OTHER_CATEGORY)
+            unseen[:] = False
+        if unseen.any():
+            examples = sorted(set(text[unseen].tolist()))[:3]
+            warn(
+                f"{what}, column {name!r}: {int(unseen.sum())} row(s) hold categories not "
+                f"seen in training (e.g. {examples}); they are encoded as none of the known"
+            )
+        out[np.flatnonzero(~unseen), codes[~unseen]] = 1.0
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The numeric statistics, for the model file's arrays."""
@@ -323,6 +445,81 @@ class TablePreprocessor:
         )
 
 
+def columnwise(n_rows: int) -> bool:
+    """Whether a table of ``n_rows`` training rows is preprocessed a column at a time
+    (``COLUMNWISE_ROWS``)."""
+    return n_rows > COLUMNWISE_ROWS
+
+
+def numeric_inputs(
+    frame: Any,
+    numeric: list[str],
+    dates: list[str],
+    rows: np.ndarray | None = None,
+    *,
+    what: str = "data",
+) -> Iterator[tuple[str, np.ndarray]]:
+    """Each of the ``numeric`` inputs of ``frame`` (its ``rows``; None: all), in order, with
+    ``numeric_input``; the datetime columns are ``dates``."""
+    parts, cache = date_inputs(dates), {}
+    for name in numeric:
+        yield name, numeric_input(frame, name, parts, rows, what, cache)
+
+
+def date_inputs(dates: list[str]) -> dict[str, tuple[str, str]]:
+    """``"when.month"`` -> ``("when", "month")`` for each part of each datetime column."""
+    return {f"{name}.{part}": (name, part) for name in dates for part in DATE_PARTS}
+
+
+def numeric_input(
+    frame: Any,
+    name: str,
+    dates: dict[str, tuple[str, str]],
+    rows: np.ndarray | None,
+    what: str,
+    cache: dict[str, Any],
+) -> np.ndarray:
+    """The numeric input ``name`` of ``frame`` (its ``rows``; None: all) as a new float64
+    array of its own (the caller may write to it), NaN where missing: a numeric column's
+    numbers, or a part of a datetime column (``dates``: ``date_inputs``), the column parsed
+    once for all its parts (kept in ``cache``)."""
+    if name not in dates:
+        raw = frame[name] if rows is None else frame[name].iloc[rows]
+        return numbers(raw, name, what).to_numpy(dtype=np.float64, copy=True)
+    column, part = dates[name]
+    if cache.get("column") != column:
+        cache["column"], cache["parsed"] = column, date_values(frame, column, rows)
+    return date_part(cache["parsed"], part).to_numpy(dtype=np.float64, copy=True)
+
+
+def date_values(frame: Any, name: str, rows: np.ndarray | None) -> Any:
+    from glassnet.data.columns import parse_dates
+
+    return parse_dates(frame[name] if rows is None else frame[name].iloc[rows])
+
+
+def date_part(parsed: Any, part: str) -> Any:
+    """One part (``DATE_PARTS``) of parsed datetimes, as float (NaN where missing)."""
+    values = parsed.dt.day_of_week if part == "weekday" else getattr(parsed.dt, part)
+    return values.astype(np.float64)
+
+
+def numbers(raw: Any, name: str, what: str) -> Any:
+    """A column's cells as float64 numbers, NaN where missing; cells that are not numbers
+    are missing too, with a warning naming the column and one of them."""
+    import pandas as pd
+
+    values = pd.to_numeric(raw, errors="coerce").astype(np.float64)
+    bad = int((values.isna() & raw.notna()).sum())
+    if bad:
+        example = raw[values.isna() & raw.notna()].iloc[0]
+        warn(
+            f"{what}, column {name!r}: {bad} cell(s) are not numbers (e.g. {example!r}); "
+            "they are treated as missing"
+        )
+    return values
+
+
 def input_frame(
     frame: Any,
     numeric: list[str],
@@ -335,27 +532,14 @@ def input_frame(
     (NaN where missing; datetime parts computed), categories as text (``"(missing)"``)."""
     import pandas as pd
 
-    from glassnet.data.columns import parse_dates
-
     columns: dict[str, Any] = {}
     for name in dates:
-        parsed = parse_dates(frame[name])
+        parsed = date_values(frame, name, None)
         for part in DATE_PARTS:
-            values = parsed.dt.day_of_week if part == "weekday" else getattr(parsed.dt, part)
-            columns[f"{name}.{part}"] = values.astype(np.float64)
+            columns[f"{name}.{part}"] = date_part(parsed, part)
     for name in numeric:
-        if name in columns:
-            continue
-        raw = frame[name]
-        values = pd.to_numeric(raw, errors="coerce").astype(np.float64)
-        bad = int((values.isna() & raw.notna()).sum())
-        if bad:
-            example = raw[values.isna() & raw.notna()].iloc[0]
-            warn(
-                f"{what}, column {name!r}: {bad} cell(s) are not numbers (e.g. {example!r}); "
-                "they are treated as missing"
-            )
-        columns[name] = values.to_numpy()
+        if name not in columns:
+            columns[name] = numbers(frame[name], name, what).to_numpy()
     for name in categorical:
         columns[name] = category_text(frame[name])
     return pd.DataFrame(columns, index=frame.index)
@@ -387,6 +571,19 @@ def frequent_categories(text: Any, categories: list[str]) -> list[str]:
     counts = text.value_counts()
     kept = [name for name in categories if counts.get(name, 0) >= MIN_CATEGORY_ROWS]
     return [name for name in kept if name != OTHER_CATEGORY] + [OTHER_CATEGORY]
+
+
+def _mean_and_scale(values: np.ndarray) -> tuple[float, float]:
+    """The mean and standard deviation of a column as scikit-learn's ``StandardScaler``
+    computes them (a two-pass variance; scale 1 for a column indistinguishable from a
+    constant)."""
+    count = len(values)
+    mean = float(values.sum() / count)
+    centred = values - mean
+    variance = float((np.dot(centred, centred) - centred.sum() ** 2 / count) / count)
+    eps = np.finfo(np.float64).eps
+    constant = variance <= count * eps * variance + (count * mean * eps) ** 2
+    return mean, 1.0 if constant else float(np.sqrt(variance))
 
 
 def _category_codes(text: Any, categories: list[str]) -> np.ndarray:

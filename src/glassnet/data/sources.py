@@ -206,6 +206,7 @@ def read_npz(path: Path, *, hint: str) -> dict[str, np.ndarray]:
         tokenize.TokenError,
         zipfile.BadZipFile,
         zlib.error,
+        NotImplementedError,  # zipfile: a zip version or compression it cannot read
     ) as exc:
         problem = f"{type(exc).__name__}: {exc}"
     raise DataError(f"{path} is not a readable .npz file ({problem}); {hint}")
@@ -253,6 +254,7 @@ def _check_declared_size(path: Path) -> None:
         tokenize.TokenError,
         zipfile.BadZipFile,
         zlib.error,
+        NotImplementedError,  # zipfile: a zip version or compression it cannot read
     ) as exc:
         if isinstance(exc, DataError):
             raise

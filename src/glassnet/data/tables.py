@@ -22,13 +22,15 @@ import csv
 import gzip
 import io
 import lzma
+import mmap
 import re
 import warnings
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -62,6 +64,14 @@ BOMS = (
 )
 # A compressed or UTF-16/32 table is decoded in memory, up to this many bytes.
 MAX_DECODED_BYTES = 1 << 31
+# A text table of more bytes than this is parsed in chunks of about CHUNK_BYTES of text, each
+# chunk's columns copied into columns made once for all the rows (``_Columns``): pandas alone
+# holds a large table about twice while reading it (issue 24: a 148 MiB CSV peaked at 428 MiB
+# read, 285 MiB held after; in chunks, 299). Smaller tables are read in one call, as always.
+CHUNKED_BYTES = 1 << 24
+CHUNK_BYTES = 1 << 23
+# A number column of at least this many bytes gets memory of its own (``column_array``).
+MAPPED_BYTES = 1 << 20
 # Numbers beyond this size cannot be scaled (their squares overflow float64 when summed):
 # such cells, like infinite ones, are read as missing.
 MAX_MAGNITUDE = 1e100
@@ -249,19 +259,13 @@ def _read_text(path: Path) -> Table:
             "each column has its own name"
         )
     notes = []
+    size = len(source) if isinstance(source, bytes) else path.stat().st_size
+    chunk_rows = None if size <= CHUNKED_BYTES else _chunk_rows(sample)
     for attempt in ENCODINGS[ENCODINGS.index(encoding) :]:
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                frame = pd.read_csv(
-                    _open(source),
-                    sep=delimiter,
-                    encoding=attempt,
-                    na_values=NA_TOKENS,
-                    keep_default_na=False,
-                    skip_blank_lines=True,
-                    index_col=False,  # a row with one cell too many is an error, not an index
-                )
+                frame = _parsed(source, delimiter, attempt, chunk_rows)
         except UnicodeDecodeError:
             continue  # bytes past the sample were not in this encoding: try the next one
         except pd.errors.EmptyDataError:
@@ -298,6 +302,134 @@ def _read_text(path: Path) -> Table:
     notes += numbers_only(frame, path.name)
     stem = path.stem if decoded is None else Path(path.stem).stem
     return Table(frame, stem, delimiter, attempt, notes)
+
+
+def _parsed(
+    source: Path | bytes, delimiter: str, encoding: str, chunk_rows: int | None
+) -> pd.DataFrame:
+    """pandas' reading of a text table; with ``chunk_rows``, that many rows at a time, each
+    chunk's columns gathered by ``_Columns``."""
+    import pandas as pd
+
+    options: dict[str, Any] = {
+        "sep": delimiter,
+        "encoding": encoding,
+        "na_values": NA_TOKENS,
+        "keep_default_na": False,
+        "skip_blank_lines": True,
+        "index_col": False,  # a row with one cell too many is an error, not an index
+    }
+
+    def read(**more: Any) -> Any:
+        with _open(source) as handle:
+            return pd.read_csv(handle, **options, **more)
+
+    if chunk_rows is None:
+        return read()
+    columns = _Columns(_line_count(source))
+    with _open(source) as handle, pd.read_csv(handle, chunksize=chunk_rows, **options) as chunks:
+        for chunk in chunks:
+            columns.add(chunk)
+    if columns.names is None:  # a header and blank lines: nothing to gather
+        return read()
+    return columns.frame(lambda index: read(usecols=[index]).iloc[:, 0])
+
+
+class _Columns:
+    """A table's columns gathered from chunks of its rows (pandas DataFrames, in order), each
+    as reading the whole table at once makes it.
+
+    A column whose chunks all come with one NumPy dtype (or whole numbers, then fractions:
+    float64) is copied into an array made for ``capacity`` rows (the file's lines: at least
+    its rows) as the chunks come, so the table is held once, not once in chunks and again
+    joined; a column of another dtype (text) keeps its chunks, joined at the end. A column
+    whose chunks disagree otherwise (numbers, then words) is read again on its own
+    (``frame``'s ``read_column``), as pandas types it seeing all its cells."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity, self.rows = capacity, 0
+        self.names: list[str] | None = None
+        self.arrays: dict[str, np.ndarray] = {}
+        self.pieces: dict[str, list[Any]] = {}
+        self.mixed: set[str] = set()
+
+    def add(self, chunk: pd.DataFrame) -> None:
+        if self.names is None:
+            self.names = [str(name) for name in chunk.columns]
+            self._make_arrays(chunk)
+        start, stop = self.rows, self.rows + len(chunk)
+        for name, (_, cells) in zip(self.names, chunk.items(), strict=True):
+            if name in self.mixed:
+                continue
+            array = self.arrays.get(name)
+            fits = array is not None and stop <= self.capacity
+            if fits and cells.dtype == array.dtype:  # type: ignore[union-attr]
+                array[start:stop] = cells.to_numpy()  # type: ignore[index]
+            elif fits and {cells.dtype.kind, array.dtype.kind} == {"i", "f"}:  # type: ignore[union-attr]
+                if array.dtype.kind == "i":  # type: ignore[union-attr]
+                    floats = column_array(self.capacity, np.dtype(np.float64))
+                    floats[:start] = array[:start]  # type: ignore[index]
+                    self.arrays[name] = array = floats
+                array[start:stop] = cells.to_numpy(dtype=np.float64)
+            elif name in self.pieces and all(cells.dtype == p.dtype for p in self.pieces[name][:1]):
+                self.pieces[name].append(cells)
+            else:
+                self.mixed.add(name)
+                self.arrays.pop(name, None)
+                self.pieces.pop(name, None)
+        self.rows = stop
+
+    def _make_arrays(self, chunk: pd.DataFrame) -> None:
+        """The arrays of the first chunk's number columns (``column_array``); the other
+        columns' lists of chunks."""
+        for index, name in enumerate(self.names or []):
+            dtype = chunk.dtypes.iloc[index]
+            if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+                self.arrays[name] = column_array(self.capacity, dtype)
+            else:
+                self.pieces[name] = []
+
+    def frame(self, read_column: Callable[[int], Any]) -> pd.DataFrame:
+        """The table; ``read_column(index)`` reads the column at ``index`` on its own."""
+        import pandas as pd
+
+        columns = {}
+        for index, name in enumerate(self.names or []):
+            if name in self.arrays:
+                columns[name] = self.arrays.pop(name)[: self.rows]
+            elif name in self.pieces:
+                columns[name] = pd.concat(self.pieces.pop(name), ignore_index=True)
+            else:
+                columns[name] = read_column(index)
+        return pd.DataFrame(columns, copy=False)
+
+
+def column_array(rows: int, dtype: np.dtype) -> np.ndarray:
+    """An array for a column of ``rows`` cells; from ``MAPPED_BYTES`` on, in memory of its own
+    (an anonymous map), which goes back to the system the moment the column is dropped: the
+    allocator could keep column-sized blocks, and a large table's preprocessing drops its
+    columns one by one. (Smaller ones, the columns of a very wide table, are not worth a map
+    each: a process may hold only so many.)"""
+    size = rows * dtype.itemsize
+    if size < max(1, MAPPED_BYTES):
+        return np.empty(rows, dtype=dtype)
+    return np.frombuffer(mmap.mmap(-1, size), dtype=dtype, count=rows)
+
+
+def _chunk_rows(sample: str) -> int:
+    """Rows of about ``CHUNK_BYTES`` of text, judged by the sample's lines."""
+    lines = max(1, sample.count("\n"))
+    return max(1, CHUNK_BYTES * lines // max(1, len(sample.encode("utf-8"))))
+
+
+def _line_count(source: Path | bytes, end: bytes = b"\n") -> int:
+    """The number of line breaks in ``source`` plus one: at least its rows. A file without
+    a ``\\n`` has its ``\\r`` counted (old Mac line ends)."""
+    count = 1
+    with _open(source) as handle:
+        while chunk := handle.read(1 << 20):
+            count += chunk.count(end)
+    return _line_count(source, b"\r") if count == 1 and end == b"\n" else count
 
 
 def read_numbers(frame: pd.DataFrame, delimiter: str, name: str) -> list[str]:

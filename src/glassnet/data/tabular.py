@@ -8,7 +8,7 @@ numeric ``Splits`` ready for the training code.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +17,7 @@ import numpy as np
 
 from glassnet.data.columns import EXPORTABLE_ROLES, ColumnInfo, infer_columns
 from glassnet.data.datasets import Dataset, Splits, random_split
-from glassnet.data.preprocessing import DATE_PARTS, TablePreprocessor, warn
+from glassnet.data.preprocessing import DATE_PARTS, TablePreprocessor, columnwise, warn
 from glassnet.data.tables import read_labelled_table
 from glassnet.errors import DataError
 
@@ -155,38 +155,68 @@ def table_splits(
     validation_fraction: float = 0.2,
     test_fraction: float = 0.2,
     seed: int = 0,
+    dtype: InputDtype = "float64",
+    release: bool = False,
 ) -> tuple[Splits, TablePreprocessor]:
     """Train / validation / test splits (stratified by class when classes allow it) whose
-    features are the ``TablePreprocessor`` outputs, fitted on the train rows only."""
+    features are the ``TablePreprocessor`` outputs, fitted on the train rows only, in
+    ``dtype`` (see ``preprocessed_splits``). The rows are picked by position: no part of the
+    table is copied before the preprocessing reads it. With ``release``, a large table's
+    columns are dropped from ``data.frame`` as they are preprocessed (the caller needs the
+    table no more)."""
     if data.y is None:
         raise DataError("training needs a target column; pass --target COLUMN")
     # The split is made on row numbers, so the same rows of the frame can be picked out.
-    rows = Dataset(np.arange(len(data.frame), dtype=np.float64)[:, None], data.y, data.name)
-    if data.task == "regression" and len(np.unique(data.y)) < 2:
+    rows = Dataset(np.arange(len(data.frame))[:, None], data.y, data.name)
+    if data.task == "regression" and np.all(data.y == data.y[0]):
         raise DataError(f"{data.target!r} holds a single value; there is nothing to predict")
-    positions = random_split(
+    parts = random_split(
         rows,
         validation_fraction=validation_fraction,
         test_fraction=test_fraction,
         seed=seed,
         task=data.task,
     )
-    parts = [positions.train, positions.validation, positions.test]
-    indices = [part.x[:, 0].astype(np.intp) for part in parts]
     pieces = [
-        (part.name, data.frame.iloc[index], part.y, _at(data.positions, index))
-        for part, index in zip(parts, indices, strict=True)
+        Piece(part.name, data.frame, part.y, _at(data.positions, part.x[:, 0]), part.x[:, 0])
+        for part in (parts.train, parts.validation, parts.test)
     ]
-    return preprocessed_splits(data, pieces)
+    del rows, parts  # only the pieces' rows are needed now
+    return preprocessed_splits(data, pieces, dtype=dtype, release=release)
+
+
+@dataclass
+class Piece:
+    """One part of a split before its preprocessing: its name, the table holding its rows
+    (``index``: their positions in it; None: all of them), their labels, and their positions
+    among the data rows of the file they came from."""
+
+    name: str
+    frame: pd.DataFrame
+    y: np.ndarray
+    positions: np.ndarray | None
+    index: np.ndarray | None = None
+
+
+# A split's inputs dtype: a name, or a function of (training rows, inputs) giving one.
+InputDtype = str | Callable[[int, int], str]
 
 
 def preprocessed_splits(
-    data: TableData, pieces: list[tuple[str, pd.DataFrame, np.ndarray, np.ndarray | None]]
+    data: TableData,
+    pieces: list[Piece],
+    *,
+    dtype: InputDtype = "float64",
+    release: bool = False,
 ) -> tuple[Splits, TablePreprocessor]:
-    """``Splits`` of the train, validation and test ``pieces`` (name, rows, labels, their
-    positions in their file) through a ``TablePreprocessor`` fitted on the train rows alone
-    with ``data``'s column roles. A used column whose role cannot be exported to ONNX is
-    said now, with a warning, not first at export."""
+    """``Splits`` of the train, validation and test ``pieces`` through a
+    ``TablePreprocessor`` fitted on the train rows alone with ``data``'s column roles, their
+    inputs made in ``dtype`` (a function of the training rows and the number of inputs: the
+    dtype the network will train in, so a large table's float32 inputs are filled once). A
+    used column whose role cannot be exported to ONNX is said now, with a warning, not first
+    at export. With ``release``, when every piece is rows of one table of more than
+    ``COLUMNWISE_ROWS`` training rows, its columns are dropped as they are preprocessed
+    (``TablePreprocessor.transform_parts``)."""
     used = {info.name: info.role for info in data.columns if info.used}
     unexportable = sorted(name for name, role in used.items() if role not in EXPORTABLE_ROLES)
     if unexportable:
@@ -195,13 +225,26 @@ def preprocessed_splits(
             "cannot be exported to ONNX: a model trained on them predicts in glassnet only; "
             "drop them (--drop) for a model you can export"
         )
-    table = TablePreprocessor.fit(pieces[0][1], used)
+    train = pieces[0]
+    table = TablePreprocessor.fit(train.frame, used, rows=train.index)
     table.roles = data.roles()
     names = table.output_names()
+    if callable(dtype):
+        dtype = dtype(len(train.y), table.n_outputs)
+    one_table = all(piece.frame is train.frame for piece in pieces)
+    if release and one_table and columnwise(len(train.y)):
+        parts = [(piece.name, piece.index) for piece in pieces]
+        inputs = table.transform_parts(train.frame, parts, dtype=dtype, release=True)
+    else:
+        inputs = [
+            table.transform(piece.frame, what=piece.name, rows=piece.index, dtype=dtype)
+            for piece in pieces
+        ]
     datasets: list[Any] = [
-        Dataset(table.transform(frame, what=name), y, name, feature_names=names, rows=rows)
-        for name, frame, y, rows in pieces
+        Dataset(x, piece.y, piece.name, feature_names=names, rows=piece.positions)
+        for x, piece in zip(inputs, pieces, strict=True)
     ]
+    del inputs
     return Splits(*datasets, columns=column_records(data.columns, table)), table
 
 

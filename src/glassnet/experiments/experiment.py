@@ -173,7 +173,7 @@ class RunData:
         class indices, or the standardised target of a regression."""
         if self.classes is not None:
             return prepare(scaler, self.classes, *parts)
-        x = np.vstack([p.x for p in parts])
+        x = stacked([p.x for p in parts])
         y = np.concatenate([p.y for p in parts]).reshape(-1, 1)
         return (x if scaler is None else scaler.transform(x)), self.target_scaler.transform(y)[:, 0]  # type: ignore[union-attr]
 
@@ -614,10 +614,16 @@ def prepare(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The parts' features stacked and scaled, and their labels as indices into ``classes``;
     a label outside ``classes`` (absent from the training split) is a DataError."""
-    x, y = np.vstack([p.x for p in parts]), np.concatenate([p.y for p in parts])
+    x, y = stacked([p.x for p in parts]), np.concatenate([p.y for p in parts])
     names = " and ".join(p.name.split(":")[-1] for p in parts)
     indices = check_known_labels(y, classes, what=f"labels of {names}")
     return (x if scaler is None else scaler.transform(x)), indices
+
+
+def stacked(arrays: list[np.ndarray]) -> np.ndarray:
+    """The arrays' rows one after the other; one array as it is (not a copy of a large
+    table's training rows)."""
+    return arrays[0] if len(arrays) == 1 else np.vstack(arrays)
 
 
 def fit_scaler(preset: Preset, *parts: Dataset) -> Scaler | None:

@@ -86,7 +86,7 @@ def read_inputs(
     kind = source_kind(source)
     given = own_parts(settings, parts)
     if kind == "table" or (kind == "name" and is_table(source, settings.image_shape)):
-        inputs = read_table_inputs(source, settings, seed, status, given)
+        inputs = read_table_inputs(source, settings, seed, status, given, preset)
     elif given:
         raise ConfigError(
             "validation_data and test_data (--validation-data, --test-data) take tables; "
@@ -142,10 +142,11 @@ def read_table_inputs(
     seed: int,
     status: Status,
     given: dict[str, Any] | None = None,
+    preset: Preset | None = None,
 ) -> RunInputs:
     """Read a table (a file, or a DataFrame), guess its columns' roles, split it (or take
     the ``given`` validation and test tables) and fit its preprocessing on the training
-    rows."""
+    rows; the inputs are made in the dtype ``preset`` will train in (``input_dtype``)."""
     from glassnet.data.tabular import load_table_data, table_splits
 
     columns = settings.columns
@@ -160,9 +161,10 @@ def read_table_inputs(
             categorical=columns.get("categorical", ()),
             numeric=columns.get("numeric", ()),
         )
+    dtype = input_dtype(preset, settings, data.task)
     if given:
         with status("reading your validation and test rows ..."):
-            splits, table = own_splits(data, given, settings, seed)
+            splits, table = own_splits(data, given, settings, seed, dtype)
         return RunInputs(splits, table, data.columns, data.task)
     with status("fitting the preprocessing on the training rows ..."):
         splits, table = table_splits(
@@ -170,20 +172,42 @@ def read_table_inputs(
             validation_fraction=settings.validation_fraction,
             test_fraction=settings.test_fraction,
             seed=seed,
+            dtype=dtype,
+            release=True,  # the table is needed no more: its columns go as they are used
         )
     return RunInputs(splits, table, data.columns, data.task)
 
 
+def input_dtype(preset: Preset | None, settings: DataSettings, task: str) -> Any:
+    """The dtype a table's inputs are made in: the one its network trains in, a function of
+    (training rows, inputs) when the table recipe chooses it (``table_recipe.defaults_for``:
+    float32 for large tables, whose inputs are then never held in float64), else the
+    preset's; float64 when a sweep tries several, or a scaler is fitted on the inputs."""
+    from glassnet.training import table_recipe
+
+    swept = preset is not None and any("dtype" in params for params in preset.grid())
+    if preset is None or swept or preset.scaling != "none":
+        return "float64"
+    if "dtype" not in settings.table_sized:
+        return preset.train.dtype
+
+    def chosen(rows: int, width: int) -> str:
+        return str(table_recipe.defaults_for(rows, width, task)["dtype"])
+
+    return chosen
+
+
 def own_splits(
-    data: Any, given: dict[str, Any], settings: DataSettings, seed: int
+    data: Any, given: dict[str, Any], settings: DataSettings, seed: int, dtype: Any = "float64"
 ) -> tuple[Splits, TablePreprocessor]:
     """The user's own split: the ``given`` validation and test tables as they are, and the
     part not given (if any) held out of ``data`` at its fraction, stratified by class where
-    the classes allow it; every other row of ``data`` trains."""
-    from glassnet.data.tabular import labelled_part, preprocessed_splits
+    the classes allow it; every other row of ``data`` trains. The inputs are made in
+    ``dtype`` (``input_dtype``)."""
+    from glassnet.data.tabular import Piece, labelled_part, preprocessed_splits
 
     pieces = {
-        name: (name, part.frame, part.y, part.positions)
+        name: Piece(name, part.frame, part.y, part.positions)
         for name, part in ((name, labelled_part(src, data)) for name, src in given.items())
     }
     every = np.arange(len(data.frame))
@@ -193,9 +217,10 @@ def own_splits(
         (name,) = missing
         share = settings.validation_fraction if name == "validation" else settings.test_fraction
         train_rows, held = holdout(every, data.y, share, seed, data.name)
-        pieces[name] = (name, data.frame.iloc[held], data.y[held], data.positions[held])
-    train = ("train", data.frame.iloc[train_rows], data.y[train_rows], data.positions[train_rows])
-    return preprocessed_splits(data, [train, pieces["validation"], pieces["test"]])
+        pieces[name] = Piece(name, data.frame, data.y[held], data.positions[held], held)
+    train = Piece("train", data.frame, data.y[train_rows], data.positions[train_rows], train_rows)
+    parts = [train, pieces["validation"], pieces["test"]]
+    return preprocessed_splits(data, parts, dtype=dtype)
 
 
 def holdout(
