@@ -6,6 +6,7 @@ must agree bit for bit."""
 import contextlib
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -346,6 +347,27 @@ def test_a_users_own_split_validates_and_tests_on_its_own_tables(penguins, tmp_p
     assert run.split_sizes["train"] + run.split_sizes["validation"] == len(early)
     with pytest.raises(ConfigError, match="take tables"):
         glassnet.train("digits", test_data=test, progress=False)
+
+
+def test_a_class_the_own_splits_holdout_leaves_out_of_training_trains_with_a_warning():
+    """With only test rows given, validation rows are held out of the data; a one-row class
+    drawn into them would never be learned: it stays a training row, as random_split keeps
+    it, and the run says so."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 2))
+    frame = pd.DataFrame(x, columns=["a", "b"]).assign(kind=np.where(x[:, 0] > 0, "up", "down"))
+    frame.loc[17, "kind"] = "odd"  # the only row of its class
+    test = frame.iloc[:10].assign(kind=lambda f: np.where(f.a > 0, "up", "down"))
+    held_out_at_some_seed = False
+    for seed in range(8):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            run = glassnet.train(frame, target="kind", test_data=test, seed=seed,
+                                 progress=False, **{**QUICK, "epochs": 2})  # fmt: skip
+        assert run.split_sizes["train"] + run.split_sizes["validation"] == 60
+        held_out_at_some_seed |= any("odd (1 row)" in str(w.message) for w in caught)
+        assert "odd" in run.model.classes.tolist()
+    assert held_out_at_some_seed  # the cut did draw it into the validation rows
 
 
 def test_a_sweep_scores_its_trainings_on_the_users_own_validation_rows(tmp_path, capsys):

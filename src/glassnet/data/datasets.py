@@ -179,16 +179,7 @@ def random_split(
     rest, test = split(kept, test_fraction, seed)
     train, valid = split(rest, validation_fraction / (1.0 - test_fraction), seed + 1)
     if has_classes:
-        # Classes the split left out of the training rows join the rare ones there.
-        missing = ~np.isin(labels, y[train])
-        rare |= missing
-        if rare.any():
-            in_train = np.isin(y, labels[rare])
-            valid, test = valid[~in_train[valid]], test[~in_train[test]]
-            train = np.concatenate(
-                [train, np.flatnonzero(in_train & ~np.isin(np.arange(len(y)), train))]
-            )
-            _warn_rare(labels[rare], counts[rare])
+        train, (valid, test) = classes_to_training(y, train, [valid, test], labels[rare])
     if min(len(train), len(valid), len(test)) == 0:
         raise DataError(f"{data.name} has too few rows ({len(data)}) to split three ways")
     return _splits_of(data, *((data.x[rows], y[rows]) for rows in (train, valid, test)))
@@ -222,6 +213,26 @@ def stratified_cut(
         ) from None
 
 
+def classes_to_training(
+    y: np.ndarray, train: np.ndarray, held: list[np.ndarray], rare: np.ndarray | None = None
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Every row of the ``rare`` classes, and of the classes a cut left out of the ``train``
+    rows, moved into ``train`` (from the ``held`` parts, or from no part), with a DataWarning
+    naming them: the model learns them, and the held-out scores do not pretend to cover them.
+    Row indices into ``y``; unchanged when there is no such class."""
+    labels, counts = np.unique(y, return_counts=True)
+    moved = ~np.isin(labels, y[train])
+    if rare is not None:
+        moved |= np.isin(labels, rare)
+    if not moved.any():
+        return train, held
+    in_train = np.isin(y, labels[moved])
+    held = [rows[~in_train[rows]] for rows in held]
+    train = np.concatenate([train, np.flatnonzero(in_train & ~np.isin(np.arange(len(y)), train))])
+    _warn_rare(labels[moved], counts[moved])
+    return train, held
+
+
 def _warn_rare(labels: np.ndarray, counts: np.ndarray) -> None:
     """Say which classes train on all their rows and are in no validation or test row."""
     listed = ", ".join(
@@ -235,5 +246,5 @@ def _warn_rare(labels: np.ndarray, counts: np.ndarray) -> None:
             "test rows: all their rows are training rows, so the model learns them but the "
             "validation and test scores do not cover them"
         ),
-        stacklevel=3,
+        stacklevel=4,
     )

@@ -216,7 +216,8 @@ def own_splits(
     if missing:
         (name,) = missing
         share = settings.validation_fraction if name == "validation" else settings.test_fraction
-        train_rows, held = holdout(every, data.y, share, seed, data.name)
+        classes = data.task == "classification"
+        train_rows, held = holdout(every, data.y, share, seed, data.name, classes=classes)
         pieces[name] = Piece(name, data.frame, data.y[held], data.positions[held], held)
     train = Piece("train", data.frame, data.y[train_rows], data.positions[train_rows], train_rows)
     parts = [train, pieces["validation"], pieces["test"]]
@@ -224,13 +225,17 @@ def own_splits(
 
 
 def holdout(
-    rows: np.ndarray, y: np.ndarray, share: float, seed: int, name: str
+    rows: np.ndarray, y: np.ndarray, share: float, seed: int, name: str, *, classes: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``rows`` cut in two (kept, held out ``share``) as ``random_split`` cuts, stratified by
-    ``y`` when every class has two rows or more."""
-    from glassnet.data.datasets import stratified_cut
+    """``rows`` (indices into ``y``) cut in two (kept, held out ``share``) as ``random_split``
+    cuts, stratified by ``y`` when every class has two rows or more; with ``classes``, a
+    class the cut leaves out of the kept rows keeps all its rows there, with a warning, as
+    ``random_split`` does."""
+    from glassnet.data.datasets import classes_to_training, stratified_cut
 
     kept, held = stratified_cut(rows, y, share, seed, name=name, n_rows=len(rows))
+    if classes:
+        kept, (held,) = classes_to_training(y, kept, [held])
     return np.sort(kept), np.sort(held)
 
 
