@@ -51,6 +51,12 @@ TEXTS = {
     "windows line ends": "a,b\r\n" + "".join(f"{i},{i}.5\r\n" for i in range(40)),
     "old mac line ends": "a,b\r" + "".join(f"{i},{i}.5\r" for i in range(40)),
     "blank lines": "a,b\n" + "".join(f"{i},{i}\n\n" for i in range(40)),
+    "two columns of numbers, then words": "a,b,c\n"
+    + "".join(f"{i},{i / 2},{i}\n" for i in range(40))
+    + "x,y,1\n",
+    "a lone carriage return in a file of line feeds": "a,b\n"
+    + "".join(f"{i},{i}.5\n" for i in range(40))
+    + "1,2\r3,4\n",
 }
 
 
@@ -174,7 +180,7 @@ def test_rows_picked_by_position_and_a_dtype_give_the_rows_preprocessed():
     np.testing.assert_array_equal(picked, table.transform(frame.iloc[rows]).astype(np.float32))
 
 
-def test_a_large_split_copies_no_part_of_the_table_and_fills_float32_once(monkeypatch):
+def test_a_large_split_copies_no_part_of_the_table_and_fills_float32_once():
     """Past COLUMNWISE_ROWS the split's peak (tracemalloc: NumPy's allocations) stays near the
     table's own size (0.93x here; 21.6x before): copying the rows of each part, scikit-learn's
     copies, or float64 inputs cast later would each go past 1.2x."""
@@ -228,7 +234,7 @@ def test_validation_scored_in_chunks_is_scored_whole(monkeypatch, loss):
 
 @pytest.mark.parametrize("n", [3, 10, 101, 1000])
 @pytest.mark.parametrize("size", [0.2, 0.25, 0.5])
-def test_the_unstratified_cut_is_train_test_splits_without_importing_it(n, size):
+def test_the_unstratified_cut_is_train_test_splits(n, size):
     rng = np.random.default_rng(n)
     rows, y = rng.permutation(3 * n)[:n], rng.normal(size=3 * n)  # every value once
     for state in (0, 7):
@@ -253,3 +259,21 @@ def test_a_released_table_gives_the_same_splits_and_its_columns_go(monkeypatch):
         np.testing.assert_array_equal(ours.rows, theirs.rows)
     assert len(used) == 5 and list(data.frame.columns) == ["target"]  # the used ones went
     assert list(frame.columns) == [*used, "target"]  # the caller's frame is untouched
+
+
+def test_every_mixed_column_is_read_again_in_one_pass(tmp_path, chunked, monkeypatch):
+    """Columns whose chunks disagree (numbers, then words) are read again on their own: all
+    of them in one more pass over the file, not one pass each."""
+    import pandas
+
+    path = tmp_path / "t.csv"
+    path.write_text(TEXTS["two columns of numbers, then words"])
+    reads = []
+    monkeypatch.setattr(pandas, "read_csv", spy(pandas.read_csv, reads))
+    read_table(path)  # its frame is the whole read's: test_a_table_read_in_chunks_is_...
+    assert len(reads) == 2  # the chunks, then both mixed columns together
+
+
+def test_old_mac_line_ends_are_read_in_chunks_of_the_same_size():
+    lines = "".join(f"{i},{i}.5,text\n" for i in range(200))
+    assert tables._chunk_rows(lines.replace("\n", "\r")) == tables._chunk_rows(lines) > 1

@@ -80,6 +80,19 @@ def test_repeated_column_names_are_refused_by_name(tmp_path):
         read_table(write(tmp_path / "t.csv", "a,b,a,b,c\n1,2,3,4,5\n"))
 
 
+def test_a_column_name_holding_a_nul_is_refused_in_a_file_and_a_dataframe(tmp_path):
+    """Found by the fuzz test: a header cell "\\x00" became '' inside NumPy's text arrays and
+    training ended in a KeyError traceback."""
+    from glassnet.data.tables import frame_table
+
+    for header in ("a,\x00,label", "a,x\x00y,label"):
+        path = write(tmp_path / "t.csv", header + "\n1,red,yes\n2,blue,no\n")
+        with pytest.raises(DataError, match=r"column\(s\) \[2\] .* NUL character"):
+            read_table(path)
+    with pytest.raises(DataError, match="NUL character"):
+        frame_table(pd.DataFrame({"\x00": [1, 2]}))
+
+
 def test_a_pandas_index_column_keeps_its_unnamed_name(tmp_path):
     path = tmp_path / "t.csv"
     pd.DataFrame({"x": [1, 2], "y": ["a", "b"]}).to_csv(path)

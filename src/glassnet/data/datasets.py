@@ -189,28 +189,25 @@ def stratified_cut(
     rows: np.ndarray, y: np.ndarray, size: float, state: int, *, name: str, n_rows: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """``rows`` cut in two (kept, held out: a ``size`` share), stratified by ``y[rows]`` when
-    every class among them has two rows or more; a DataError naming the data (``name``, of
-    ``n_rows`` rows) when a part would be empty."""
-    _, row_counts = np.unique(y[rows], return_counts=True)
-    if row_counts.min() < 2 and 0 < math.ceil(size * len(rows)) < len(rows):
-        # Unstratified: train_test_split's own cut, without importing scikit-learn (90 MB,
-        # held through a large table's preprocessing and training).
-        kept, held = shuffle_split(len(rows), size, state)
-        return rows[kept], rows[held]
-    from sklearn.model_selection import train_test_split
-
-    stratify = y[rows] if row_counts.min() >= 2 else None
-    try:
-        return train_test_split(rows, test_size=size, random_state=state, stratify=stratify)
-    except ValueError:  # too few samples per class to stratify this split
-        pass
-    try:
-        return train_test_split(rows, test_size=size, random_state=state)
-    except ValueError:  # a split would be empty
+    every class among them has two rows or more and the share allows it; a DataError naming
+    the data (``name``, of ``n_rows`` rows) when a part would be empty."""
+    if not 0 < math.ceil(size * len(rows)) < len(rows):
         raise DataError(
             f"{name} has too few rows ({n_rows}) to split three ways; "
             "add rows or lower --validation-fraction / --test-fraction"
-        ) from None
+        )
+    _, row_counts = np.unique(y[rows], return_counts=True)
+    if row_counts.min() >= 2:
+        from sklearn.model_selection import train_test_split
+
+        try:
+            return train_test_split(rows, test_size=size, random_state=state, stratify=y[rows])
+        except ValueError:  # too few rows per class to stratify this share
+            pass
+    # Unstratified: train_test_split's own cut, without importing scikit-learn (90 MB, held
+    # through a large table's preprocessing and training).
+    kept, held = shuffle_split(len(rows), size, state)
+    return rows[kept], rows[held]
 
 
 def classes_to_training(

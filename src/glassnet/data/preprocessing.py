@@ -238,7 +238,8 @@ class TablePreprocessor:
         """What ``fit`` learns, one column of the training rows at a time: the median of each
         numeric column, a missing indicator for each with missing cells, the mean and
         standard deviation of both after imputation (scikit-learn's ``StandardScaler``: a
-        near-constant column keeps scale 1), and each categorical column's sorted values."""
+        near-constant column keeps scale 1), and each categorical column's sorted values,
+        those of too few rows folded into one (``frequent_categories``)."""
         medians, means, scales, missing_means, missing_scales = [], [], [], [], []
         indicators = []
         for name, values in numeric_inputs(frame, numeric, dates, rows):
@@ -381,7 +382,6 @@ class TablePreprocessor:
         if release:
             for index, out in enumerate(outs):
                 outs[index] = np.ascontiguousarray(out)  # the Fortran-order one goes
-                del out
         return outs
 
     @staticmethod
@@ -525,8 +525,6 @@ def input_frame(
     numeric: list[str],
     categorical: list[str],
     dates: list[str],
-    *,
-    what: str = "data",
 ) -> Any:
     """The columns a TablePreprocessor reads, in the types its steps take: numbers as float
     (NaN where missing; datetime parts computed), categories as text (``"(missing)"``)."""
@@ -539,7 +537,7 @@ def input_frame(
             columns[f"{name}.{part}"] = date_part(parsed, part)
     for name in numeric:
         if name not in columns:
-            columns[name] = numbers(frame[name], name, what).to_numpy()
+            columns[name] = numbers(frame[name], name, "data").to_numpy()
     for name in categorical:
         columns[name] = category_text(frame[name])
     return pd.DataFrame(columns, index=frame.index)

@@ -332,7 +332,7 @@ def _parsed(
             columns.add(chunk)
     if columns.names is None:  # a header and blank lines: nothing to gather
         return read()
-    return columns.frame(lambda index: read(usecols=[index]).iloc[:, 0])
+    return columns.frame(lambda indexes: read(usecols=indexes))
 
 
 class _Columns:
@@ -389,18 +389,22 @@ class _Columns:
             else:
                 self.pieces[name] = []
 
-    def frame(self, read_column: Callable[[int], Any]) -> pd.DataFrame:
-        """The table; ``read_column(index)`` reads the column at ``index`` on its own."""
+    def frame(self, read_columns: Callable[[list[int]], pd.DataFrame]) -> pd.DataFrame:
+        """The table; ``read_columns(indexes)`` reads the columns at ``indexes`` (in file
+        order) on their own, in one pass over the file for all the mixed ones."""
         import pandas as pd
 
+        names = self.names or []
+        mixed = [index for index, name in enumerate(names) if name in self.mixed]
+        again = read_columns(mixed) if mixed else None
         columns = {}
-        for index, name in enumerate(self.names or []):
+        for index, name in enumerate(names):
             if name in self.arrays:
                 columns[name] = self.arrays.pop(name)[: self.rows]
             elif name in self.pieces:
                 columns[name] = pd.concat(self.pieces.pop(name), ignore_index=True)
             else:
-                columns[name] = read_column(index)
+                columns[name] = again.iloc[:, mixed.index(index)]  # type: ignore[union-attr]
         return pd.DataFrame(columns, copy=False)
 
 
@@ -413,23 +417,26 @@ def column_array(rows: int, dtype: np.dtype) -> np.ndarray:
     size = rows * dtype.itemsize
     if size < max(1, MAPPED_BYTES):
         return np.empty(rows, dtype=dtype)
-    return np.frombuffer(mmap.mmap(-1, size), dtype=dtype, count=rows)
+    # Private: a process forked while the column lives copies it on write, as any memory.
+    private = {"flags": mmap.MAP_PRIVATE} if hasattr(mmap, "MAP_PRIVATE") else {}
+    return np.frombuffer(mmap.mmap(-1, size, **private), dtype=dtype, count=rows)
 
 
 def _chunk_rows(sample: str) -> int:
-    """Rows of about ``CHUNK_BYTES`` of text, judged by the sample's lines."""
-    lines = max(1, sample.count("\n"))
+    """Rows of about ``CHUNK_BYTES`` of text, judged by the sample's lines (ended by ``\\n``,
+    or by ``\\r`` alone in old Mac files)."""
+    lines = max(1, sample.count("\n"), sample.count("\r"))
     return max(1, CHUNK_BYTES * lines // max(1, len(sample.encode("utf-8"))))
 
 
-def _line_count(source: Path | bytes, end: bytes = b"\n") -> int:
-    """The number of line breaks in ``source`` plus one: at least its rows. A file without
-    a ``\\n`` has its ``\\r`` counted (old Mac line ends)."""
+def _line_count(source: Path | bytes) -> int:
+    """The ``\\n`` and ``\\r`` in ``source`` plus one: at least its rows, since pandas ends a
+    row at either (a ``\\r\\n`` counts twice: the spare capacity is never touched)."""
     count = 1
     with _open(source) as handle:
         while chunk := handle.read(1 << 20):
-            count += chunk.count(end)
-    return _line_count(source, b"\r") if count == 1 and end == b"\n" else count
+            count += chunk.count(b"\n") + chunk.count(b"\r")
+    return count
 
 
 def read_numbers(frame: pd.DataFrame, delimiter: str, name: str) -> list[str]:
@@ -591,8 +598,16 @@ def sniff_delimiter(sample: str) -> str:
 
 
 def check_columns(frame: pd.DataFrame, what: str) -> None:
-    """Refuse repeated or empty-set column lists with a message naming them."""
+    """Refuse repeated or empty-set column lists, and names holding a NUL character (NumPy
+    text drops trailing NULs, so such a name would stop naming its column), with a message
+    naming them."""
     names = [str(name) for name in frame.columns]
+    nul = [index + 1 for index, name in enumerate(names) if "\x00" in name]
+    if nul:
+        raise DataError(
+            f"{what}: the name of column(s) {nul} (counted from 1) holds a NUL character "
+            "(\\x00); rename those columns"
+        )
     repeated = sorted(name for name, count in Counter(names).items() if count > 1)
     if repeated:
         raise DataError(

@@ -244,7 +244,6 @@ def preprocessed_splits(
         Dataset(x, piece.y, piece.name, feature_names=names, rows=piece.positions)
         for x, piece in zip(inputs, pieces, strict=True)
     ]
-    del inputs
     return Splits(*datasets, columns=column_records(data.columns, table)), table
 
 

@@ -86,7 +86,7 @@ def read_inputs(
     kind = source_kind(source)
     given = own_parts(settings, parts)
     if kind == "table" or (kind == "name" and is_table(source, settings.image_shape)):
-        inputs = read_table_inputs(source, settings, seed, status, given, preset)
+        inputs = read_table_inputs(source, settings, seed, status, preset, given)
     elif given:
         raise ConfigError(
             "validation_data and test_data (--validation-data, --test-data) take tables; "
@@ -141,8 +141,8 @@ def read_table_inputs(
     settings: DataSettings,
     seed: int,
     status: Status,
+    preset: Preset,
     given: dict[str, Any] | None = None,
-    preset: Preset | None = None,
 ) -> RunInputs:
     """Read a table (a file, or a DataFrame), guess its columns' roles, split it (or take
     the ``given`` validation and test tables) and fit its preprocessing on the training
@@ -178,15 +178,15 @@ def read_table_inputs(
     return RunInputs(splits, table, data.columns, data.task)
 
 
-def input_dtype(preset: Preset | None, settings: DataSettings, task: str) -> Any:
+def input_dtype(preset: Preset, settings: DataSettings, task: str) -> Any:
     """The dtype a table's inputs are made in: the one its network trains in, a function of
     (training rows, inputs) when the table recipe chooses it (``table_recipe.defaults_for``:
     float32 for large tables, whose inputs are then never held in float64), else the
     preset's; float64 when a sweep tries several, or a scaler is fitted on the inputs."""
     from glassnet.training import table_recipe
 
-    swept = preset is not None and any("dtype" in params for params in preset.grid())
-    if preset is None or swept or preset.scaling != "none":
+    swept = any("dtype" in params for params in preset.grid())
+    if swept or preset.scaling != "none":
         return "float64"
     if "dtype" not in settings.table_sized:
         return preset.train.dtype
