@@ -26,23 +26,14 @@ import os
 import statistics
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from machine import machine_info  # benchmarks/ is on sys.path when run as a script
-from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.impute import SimpleImputer
-from sklearn.metrics import accuracy_score, r2_score
-from sklearn.neural_network import MLPClassifier, MLPRegressor
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from real_tables import other_method
 
 from glassnet.cli.app import main
-from glassnet.data.datasets import Dataset, random_split
-from glassnet.data.tabular import load_table_data
 
 
 def sklearn_frame(name: str, load) -> pd.DataFrame:
@@ -99,51 +90,11 @@ def glassnet_score(
 
 
 def sklearn_score(path: Path, target: str, seed: int) -> tuple[float, float]:
-    """(test accuracy or R², seconds) of the scikit-learn pipeline on glassnet's split."""
+    """(test accuracy or R², seconds including reading) of the scikit-learn pipeline on
+    glassnet's split: ``real_tables.other_method``'s, on glassnet's own column roles."""
     started = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        data = load_table_data(path, target)
-    rows = Dataset(np.arange(len(data.frame), dtype=np.float64)[:, None], data.y, data.name)
-    splits = random_split(rows, validation_fraction=0.2, test_fraction=0.2, seed=seed)
-    frame = data.frame.copy()
-    numeric = [c.name for c in data.columns if c.role == "numeric"]
-    categorical = [c.name for c in data.columns if c.role in ("categorical", "boolean")]
-    for column in (c.name for c in data.columns if c.role == "datetime"):
-        dates = pd.to_datetime(frame[column], errors="coerce", format="mixed")
-        for part in ("year", "month", "day", "day_of_week", "hour"):
-            frame[f"{column}.{part}"] = getattr(dates.dt, part).astype(float)
-            numeric.append(f"{column}.{part}")
-    for column in categorical:
-        frame[column] = frame[column].astype(str).where(frame[column].notna(), "(missing)")
-    transformer = ColumnTransformer(
-        [
-            (
-                "numeric",
-                make_pipeline(
-                    SimpleImputer(strategy="median", add_indicator=True), StandardScaler()
-                ),
-                numeric,
-            ),
-            ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
-        ]
-    )
-    regression = data.task == "regression"
-    network = MLPClassifier(random_state=seed)
-    if regression:  # the target standardised, as glassnet does; raw, MLPRegressor fails here
-        network = TransformedTargetRegressor(
-            MLPRegressor(random_state=seed), transformer=StandardScaler()
-        )
-    model = make_pipeline(transformer, network)
-    train = splits.train.x[:, 0].astype(int)
-    test = splits.test.x[:, 0].astype(int)
-    y = data.y.astype(np.float64) if regression else data.y
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(frame.iloc[train], y[train])
-    predicted = model.predict(frame.iloc[test])
-    score = r2_score(y[test], predicted) if regression else accuracy_score(y[test], predicted)
-    return float(score), time.perf_counter() - started
+    score, _ = other_method("sk_mlp", path, target, seed, codes=False)
+    return score, time.perf_counter() - started
 
 
 def main_benchmark() -> None:
