@@ -30,6 +30,20 @@ from glassnet.paths import regular_file
 from glassnet.resources import available_bytes
 
 OPENML_PREFIX = "openml:"
+# How np.load, the lazy per-array reads and the .npy header parser surface a damaged .npz
+# (an edited header can make NumPy's parser raise SyntaxError or TokenError; zipfile raises
+# NotImplementedError for a zip version or compression it cannot read).
+DAMAGED_ARCHIVE = (
+    OSError,
+    ValueError,
+    EOFError,
+    KeyError,
+    SyntaxError,
+    tokenize.TokenError,
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,
+)
 # OpenML datasets whose rows are images; the report shows a gallery for these.
 KNOWN_IMAGE_SHAPES = {
     "mnist_784": (28, 28),
@@ -195,19 +209,7 @@ def read_npz(path: Path, *, hint: str) -> dict[str, np.ndarray]:
             with loaded as archive:
                 return {name: archive[name] for name in archive.files}
         problem = "it holds a single array, not an .npz archive of named arrays"
-    # np.load and the lazy per-array reads surface a damaged file in any of these ways.
-    # An edited .npy header can make NumPy's parser raise SyntaxError or TokenError.
-    except (
-        OSError,
-        ValueError,
-        EOFError,
-        KeyError,
-        SyntaxError,
-        tokenize.TokenError,
-        zipfile.BadZipFile,
-        zlib.error,
-        NotImplementedError,  # zipfile: a zip version or compression it cannot read
-    ) as exc:
+    except DAMAGED_ARCHIVE as exc:
         problem = f"{type(exc).__name__}: {exc}"
     raise DataError(f"{path} is not a readable .npz file ({problem}); {hint}")
 
@@ -244,18 +246,7 @@ def _check_declared_size(path: Path) -> None:
                         f"{path}: array {info.filename!r} declares shape {shape}, larger than "
                         "its data; the file is damaged"
                     )
-    except (
-        OSError,
-        ValueError,
-        EOFError,
-        KeyError,
-        TypeError,
-        SyntaxError,
-        tokenize.TokenError,
-        zipfile.BadZipFile,
-        zlib.error,
-        NotImplementedError,  # zipfile: a zip version or compression it cannot read
-    ) as exc:
+    except (*DAMAGED_ARCHIVE, TypeError) as exc:
         if isinstance(exc, DataError):
             raise
         return  # an unreadable archive or header: np.load says what is wrong
