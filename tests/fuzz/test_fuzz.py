@@ -241,15 +241,18 @@ def load_and_use(path: Path) -> None:
     cut=st.one_of(st.none(), st.integers(min_value=0)),
 )
 def test_random_byte_edits_of_a_model_file(edits, cut, model_bytes, tmp_path):
-    data = bytearray(model_bytes)
-    for position, value in edits:
-        data[position % len(data)] = value
-    if cut is not None:
-        data = data[: cut % (len(data) + 1)]
     path = tmp_path / "edited.npz"
-    path.write_bytes(bytes(data))
+    path.write_bytes(edited(model_bytes, edits, cut))
     with no_hang():
         load_and_use(path)
+
+
+def edited(original: bytes, edits: list[tuple[int, int]], cut: int | None) -> bytes:
+    """``original`` with each (position, byte) edit made (positions wrap), then cut short."""
+    data = bytearray(original)
+    for position, value in edits:
+        data[position % len(data)] = value
+    return bytes(data if cut is None else data[: cut % (len(data) + 1)])
 
 
 @pytest.fixture(scope="module")
@@ -268,13 +271,8 @@ def data_npz_bytes(tmp_path_factory):
 def test_random_byte_edits_of_a_data_npz(edits, cut, data_npz_bytes, tmp_path):
     from glassnet.data.sources import load_dataset
 
-    data = bytearray(data_npz_bytes)
-    for position, value in edits:
-        data[position % len(data)] = value
-    if cut is not None:
-        data = data[: cut % (len(data) + 1)]
     path = tmp_path / "edited.npz"
-    path.write_bytes(bytes(data))
+    path.write_bytes(edited(data_npz_bytes, edits, cut))
     with no_hang():
         try:
             load_dataset(str(path), "y")
