@@ -158,3 +158,16 @@ def test_a_fifo_in_a_run_folder_never_blocks_the_report(name, run_folder, tmp_pa
         assert codes == [0], err
     else:
         assert codes == [2] and "not a regular file" in err, err
+
+
+def test_the_columns_section_marks_the_dropped_row_past_a_record_it_skips():
+    from glassnet.report.html import _columns
+
+    records = [
+        {"name": "a", "role": "numeric", "missing": 0.0, "distinct": 3},
+        "not a record",  # an edited metrics.json: skipped, and must not shift the marks
+        {"name": "id", "role": "dropped", "missing": 0.0, "distinct": 9, "note": "id-like"},
+    ]
+    html = _columns({"columns": records})
+    assert "<tr class=dropped><td>id</td>" in html
+    assert html.count("class=dropped") == 1

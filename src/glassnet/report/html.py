@@ -150,10 +150,16 @@ def _section(name: str, title: str, body: str) -> str:
     return f"<section id={name}><h2>{_e(title)}</h2>\n{body}\n</section>"
 
 
-def _table(header: list[str], rows: list[list[Any]], chosen: set[int] = frozenset()) -> str:  # type: ignore[assignment]
+def _table(
+    header: list[str],
+    rows: list[list[Any]],
+    chosen: set[int] = frozenset(),  # type: ignore[assignment]
+    mark: str = "chosen",
+) -> str:
+    """An HTML table; the rows numbered in ``chosen`` get the class ``mark``."""
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
     body = "".join(
-        f"<tr{' class=chosen' if i in chosen else ''}>"
+        f"<tr{f' class={mark}' if i in chosen else ''}>"
         + "".join(f"<td>{_e(format_value(cell))}</td>" for cell in row)
         + "</tr>"
         for i, row in enumerate(rows)
@@ -304,7 +310,7 @@ def _columns(metrics: dict[str, Any]) -> str:
         what = f"{n_features} numeric inputs" if n_features else "numeric inputs"
         return _section("columns", "Columns", f"<p class=muted>Not a table: {_e(what)}.</p>")
     rows, dropped = [], set()
-    for index, record in enumerate(records):
+    for record in records:
         if not isinstance(record, dict):
             continue
         missing = record.get("missing")
@@ -320,19 +326,9 @@ def _columns(metrics: dict[str, Any]) -> str:
             ]
         )
         if record.get("role") == "dropped":
-            dropped.add(index)
-    head = "".join(
-        f"<th>{_e(h)}</th>"
-        for h in ("column", "role", "missing", "distinct", "learned on the training rows", "note")
-    )
-    body = "".join(
-        f"<tr{' class=dropped' if i in dropped else ''}>"
-        + "".join(f"<td>{_e(format_value(cell))}</td>" for cell in row)
-        + "</tr>"
-        for i, row in enumerate(rows)
-    )
-    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-    return _section("columns", "Columns", f"<div class=scroll>{table}</div>")
+            dropped.add(len(rows) - 1)
+    header = ["column", "role", "missing", "distinct", "learned on the training rows", "note"]
+    return _section("columns", "Columns", _table(header, rows, dropped, mark="dropped"))
 
 
 def _learned(learned: dict[str, Any]) -> str:
